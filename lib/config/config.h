@@ -1,0 +1,85 @@
+// tlpmail's configuration: tlpmail.toml, directory.toml and lists.d/*.toml
+// (DESIGN.md "Configuration files"), loaded with toml++ into an immutable
+// Config. load_config() validates everything and reports every problem it
+// finds as "FILE:LINE: message", not just the first. No globals: callers
+// own the returned value and swap it atomically on reload.
+// Keys are not checked here (see lib/keyring), only the fingerprints' form.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "directory/directory.h"
+
+namespace tlpmail::config {
+
+struct ListenAddress {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+enum class Protocol { smtp, lmtp };
+enum class StartTls { off, opportunistic, required };
+
+struct ServerSettings {
+  std::string hostname;
+  std::vector<ListenAddress> listen;
+  Protocol protocol = Protocol::smtp;
+  std::uint64_t max_message_size = 26214400;
+  unsigned max_connections = 100;
+  std::filesystem::path tls_certificate;  // empty: no STARTTLS
+  std::filesystem::path tls_private_key;
+};
+
+struct RelaySettings {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 10031;
+  StartTls starttls = StartTls::off;
+  unsigned max_connections = 4;
+};
+
+struct PathSettings {  // resolved against the main file's folder
+  std::filesystem::path state_dir;
+  std::filesystem::path directory;
+  std::filesystem::path lists_dir;
+  std::filesystem::path keys_dir;
+};
+
+struct LogSettings {
+  std::string level = "info";
+};
+
+struct Config {
+  std::filesystem::path main_file;
+  ServerSettings server;
+  RelaySettings relay;
+  PathSettings paths;
+  LogSettings log;
+  directory::Directory directory;
+};
+
+enum class Severity { error, warning };
+
+struct Diagnostic {
+  Severity severity = Severity::error;
+  std::string file;  // path as reached from the main file's path
+  int line = 0;      // 0: the file as a whole
+  std::string message;
+
+  // "FILE:LINE: message", or "FILE: message" when line is 0; warnings
+  // read "FILE:LINE: warning: message".
+  std::string to_string() const;
+};
+
+struct LoadResult {
+  std::shared_ptr<const Config> config;  // null when any error was found
+  std::vector<Diagnostic> diagnostics;   // errors and warnings, file order
+  bool ok() const { return config != nullptr; }
+};
+
+LoadResult load_config(const std::filesystem::path& main_file);
+
+}  // namespace tlpmail::config

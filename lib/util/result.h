@@ -1,0 +1,91 @@
+// Result<T>: a small std::expected-like type used across libtlpmail.
+// Every error carries a class that decides what the outside world sees:
+// temporary (4xx, retry later), permanent (5xx), refused (policy decision,
+// reason safe to show the sender) and corrupt (quarantine). Named after
+// std::expected so that moving to C++23 is a one-line change.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace tlpmail {
+
+enum class ErrorClass {
+  temporary,  // local fault; the peer should retry (SMTP 4xx)
+  permanent,  // will never work; give up (SMTP 5xx)
+  refused,    // a policy refusal; the message is safe to show the sender
+  corrupt,    // stored data is damaged; quarantine
+};
+
+std::string_view to_string(ErrorClass c);
+
+struct Error {
+  ErrorClass kind = ErrorClass::permanent;
+  std::string message;
+
+  static Error temporary(std::string m) { return {ErrorClass::temporary, std::move(m)}; }
+  static Error permanent(std::string m) { return {ErrorClass::permanent, std::move(m)}; }
+  static Error refused(std::string m) { return {ErrorClass::refused, std::move(m)}; }
+  static Error corrupt(std::string m) { return {ErrorClass::corrupt, std::move(m)}; }
+};
+
+template <class E>
+class Unexpected {
+ public:
+  explicit Unexpected(E e) : error_(std::move(e)) {}
+  E& error() & { return error_; }
+  E&& error() && { return std::move(error_); }
+
+ private:
+  E error_;
+};
+
+template <class E>
+Unexpected(E) -> Unexpected<E>;
+
+// Result<T, E>: holds either a T or an E. Access to the wrong alternative
+// is a programming error (std::get throws std::bad_variant_access).
+template <class T, class E = Error>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}
+  template <class G>
+  Result(Unexpected<G> u) : v_(std::in_place_index<1>, E(std::move(u).error())) {}
+
+  bool has_value() const { return v_.index() == 0; }
+  explicit operator bool() const { return has_value(); }
+
+  T& value() & { return std::get<0>(v_); }
+  const T& value() const& { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+
+  E& error() & { return std::get<1>(v_); }
+  const E& error() const& { return std::get<1>(v_); }
+
+ private:
+  std::variant<T, E> v_;
+};
+
+template <class E>
+class [[nodiscard]] Result<void, E> {
+ public:
+  Result() = default;
+  template <class G>
+  Result(Unexpected<G> u) : error_(E(std::move(u).error())), ok_(false) {}
+
+  bool has_value() const { return ok_; }
+  explicit operator bool() const { return ok_; }
+  const E& error() const { return error_; }
+
+ private:
+  E error_{};
+  bool ok_ = true;
+};
+
+}  // namespace tlpmail

@@ -1,0 +1,22 @@
+// Small text helpers shared by the modules: ASCII case folding and
+// comparison, trimming, and escaping of untrusted strings before logging.
+// ASCII only on purpose: addresses and protocol keywords are ASCII.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace tlpmail {
+
+std::string ascii_lower(std::string_view s);
+std::string ascii_upper(std::string_view s);
+bool iequals(std::string_view a, std::string_view b);
+std::string_view trim(std::string_view s);
+
+// Escapes a string from the network or a file for a single log line:
+// printable ASCII except '\' and '"' passes through; everything else
+// becomes \n, \r, \t, \\, \" or \xHH. Output is at most max_len bytes of
+// input (longer input ends in "...").
+std::string escape_for_log(std::string_view s, std::size_t max_len = 200);
+
+}  // namespace tlpmail

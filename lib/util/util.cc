@@ -1,0 +1,80 @@
+// Implementation of the helpers in result.h and text.h.
+#include "util/result.h"
+#include "util/text.h"
+
+#include <cstdio>
+
+namespace tlpmail {
+
+std::string_view to_string(ErrorClass c) {
+  switch (c) {
+    case ErrorClass::temporary: return "temporary";
+    case ErrorClass::permanent: return "permanent";
+    case ErrorClass::refused: return "refused";
+    case ErrorClass::corrupt: return "corrupt";
+  }
+  return "unknown";
+}
+
+std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::string ascii_upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  const char* ws = " \t\r\n";
+  auto b = s.find_first_not_of(ws);
+  if (b == std::string_view::npos) return {};
+  auto e = s.find_last_not_of(ws);
+  return s.substr(b, e - b + 1);
+}
+
+std::string escape_for_log(std::string_view s, std::size_t max_len) {
+  std::string out;
+  bool cut = s.size() > max_len;
+  if (cut) s = s.substr(0, max_len);
+  out.reserve(s.size() + 8);
+  for (unsigned char c : s) {
+    switch (c) {
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\\': out += "\\\\"; break;
+      case '"': out += "\\\""; break;
+      default:
+        if (c < 0x20 || c >= 0x7f) {
+          char buf[5];
+          std::snprintf(buf, sizeof buf, "\\x%02X", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  if (cut) out += "...";
+  return out;
+}
+
+}  // namespace tlpmail

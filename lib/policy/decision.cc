@@ -1,0 +1,165 @@
+// decide(): DESIGN.md's TLP rules 1-4 as one pure function, and the texts
+// that go with its result (exclusion reasons, raise notes, banner lines).
+// Every branch that gives no copy names its reason; nothing here guesses in
+// the direction of a lower label or a wider audience.
+#include "policy/decision.h"
+
+#include <algorithm>
+
+#include "util/text.h"
+
+namespace tlpmail::policy {
+
+std::string_view to_string(Exclusion e) {
+  switch (e) {
+    case Exclusion::above_clearance:
+      return "above_clearance";
+    case Exclusion::team_never_red:
+      return "team_never_red";
+    case Exclusion::key_unusable:
+      return "key_unusable";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(RefusalKind k) {
+  switch (k) {
+    case RefusalKind::above_ceiling:
+      return "above_ceiling";
+    case RefusalKind::default_above_ceiling:
+      return "default_above_ceiling";
+    case RefusalKind::no_recipients:
+      return "no_recipients";
+  }
+  return "unknown";
+}
+
+std::string describe(Exclusion e, Tlp clearance, Tlp label) {
+  switch (e) {
+    case Exclusion::above_clearance:
+      return "clearance " + std::string(to_string(clearance)) + " is below " + label_text(label);
+    case Exclusion::team_never_red:
+      return "team mailbox never receives " + label_text(label);
+    case Exclusion::key_unusable:
+      return "key not usable (missing, expired, revoked or too weak)";
+  }
+  return "unknown";
+}
+
+std::string describe(const Raise& r) {
+  std::string out = "TLP raised from " + std::string(to_string(r.from)) + " to " +
+                    std::string(to_string(r.to)) + ": ";
+  switch (r.cause) {
+    case RaiseCause::thread:
+      out += "reply to a " + label_text(r.to) + " message";
+      break;
+    case RaiseCause::loose_mention:
+      out += "the message mentions " + std::string(to_string(r.to)) +
+             " in a non-standard label spelling";
+      break;
+  }
+  return out;
+}
+
+std::optional<Tlp> Decision::raised_from() const {
+  if (raises.empty()) return std::nullopt;
+  return raises.front().from;
+}
+
+namespace {
+
+// Rule 4 for one member; nullopt means it receives a copy. The order of the
+// checks is the documented precedence of Exclusion.
+std::optional<Exclusion> exclusion_for(const Candidate& c, Tlp label) {
+  if (c.clearance < label) return Exclusion::above_clearance;
+  if (c.is_team && label == Tlp::red) return Exclusion::team_never_red;
+  if (!c.key_usable) return Exclusion::key_unusable;
+  return std::nullopt;
+}
+
+Unexpected<Refusal> refuse(RefusalKind kind, Tlp label, Tlp ceiling, std::string message) {
+  return Unexpected(Refusal{kind, label, ceiling, std::move(message)});
+}
+
+}  // namespace
+
+Result<Decision, Refusal> decide(const DecisionInput& in) {
+  Decision d;
+
+  // Rule 1: the most restrictive label found, else the list's default.
+  if (in.found_label) {
+    d.label = *in.found_label;
+    d.source = LabelSource::message;
+  } else {
+    d.label = in.list_default;
+    d.source = LabelSource::list_default;
+  }
+
+  // Loose mentions only ever raise (docs/tlp.md, "Why two kinds of match").
+  if (in.loose_label && d.label < *in.loose_label) {
+    d.raises.push_back({d.label, *in.loose_label, RaiseCause::loose_mention});
+    d.label = *in.loose_label;
+  }
+
+  // Rule 3: a reply carries at least its parent's label.
+  if (in.parent_label && d.label < *in.parent_label) {
+    d.raises.push_back({d.label, *in.parent_label, RaiseCause::thread});
+    d.label = *in.parent_label;
+  }
+
+  // Rule 2, on the final label. Configuration guarantees default <= ceiling;
+  // should it not, a message without a label is refused rather than sent at
+  // a label the list does not allow.
+  if (d.source == LabelSource::list_default && in.list_ceiling < in.list_default) {
+    return refuse(RefusalKind::default_above_ceiling, in.list_default, in.list_ceiling,
+                  "the message carries no TLP label and this list's default " +
+                      label_text(in.list_default) + " is above its ceiling " +
+                      label_text(in.list_ceiling));
+  }
+  if (in.list_ceiling < d.label) {
+    std::string message =
+        label_text(d.label) + " is above this list's ceiling " + label_text(in.list_ceiling);
+    if (!d.raises.empty()) {
+      message += " (";
+      for (std::size_t i = 0; i < d.raises.size(); ++i) {
+        if (i > 0) message += "; ";
+        message += describe(d.raises[i]);
+      }
+      message += ")";
+    }
+    return refuse(RefusalKind::above_ceiling, d.label, in.list_ceiling, std::move(message));
+  }
+
+  // Rule 4: who receives a copy.
+  std::vector<std::string_view> seen;
+  bool anyone_but_sender = false;
+  for (const Candidate& c : in.members) {
+    bool duplicate = std::any_of(seen.begin(), seen.end(),
+                                 [&](std::string_view s) { return iequals(s, c.email); });
+    if (duplicate) continue;
+    seen.push_back(c.email);
+    bool is_sender = iequals(c.email, in.sender);
+    if (is_sender && !in.deliver_to_sender) continue;
+    if (auto why = exclusion_for(c, d.label)) {
+      d.left_out.push_back({c.email, *why, describe(*why, c.clearance, d.label)});
+      continue;
+    }
+    d.recipients.push_back(c.email);
+    if (!is_sender) anyone_but_sender = true;
+  }
+  if (!anyone_but_sender) {
+    return refuse(
+        RefusalKind::no_recipients, d.label, in.list_ceiling,
+        "no member of this list other than the sender can receive " + label_text(d.label));
+  }
+  return d;
+}
+
+std::vector<std::string> banner_lines(const Decision& d) {
+  std::vector<std::string> out;
+  out.push_back(label_text(d.label) + ": " + std::string(sharing_rule(d.label)));
+  for (const Raise& r : d.raises) out.push_back(describe(r));
+  return out;
+}
+
+}  // namespace tlpmail::policy

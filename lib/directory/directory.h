@@ -25,16 +25,16 @@ enum class Kind { person, team };
 std::string_view to_string(Kind k);
 
 struct Person {
-  std::string email;         // as written; compare with iequals()
+  std::string email;  // as written; compare with iequals()
   std::string name;
   std::string organization;
   std::string country;
-  std::string fingerprint;   // normalised: 40 upper-case hex digits
+  std::string fingerprint;  // normalised: 40 upper-case hex digits
   policy::Tlp clearance = policy::Tlp::clear;
   Kind kind = Kind::person;
   std::map<std::string, std::string> extra;  // free-form fields, kept and shown
-  SourceLocation at;              // the [[person]] table
-  SourceLocation fingerprint_at;  // the fingerprint key
+  SourceLocation at;                         // the [[person]] table
+  SourceLocation fingerprint_at;             // the fingerprint key
 };
 
 struct MailingList {
@@ -44,17 +44,33 @@ struct MailingList {
   policy::Tlp default_label = policy::Tlp::clear;
   std::vector<std::string> members;  // emails as written in the list file
   std::vector<std::string> admins;
-  std::string subject_prefix;        // empty when not set
+  std::string subject_prefix;  // empty when not set
   bool deliver_to_sender = true;
-  SourceLocation at;                 // the list file, line 1
+  SourceLocation at;  // the list file, line of `address`
 
-  // "csirt-ops" of "csirt-ops@lists.example.org".
+  // "csirt-ops" of "csirt-ops@lists.example.org"; split at the last '@'.
   std::string local_part() const;
-  std::string domain() const;
+  std::string domain() const;           // "lists.example.org"
   std::string request_address() const;  // csirt-ops-request@...
   std::string bounces_address() const;  // csirt-ops-bounces@...
+
+  // Case-insensitive on the e-mail address.
+  bool has_member(std::string_view email) const;
+  bool has_admin(std::string_view email) const;
 };
 
+// Which of a list's three addresses an address is.
+enum class ListRole { post, request, bounces };
+std::string_view to_string(ListRole r);  // "post", "request", "bounces"
+
+struct ListAddressMatch {
+  const MailingList* list = nullptr;  // points into the Directory
+  ListRole role = ListRole::post;
+};
+
+// An immutable value: build it once, then share it (const) between threads;
+// every lookup is const and safe to call concurrently. Pointers returned by
+// lookups point into this Directory and live as long as it does.
 class Directory {
  public:
   Directory() = default;
@@ -69,10 +85,22 @@ class Directory {
   const Person* find_by_fingerprint(std::string_view fingerprint) const;
   // By list address (case-insensitive); nullptr when absent.
   const MailingList* find_list(std::string_view address) const;
+  // A list's posting, -request or -bounces address (case-insensitive), as
+  // SMTP intake needs it for RCPT TO; nullopt for any other address.
+  std::optional<ListAddressMatch> match_list_address(std::string_view address) const;
 
  private:
   std::vector<Person> people_;
   std::vector<MailingList> lists_;
+  // Lower-cased key -> index into people_ / lists_. The first entry wins
+  // when the input has duplicates (lib/config refuses those anyway).
+  std::map<std::string, std::size_t, std::less<>> person_by_email_;
+  std::map<std::string, std::size_t, std::less<>> person_by_fingerprint_;
+  struct ListSlot {
+    std::size_t index;
+    ListRole role;
+  };
+  std::map<std::string, ListSlot, std::less<>> list_by_address_;
 };
 
 }  // namespace tlpmail::directory

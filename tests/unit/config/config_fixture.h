@@ -1,0 +1,124 @@
+// Test fixture for lib/config: a real configuration tree in a fresh temp
+// dir, entered as the working directory so that diagnostics read exactly
+// "config/lists.d/ops.toml:4: ..." (the main file is given as
+// "config/tlpmail.toml"). The base tree is valid; each test breaks one thing.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+
+namespace tlpmail::config::testing {
+
+inline constexpr std::string_view kMain = R"([server]
+hostname = "lists.example.org"
+)";
+
+// Line numbers matter: tests name them.
+inline constexpr std::string_view kDirectory = R"([[person]]
+email = "alice@csirt-a.example"
+name = "Alice Example"
+organization = "CSIRT-A"
+country = "AT"
+fingerprint = "0123456789ABCDEF0123456789ABCDEF01234567"
+clearance = "RED"
+
+[[person]]
+email = "bob@csirt-b.example"
+name = "Bob Example"
+fingerprint = "1111111111111111111111111111111111111111"
+clearance = "AMBER"
+
+[[person]]
+email = "soc@csirt-c.example"
+name = "CSIRT-C SOC"
+fingerprint = "2222222222222222222222222222222222222222"
+clearance = "AMBER+STRICT"
+kind = "team"
+)";
+
+inline constexpr std::string_view kOpsList = R"(address = "csirt-ops@lists.example.org"
+description = "CSIRT Network operational exchange"
+tlp_ceiling = "AMBER"
+tlp_default = "GREEN"
+members = ["alice@csirt-a.example", "bob@csirt-b.example", "soc@csirt-c.example"]
+admins = ["alice@csirt-a.example"]
+)";
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/tlpt-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    old_cwd_ = std::filesystem::current_path();
+    std::filesystem::current_path(root_);
+    std::filesystem::create_directories("config/lists.d");
+    std::filesystem::create_directories("config/keys");
+    write("config/tlpmail.toml", kMain);
+    write("config/directory.toml", kDirectory);
+    write("config/lists.d/ops.toml", kOpsList);
+  }
+
+  void TearDown() override {
+    std::filesystem::current_path(old_cwd_);
+    std::filesystem::remove_all(root_);
+  }
+
+  // Writes `text` to `path` (relative to the temp dir).
+  static void write(const std::filesystem::path& path, std::string_view text) {
+    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    ASSERT_TRUE(out.good()) << path;
+  }
+
+  // Every diagnostic of loading config/tlpmail.toml, as printed.
+  static std::vector<std::string> check(const std::filesystem::path& main = "config/tlpmail.toml") {
+    LoadResult r = load_config(main);
+    std::vector<std::string> out;
+    for (const auto& d : r.diagnostics) out.push_back(d.to_string());
+    bool has_error = false;
+    for (const auto& d : r.diagnostics) has_error = has_error || d.severity == Severity::error;
+    EXPECT_EQ(r.ok(), !has_error) << "a config must be returned exactly when there is no error";
+    return out;
+  }
+
+  // Loads and expects success without any diagnostic.
+  static std::shared_ptr<const Config> load_ok(
+      const std::filesystem::path& main = "config/tlpmail.toml") {
+    LoadResult r = load_config(main);
+    for (const auto& d : r.diagnostics) ADD_FAILURE() << d.to_string();
+    EXPECT_TRUE(r.ok());
+    return r.config;
+  }
+
+  std::filesystem::path root_;
+  std::filesystem::path old_cwd_;
+};
+
+using Lines = std::vector<std::string>;
+
+// `text` with the one occurrence of `from` replaced by `to`.
+inline std::string replaced(std::string_view text, std::string_view from, std::string_view to) {
+  std::string out(text);
+  auto pos = out.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  if (pos != std::string::npos) out.replace(pos, from.size(), to);
+  return out;
+}
+
+// kDirectory plus a fourth [[person]] at line 22 whose first key is at
+// line 23.
+inline std::string with_person(std::string_view keys) {
+  return std::string(kDirectory) + "\n[[person]]\n" + std::string(keys);
+}
+
+}  // namespace tlpmail::config::testing

@@ -1,0 +1,95 @@
+// tlpmailctl: the admin tool. Parses the command line and dispatches to the
+// commands in daemon/ctl/; the logic behind them lives in lib/.
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <string_view>
+
+#include "ctl/ctl.h"
+#include "openpgp/context.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: tlpmailctl [--config PATH] [--json] COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  check-config [--quiet]   validate everything, print FILE:LINE problems\n"
+    "  lists                    lists with member counts and TLP ceilings\n"
+    "  members ADDRESS          members of a list with clearance and key status\n"
+    "  keys                     every pinned key: status, algorithm, expiry\n"
+    "\n"
+    "options:\n"
+    "  --config PATH   main configuration file (default /etc/tlpmail/tlpmail.toml)\n"
+    "  --json          machine-readable output\n"
+    "\n"
+    "exit status: 0 ok, 1 a reported problem, 2 usage error\n";
+
+int usage_error(std::string_view what) {
+  std::cerr << "tlpmailctl: " << what << "\n" << kUsage;
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace tlpmail;
+  ctl::Options o;
+  std::string command;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--config" || a == "-c") {
+      if (i + 1 >= argc) return usage_error("--config needs a path");
+      o.config_path = argv[++i];
+    } else if (a.starts_with("--config=")) {
+      o.config_path = std::string(a.substr(9));
+    } else if (a == "--json") {
+      o.json = true;
+    } else if (a == "--quiet" || a == "-q") {
+      o.quiet = true;
+    } else if (a == "--help" || a == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else if (a == "--version") {
+      std::cout << "tlpmailctl " TLPMAIL_VERSION "\n";
+      return 0;
+    } else if (a.starts_with("-") && a != "-") {
+      return usage_error("unknown option '" + std::string(a) + "'");
+    } else if (command.empty()) {
+      command = a;
+    } else {
+      o.args.emplace_back(a);
+    }
+  }
+  if (command.empty()) return usage_error("no command given");
+
+  auto expect_args = [&](std::size_t n, const char* form) -> bool {
+    if (o.args.size() == n) return true;
+    usage_error(std::string("usage: tlpmailctl ") + form);
+    return false;
+  };
+
+  // Started before anything else may create threads (PLATFORM-NOTES).
+  if (auto r = openpgp::initialize(); !r) {
+    std::cerr << "tlpmailctl: " << r.error().message << "\n";
+    return 1;
+  }
+
+  if (command == "check-config") {
+    if (!expect_args(0, "check-config [--quiet]")) return 2;
+    return ctl::check_config(o, std::cout, std::cerr);
+  }
+  if (command == "lists") {
+    if (!expect_args(0, "lists")) return 2;
+    return ctl::lists(o, std::cout, std::cerr);
+  }
+  if (command == "members") {
+    if (!expect_args(1, "members ADDRESS")) return 2;
+    return ctl::members(o, std::cout, std::cerr);
+  }
+  if (command == "keys") {
+    if (!expect_args(0, "keys")) return 2;
+    return ctl::keys(o, std::cout, std::cerr);
+  }
+  return usage_error("unknown command '" + command + "'");
+}

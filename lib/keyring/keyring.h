@@ -1,0 +1,118 @@
+// The members' keys: imports every key file of keys_dir into a GnuPG home
+// and judges, for each person of the directory, the key pinned by primary
+// fingerprint: ok, expiring, expired, revoked, weak, missing, or lacking an
+// encryption or signing (sub)key. User IDs play no part, and a key that is
+// pinned for nobody grants nothing. Reports problems as config::Diagnostic.
+// Not here: TOML (lib/config), signatures and encryption (lib/openpgp).
+#pragma once
+
+#include <ctime>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "openpgp/key_facts.h"
+#include "util/result.h"
+
+namespace tlpmail::keyring {
+
+// A usable key that stops being usable within this many days is reported
+// as "expires in N days" (still usable) and gets a warning.
+inline constexpr int kExpiryWarningDays = 30;
+
+enum class KeyStatus {
+  ok,                 // "ok"
+  expires_soon,       // "expires in N days" ("expires in 1 day"); still usable
+  expired,            // "expired": the primary key's expiry is past
+  revoked,            // "revoked": the primary key is revoked
+  invalid,            // "invalid": gpg marks the key invalid or disabled
+  weak,               // "weak": RSA/DSA/ElGamal below 2048 bits (primary or a live subkey)
+  no_encryption_key,  // "no encryption key": no live (sub)key can encrypt
+  no_signing_key,     // "no signing key": no live (sub)key can sign
+  missing,            // "missing": no key with the pinned fingerprint in keys_dir
+};
+
+// The fixed words above; expires_soon reads "expires soon" here (the word
+// with the number of days is KeyAssessment::word / PersonKey::status_word).
+std::string_view to_string(KeyStatus s);
+
+// What a key is worth at time `now`.
+struct KeyAssessment {
+  KeyStatus status = KeyStatus::missing;
+  std::string word;              // status word, verbatim for `tlpmailctl keys`
+  bool usable = false;           // true only for ok and expires_soon
+  std::time_t usable_until = 0;  // when it stops being usable; 0: no expiry
+  std::string detail;            // e.g. "expired on 2026-01-05", "rsa1024, below 2048 bits"
+};
+
+// Judges one key at `now`. Precedence when several apply: invalid, revoked,
+// expired, weak, no encryption key, no signing key, expires soon, ok.
+// A subkey counts when it is neither revoked, invalid nor past its expiry;
+// a counting subkey that is weak makes the whole key weak. usable_until is
+// the earliest of the primary key's expiry and the last expiry of the
+// counting encryption and signing (sub)keys. Pure; no I/O.
+KeyAssessment assess_key(const openpgp::KeyFacts& facts, std::time_t now);
+
+// One person of the directory and their pinned key.
+struct PersonKey {
+  std::string email;         // as in the directory
+  std::string fingerprint;   // the pinned primary fingerprint
+  KeyStatus status = KeyStatus::missing;
+  std::string status_word;   // "ok", "expires in 12 days", "missing", ...
+  std::optional<openpgp::KeyFacts> facts;  // absent when missing
+  bool usable = false;       // may receive copies and post
+  std::time_t usable_until = 0;
+  std::string detail;        // one line for humans; "" when ok
+  std::filesystem::path file;  // the key file it came from; empty when missing
+};
+
+// A key found in keys_dir that nobody's fingerprint pins: it grants nothing.
+struct UnpinnedKey {
+  std::string fingerprint;
+  std::filesystem::path file;
+  std::vector<std::string> user_ids;  // display only
+};
+
+struct KeyReport {
+  std::vector<PersonKey> people;      // in directory order, one per person
+  std::vector<UnpinnedKey> unpinned;  // in file order
+  std::vector<std::filesystem::path> files;  // key files read, sorted
+  // Errors: a pinned fingerprint with no key ("missing"), a key file that
+  // cannot be imported, an unreadable keys_dir. Warnings: a pinned key that
+  // is not usable (the person is withheld from every delivery), a key that
+  // expires within kExpiryWarningDays, a key gpg refused inside a file.
+  std::vector<config::Diagnostic> diagnostics;
+
+  // Case-insensitive on the e-mail address; nullptr when not a person.
+  const PersonKey* find(std::string_view email) const;
+  // The person whose present key has this primary or subkey fingerprint
+  // (any case); nullptr when none. For resolving a signer to a person.
+  const PersonKey* find_by_key(std::string_view fingerprint) const;
+  // True when the person exists and their key is usable.
+  bool is_usable(std::string_view email) const;
+  bool has_errors() const;
+};
+
+// Imports every regular file named *.asc or *.gpg directly in
+// config.paths.keys_dir (sorted by name, not recursive, names starting
+// with '.' skipped) into the GnuPG home `gnupg_home` (created when
+// missing; see openpgp::Context::open), then judges each person's key at
+// `now`. A key counts as present only when its primary fingerprint was
+// imported from keys_dir in this call; keys left in the home by earlier
+// imports grant nothing. A file holding secret key material is refused.
+// Problems with files and keys are diagnostics in the report (the call
+// still succeeds); the Result fails only when GnuPG cannot be used at all
+// (home too long or not creatable: permanent; GPGME failures: temporary).
+// Spawns one gpg per key file plus one key listing.
+// Thread safety: uses its own openpgp::Context; callable from any thread
+// after openpgp::initialize().
+Result<KeyReport> load_keys(const config::Config& config,
+                            const std::filesystem::path& gnupg_home, std::time_t now);
+
+// "2026-01-05" (UTC) for a time_t.
+std::string format_date(std::time_t t);
+
+}  // namespace tlpmail::keyring

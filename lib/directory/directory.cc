@@ -96,9 +96,20 @@ const MailingList* Directory::find_list(std::string_view address) const {
 }
 
 std::optional<ListAddressMatch> Directory::match_list_address(std::string_view address) const {
-  auto it = list_by_address_.find(ascii_lower(address));
+  std::string key = ascii_lower(address);
+  std::string tag;
+  const std::size_t at = key.rfind('@');
+  if (at == std::string::npos) return std::nullopt;
+  // A list address never contains '+' (lib/config checks addresses), so
+  // the first '+' of the local part starts the tag.
+  if (const std::size_t plus = key.find('+'); plus < at) {
+    if (plus + 1 == at) return std::nullopt;
+    tag = std::string(address.substr(plus + 1, at - plus - 1));
+    key.erase(plus, at - plus);
+  }
+  auto it = list_by_address_.find(key);
   if (it == list_by_address_.end()) return std::nullopt;
-  return ListAddressMatch{&lists_[it->second.index], it->second.role};
+  return ListAddressMatch{&lists_[it->second.index], it->second.role, std::move(tag)};
 }
 
 }  // namespace tlpmail::directory

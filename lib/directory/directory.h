@@ -66,6 +66,7 @@ std::string_view to_string(ListRole r);  // "post", "request", "bounces"
 struct ListAddressMatch {
   const MailingList* list = nullptr;  // points into the Directory
   ListRole role = ListRole::post;
+  std::string tag;  // VERP "+tag" of the local part, as sent; empty when none
 };
 
 // An immutable value: build it once, then share it (const) between threads;
@@ -86,7 +87,10 @@ class Directory {
   // By list address (case-insensitive); nullptr when absent.
   const MailingList* find_list(std::string_view address) const;
   // A list's posting, -request or -bounces address (case-insensitive), as
-  // SMTP intake needs it for RCPT TO; nullopt for any other address.
+  // SMTP intake needs it for RCPT TO; nullopt for any other address. The
+  // local part may carry a "+tag" suffix (VERP), e.g.
+  // "ops-bounces+alice=a.example@lists.example.org"; an empty tag ("ops+@")
+  // matches nothing. Quoted local parts and address literals never match.
   std::optional<ListAddressMatch> match_list_address(std::string_view address) const;
 
  private:

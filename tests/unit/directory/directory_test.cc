@@ -87,6 +87,7 @@ TEST(DirectoryTest, MatchListAddress) {
     const char* address;
     const char* want_list;  // nullptr: no match
     ListRole want_role;
+    const char* want_tag = "";
   };
   const Case cases[] = {
       {"csirt-ops@lists.example.org", "CSIRT-Ops@Lists.Example.org", ListRole::post},
@@ -98,6 +99,23 @@ TEST(DirectoryTest, MatchListAddress) {
       {"ops@lists.example.org", nullptr, ListRole::post},
       {"csirt-ops-owner@lists.example.org", nullptr, ListRole::post},
       {"csirt-ops@other.example.org", nullptr, ListRole::post},
+      {"csirt-ops@lists.example.org.evil", nullptr, ListRole::post},
+      {"csirt-opsx@lists.example.org", nullptr, ListRole::post},
+      {"csirt-ops-requests@lists.example.org", nullptr, ListRole::post},
+      // VERP tags on any of the three addresses; the tag keeps its case.
+      {"csirt-ops+x@lists.example.org", "CSIRT-Ops@Lists.Example.org", ListRole::post, "x"},
+      {"csirt-ops-Request+Sub@lists.example.org", "CSIRT-Ops@Lists.Example.org",
+       ListRole::request, "Sub"},
+      {"csirt-ops-bounces+alice=csirt-a.example@lists.example.org",
+       "CSIRT-Ops@Lists.Example.org", ListRole::bounces, "alice=csirt-a.example"},
+      {"csirt-ops+@lists.example.org", nullptr, ListRole::post},
+      {"csirt-ops+a+b@lists.example.org", "CSIRT-Ops@Lists.Example.org", ListRole::post, "a+b"},
+      {"csirt-ops@lists+x.example.org", nullptr, ListRole::post},
+      {"\"csirt-ops\"@lists.example.org", nullptr, ListRole::post},
+      {"csirt-ops@[192.0.2.1]", nullptr, ListRole::post},
+      {"Postmaster@lists.example.org", nullptr, ListRole::post},
+      {"postmaster", nullptr, ListRole::post},
+      {"", nullptr, ListRole::post},
   };
   for (const auto& c : cases) {
     auto got = d.match_list_address(c.address);
@@ -108,6 +126,7 @@ TEST(DirectoryTest, MatchListAddress) {
     ASSERT_TRUE(got.has_value()) << c.address;
     EXPECT_EQ(got->list->address, c.want_list) << c.address;
     EXPECT_EQ(got->role, c.want_role) << c.address << " got " << to_string(got->role);
+    EXPECT_EQ(got->tag, c.want_tag) << c.address;
   }
 }
 

@@ -1,0 +1,84 @@
+// Test driver for smtp::Session: plays the part lib/net will play (feeds
+// bytes, handles events, collects message bodies, answers DataEnded with a
+// scripted spool result) and runs byte-exact transcripts written as
+//   >client bytes        (CRLF appended; "\c" at the end: no CRLF)
+//   <server bytes        (CRLF appended; "\c" at the end: no CRLF;
+//                         "<@ehlo" / "<@ehlo-tls": the default EHLO reply)
+//   !action [args]       (timeout, shutdown, lost, tls, hold, release,
+//                         result R | R ..., close, open)
+// with C escapes (\r \n \t \\ \0 \xHH) in the bytes. Not a mock: the
+// session under test is the real one.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "smtp/session.h"
+
+namespace tlpmail::smtp::testing {
+
+inline const std::vector<std::string> kLists = {"ops@lists.example.org",
+                                                "Red-Team@Lists.Example.org"};
+
+SessionOptions default_options();
+SessionOptions lmtp_options();
+
+struct Message {
+  Envelope envelope;
+  std::string body;  // concatenated DataChunks
+  bool ended = false;
+  std::optional<AbortReason> aborted;
+  friend bool operator==(const Message&, const Message&) = default;
+};
+void PrintTo(const Message& m, std::ostream* os);
+
+class Driver {
+ public:
+  explicit Driver(SessionOptions options = default_options(),
+                  std::vector<std::string> lists = kLists);
+
+  void feed(std::string_view bytes);
+  // Runs after every session call: handles events until none are left.
+  void pump();
+  // Answers the held DataEnded with `result` (or the next queued one).
+  void release();
+
+  Session session;
+  std::string output;  // everything the session wrote, in order
+  std::vector<Message> messages;
+  std::vector<std::string> refusals;  // Refused events: "command|reply-wire"
+  std::vector<std::size_t> starttls_discards;
+  std::deque<DataResult> results;  // answers for DataEnded; empty: 250 queued as Q<n>
+  bool hold = false;               // keep DataEnded unanswered until release()
+  bool auto_tls = false;           // call tls_started() on StartTlsRequested
+  bool pending_end = false;        // a DataEnded waits for release()
+  int queued = 0;
+
+ private:
+  DataResult next_result();
+};
+
+// Decodes C escapes; sets *crlf to false when the text ends in "\c".
+std::string unescape(std::string_view s, bool* crlf);
+
+// Runs `script` against `d`. Every '>' step first requires that all output
+// so far was expected by '<' steps; at the end no output may be left over.
+::testing::AssertionResult run_transcript(Driver& d, std::string_view script);
+
+// The client bytes and the expected server bytes of a script without '!'
+// steps, concatenated.
+struct Flat {
+  std::string client;
+  std::string server;
+};
+Flat flatten(std::string_view script);
+
+DataResult parse_result(std::string_view spec);  // "250 2.0.0 Ok | 550 5.1.1 no"
+
+}  // namespace tlpmail::smtp::testing

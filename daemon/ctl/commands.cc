@@ -255,7 +255,11 @@ int keys(const Options& o, std::ostream& out, std::ostream& err) {
     std::string created = k.facts ? admin::format_date(k.facts->created) : "-";
     std::string expires = k.facts ? admin::format_date(expiry(k)) : "-";
     std::string status = k.status_word;
-    if (!k.detail.empty() && !k.usable) status += " (" + k.detail + ")";
+    // The detail adds what the word does not say ("expired on 2026-01-05",
+    // "rsa1024, below 2048 bits"); skip it when it only repeats the word.
+    if (!k.usable && !k.detail.empty() && k.detail != k.status_word) {
+      status += " (" + k.detail + ")";
+    }
     t.add({k.email, k.fingerprint, algo, created, expires, status});
   }
   out << t.render();

@@ -1,0 +1,33 @@
+// tlpmaild's command line: --config PATH, --help, --version and the
+// test-only --timeouts-ms N. Parsing only; main() acts on the result.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tlpmail::daemon {
+
+inline constexpr const char* kDefaultConfig = "/etc/tlpmail/tlpmail.toml";
+
+struct Options {
+  std::string config_path = kDefaultConfig;
+  // Test-only: every read deadline (RFC 5321 server timeouts) becomes
+  // this many milliseconds. Not shown by --help; docs/operator-guide.md.
+  std::optional<std::chrono::milliseconds> timeouts;
+};
+
+enum class Action { run, help, version, usage_error };
+
+struct Parsed {
+  Action action = Action::run;
+  Options options;
+  std::string error;  // for usage_error: what was wrong
+};
+
+Parsed parse_options(const std::vector<std::string>& args);
+
+extern const char* const kUsage;
+
+}  // namespace tlpmail::daemon

@@ -1,0 +1,424 @@
+// One connection: the read / feed / write loop around smtp::Session, the
+// STARTTLS handshake, and the message's way to the spool (begin, batched
+// writes and commit on the worker executor; the reply to DATA only from
+// the commit's result). Logs connect, reject, starttls, spool, abort,
+// timeout and disconnect; never message content.
+#include "net/connection.h"
+
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <mutex>
+#include <utility>
+#include <variant>
+
+#include "log/log.h"
+#include "net/offload.h"
+
+namespace tlpmail::net {
+
+using namespace asio::experimental::awaitable_operators;
+using asio::ip::tcp;
+using boost::system::error_code;
+using spdlog::level::level_enum;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+// One read at most; the session asks for at most max_pending_input (64 KiB).
+constexpr std::size_t kReadBufferSize = 16 * 1024;
+
+// Waiting for the peer's close_notify after ours, at most.
+constexpr std::chrono::milliseconds kTlsCloseWait{1000};
+
+std::string wire_text(const smtp::Reply& r) {
+  std::string w = r.to_wire();
+  while (!w.empty() && (w.back() == '\n' || w.back() == '\r')) w.pop_back();
+  return w;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) {
+    if (!out.empty()) out.push_back(',');
+    out.append(s);
+  }
+  return out;
+}
+
+bool is_lost_connection(const error_code& ec) {
+  return ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated;
+}
+
+}  // namespace
+
+// The worker side of one message: the spool transaction, begun with the
+// first write (so a small message costs one trip to the worker pool).
+// Every method runs on a worker thread and takes `mu`: after a timed-out
+// write the io thread no longer waits, and a later abort must not overlap.
+struct SpoolJob {
+  SpoolJob(queue::Spool& s, std::string from, std::vector<std::string> to)
+      : spool(s), sender(std::move(from)), recipients(std::move(to)) {}
+
+  bool write(const std::string& bytes) {
+    std::lock_guard<std::mutex> lock(mu);
+    begin_locked();
+    if (tx && !bytes.empty()) (void)tx->write(bytes);  // a failure sticks; commit() returns it
+    return true;
+  }
+
+  Result<queue::QueueId, queue::SpoolError> commit(const std::string& bytes) {
+    std::lock_guard<std::mutex> lock(mu);
+    begin_locked();
+    if (!tx) return Unexpected(error.value_or(queue::SpoolError{}));
+    if (!bytes.empty()) (void)tx->write(bytes);
+    auto result = tx->commit();
+    tx.reset();
+    return result;
+  }
+
+  void abort() {
+    std::lock_guard<std::mutex> lock(mu);
+    if (tx) tx->abort();
+    tx.reset();
+  }
+
+ private:
+  void begin_locked() {
+    if (tx || error) return;
+    auto t = spool.begin();
+    if (!t) {
+      error = t.error();
+      return;
+    }
+    tx.emplace(std::move(*t));
+    tx->set_sender(sender);
+    for (const auto& r : recipients) tx->add_recipient(r);
+  }
+
+  std::mutex mu;
+  queue::Spool& spool;
+  std::string sender;
+  std::vector<std::string> recipients;
+  std::optional<queue::Transaction> tx;
+  std::optional<queue::SpoolError> error;  // begin() failed
+};
+
+Connection::Connection(const ServerCore& core, std::shared_ptr<const Settings> settings,
+                       tcp::socket socket, std::string id)
+    : core_(core),
+      settings_(std::move(settings)),
+      socket_(std::move(socket)),
+      id_(std::move(id)),
+      session_(session_options(*settings_->config, settings_->tls != nullptr),
+               list_resolver(settings_->config)),
+      deadline_(socket_.get_executor()),
+      read_buffer_(kReadBufferSize),
+      started_(std::chrono::steady_clock::now()) {
+  error_code ec;
+  auto remote = socket_.remote_endpoint(ec);
+  peer_ = ec ? std::string("unknown") : format_endpoint(remote);
+  socket_.set_option(tcp::no_delay(true), ec);
+}
+
+Connection::~Connection() {
+  if (job_) {
+    asio::post(core_.worker, [job = std::move(job_)] { job->abort(); });
+  }
+}
+
+asio::awaitable<void> Connection::run(std::shared_ptr<Connection> self) { co_await self->serve(); }
+
+void Connection::stop() {
+  if (stop_requested_) return;
+  stop_requested_ = true;
+  if (reading_) deadline_.cancel();  // interrupts the read; serve() sends the 421
+}
+
+void Connection::close() {
+  closed_ = true;
+  error_code ec;
+  socket_.close(ec);
+  deadline_.cancel();
+}
+
+asio::awaitable<void> Connection::serve() {
+  error_code ec;
+  auto local = socket_.local_endpoint(ec);
+  std::string local_text = ec ? std::string("unknown") : format_endpoint(local);
+  log::event(level_enum::info, id_, "connect", {{"client", peer_}, {"listen", local_text}});
+
+  for (;;) {
+    co_await handle_events();
+    out_ = session_.take_output();
+    if (!out_.empty() && !closed_) {
+      bool written = co_await write_output();
+      if (!written) {
+        session_.connection_lost();
+        co_await handle_events();
+        break;
+      }
+    }
+    if (tls_pending_) {
+      tls_pending_ = false;
+      bool secured = co_await start_tls();
+      if (!secured) break;
+      session_.tls_started();
+      continue;
+    }
+    if (session_.wants_close()) break;
+    if (closed_) {
+      session_.connection_lost();
+      continue;  // handles the DataAborted, then wants_close()
+    }
+    if (stop_requested_ && !shutdown_sent_) {
+      shutdown_sent_ = true;
+      session_.shutdown();
+      continue;
+    }
+    if (!session_.wants_input()) {
+      log::event(level_enum::err, id_, "error", {{"reason", "session neither reads nor closes"}});
+      break;
+    }
+    co_await read_and_feed();
+  }
+
+  co_await close_gracefully();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started_)
+                .count();
+  std::string duration = std::to_string(ms);
+  std::string messages = std::to_string(messages_);
+  log::event(level_enum::info, id_, "disconnect",
+             {{"client", peer_}, {"messages", messages}, {"duration_ms", duration}});
+}
+
+asio::awaitable<void> Connection::read_and_feed() {
+  reading_ = true;
+  deadline_.expires_after(read_timeout(core_.timeouts, session_.in_data()));
+  auto result = co_await (read_some() || deadline_.async_wait(kTuple));
+  reading_ = false;
+  if (result.index() == 0) {
+    auto [ec, n] = std::get<0>(result);
+    if (n > 0) session_.feed(std::string_view(read_buffer_.data(), n));
+    if (ec) {
+      if (!is_lost_connection(ec) && ec != asio::error::operation_aborted) {
+        std::string what = ec.message();
+        log::event(level_enum::info, id_, "lost", {{"client", peer_}, {"error", what}});
+      }
+      session_.connection_lost();
+    }
+    co_return;
+  }
+  auto [ec] = std::get<1>(result);
+  if (ec) co_return;  // interrupted by stop() or close(): serve() decides
+  const char* phase = session_.in_data() ? "data" : "command";
+  log::event(level_enum::info, id_, "timeout", {{"client", peer_}, {"phase", phase}});
+  session_.timeout();
+}
+
+asio::awaitable<std::tuple<error_code, std::size_t>> Connection::read_some() {
+  auto buffer = asio::buffer(read_buffer_);
+  if (tls_) co_return co_await tls_->async_read_some(buffer, kTuple);
+  co_return co_await socket_.async_read_some(buffer, kTuple);
+}
+
+asio::awaitable<std::tuple<error_code, std::size_t>> Connection::write_all(std::string_view bytes) {
+  auto buffer = asio::buffer(bytes.data(), bytes.size());
+  if (tls_) co_return co_await asio::async_write(*tls_, buffer, kTuple);
+  co_return co_await asio::async_write(socket_, buffer, kTuple);
+}
+
+asio::awaitable<bool> Connection::write_output() {
+  auto limit = core_.timeouts.command;
+  if (stop_requested_) limit = std::min(limit, core_.timeouts.shutdown_grace);
+  deadline_.expires_after(limit);
+  auto result = co_await (write_all(out_) || deadline_.async_wait(kTuple));
+  if (result.index() == 0) {
+    auto [ec, n] = std::get<0>(result);
+    if (!ec) co_return true;
+    if (!is_lost_connection(ec) && !closed_) {
+      std::string what = ec.message();
+      log::event(level_enum::info, id_, "lost", {{"client", peer_}, {"error", what}});
+    }
+    co_return false;
+  }
+  if (!closed_) {
+    log::event(level_enum::info, id_, "timeout", {{"client", peer_}, {"phase", "write"}});
+  }
+  co_return false;
+}
+
+asio::awaitable<bool> Connection::start_tls() {
+  if (!settings_->tls) co_return false;
+  tls_.emplace(socket_, *settings_->tls);
+  deadline_.expires_after(core_.timeouts.command);
+  auto result = co_await (tls_->async_handshake(asio::ssl::stream_base::server, kTuple) ||
+                          deadline_.async_wait(kTuple));
+  std::string failure;
+  if (result.index() == 0) {
+    auto [ec] = std::get<0>(result);
+    if (!ec) {
+      SSL* ssl = tls_->native_handle();
+      std::string version = SSL_get_version(ssl);
+      const char* cipher_name = SSL_get_cipher_name(ssl);
+      std::string cipher = cipher_name ? cipher_name : "unknown";
+      log::event(level_enum::info, id_, "starttls", {{"version", version}, {"cipher", cipher}});
+      co_return true;
+    }
+    failure = ec.message();
+  } else {
+    failure = "handshake timed out";
+  }
+  log::event(level_enum::warn, id_, "starttls", {{"status", "failed"}, {"error", failure}});
+  tls_.reset();  // nothing more is sent on this connection
+  co_return false;
+}
+
+asio::awaitable<void> Connection::close_gracefully() {
+  if (tls_ && !closed_) {
+    // Our close_notify, then a short wait for the peer's.
+    deadline_.expires_after(std::min(kTlsCloseWait, core_.timeouts.command));
+    co_await (tls_->async_shutdown(kTuple) || deadline_.async_wait(kTuple));
+  }
+  closed_ = true;
+  error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+}
+
+asio::awaitable<void> Connection::handle_events() {
+  for (;;) {
+    std::vector<smtp::Event> events = session_.take_events();
+    if (events.empty()) co_return;
+    for (auto& event : events) {
+      if (auto* chunk = std::get_if<smtp::DataChunk>(&event)) {
+        batch_.append(chunk->bytes);
+        if (batch_.is_full()) co_await flush_batch();
+      } else if (auto* started = std::get_if<smtp::DataStarted>(&event)) {
+        start_data(started->envelope);
+      } else if (auto* ended = std::get_if<smtp::DataEnded>(&event)) {
+        co_await finish_data(ended->size);
+      } else if (auto* aborted = std::get_if<smtp::DataAborted>(&event)) {
+        abort_data(aborted->reason);
+      } else if (auto* tls = std::get_if<smtp::StartTlsRequested>(&event)) {
+        // Every read is fed to the session whole, so the server holds no
+        // input of its own: what followed STARTTLS in that read has been
+        // discarded by the session, and the handshake reads the socket.
+        tls_pending_ = true;
+        if (tls->discarded_bytes > 0) {
+          // RFC 3207 / CVE-2011-0411: input pipelined behind STARTTLS.
+          std::string n = std::to_string(tls->discarded_bytes);
+          log::event(level_enum::warn, id_, "starttls",
+                     {{"status", "discarded"}, {"bytes", n}, {"client", peer_}});
+        }
+      } else if (auto* refused = std::get_if<smtp::Refused>(&event)) {
+        std::string reply = wire_text(refused->reply);
+        log::event(level_enum::info, id_, "reject",
+                   {{"command", refused->command}, {"reply", reply}});
+      }
+    }
+  }
+}
+
+void Connection::start_data(const smtp::Envelope& envelope) {
+  if (job_) {  // not expected: the session ends every message before the next
+    asio::post(core_.worker, [job = std::move(job_)] { job->abort(); });
+  }
+  envelope_ = envelope;
+  batch_.clear();
+  spool_stalled_ = false;
+  job_ = std::make_shared<SpoolJob>(*core_.spool, envelope.mail_from, envelope.recipients);
+  std::string count = std::to_string(envelope.recipients.size());
+  log::event(level_enum::debug, id_, "data", {{"from", envelope.mail_from}, {"rcpts", count}});
+}
+
+asio::awaitable<void> Connection::flush_batch() {
+  if (!job_ || spool_stalled_) {
+    batch_.clear();
+    co_return;
+  }
+  // Named locals, not temporaries inside the co_await (g++ 12, offload.h).
+  auto work = [job = job_, bytes = batch_.take()]() { return job->write(bytes); };
+  auto task = start_offload(core_.worker, socket_.get_executor(), std::move(work),
+                            core_.timeouts.data_termination);
+  Offloaded<bool> done = co_await task->wait();
+  if (!done.value) {
+    spool_stalled_ = true;
+    std::string why = done.timed_out ? std::string("spool write timed out") : done.failure;
+    log::event(level_enum::err, id_, "spool", {{"status", "stalled"}, {"error", why}});
+  }
+}
+
+asio::awaitable<void> Connection::finish_data(std::uint64_t size) {
+  std::size_t count = session_.expected_result_count();
+  Result<queue::QueueId, queue::SpoolError> commit =
+      Unexpected(queue::SpoolError{queue::SpoolErrorCode::unavailable, "no spool transaction"});
+  if (job_ && spool_stalled_) {
+    commit = Unexpected(queue::SpoolError{queue::SpoolErrorCode::unavailable,
+                                          "an earlier spool write did not finish in time"});
+  } else if (job_) {
+    auto work = [job = job_, bytes = batch_.take()]() { return job->commit(bytes); };
+    auto task = start_offload(core_.worker, socket_.get_executor(), std::move(work),
+                              core_.timeouts.data_termination);
+    Offloaded<Result<queue::QueueId, queue::SpoolError>> done = co_await task->wait();
+    if (done.value) {
+      commit = std::move(*done.value);
+    } else if (done.timed_out) {
+      std::string detail = "commit did not finish within " +
+                           std::to_string(core_.timeouts.data_termination.count()) + " ms";
+      commit = Unexpected(queue::SpoolError{queue::SpoolErrorCode::unavailable, detail});
+    } else {
+      commit = Unexpected(
+          queue::SpoolError{queue::SpoolErrorCode::unavailable, "commit failed: " + done.failure});
+    }
+  }
+  job_.reset();
+  batch_.clear();
+
+  std::string size_text = std::to_string(size);
+  if (commit) {
+    ++messages_;
+    std::string to = join(envelope_.recipients);
+    const char* tls = envelope_.tls ? "yes" : "no";
+    log::event(level_enum::info, *commit, "spool",
+               {{"session", id_},
+                {"from", envelope_.mail_from},
+                {"to", to},
+                {"size", size_text},
+                {"tls", tls}});
+  } else {
+    const auto& e = commit.error();
+    std::string reply = wire_text(spool_failure_reply(e));
+    auto level =
+        e.code == queue::SpoolErrorCode::io_error || e.code == queue::SpoolErrorCode::poisoned
+            ? level_enum::err
+            : level_enum::warn;
+    log::event(level, id_, "spool",
+               {{"status", "failed"},
+                {"error", queue::to_string(e.code)},
+                {"detail", e.detail},
+                {"size", size_text},
+                {"reply", reply}});
+  }
+  session_.complete_data(data_result(commit, count));
+}
+
+void Connection::abort_data(smtp::AbortReason reason) {
+  batch_.clear();
+  if (job_) {
+    asio::post(core_.worker, [job = std::move(job_)] { job->abort(); });
+    job_.reset();
+  }
+  log::event(level_enum::info, id_, "abort", {{"reason", smtp::to_string(reason)}});
+}
+
+}  // namespace tlpmail::net

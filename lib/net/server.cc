@@ -1,0 +1,209 @@
+// Listening sockets, accept loops, the connection limit and graceful stop.
+#include "net/server.h"
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <exception>
+#include <utility>
+
+#include "log/log.h"
+#include "net/connection.h"
+#include "smtp/session.h"
+
+namespace tlpmail::net {
+
+using namespace asio::experimental::awaitable_operators;
+using asio::ip::tcp;
+using boost::system::error_code;
+using spdlog::level::level_enum;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+std::string written(const config::ListenAddress& a) {
+  bool v6 = a.host.find(':') != std::string::npos;
+  std::string host = v6 ? "[" + a.host + "]" : a.host;
+  return host + ":" + std::to_string(a.port);
+}
+
+// Out of descriptors or memory: accepting again at once would spin.
+bool is_resource_shortage(const error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+         ec == asio::error::no_memory || ec.value() == ENFILE;
+}
+
+}  // namespace
+
+std::string format_endpoint(const tcp::endpoint& e) {
+  std::string host = e.address().to_string();
+  if (e.address().is_v6()) host = "[" + host + "]";
+  return host + ":" + std::to_string(e.port());
+}
+
+Server::Server(asio::io_context& io, asio::any_io_executor worker, queue::Spool& spool,
+               Timeouts timeouts)
+    : io_(io), core_{std::move(worker), &spool, timeouts}, idle_(io) {
+  idle_.expires_at(asio::steady_timer::time_point::max());
+}
+
+Server::~Server() = default;
+
+Result<void> Server::listen(const std::vector<config::ListenAddress>& addresses) {
+  tcp::resolver resolver(io_);
+  std::vector<tcp::endpoint> seen;
+  for (const auto& a : addresses) {
+    error_code ec;
+    auto results = resolver.resolve(a.host, std::to_string(a.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+    if (!ec && results.empty()) ec = asio::error::host_not_found;
+    if (ec) {
+      acceptors_.clear();
+      return Unexpected(Error::permanent("cannot listen on " + written(a) + ": " + ec.message()));
+    }
+    for (const auto& r : results) {
+      tcp::endpoint ep = r.endpoint();
+      if (std::find(seen.begin(), seen.end(), ep) != seen.end()) continue;
+      seen.push_back(ep);
+      tcp::acceptor acceptor(io_);
+      acceptor.open(ep.protocol(), ec);
+      if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+      if (!ec && ep.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+      if (!ec) acceptor.bind(ep, ec);
+      if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) {
+        acceptors_.clear();
+        return Unexpected(
+            Error::permanent("cannot listen on " + format_endpoint(ep) + ": " + ec.message()));
+      }
+      acceptors_.push_back(std::move(acceptor));
+    }
+  }
+  return {};
+}
+
+std::vector<tcp::endpoint> Server::local_endpoints() const {
+  std::vector<tcp::endpoint> out;
+  for (const auto& a : acceptors_) {
+    error_code ec;
+    auto ep = a.local_endpoint(ec);
+    if (!ec) out.push_back(ep);
+  }
+  return out;
+}
+
+void Server::set_settings(std::shared_ptr<const Settings> settings) {
+  settings_ = std::move(settings);
+}
+
+void Server::start() {
+  for (auto& acceptor : acceptors_) {
+    asio::co_spawn(io_, accept_loop(acceptor), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log::event(level_enum::critical, "-", "error",
+                   {{"where", "accept loop"}, {"reason", ex.what()}});
+      }
+    });
+  }
+}
+
+asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(kTuple);
+    if (stopping_ || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      std::string what = ec.message();
+      log::event(level_enum::warn, "-", "accept", {{"status", "failed"}, {"error", what}});
+      if (is_resource_shortage(ec)) {
+        asio::steady_timer pause(io_, std::chrono::milliseconds(100));
+        co_await pause.async_wait(kTuple);
+      }
+      continue;
+    }
+    std::uint64_t serial = ++next_serial_;
+    std::string id = "s" + std::to_string(serial);
+    std::shared_ptr<const Settings> settings = settings_;
+    unsigned limit = settings->config->server.max_connections;
+    if (connections_.size() >= limit) {
+      reject_busy(std::move(socket), id, limit);
+      continue;
+    }
+    std::shared_ptr<Connection> connection;
+    try {
+      connection = std::make_shared<Connection>(core_, settings, std::move(socket), id);
+    } catch (const std::exception& ex) {
+      log::event(level_enum::err, id, "error", {{"where", "new session"}, {"reason", ex.what()}});
+      continue;
+    }
+    connections_.emplace(serial, connection);
+    asio::co_spawn(io_, Connection::run(connection), [this, serial, id](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          log::event(level_enum::err, id, "error", {{"where", "session"}, {"reason", ex.what()}});
+        }
+      }
+      on_closed(serial);
+    });
+  }
+}
+
+void Server::reject_busy(tcp::socket socket, const std::string& id, unsigned limit) {
+  error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  std::string peer = ec ? std::string("unknown") : format_endpoint(remote);
+  // A fresh socket's send buffer takes these few bytes at once; without
+  // blocking, a peer that cannot take them just misses the reply.
+  std::string reply = smtp::too_many_connections_reply(settings_->config->server.hostname);
+  socket.non_blocking(true, ec);
+  asio::write(socket, asio::buffer(reply), ec);
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+  std::string limit_text = std::to_string(limit);
+  log::event(level_enum::warn, id, "reject",
+             {{"client", peer},
+              {"reason", "too many connections"},
+              {"limit", limit_text},
+              {"reply", "421 4.3.2"}});
+}
+
+void Server::on_closed(std::uint64_t serial) {
+  connections_.erase(serial);
+  if (connections_.empty()) idle_.cancel();  // wakes stop(), if it waits
+}
+
+asio::awaitable<void> Server::stop() {
+  if (!stopping_) {
+    stopping_ = true;
+    for (auto& acceptor : acceptors_) {
+      error_code ec;
+      acceptor.close(ec);
+    }
+    for (auto& [serial, connection] : connections_) connection->stop();
+  }
+  if (connections_.empty()) co_return;
+  asio::steady_timer grace(io_, core_.timeouts.shutdown_grace);
+  co_await (idle_.async_wait(kTuple) || grace.async_wait(kTuple));
+  if (connections_.empty()) co_return;
+  std::string left = std::to_string(connections_.size());
+  log::event(level_enum::warn, "-", "stopping",
+             {{"closing", left}, {"reason", "grace period over"}});
+  close_all();
+  while (!connections_.empty()) co_await idle_.async_wait(kTuple);
+}
+
+void Server::close_all() {
+  for (auto& [serial, connection] : connections_) connection->close();
+}
+
+}  // namespace tlpmail::net

@@ -1,0 +1,111 @@
+// net::Server: tlpmaild's SMTP/LMTP listener on Boost.Asio C++20
+// coroutines. One accept loop per listening socket, one coroutine per
+// connection that drives an smtp::Session with a deadline on every read
+// and write, STARTTLS, the max_connections limit (421 4.3.2 for the
+// excess) and graceful shutdown. Spool work runs on a worker executor,
+// never on the io_context thread. No configuration loading, no signals:
+// the daemon (daemon/tlpmaild.cc) does those and hands Settings in.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "net/timeouts.h"
+#include "queue/spool.h"
+#include "util/result.h"
+
+namespace tlpmail::net {
+
+namespace asio = boost::asio;
+
+class Connection;
+
+// What a new session is built from. Immutable once handed to the server:
+// a session keeps the Settings it started with for its whole life, so a
+// reload (a new Settings) never changes a running session.
+struct Settings {
+  std::shared_ptr<const config::Config> config;  // REQUIRES: not null
+  std::shared_ptr<asio::ssl::context> tls;       // null: no STARTTLS offered
+};
+
+// "127.0.0.1:10030", "[::1]:10030".
+std::string format_endpoint(const asio::ip::tcp::endpoint& e);
+
+// What the worker side of a connection needs; owned by the Server and
+// shared with its connections.
+struct ServerCore {
+  asio::any_io_executor worker;  // blocking spool work runs here
+  queue::Spool* spool = nullptr;
+  Timeouts timeouts;
+};
+
+// Thread safety: none. REQUIRES: the io_context is run by exactly one
+// thread, and every method is called on that thread (or before run()).
+// The spool and the worker executor must outlive the Server, and the
+// worker must keep running until the io_context has stopped.
+class Server {
+ public:
+  Server(asio::io_context& io, asio::any_io_executor worker, queue::Spool& spool,
+         Timeouts timeouts);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens on every address; a host name binds every address
+  // it resolves to. Errors (permanent) name the address and the reason:
+  // "cannot listen on 127.0.0.1:10030: Address already in use". Nothing
+  // stays bound after an error.
+  Result<void> listen(const std::vector<config::ListenAddress>& addresses);
+  // The addresses actually bound (port 0 resolved), in listen order.
+  std::vector<asio::ip::tcp::endpoint> local_endpoints() const;
+
+  // New connections use `settings` from now on. REQUIRES: not null, config
+  // not null.
+  void set_settings(std::shared_ptr<const Settings> settings);
+  std::shared_ptr<const Settings> settings() const { return settings_; }
+
+  // Starts the accept loops. REQUIRES: listen() succeeded and
+  // set_settings() was called.
+  void start();
+
+  // Graceful stop: stops accepting, asks every session to finish (a DATA
+  // being committed gets its reply, a DATA being received is aborted;
+  // then 421 4.3.2 and close) and, after Timeouts::shutdown_grace, closes
+  // whatever is still open. Completes when no connection is left. Later
+  // calls only wait.
+  asio::awaitable<void> stop();
+  // Closes every connection now (a second SIGTERM). Commits already on a
+  // worker thread still finish; their clients see the connection drop.
+  void close_all();
+
+  std::size_t connection_count() const { return connections_.size(); }
+  bool is_stopping() const { return stopping_; }
+
+ private:
+  asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor);
+  void reject_busy(asio::ip::tcp::socket socket, const std::string& id, unsigned limit);
+  void on_closed(std::uint64_t serial);
+
+  asio::io_context& io_;
+  ServerCore core_;
+  std::list<asio::ip::tcp::acceptor> acceptors_;
+  std::shared_ptr<const Settings> settings_;
+  std::map<std::uint64_t, std::shared_ptr<Connection>> connections_;
+  std::uint64_t next_serial_ = 0;
+  bool stopping_ = false;
+  asio::steady_timer idle_;  // cancelled when the last connection is gone while stopping
+};
+
+}  // namespace tlpmail::net

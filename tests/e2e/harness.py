@@ -1,0 +1,372 @@
+"""Integration harness for tlpmaild (after maddy's tests/t.go): writes a
+configuration tree into a short temp folder, picks a free port on
+127.0.0.1, starts the real daemon (path from $TLPMAILD), waits for its
+ready line on stderr (never a fixed sleep), offers helpers to talk SMTP
+and LMTP and to look into the spool and the database, and stops the
+daemon (SIGTERM, exit 0 expected) on cleanup. Standard library only;
+only processes started here are signalled, always by PID."""
+
+import os
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import helpers  # noqa: E402
+
+TLPMAILD = os.environ.get("TLPMAILD", "build/daemon/tlpmaild")
+READY_TIMEOUT = 30.0  # seconds; an ASan build under load starts in a few
+LIST_DOMAIN = "lists.example.org"
+HOSTNAME = "lists.example.org"
+
+READY_RE = re.compile(r" - ready listen=(\S+) protocol=(\w+) pending=(\d+)")
+CONNECT_RE = re.compile(r" s\d+ connect client=")
+DISCONNECT_RE = re.compile(r" s\d+ disconnect client=")
+
+
+def free_port():
+    """A port that was free a moment ago on 127.0.0.1 (bind 0, read, close)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Keys:
+    """Test-only member keys, generated once with real gpg."""
+
+    def __init__(self, emails=("alice@a.example", "bob@b.example")):
+        self.gpg = helpers.GnuPG()
+        self.fingerprints = {}
+        for e in emails:
+            self.fingerprints[e] = self.gpg.generate(f"{e.split('@')[0].title()} <{e}>")
+
+    def close(self):
+        self.gpg.close()
+
+
+def make_certificate(folder, name="tls"):
+    """A self-signed P-256 certificate for CN=localhost, made at test time."""
+    cert = os.path.join(folder, name + "-cert.pem")
+    key = os.path.join(folder, name + "-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+class Site:
+    """A configuration tree (config/) and a state folder (state/) in a short
+    temp folder, for one daemon at a time."""
+
+    def __init__(self, keys, lists=None, **server):
+        self.keys = keys
+        self.root = helpers.short_tempdir("tlpd")
+        self.config_dir = os.path.join(self.root, "config")
+        self.config = os.path.join(self.config_dir, "tlpmail.toml")
+        self.state = os.path.join(self.root, "state")
+        self.port = server.pop("port", None) or free_port()
+        self.server = server
+        self.daemon = None
+        os.makedirs(os.path.join(self.config_dir, "keys"))
+        os.makedirs(os.path.join(self.config_dir, "lists.d"))
+        people = ""
+        for email, fpr in keys.fingerprints.items():
+            keys.gpg.export(fpr, os.path.join(self.config_dir, "keys", email + ".asc"))
+            people += helpers.person_toml(email, email.split("@")[0].title(), fpr)
+        helpers.write(os.path.join(self.config_dir, "directory.toml"), people)
+        members = list(keys.fingerprints)
+        for name in (lists if lists is not None else ["ops"]):
+            self.write_list(name, members)
+        self.write_main()
+
+    def write_main(self, **overrides):
+        s = dict(self.server)
+        s.update(overrides)
+        lines = [
+            "[server]",
+            f'hostname = "{HOSTNAME}"',
+            f'listen = ["127.0.0.1:{self.port}"]',
+            f'protocol = "{s.get("protocol", "smtp")}"',
+            f'max_message_size = {s.get("max_message_size", 1048576)}',
+            f'max_connections = {s.get("max_connections", 20)}',
+        ]
+        if s.get("tls"):
+            cert, key = s["tls"]
+            lines += [f'tls_certificate = "{cert}"', f'tls_private_key = "{key}"']
+        lines += ["", "[paths]", 'state_dir = "../state"', "",
+                  "[log]", f'level = "{s.get("level", "info")}"', ""]
+        with open(self.config, "w") as f:
+            f.write("\n".join(lines))
+
+    def write_list(self, name, members=None, text=None):
+        path = os.path.join(self.config_dir, "lists.d", name + ".toml")
+        if text is None:
+            members = members if members is not None else list(self.keys.fingerprints)
+            quoted = ", ".join(f'"{m}"' for m in members)
+            text = f"""
+                address = "{name}@{LIST_DOMAIN}"
+                tlp_ceiling = "AMBER"
+                members = [{quoted}]
+                admins = ["{members[0]}"]
+                """
+        helpers.write(path, text)
+        return path
+
+    def start(self, *args, timeouts_ms=None):
+        extra = list(args)
+        if timeouts_ms is not None:
+            extra += ["--timeouts-ms", str(timeouts_ms)]
+        self.daemon = Daemon(self.config, extra)
+        self.daemon.start()
+        return self.daemon
+
+    # --- what the daemon stored ---
+
+    def spool_files(self):
+        d = os.path.join(self.state, "spool", "msg")
+        return set(os.listdir(d)) if os.path.isdir(d) else set()
+
+    def spool_bytes(self, queue_id):
+        with open(os.path.join(self.state, "spool", "msg", queue_id), "rb") as f:
+            return f.read()
+
+    def db_messages(self):
+        """{id: {"state", "sender", "size", "recipients"}} from tlpmail.db."""
+        db = sqlite3.connect(os.path.join(self.state, "tlpmail.db"), timeout=10)
+        try:
+            out = {}
+            for mid, state, sender, size in db.execute(
+                    "SELECT id, state, sender, size FROM spool_messages"):
+                out[mid] = {"state": state, "sender": sender, "size": size,
+                            "recipients": []}
+            for mid, addr in db.execute(
+                    "SELECT message_id, address FROM spool_recipients "
+                    "ORDER BY message_id, position"):
+                out[mid]["recipients"].append(addr)
+            return out
+        finally:
+            db.close()
+
+    def close(self):
+        if self.daemon is not None and self.daemon.running():
+            self.daemon.kill()
+        gnupg = os.path.join(self.state, "gnupg")
+        if os.path.isdir(gnupg):
+            subprocess.run(["gpgconf", "--homedir", gnupg, "--kill", "all"],
+                           capture_output=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class Daemon:
+    """One tlpmaild process; stderr is collected line by line."""
+
+    def __init__(self, config, args=()):
+        self.config = config
+        self.args = list(args)
+        self.proc = None
+        self.lines = []
+        self.cond = threading.Condition()
+        self.reader = None
+        self.ready = None
+
+    def start(self):
+        env = dict(os.environ)
+        env.pop("JOURNAL_STREAM", None)  # log to stderr, not the journal
+        env.pop("NOTIFY_SOCKET", None)
+        cmd = [os.path.abspath(TLPMAILD), "--config", self.config] + self.args
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, env=env)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        m = self.wait_log(READY_RE, timeout=READY_TIMEOUT)
+        self.ready = {"listen": m.group(1), "protocol": m.group(2),
+                      "pending": int(m.group(3))}
+        host, port = self.ready["listen"].split(",")[0].rsplit(":", 1)
+        self.port = int(port)
+        return self.ready
+
+    def _read(self):
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            with self.cond:
+                self.lines.append(line)
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def log(self):
+        with self.cond:
+            return "\n".join(self.lines)
+
+    def mark(self):
+        """Position in the log; wait_log(since=mark) looks only after it."""
+        with self.cond:
+            return len(self.lines)
+
+    def wait_log(self, pattern, timeout=20.0, since=0):
+        """Waits for a stderr line matching `pattern`; fails with the log."""
+        rx = re.compile(pattern) if isinstance(pattern, str) else pattern
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for line in self.lines[since:]:
+                    m = rx.search(line)
+                    if m:
+                        return m
+                left = deadline - time.monotonic()
+                exited = self.proc.poll() is not None and not self.reader.is_alive()
+                if left <= 0 or exited:
+                    raise AssertionError(
+                        f"no log line matching {rx.pattern!r} within {timeout}s "
+                        f"(exit status {self.proc.poll()}); stderr:\n" + "\n".join(self.lines))
+                self.cond.wait(min(left, 0.5))
+
+    def wait_no_sessions(self, timeout=20.0):
+        """Waits until every logged connect has its disconnect."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.cond:
+                opened = sum(1 for l in self.lines if CONNECT_RE.search(l))
+                closed = sum(1 for l in self.lines if DISCONNECT_RE.search(l))
+            if opened == closed:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{opened - closed} sessions still open; stderr:\n"
+                                     + self.log())
+            time.sleep(0.05)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=30):
+        """SIGTERM; returns the exit status (the caller asserts 0)."""
+        if self.running():
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("tlpmaild did not stop within %ss; stderr:\n%s"
+                                 % (timeout, self.log()))
+        self.reader.join(5)
+        self.proc.stderr.close()
+        self.check_sanitizers()
+        return code
+
+    def check_sanitizers(self):
+        """An ASan/UBSan build reports to stderr; any report fails the test."""
+        text = self.log()
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            if marker in text:
+                raise AssertionError(f"sanitizer report from tlpmaild:\n{text}")
+
+    def kill(self):
+        """kill -9, for crash tests and for cleaning up after a failure."""
+        if self.running():
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.reader.join(5)
+        self.proc.stderr.close()
+
+
+def run_daemon_once(config, *args, timeout=60):
+    """Runs tlpmaild expecting it to exit by itself (start-up errors, usage)."""
+    env = dict(os.environ)
+    env.pop("JOURNAL_STREAM", None)
+    p = subprocess.run([os.path.abspath(TLPMAILD)] +
+                       (["--config", config] if config else []) + list(args),
+                       capture_output=True, text=True, timeout=timeout, env=env)
+    return p.returncode, p.stdout, p.stderr
+
+
+# --- clients ---
+
+def message(subject="test", body="hello", sender="alice@a.example",
+            to="ops@" + LIST_DOMAIN, extra=""):
+    """A small RFC 5322 message with CRLF line ends, as bytes."""
+    text = (f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n{extra}"
+            f"\r\n{body}\r\n")
+    return text.encode()
+
+
+def smtp_send(port, sender, recipients, data, tls_context=None, timeout=30):
+    """Sends one message with smtplib, step by step; returns the DATA reply
+    (code, text). Refused recipients are skipped (as MTAs do)."""
+    with smtplib.SMTP("127.0.0.1", port, timeout=timeout) as s:
+        s.ehlo("client.example")
+        if tls_context is not None:
+            s.starttls(context=tls_context)
+            s.ehlo("client.example")
+        code, text = s.mail(sender)
+        if code != 250:
+            return code, text.decode()
+        accepted = 0
+        for r in recipients:
+            code, text = s.rcpt(r)
+            if code == 250:
+                accepted += 1
+        if accepted == 0:
+            return code, text.decode()
+        code, text = s.data(data)
+        return code, text.decode()
+
+
+def queued_id(text):
+    m = re.match(r"2\.0\.0 Ok: queued as ([0-9a-f]{16})$", text)
+    return m.group(1) if m else None
+
+
+class Raw:
+    """A raw line-oriented client for byte-exact checks (LMTP replies,
+    pipelining, STARTTLS injection)."""
+
+    def __init__(self, port, timeout=20):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+
+    def send(self, data):
+        self.sock.sendall(data if isinstance(data, bytes) else data.encode())
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("connection closed; pending %r" % self.buf)
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode()
+
+    def reply(self):
+        """One (possibly multi-line) reply as a list of lines."""
+        lines = [self.line()]
+        while len(lines[-1]) > 3 and lines[-1][3] == "-":
+            lines.append(self.line())
+        return lines
+
+    def at_eof(self, timeout=5):
+        self.sock.settimeout(timeout)
+        try:
+            return self.sock.recv(1) == b"" and not self.buf
+        except (ConnectionResetError, socket.timeout):
+            return False
+
+    def close(self):
+        self.sock.close()
+
+
+def dedent(text):
+    return textwrap.dedent(text).lstrip("\n")

@@ -16,6 +16,7 @@
 #include <set>
 #include <system_error>
 
+#include "openpgp/gpgme_util.h"
 #include "util/text.h"
 
 namespace tlpmail::openpgp {
@@ -133,6 +134,9 @@ struct KeyHandle {
 };
 
 }  // namespace
+
+// For the other files of lib/openpgp (declared in gpgme_util.h).
+KeyFacts detail::to_key_facts(gpgme_key_t key) { return key_facts(key); }
 
 Result<void> initialize() {
   static std::once_flag once;

@@ -1,0 +1,218 @@
+// decrypt(): one gpgme_op_decrypt_verify run judged by gpg's status lines
+// (BEGIN_DECRYPTION, DECRYPTION_INFO, DECRYPTION_OKAY, GOODMDC, BADMDC,
+// DECRYPTION_FAILED, ENC_TO, NO_SECKEY, DECRYPTION_KEY), because gpg writes
+// plaintext before it knows whether the data was intact or protected.
+#include "openpgp/decrypt.h"
+
+#include <set>
+
+#include "openpgp/armor.h"
+#include "openpgp/gpgme_util.h"
+#include "util/text.h"
+
+namespace tlpmail::openpgp {
+
+std::string_view to_string(DecryptStatus s) {
+  switch (s) {
+    case DecryptStatus::decrypted:
+      return "decrypted";
+    case DecryptStatus::not_encrypted:
+      return "not encrypted";
+    case DecryptStatus::no_secret_key:
+      return "no secret key";
+    case DecryptStatus::no_integrity_protection:
+      return "no integrity protection";
+    case DecryptStatus::integrity_failed:
+      return "integrity check failed";
+    case DecryptStatus::nested_encryption:
+      return "nested encryption";
+    case DecryptStatus::text_outside_message:
+      return "text outside the encrypted block";
+    case DecryptStatus::malformed:
+      return "malformed";
+  }
+  return "malformed";
+}
+
+namespace {
+
+Decryption refusal(Decryption d, DecryptStatus status, std::string detail) {
+  d.status = status;
+  d.detail = std::move(detail);
+  d.plaintext.clear();
+  d.signatures.clear();
+  return d;
+}
+
+// Key IDs (last 16 hex digits) of every subkey whose secret part this home
+// holds. One extra gpg run, made only when decryption found no secret key.
+Result<std::set<std::string>> secret_key_ids(gpgme_ctx_t ctx) {
+  std::set<std::string> ids;
+  if (gpgme_error_t err = gpgme_op_keylist_start(ctx, nullptr, 1)) {
+    return Unexpected(detail::gpgme_failure("secret key listing", err));
+  }
+  gpgme_error_t err = 0;
+  for (;;) {
+    detail::KeyRef key;
+    err = gpgme_op_keylist_next(ctx, &key.h);
+    if (err) break;
+    for (gpgme_subkey_t sub = key.h->subkeys; sub; sub = sub->next) {
+      if (sub->secret && sub->keyid) ids.insert(ascii_upper(sub->keyid));
+    }
+  }
+  gpgme_op_keylist_end(ctx);
+  if (gpgme_err_code(err) != GPG_ERR_EOF) {
+    return Unexpected(detail::gpgme_failure("secret key listing", err));
+  }
+  return ids;
+}
+
+std::string join(const std::vector<std::string>& ids) {
+  std::string out;
+  for (const std::string& id : ids) out += (out.empty() ? "" : ", ") + id;
+  return out;
+}
+
+}  // namespace
+
+Result<Decryption> decrypt(Context& ctx, std::string_view ciphertext) {
+  Decryption d;
+  if (contains_armor(ciphertext)) {
+    switch (check_message_framing(ciphertext)) {
+      case ArmorFraming::alone:
+        break;
+      case ArmorFraming::absent:
+        return refusal(std::move(d), DecryptStatus::not_encrypted,
+                       "no armored PGP MESSAGE block found");
+      case ArmorFraming::text_outside:
+        return refusal(std::move(d), DecryptStatus::text_outside_message,
+                       "text outside the armored PGP MESSAGE block");
+      case ArmorFraming::malformed:
+        return refusal(std::move(d), DecryptStatus::malformed, "damaged armored PGP MESSAGE block");
+    }
+  }
+
+  detail::InputData in;
+  if (auto r = in.open(ciphertext); !r) return Unexpected(r.error());
+  detail::OutputData out;
+  if (auto r = out.open(); !r) return Unexpected(r.error());
+  gpgme_ctx_t c = ctx.native();
+  detail::StatusCapture status(c);
+  if (auto r = status.status(); !r) return Unexpected(r.error());
+  const gpgme_error_t err = gpgme_op_decrypt_verify(c, in.get(), out.get());
+  const gpgme_err_code_t code = gpgme_err_code(err);
+
+  if (gpgme_decrypt_result_t r = gpgme_op_decrypt_result(c)) {
+    if (r->symkey_algo && std::string_view(r->symkey_algo) != "?.?") d.cipher = r->symkey_algo;
+    for (gpgme_recipient_t rc = r->recipients; rc; rc = rc->next) {
+      d.recipients.push_back(ascii_upper(rc->keyid ? rc->keyid : ""));
+    }
+  }
+  if (const std::string* key = status.first("DECRYPTION_KEY")) {
+    const std::vector<std::string> f = detail::split_fields(*key);
+    if (f.size() >= 2) {
+      d.decryption_fingerprint = ascii_upper(f[0]);
+      d.decryption_primary_fingerprint = ascii_upper(f[1]);
+    }
+  }
+
+  if (status.overflowed()) {
+    return refusal(std::move(d), DecryptStatus::malformed, "too many packets or signatures");
+  }
+  if (status.lines().empty() && !detail::gpg_answers(c)) {
+    return Unexpected(Error::temporary("decrypt: gpg did not run"));
+  }
+  const std::size_t begun = status.count("BEGIN_DECRYPTION");
+  const std::size_t infos = status.count("DECRYPTION_INFO");
+  if (begun > 1 || infos > 1) {
+    // Measured with gpg 2.2.40: an encrypted message whose decrypted
+    // packets are another PKESK + SEIPD (directly or inside a compressed
+    // packet) is decrypted twice in one run. Only one layer is allowed.
+    return refusal(std::move(d), DecryptStatus::nested_encryption,
+                   "the encrypted message holds another encrypted message");
+  }
+
+  if (infos == 0) {
+    // gpg never got a session key (it writes BEGIN_DECRYPTION even then).
+    if (status.has("NEED_PASSPHRASE")) {
+      // A secret key of this home matched but needs a passphrase: ours to fix.
+      const std::vector<std::string> f = detail::split_fields(*status.first("NEED_PASSPHRASE"));
+      return Unexpected(Error::temporary(
+          "decrypt: the secret key for " + (f.empty() ? join(d.recipients) : ascii_upper(f[0])) +
+          " is protected by a passphrase, which tlpmaild cannot enter"));
+    }
+    const bool encrypted = begun > 0 || status.has("ENC_TO") || status.has("NEED_PASSPHRASE_SYM") ||
+                           !d.recipients.empty();
+    if (!encrypted) {
+      if (!err || code == GPG_ERR_NO_DATA) {
+        return refusal(std::move(d), DecryptStatus::not_encrypted,
+                       "no encrypted OpenPGP message found");
+      }
+      if (detail::is_data_failure(err, status)) {
+        return refusal(std::move(d), DecryptStatus::malformed, "gpg: " + detail::gpgme_text(err));
+      }
+      return Unexpected(detail::gpgme_failure("decrypt", err));
+    }
+    if (d.recipients.empty() && status.has("NEED_PASSPHRASE_SYM")) {
+      return refusal(std::move(d), DecryptStatus::no_secret_key,
+                     "encrypted with a passphrase, not to a key");
+    }
+    if (code == GPG_ERR_NO_SECKEY || status.has("NO_SECKEY")) {
+      // Before refusing, make sure gpg did not merely fail to use a key
+      // this home does hold (agent trouble): that is ours to fix.
+      auto held = secret_key_ids(c);
+      if (!held) return Unexpected(held.error());
+      for (const std::string& id : d.recipients) {
+        if (held->count(id)) {
+          return Unexpected(
+              Error::temporary("decrypt: the secret key " + id +
+                               " is present but gpg could not use it: " + detail::gpgme_text(err)));
+        }
+      }
+      return refusal(std::move(d), DecryptStatus::no_secret_key,
+                     "not encrypted to a key of this list" +
+                         (d.recipients.empty() ? std::string()
+                                               : " (encrypted to " + join(d.recipients) + ")"));
+    }
+    if (err && detail::is_data_failure(err, status)) {
+      return refusal(std::move(d), DecryptStatus::malformed, "gpg: " + detail::gpgme_text(err));
+    }
+    if (err) return Unexpected(detail::gpgme_failure("decrypt", err));
+    return refusal(std::move(d), DecryptStatus::malformed,
+                   "gpg reported success without decrypting anything");
+  }
+
+  // Exactly one layer was decrypted. DECRYPTION_INFO <mdc> <cipher> [<aead>]
+  const std::vector<std::string> info = detail::split_fields(*status.first("DECRYPTION_INFO"));
+  const bool has_mdc = !info.empty() && info[0] != "0";
+  const bool has_aead = info.size() >= 3 && info[2] != "0";
+  d.integrity = has_aead ? "aead" : has_mdc ? "mdc" : "none";
+  if (!has_mdc && !has_aead) {
+    // gpg 2.2.40 fails such data itself (DECRYPTION_FAILED, and the
+    // "nomdc_with_legacy_cipher" error for 64-bit ciphers), but only after
+    // writing the plaintext: it is dropped here whatever gpg said.
+    return refusal(std::move(d), DecryptStatus::no_integrity_protection,
+                   "the message is encrypted without integrity protection (no MDC)");
+  }
+  const bool complete = !err && status.has("DECRYPTION_OKAY") && !status.has("DECRYPTION_FAILED") &&
+                        !status.has("BADMDC") && (has_aead || status.has("GOODMDC"));
+  if (!complete) {
+    if (status.has("BADMDC")) {
+      return refusal(std::move(d), DecryptStatus::integrity_failed,
+                     "the integrity check (MDC) failed: the message was changed");
+    }
+    if (!err || detail::is_data_failure(err, status) || status.has("DECRYPTION_FAILED")) {
+      return refusal(std::move(d), DecryptStatus::integrity_failed,
+                     "the encrypted data is damaged" +
+                         (err ? " (gpg: " + detail::gpgme_text(err) + ")" : std::string()));
+    }
+    return Unexpected(detail::gpgme_failure("decrypt", err));
+  }
+
+  d.plaintext = out.take();
+  d.signatures = detail::collect_signatures(c, status, d.plaintext);
+  d.status = DecryptStatus::decrypted;
+  return d;
+}
+
+}  // namespace tlpmail::openpgp

@@ -14,6 +14,7 @@
 #include "keyring/keyring.h"
 #include "openpgp/temp_home.h"
 #include "policy/tlp.h"
+#include "util/text.h"
 
 namespace tlpmail::ctl {
 namespace {
@@ -68,6 +69,8 @@ Result<keyring::KeyReport> load_keys(const Config& c) {
 }
 
 std::string yes_no(bool b) { return b ? "yes" : "no"; }
+
+std::string date_or_never(std::time_t t) { return t == 0 ? "never" : iso_date(t); }
 
 // When the key stops (or stopped) being usable; 0 for never.
 std::time_t expiry(const keyring::PersonKey& k) {
@@ -237,8 +240,8 @@ int keys(const Options& o, std::ostream& out, std::ostream& err) {
                       {"file", k.file.string()}};
       if (k.facts) {
         row.insert("algorithm", k.facts->algorithm);
-        row.insert("created", admin::format_date(k.facts->created));
-        row.insert("expires", admin::format_date(expiry(k)));
+        row.insert("created", date_or_never(k.facts->created));
+        row.insert("expires", date_or_never(expiry(k)));
       }
       a.push_back(std::move(row));
     }
@@ -252,8 +255,8 @@ int keys(const Options& o, std::ostream& out, std::ostream& err) {
   admin::Table t({"EMAIL", "FINGERPRINT", "ALGORITHM", "CREATED", "EXPIRES", "STATUS"});
   for (const auto& k : keys->people) {
     std::string algo = k.facts ? k.facts->algorithm : "-";
-    std::string created = k.facts ? admin::format_date(k.facts->created) : "-";
-    std::string expires = k.facts ? admin::format_date(expiry(k)) : "-";
+    std::string created = k.facts ? date_or_never(k.facts->created) : "-";
+    std::string expires = k.facts ? date_or_never(expiry(k)) : "-";
     std::string status = k.status_word;
     // The detail adds what the word does not say ("expired on 2026-01-05",
     // "rsa1024, below 2048 bits"); skip it when it only repeats the word.

@@ -46,13 +46,4 @@ std::string Table::render() const {
   return out;
 }
 
-std::string format_date(std::time_t t) {
-  if (t == 0) return "never";
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
-
 }  // namespace tlpmail::admin

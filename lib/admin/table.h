@@ -1,5 +1,5 @@
 // Plain-text output for tlpmailctl: aligned columns an admin reads at a
-// glance, and dates as YYYY-MM-DD. Widths count UTF-8 code points, so
+// glance (dates come from iso_date() in util/text.h). Widths count UTF-8 code points, so
 // names such as "Jürgen" do not shift the columns. No terminal control.
 #pragma once
 
@@ -28,8 +28,5 @@ class Table {
 
 // Number of UTF-8 code points (continuation bytes are not counted).
 std::size_t display_width(const std::string& s);
-
-// "2026-11-22" in UTC; "never" for 0.
-std::string format_date(std::time_t t);
 
 }  // namespace tlpmail::admin

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "keyring/keyring.h"
+#include "util/text.h"
 
 namespace tlpmail::keyring {
 
@@ -59,14 +60,6 @@ std::string_view to_string(KeyStatus s) {
   return "missing";
 }
 
-std::string format_date(std::time_t t) {
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
-
 KeyAssessment assess_key(const openpgp::KeyFacts& k, std::time_t now) {
   if (k.subkeys.empty() || k.invalid || k.disabled) {
     return unusable(KeyStatus::invalid, "gpg marks the key invalid or disabled");
@@ -74,7 +67,7 @@ KeyAssessment assess_key(const openpgp::KeyFacts& k, std::time_t now) {
   const openpgp::SubkeyFacts& primary = k.subkeys.front();
   if (k.revoked || primary.revoked) return unusable(KeyStatus::revoked, "revoked");
   if (primary.expires != 0 && primary.expires <= now) {
-    return unusable(KeyStatus::expired, "expired on " + format_date(primary.expires));
+    return unusable(KeyStatus::expired, "expired on " + iso_date(primary.expires));
   }
   for (const auto& s : k.subkeys) {
     if (!s.is_live_at(now) || !s.is_weak()) continue;
@@ -97,7 +90,7 @@ KeyAssessment assess_key(const openpgp::KeyFacts& k, std::time_t now) {
     const std::time_t days = (a.usable_until - now + kDay - 1) / kDay;
     a.status = KeyStatus::expires_soon;
     a.word = "expires in " + std::to_string(days) + (days == 1 ? " day" : " days");
-    a.detail = "expires on " + format_date(a.usable_until);
+    a.detail = "expires on " + iso_date(a.usable_until);
     return a;
   }
   a.status = KeyStatus::ok;

@@ -112,7 +112,5 @@ struct KeyReport {
 Result<KeyReport> load_keys(const config::Config& config,
                             const std::filesystem::path& gnupg_home, std::time_t now);
 
-// "2026-01-05" (UTC) for a time_t.
-std::string format_date(std::time_t t);
 
 }  // namespace tlpmail::keyring

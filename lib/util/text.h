@@ -3,6 +3,7 @@
 // ASCII only on purpose: addresses and protocol keywords are ASCII.
 #pragma once
 
+#include <ctime>
 #include <string>
 #include <string_view>
 
@@ -18,5 +19,8 @@ std::string_view trim(std::string_view s);
 // becomes \n, \r, \t, \\, \" or \xHH. Output is at most max_len bytes of
 // input (longer input ends in "...").
 std::string escape_for_log(std::string_view s, std::size_t max_len = 200);
+
+// "2026-11-22": the UTC date of a Unix time, as every report prints dates.
+std::string iso_date(std::time_t t);
 
 }  // namespace tlpmail

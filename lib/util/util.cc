@@ -77,4 +77,12 @@ std::string escape_for_log(std::string_view s, std::size_t max_len) {
   return out;
 }
 
+std::string iso_date(std::time_t t) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
 }  // namespace tlpmail

@@ -29,11 +29,5 @@ TEST(Table, EmptyLastCellLeavesNoTrailingSpace) {
   EXPECT_EQ(t.render(), "A  B\nx\n");
 }
 
-TEST(FormatDate, UtcIsoDate) {
-  EXPECT_EQ(format_date(0), "never");
-  EXPECT_EQ(format_date(1795305600), "2026-11-22");  // 2026-11-22T00:00:00Z
-  EXPECT_EQ(format_date(1795391999), "2026-11-22");  // 23:59:59Z
-}
-
 }  // namespace
 }  // namespace tlpmail::admin

@@ -1,0 +1,93 @@
+// The pure parts of the MIME facts (see mime.h): names of the enums, the
+// single-From rule and the classification of bare text. No GMime here.
+#include <string>
+
+#include "mime/armor.h"
+#include "mime/mime.h"
+#include "mime/text_head.h"
+
+namespace tlpmail::mime {
+
+std::string_view to_string(ShapeKind k) {
+  switch (k) {
+    case ShapeKind::plain: return "plain";
+    case ShapeKind::pgpmime_signed: return "pgpmime_signed";
+    case ShapeKind::pgpmime_encrypted: return "pgpmime_encrypted";
+    case ShapeKind::inline_clearsigned: return "inline_clearsigned";
+    case ShapeKind::inline_encrypted: return "inline_encrypted";
+    case ShapeKind::partly_signed: return "partly_signed";
+    case ShapeKind::partly_encrypted: return "partly_encrypted";
+    case ShapeKind::malformed: return "malformed";
+  }
+  return "?";
+}
+
+ShapeKind kind_of(const Shape& s) {
+  // The variant's alternatives are declared in ShapeKind's order.
+  return static_cast<ShapeKind>(s.index());
+}
+static_assert(std::variant_size_v<Shape> == 8);
+static_assert(std::is_same_v<std::variant_alternative_t<7, Shape>, Malformed>);
+
+std::string_view to_string(CiphertextKind k) {
+  switch (k) {
+    case CiphertextKind::multipart_encrypted: return "multipart/encrypted";
+    case CiphertextKind::pgp_encrypted_part: return "application/pgp-encrypted part";
+    case CiphertextKind::armored_message: return "armored PGP message";
+    case CiphertextKind::binary_openpgp_message: return "binary OpenPGP message";
+    case CiphertextKind::smime_enveloped: return "S/MIME enveloped data";
+  }
+  return "?";
+}
+
+namespace {
+
+bool looks_like_addr_spec(std::string_view a) {
+  const std::size_t at = a.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == a.size()) return false;
+  for (char c : a) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7F || c == '<' || c == '>' || c == ',' || c == ';') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<Mailbox> Message::single_from() const {
+  if (from_headers.empty()) return Unexpected(Error::refused("no From header"));
+  if (from_headers.size() > 1) {
+    return Unexpected(Error::refused(std::to_string(from_headers.size()) + " From header fields"));
+  }
+  if (from_unparsable) {
+    return Unexpected(Error::refused("the From header is not a valid address list"));
+  }
+  if (from_groups > 0) return Unexpected(Error::refused("the From header uses group syntax"));
+  if (from_mailboxes.size() != 1) {
+    return Unexpected(Error::refused("the From header holds " +
+                                     std::to_string(from_mailboxes.size()) + " addresses"));
+  }
+  if (!looks_like_addr_spec(from_mailboxes.front().address)) {
+    return Unexpected(Error::refused("the From address is not local@domain"));
+  }
+  return from_mailboxes.front();
+}
+
+Entity parse_text(std::string_view text) {
+  Entity e;
+  e.shape = classify_inline(text, "the text");
+  for (const ArmorBlock& b : find_armor_blocks(text)) {
+    if (b.kind == ArmorKind::message) {
+      e.nested_ciphertext.push_back({CiphertextKind::armored_message, ""});
+    }
+  }
+  // Sanitising the whole text would copy it; a little more than the limit
+  // is enough to cut at a character boundary afterwards.
+  const std::string_view head = text.substr(0, kBodyHeadMax + 4);
+  e.body_head = cut_utf8(sanitize_utf8(head), kBodyHeadMax, &e.body_head_truncated);
+  if (text.size() > head.size()) e.body_head_truncated = true;
+  e.leaf_parts = 1;
+  return e;
+}
+
+}  // namespace tlpmail::mime

@@ -26,6 +26,52 @@ CREATE TABLE spool_recipients (
   PRIMARY KEY (message_id, position)
 ) STRICT;
 )sql"},
+    {2, "pipeline: replay digests, thread index, audit log",
+     R"sql(
+CREATE TABLE replay_digests (
+  digest             TEXT PRIMARY KEY NOT NULL,  -- openpgp::replay_digest, lower-case hex
+  list               TEXT NOT NULL,              -- list address (lower case) first accepted on
+  signer_fingerprint TEXT NOT NULL,              -- primary fingerprint of the signer
+  signed_at          INTEGER NOT NULL,           -- signature creation time, Unix seconds
+  seen_at            INTEGER NOT NULL            -- when it was recorded
+) STRICT;
+CREATE INDEX replay_digests_by_time ON replay_digests (signed_at);
+CREATE TABLE thread_index (
+  list        TEXT NOT NULL,                     -- list address, lower case
+  message_id  TEXT NOT NULL,                     -- Message-ID without <>
+  label       TEXT NOT NULL,                     -- CLEAR | GREEN | AMBER | AMBER+STRICT | RED
+  label_rank  INTEGER NOT NULL,                  -- 0 (CLEAR) .. 4 (RED), policy::Tlp order
+  recorded_at INTEGER NOT NULL,
+  PRIMARY KEY (list, message_id)
+) STRICT;
+CREATE TABLE audit_log (
+  id                 INTEGER PRIMARY KEY,
+  at                 INTEGER NOT NULL,           -- Unix time of the verdict
+  list               TEXT NOT NULL,              -- list address, lower case
+  queue_id           TEXT,                       -- NULL: never spooled
+  verdict            TEXT NOT NULL,              -- accepted | refused
+  refusal            TEXT,                       -- pipeline::RefusalKind name; NULL when accepted
+  reason             TEXT,                       -- the refusal text sent to the sender
+  smtp_reply         TEXT NOT NULL,              -- "250 2.0.0", "550 5.7.1", ...
+  signer_email       TEXT,                       -- the pinned person, when known
+  signer_fingerprint TEXT,                       -- primary fingerprint, when known
+  label              TEXT,                       -- accepted: the label of every copy
+  raised             TEXT,                       -- accepted: raise lines ("TLP raised from ...")
+  message_id         TEXT,                       -- received Message-ID without <>
+  parent_message_id  TEXT,                       -- thread message whose label was inherited
+  replay_digest      TEXT
+) STRICT;
+CREATE INDEX audit_log_by_time ON audit_log (at, id);
+CREATE INDEX audit_log_by_list ON audit_log (list, at);
+CREATE TABLE audit_recipients (
+  audit_id INTEGER NOT NULL REFERENCES audit_log (id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,                     -- chosen first (list order), then left out
+  address  TEXT NOT NULL,
+  chosen   INTEGER NOT NULL,                     -- 1: gets a copy; 0: left out
+  why      TEXT,                                 -- left out: policy::describe() text
+  PRIMARY KEY (audit_id, position)
+) STRICT;
+)sql"},
 };
 
 }  // namespace

@@ -1,0 +1,17 @@
+// Rule: a signature whose replay digest (openpgp::replay_digest: key,
+// time, hash, class, canonical content) is already recorded is a replay,
+// whatever the Message-ID. Reads only; Verifier::record checks again under
+// its write transaction. REQUIRES: check_signature passed.
+#include "pipeline/rules.h"
+#include "pipeline/tables.h"
+
+namespace tlpmail::pipeline::rules {
+
+Result<Outcome> check_replay(const Evidence& ev, store::Database& db) {
+  auto seen = tables::replay_seen(db, ev.signature->replay_digest);
+  if (!seen) return Unexpected(Error(seen.error()));
+  if (*seen) return Outcome(Refusal{RefusalKind::replay, std::string(kReasonReplay)});
+  return Outcome{};
+}
+
+}  // namespace tlpmail::pipeline::rules

@@ -1,0 +1,83 @@
+// The rules of the verification pipeline, in the order Verifier::verify
+// runs them, and the Evidence they share. Each rule looks at one thing and
+// returns std::nullopt (pass) or a Refusal named after what the sender did.
+// Internal to lib/pipeline: include it from lib/pipeline/*.cc and tests only.
+#pragma once
+
+#include <ctime>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "directory/directory.h"
+#include "keyring/keyring.h"
+#include "mime/mime.h"
+#include "openpgp/context.h"
+#include "openpgp/verify.h"
+#include "pipeline/verdict.h"
+#include "pipeline/verifier.h"
+#include "store/database.h"
+#include "util/result.h"
+
+namespace tlpmail::pipeline::rules {
+
+using Outcome = std::optional<Refusal>;
+
+// What the rules learn about one message, filled in as they run.
+struct Evidence {
+  mime::Message message;  // the received message (rule_structure)
+  mime::Mailbox from;     // its single From mailbox (rule_from)
+  mime::Entity content;   // the entity the facts come from: exactly what was
+                          // verified, after decryption (unwrap)
+  bool was_encrypted = false;
+  std::vector<openpgp::SignatureFacts> signatures;     // every signature found (unwrap)
+  const openpgp::SignatureFacts* signature = nullptr;  // the one good signature
+  const keyring::PersonKey* key = nullptr;             // its pinned key (rule_signer)
+  const directory::Person* person = nullptr;
+};
+
+// rule_structure.cc: parse the message; refuse broken structure, partly
+// signed/encrypted messages and plain (unsigned) ones.
+Outcome parse_and_check_structure(std::string_view raw, Evidence& ev);
+// rule_structure.cc: the same for the content entity after unwrap: every
+// ciphertext there is nested; malformed or partly signed content refused.
+Outcome check_content_structure(const Evidence& ev);
+
+// rule_from.cc: exactly one From header holding exactly one address.
+Outcome check_single_from(Evidence& ev);
+
+// unwrap.cc: decrypt the outermost layer (only with `list`'s key) and/or
+// verify; fills ev.content and ev.signatures. Errors: local faults.
+Result<Outcome> unwrap(openpgp::Context& gpg, const directory::MailingList& list, Evidence& ev);
+
+// rule_signature.cc: exactly one signature, good, with a strong hash.
+// Signatures dated in the future count as such, whatever gpg made of them.
+Outcome check_signature(Evidence& ev, std::time_t now, const Options& options);
+
+// rule_signer.cc: the signing key's primary fingerprint is pinned for a
+// person, and the key (and the signing subkey) is usable at `now`.
+Outcome check_signing_key(Evidence& ev, const keyring::KeyReport& keys,
+                          const directory::Directory& dir, std::time_t now);
+
+// rule_sender.cc: From equals the signer's address; the signer is a member.
+Outcome check_from_matches_signer(const Evidence& ev);
+Outcome check_membership(const Evidence& ev, const directory::MailingList& list);
+
+// rule_age.cc: the signature is neither from the future, nor too old, nor
+// expired.
+Outcome check_signature_age(const openpgp::SignatureFacts& sig, std::time_t now,
+                            const Options& options);
+
+// rule_replay.cc: the signature's replay digest was never recorded.
+// Errors: database faults.
+Result<Outcome> check_replay(const Evidence& ev, store::Database& db);
+
+// rule_label.cc: TLP label, thread inheritance, ceiling, recipients.
+// Fills verdict.label, decision, parent_message_id on success.
+// Errors: database faults (thread index lookup).
+Result<Outcome> decide_label(const Evidence& ev, const directory::MailingList& list,
+                             const directory::Directory& dir, const keyring::KeyReport& keys,
+                             store::Database& db, std::time_t now, Verdict& verdict);
+
+}  // namespace tlpmail::pipeline::rules

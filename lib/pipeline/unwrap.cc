@@ -1,0 +1,152 @@
+// The cryptographic layer: decrypts the outermost layer (only when the
+// addressed list's key is the one that decrypts it) and verifies the
+// signature, following docs/mime.md "How the pipeline uses it". Fills
+// Evidence::content with the entity whose bytes were verified and
+// Evidence::signatures with every signature found. Judging the signatures
+// is rule_signature.cc's job. gpg's plaintext is never kept beyond the
+// parsed entity of the message being verified.
+#include "openpgp/decrypt.h"
+#include "openpgp/list_key.h"
+#include "pipeline/rules.h"
+#include "util/text.h"
+
+namespace tlpmail::pipeline::rules {
+namespace {
+
+Refusal refuse(RefusalKind kind, std::string_view reason) {
+  return Refusal{kind, std::string(reason)};
+}
+
+// Maps what verification says about the input (before individual
+// signatures) to a refusal; nullopt when gpg checked signatures.
+Outcome verification_outcome(const openpgp::Verification& v) {
+  switch (v.outcome) {
+    case openpgp::VerifyOutcome::checked:
+      return std::nullopt;
+    case openpgp::VerifyOutcome::no_signature:
+      return refuse(RefusalKind::unsigned_message, kReasonUnsigned);
+    case openpgp::VerifyOutcome::text_outside_signature:
+      return refuse(RefusalKind::partly_signed, kReasonPartlySigned);
+    case openpgp::VerifyOutcome::malformed:
+      return refuse(RefusalKind::bad_signature, kReasonBadSignature);
+  }
+  return refuse(RefusalKind::bad_signature, kReasonBadSignature);
+}
+
+// PGP/MIME multipart/signed: verify the exact signed bytes, then read the
+// facts from those bytes.
+Result<Outcome> open_pgpmime_signed(openpgp::Context& gpg, const mime::PgpMimeSigned& s,
+                                    Evidence& ev) {
+  auto v = openpgp::verify_detached(gpg, s.signed_bytes, s.signature);
+  if (!v) return Unexpected(v.error());
+  if (auto r = verification_outcome(*v)) return r;
+  ev.signatures = std::move(v->signatures);
+  auto e = mime::parse_entity(s.signed_bytes);
+  if (!e) return Outcome(refuse(RefusalKind::malformed, malformed_reason(e.error().message)));
+  ev.content = std::move(e).value();
+  return Outcome{};
+}
+
+// Inline cleartext signature: verify the block; the facts come from the
+// text gpg says was signed.
+Result<Outcome> open_clearsigned(openpgp::Context& gpg, const mime::InlineClearsigned& s,
+                                 Evidence& ev) {
+  auto v = openpgp::verify_clearsigned(gpg, s.block);
+  if (!v) return Unexpected(v.error());
+  if (auto r = verification_outcome(*v)) return r;
+  ev.signatures = std::move(v->signatures);
+  ev.content = mime::parse_text(v->plaintext);
+  return Outcome{};
+}
+
+Outcome decryption_outcome(const openpgp::Decryption& d) {
+  switch (d.status) {
+    case openpgp::DecryptStatus::decrypted:
+      return std::nullopt;
+    case openpgp::DecryptStatus::not_encrypted:
+      return refuse(RefusalKind::unsupported_format, kReasonSignedOnly);
+    case openpgp::DecryptStatus::no_secret_key:
+      return refuse(RefusalKind::not_encrypted_to_list, kReasonNotToList);
+    case openpgp::DecryptStatus::no_integrity_protection:
+      return refuse(RefusalKind::no_integrity_protection, kReasonNoMdc);
+    case openpgp::DecryptStatus::integrity_failed:
+      return refuse(RefusalKind::integrity_failed, kReasonBadMdc);
+    case openpgp::DecryptStatus::nested_encryption:
+      return refuse(RefusalKind::nested_encryption, kReasonNested);
+    case openpgp::DecryptStatus::text_outside_message:
+      return refuse(RefusalKind::partly_encrypted, kReasonPartlyEncrypted);
+    case openpgp::DecryptStatus::malformed:
+      return Refusal{RefusalKind::malformed, malformed_reason("damaged OpenPGP data")};
+  }
+  return Refusal{RefusalKind::malformed, malformed_reason("damaged OpenPGP data")};
+}
+
+// Decrypts `ciphertext`; then either the plaintext was signed in the same
+// pass (its signatures come with the decryption), or it holds a signed
+// entity (sign, then encrypt) that is verified here. Anything else inside
+// is judged by check_content_structure.
+Result<Outcome> open_encrypted(openpgp::Context& gpg, const directory::MailingList& list,
+                               std::string_view ciphertext, bool is_mime, Evidence& ev) {
+  auto d = openpgp::decrypt(gpg, ciphertext);
+  if (!d) return Unexpected(d.error());
+  if (auto r = decryption_outcome(*d)) return r;
+  ev.was_encrypted = true;
+
+  // The home holds every list's key: only this list's key may have
+  // decrypted it (a message to another list's key sent here is refused).
+  auto list_key = openpgp::find_list_key(gpg, list.address);
+  if (!list_key) return Unexpected(Error::temporary(list_key.error().message));
+  if (!*list_key) {
+    return Unexpected(Error::temporary("no list key for " + list.address));
+  }
+  if (!iequals((*list_key)->fingerprint, d->decryption_primary_fingerprint)) {
+    return Outcome(refuse(RefusalKind::not_encrypted_to_list, kReasonNotToList));
+  }
+
+  mime::Entity inner;
+  if (is_mime) {
+    auto e = mime::parse_entity(d->plaintext);
+    if (!e) return Outcome(refuse(RefusalKind::malformed, malformed_reason(e.error().message)));
+    inner = std::move(e).value();
+  } else {
+    inner = mime::parse_text(d->plaintext);
+  }
+
+  const bool signed_inside = inner.kind() == mime::ShapeKind::pgpmime_signed ||
+                             inner.kind() == mime::ShapeKind::inline_clearsigned;
+  if (!signed_inside) {
+    ev.signatures = std::move(d->signatures);
+    ev.content = std::move(inner);
+    return Outcome{};
+  }
+  if (!d->signatures.empty()) {
+    // Signed in the encryption pass and again inside.
+    return Outcome(refuse(RefusalKind::several_signatures, kReasonSeveralSignatures));
+  }
+  if (const auto* s = std::get_if<mime::PgpMimeSigned>(&inner.shape)) {
+    return open_pgpmime_signed(gpg, *s, ev);
+  }
+  return open_clearsigned(gpg, std::get<mime::InlineClearsigned>(inner.shape), ev);
+}
+
+}  // namespace
+
+Result<Outcome> unwrap(openpgp::Context& gpg, const directory::MailingList& list, Evidence& ev) {
+  const mime::Shape& shape = ev.message.content.shape;
+  if (const auto* s = std::get_if<mime::PgpMimeSigned>(&shape)) {
+    return open_pgpmime_signed(gpg, *s, ev);
+  }
+  if (const auto* s = std::get_if<mime::InlineClearsigned>(&shape)) {
+    return open_clearsigned(gpg, *s, ev);
+  }
+  if (const auto* s = std::get_if<mime::PgpMimeEncrypted>(&shape)) {
+    return open_encrypted(gpg, list, s->ciphertext, true, ev);
+  }
+  if (const auto* s = std::get_if<mime::InlineEncrypted>(&shape)) {
+    return open_encrypted(gpg, list, s->block, false, ev);
+  }
+  // parse_and_check_structure refused every other shape.
+  return Outcome(refuse(RefusalKind::unsigned_message, kReasonUnsigned));
+}
+
+}  // namespace tlpmail::pipeline::rules

@@ -1,0 +1,98 @@
+// RefusalKind names, the reason builders and the one mapping from verdicts
+// and local faults to SMTP replies. Pure; no I/O.
+#include "pipeline/verdict.h"
+
+namespace tlpmail::pipeline {
+
+std::string_view to_string(RefusalKind k) {
+  switch (k) {
+    case RefusalKind::none:
+      return "none";
+    case RefusalKind::malformed:
+      return "malformed";
+    case RefusalKind::partly_signed:
+      return "partly_signed";
+    case RefusalKind::partly_encrypted:
+      return "partly_encrypted";
+    case RefusalKind::unsupported_format:
+      return "unsupported_format";
+    case RefusalKind::not_one_from:
+      return "not_one_from";
+    case RefusalKind::not_encrypted_to_list:
+      return "not_encrypted_to_list";
+    case RefusalKind::no_integrity_protection:
+      return "no_integrity_protection";
+    case RefusalKind::integrity_failed:
+      return "integrity_failed";
+    case RefusalKind::nested_encryption:
+      return "nested_encryption";
+    case RefusalKind::unsigned_message:
+      return "unsigned_message";
+    case RefusalKind::several_signatures:
+      return "several_signatures";
+    case RefusalKind::weak_hash:
+      return "weak_hash";
+    case RefusalKind::bad_signature:
+      return "bad_signature";
+    case RefusalKind::key_not_pinned:
+      return "key_not_pinned";
+    case RefusalKind::key_revoked:
+      return "key_revoked";
+    case RefusalKind::key_expired:
+      return "key_expired";
+    case RefusalKind::key_weak:
+      return "key_weak";
+    case RefusalKind::key_unusable:
+      return "key_unusable";
+    case RefusalKind::from_mismatch:
+      return "from_mismatch";
+    case RefusalKind::not_a_member:
+      return "not_a_member";
+    case RefusalKind::signature_in_future:
+      return "signature_in_future";
+    case RefusalKind::signature_too_old:
+      return "signature_too_old";
+    case RefusalKind::signature_expired:
+      return "signature_expired";
+    case RefusalKind::replay:
+      return "replay";
+    case RefusalKind::tlp_above_ceiling:
+      return "tlp_above_ceiling";
+    case RefusalKind::no_recipients:
+      return "no_recipients";
+  }
+  return "malformed";
+}
+
+std::string weak_hash_reason(std::string_view hash_algorithm) {
+  return "signature uses a weak hash algorithm (" + std::string(hash_algorithm) + ")";
+}
+
+std::string malformed_reason(std::string_view detail) {
+  return "message is malformed (" + std::string(detail) + ")";
+}
+
+std::string unusable_key_reason(std::string_view status_word) {
+  return "signing key is not usable (" + std::string(status_word) + ")";
+}
+
+std::string Reply::to_string() const { return std::to_string(code) + " " + enhanced + " " + text; }
+
+Reply reply_for(RefusalKind kind, std::string_view reason) {
+  switch (kind) {
+    case RefusalKind::none:
+      return {250, "2.0.0", "message accepted"};
+    case RefusalKind::malformed:
+    case RefusalKind::unsupported_format:
+      return {550, "5.6.0", std::string(reason)};
+    default:
+      return {550, "5.7.1", std::string(reason)};
+  }
+}
+
+Reply reply_for_fault(const Error& fault) {
+  if (fault.kind == ErrorClass::refused) return {550, "5.7.1", fault.message};
+  return {451, "4.3.0", "local error, please try again later"};
+}
+
+}  // namespace tlpmail::pipeline

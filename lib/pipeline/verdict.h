@@ -1,0 +1,138 @@
+// The outcome of verifying one received message for one list: a typed
+// Verdict (accepted, or refused with a RefusalKind named after what the
+// sender did and a reason safe to show the sender), and the one mapping
+// from verdicts and local faults to SMTP replies (code, enhanced code, text).
+// Pure values and functions; no I/O. Rules and texts: docs/pipeline.md.
+#pragma once
+
+#include <ctime>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "policy/decision.h"
+#include "policy/tlp.h"
+#include "util/result.h"
+
+namespace tlpmail::pipeline {
+
+// Why a message was refused, in the order the rules run (docs/pipeline.md).
+enum class RefusalKind {
+  none,                     // accepted
+  malformed,                // broken or ambiguous MIME/OpenPGP structure
+  partly_signed,            // signed content wrapped in or next to unsigned content
+  partly_encrypted,         // unsigned message with ciphertext beside other content
+  unsupported_format,       // a signed-only OpenPGP message (neither PGP/MIME nor cleartext)
+  not_one_from,             // not exactly one From header with exactly one address
+  not_encrypted_to_list,    // ciphertext this list's key cannot (or did not) decrypt
+  no_integrity_protection,  // ciphertext without MDC/AEAD
+  integrity_failed,         // MDC mismatch / damaged ciphertext
+  nested_encryption,        // ciphertext inside the (decrypted or signed) content
+  unsigned_message,         // no signature at all
+  several_signatures,       // more than one signature
+  weak_hash,                // MD5 or SHA-1 signature
+  bad_signature,            // the signature does not verify
+  key_not_pinned,           // the signing key is pinned for nobody (or unknown)
+  key_revoked,
+  key_expired,
+  key_weak,
+  key_unusable,   // pinned key unusable for another reason (invalid, no subkey)
+  from_mismatch,  // From is not the signing key's person
+  not_a_member,   // the signer is not a member of this list
+  signature_in_future,
+  signature_too_old,
+  signature_expired,
+  replay,             // this signature was seen before
+  tlp_above_ceiling,  // policy::RefusalKind::above_ceiling / default_above_ceiling
+  no_recipients,      // policy::RefusalKind::no_recipients
+};
+
+// "none", "malformed", "partly_signed", ... (the enumerator's name), for
+// key=value logs and the audit log's `refusal` column.
+std::string_view to_string(RefusalKind k);
+
+// The fixed reason texts (the contract with tests/fixtures/make_corpus.py's
+// R_* constants). Kinds whose reason carries a detail (malformed,
+// weak_hash, key_unusable, TLP refusals) have their own builders below.
+inline constexpr std::string_view kReasonUnsigned = "message is not signed";
+inline constexpr std::string_view kReasonNotPinned = "signing key is not pinned for any member";
+inline constexpr std::string_view kReasonFromMismatch = "From does not match the signing key";
+inline constexpr std::string_view kReasonOneFrom = "message must have exactly one From address";
+inline constexpr std::string_view kReasonPartlySigned = "message is only partly signed";
+inline constexpr std::string_view kReasonPartlyEncrypted = "message is only partly encrypted";
+inline constexpr std::string_view kReasonBadSignature = "signature is not valid";
+inline constexpr std::string_view kReasonExpired = "signing key is expired";
+inline constexpr std::string_view kReasonRevoked = "signing key is revoked";
+inline constexpr std::string_view kReasonWeakKey = "signing key is too weak";
+inline constexpr std::string_view kReasonSeveralSignatures = "message has more than one signature";
+inline constexpr std::string_view kReasonNoMdc = "encrypted message has no integrity protection";
+inline constexpr std::string_view kReasonBadMdc = "encrypted message failed its integrity check";
+inline constexpr std::string_view kReasonNested = "message contains nested encrypted content";
+inline constexpr std::string_view kReasonReplay = "signature was already used (replay)";
+inline constexpr std::string_view kReasonTooOld = "signature is too old";
+inline constexpr std::string_view kReasonFuture = "signature is dated in the future";
+inline constexpr std::string_view kReasonSignatureExpired = "signature is expired";
+inline constexpr std::string_view kReasonNotMember = "signer is not a member of this list";
+inline constexpr std::string_view kReasonNotToList = "message is not encrypted to this list's key";
+inline constexpr std::string_view kReasonSignedOnly =
+    "signed-only OpenPGP messages are not supported; use PGP/MIME or a cleartext signature";
+
+// "signature uses a weak hash algorithm (SHA1)".
+std::string weak_hash_reason(std::string_view hash_algorithm);
+// "message is malformed (DETAIL)"; DETAIL must be a fixed text (lib/mime's
+// reasons are).
+std::string malformed_reason(std::string_view detail);
+// "signing key is not usable (no encryption key)".
+std::string unusable_key_reason(std::string_view status_word);
+
+// One refusal as a rule returns it.
+struct Refusal {
+  RefusalKind kind = RefusalKind::malformed;
+  std::string reason;  // exact, safe to show the sender
+};
+
+// An SMTP reply: "550 5.7.1 signature is not valid".
+struct Reply {
+  int code = 0;
+  std::string enhanced;  // "5.7.1"
+  std::string text;
+  std::string to_string() const;  // "CODE ENHANCED TEXT"
+  bool operator==(const Reply&) const = default;
+};
+
+// The signer as far as it is known: fingerprint once a good signature is
+// seen (the primary key's), email once the key is pinned for a person.
+struct Signer {
+  std::string email;        // the directory's address; "" when pinned for nobody
+  std::string fingerprint;  // primary fingerprint, 40 upper-case hex digits
+};
+
+struct Verdict {
+  bool accepted = false;
+  Reply reply;                              // reply_for(kind, reason)
+  RefusalKind refusal = RefusalKind::none;  // none exactly when accepted
+  std::string reason;                       // refusal text; "" when accepted
+  std::optional<Signer> signer;
+  std::optional<policy::Tlp> label;          // accepted: the label every copy carries
+  std::optional<policy::Decision> decision;  // accepted: recipients, left out, raises
+  std::string message_id;                    // the received Message-ID (without <>), "" when none
+  std::string replay_digest;                 // of the one good signature; "" before that is known
+  std::string parent_message_id;             // the thread message whose label was inherited, if any
+  std::time_t signed_at = 0;                 // signature creation time, 0 when unknown
+};
+
+// The single mapping verdict -> SMTP reply:
+//   none                         250 2.0.0 "message accepted"
+//   malformed, unsupported_format 550 5.6.0 REASON
+//   every other refusal          550 5.7.1 REASON
+Reply reply_for(RefusalKind kind, std::string_view reason);
+
+// The reply for a local fault (Result error of Verifier::verify or
+// Verifier::record): a refused error (record() found a replay under its
+// transaction) is 550 5.7.1 with the error's text; everything else
+// (temporary, permanent, corrupt: gpg failed, database locked) is
+// 451 4.3.0 "local error, please try again later" so the MTA retries. The
+// fault's own text is for the log only, never the reply.
+Reply reply_for_fault(const Error& fault);
+
+}  // namespace tlpmail::pipeline

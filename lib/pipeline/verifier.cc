@@ -1,0 +1,93 @@
+// Verifier::verify runs the rules of rules.h in their fixed order and
+// turns the first refusal into a Verdict; Verifier::record writes a
+// verdict's rows in one transaction. The order is the precedence between
+// refusals (docs/pipeline.md, "Rules in order").
+#include "pipeline/verifier.h"
+
+#include "pipeline/rules.h"
+#include "pipeline/tables.h"
+
+namespace tlpmail::pipeline {
+namespace {
+
+Verdict refused(Verdict v, Refusal r) {
+  v.accepted = false;
+  v.refusal = r.kind;
+  v.reason = std::move(r.reason);
+  v.label.reset();
+  v.decision.reset();
+  v.reply = reply_for(v.refusal, v.reason);
+  return v;
+}
+
+}  // namespace
+
+Verifier::Verifier(const config::Config& config, const keyring::KeyReport& keys,
+                   store::Database& db, Options options)
+    : config_(config), keys_(keys), db_(db), options_(options) {}
+
+Result<Verdict> Verifier::verify(openpgp::Context& gpg, const directory::MailingList& list,
+                                 std::string_view raw, std::time_t now) const {
+  using rules::Outcome;
+  Verdict v;
+  rules::Evidence ev;
+
+  // 1. Structure of the message as received.
+  const rules::Outcome structure = rules::parse_and_check_structure(raw, ev);
+  v.message_id = ev.message.message_id;  // "" when the message could not be parsed
+  if (structure) return refused(std::move(v), *structure);
+  // 2. Exactly one From address.
+  if (auto r = rules::check_single_from(ev)) return refused(std::move(v), *r);
+  // 3. Decrypt the outermost layer with this list's key, verify.
+  auto opened = rules::unwrap(gpg, list, ev);
+  if (!opened) return Unexpected(opened.error());
+  if (*opened) return refused(std::move(v), **opened);
+  // 4. Structure of what was verified: nested ciphertext, partly signed.
+  if (auto r = rules::check_content_structure(ev)) return refused(std::move(v), *r);
+  // 5. One good signature with a strong hash.
+  if (auto r = rules::check_signature(ev, now, options_)) return refused(std::move(v), *r);
+  v.signer = Signer{"", ev.signature->primary_fingerprint};
+  v.replay_digest = ev.signature->replay_digest;
+  v.signed_at = ev.signature->created;
+  // 6. The key is pinned for a person and usable now.
+  if (auto r = rules::check_signing_key(ev, keys_, config_.directory, now)) {
+    return refused(std::move(v), *r);
+  }
+  v.signer->email = ev.person->email;
+  // 7. From is that person; 8. who is a member of the list.
+  if (auto r = rules::check_from_matches_signer(ev)) return refused(std::move(v), *r);
+  if (auto r = rules::check_membership(ev, list)) return refused(std::move(v), *r);
+  // 9. Signature time.
+  if (auto r = rules::check_signature_age(*ev.signature, now, options_)) {
+    return refused(std::move(v), *r);
+  }
+  // 10. Replay.
+  auto replay = rules::check_replay(ev, db_);
+  if (!replay) return Unexpected(replay.error());
+  if (*replay) return refused(std::move(v), **replay);
+  // 11. TLP label, thread, ceiling, recipients.
+  auto label = rules::decide_label(ev, list, config_.directory, keys_, db_, now, v);
+  if (!label) return Unexpected(label.error());
+  if (*label) return refused(std::move(v), **label);
+
+  v.accepted = true;
+  v.refusal = RefusalKind::none;
+  v.reply = reply_for(RefusalKind::none, "");
+  return v;
+}
+
+Result<void> Verifier::record(const Verdict& verdict, const directory::MailingList& list,
+                              std::string_view queue_id, std::time_t now) {
+  bool fresh = true;
+  auto done = db_.transaction([&](store::Transaction& tx) -> store::DbResult<void> {
+    auto wrote = tables::write_verdict(tx, verdict, list.address, queue_id, now);
+    if (!wrote) return Unexpected(wrote.error());
+    fresh = *wrote;
+    return {};
+  });
+  if (!done) return Unexpected(Error(done.error()));
+  if (!fresh) return Unexpected(Error::refused(std::string(kReasonReplay)));
+  return {};
+}
+
+}  // namespace tlpmail::pipeline

@@ -15,9 +15,13 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  check-config [--quiet]   validate everything, print FILE:LINE problems\n"
-    "  lists                    lists with member counts and TLP ceilings\n"
+    "  lists                    lists with member counts, TLP ceilings, key fingerprints\n"
     "  members ADDRESS          members of a list with clearance and key status\n"
     "  keys                     every pinned key: status, algorithm, expiry\n"
+    "  list-key ADDRESS         print the list's public key (armored)\n"
+    "  import-list-key ADDRESS FILE\n"
+    "                           import an existing secret key as the list's key\n"
+    "                           (run it as the service user or with tlpmaild stopped)\n"
     "\n"
     "options:\n"
     "  --config PATH   main configuration file (default /etc/tlpmail/tlpmail.toml)\n"
@@ -90,6 +94,14 @@ int main(int argc, char** argv) {
   if (command == "keys") {
     if (!expect_args(0, "keys")) return 2;
     return ctl::keys(o, std::cout, std::cerr);
+  }
+  if (command == "list-key") {
+    if (!expect_args(1, "list-key ADDRESS")) return 2;
+    return ctl::list_key(o, std::cout, std::cerr);
+  }
+  if (command == "import-list-key") {
+    if (!expect_args(2, "import-list-key ADDRESS FILE")) return 2;
+    return ctl::import_list_key(o, std::cout, std::cerr);
   }
   return usage_error("unknown command '" + command + "'");
 }

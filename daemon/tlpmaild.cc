@@ -81,9 +81,20 @@ int run(const daemon::Options& options) {
 
   auto loaded = daemon::load_runtime(options.config_path, {}, std::time(nullptr));
   if (!loaded.ok()) {
-    for (const auto& d : loaded.diagnostics) std::cerr << d.to_string() << "\n";
+    bool config_errors = false;
+    for (const auto& d : loaded.diagnostics) {
+      std::cerr << d.to_string() << "\n";
+      config_errors = config_errors || d.severity == config::Severity::error;
+    }
+    for (const auto& k : loaded.list_keys) {
+      if (k.created)
+        std::cerr << "tlpmaild: created the list key of " << k.list << ": " << k.fingerprint
+                  << "\n";
+    }
     for (const auto& e : loaded.errors) std::cerr << "tlpmaild: " << e << "\n";
-    std::cerr << "tlpmaild: not started: the configuration has errors\n";
+    // A list without its key could take mail it can never decrypt: no start.
+    std::cerr << (config_errors ? "tlpmaild: not started: the configuration has errors\n"
+                                : "tlpmaild: not started\n");
     return 1;
   }
   auto runtime = loaded.runtime;
@@ -93,6 +104,7 @@ int run(const daemon::Options& options) {
   log::event(level_enum::info, "-", "start",
              {{"version", TLPMAIL_VERSION}, {"config", config_text}});
   daemon::log_diagnostics(loaded.diagnostics);  // warnings only at this point
+  daemon::log_list_keys(loaded.list_keys);
 
   const auto state_dir = config.paths.state_dir;
   auto db = store::Database::open(state_dir / "tlpmail.db");

@@ -1,12 +1,13 @@
 // check-config, lists, members and keys: load the configuration (and the
 // members' keys into a throwaway GnuPG home, so these commands never touch
-// the daemon's state), then report as aligned text or JSON. JSON is written
+// the daemon's state; `lists` reads the list keys from a snapshot of it,
+// ctl/list_keys.cc), then report as aligned text or JSON. JSON is written
 // with toml++'s json_formatter rather than by hand.
+#include <toml++/toml.h>
+
 #include <ctime>
 #include <iostream>
 #include <sstream>
-
-#include <toml++/toml.h>
 
 #include "admin/table.h"
 #include "config/config.h"
@@ -23,9 +24,7 @@ using config::Config;
 using config::Diagnostic;
 using config::Severity;
 
-void print_json(std::ostream& out, const toml::table& t) {
-  out << toml::json_formatter{t} << "\n";
-}
+void print_json(std::ostream& out, const toml::table& t) { out << toml::json_formatter{t} << "\n"; }
 
 toml::array diagnostics_json(const std::vector<Diagnostic>& ds) {
   toml::array a;
@@ -80,6 +79,12 @@ std::time_t expiry(const keyring::PersonKey& k) {
 
 }  // namespace
 
+std::shared_ptr<const Config> load_config_or_report(const Options& o, std::ostream& out,
+                                                    std::ostream& err) {
+  std::vector<Diagnostic> diags;
+  return load(o, out, err, diags);
+}
+
 int check_config(const Options& o, std::ostream& out, std::ostream& err) {
   std::vector<Diagnostic> diags;
   auto cfg = load(o, out, err, diags);
@@ -122,7 +127,8 @@ int check_config(const Options& o, std::ostream& out, std::ostream& err) {
         << "  people:  " << dir.people().size() << " (" << teams << " team mailbox"
         << (teams == 1 ? "" : "es") << ")\n"
         << "  keys:    " << usable << " of " << keys->people.size() << " usable";
-    if (!keys->unpinned.empty()) out << ", " << keys->unpinned.size() << " unpinned (grant nothing)";
+    if (!keys->unpinned.empty())
+      out << ", " << keys->unpinned.size() << " unpinned (grant nothing)";
     out << "\n  warnings: " << warnings << "\n";
   }
   return 0;
@@ -132,33 +138,55 @@ int lists(const Options& o, std::ostream& out, std::ostream& err) {
   std::vector<Diagnostic> diags;
   auto cfg = load(o, out, err, diags);
   if (!cfg) return 1;
+  const auto& lists = cfg->directory.lists();
+  const auto list_keys = view_list_keys(*cfg);
+  bool problem = false;
+  for (const auto& k : list_keys) problem = problem || k.word == "problem";
   if (o.json) {
     toml::array a;
-    for (const auto& l : cfg->directory.lists()) {
+    for (std::size_t i = 0; i < lists.size(); ++i) {
+      const auto& l = lists[i];
       toml::array members, admins;
       for (const auto& m : l.members) members.push_back(m);
       for (const auto& m : l.admins) admins.push_back(m);
-      a.push_back(toml::table{{"address", l.address},
-                              {"description", l.description},
-                              {"tlp_ceiling", std::string(policy::to_string(l.ceiling))},
-                              {"tlp_default", std::string(policy::to_string(l.default_label))},
-                              {"members", members},
-                              {"admins", admins},
-                              {"subject_prefix", l.subject_prefix},
-                              {"deliver_to_sender", l.deliver_to_sender},
-                              {"file", l.at.file}});
+      toml::table row{{"address", l.address},
+                      {"description", l.description},
+                      {"tlp_ceiling", std::string(policy::to_string(l.ceiling))},
+                      {"tlp_default", std::string(policy::to_string(l.default_label))},
+                      {"members", members},
+                      {"admins", admins},
+                      {"subject_prefix", l.subject_prefix},
+                      {"deliver_to_sender", l.deliver_to_sender},
+                      {"file", l.at.file},
+                      {"key_fingerprint", list_keys[i].fingerprint},
+                      {"key_status", list_keys[i].fingerprint.empty() ? list_keys[i].word : "ok"}};
+      if (!list_keys[i].problem.empty()) row.insert("key_problem", list_keys[i].problem);
+      a.push_back(std::move(row));
     }
     print_json(out, toml::table{{"lists", a}});
-    return 0;
+    return problem ? 1 : 0;
   }
-  admin::Table t({"ADDRESS", "CEILING", "DEFAULT", "MEMBERS", "ADMINS", "DESCRIPTION"});
-  for (const auto& l : cfg->directory.lists()) {
+  admin::Table t({"ADDRESS", "CEILING", "DEFAULT", "MEMBERS", "ADMINS", "KEY", "DESCRIPTION"});
+  for (std::size_t i = 0; i < lists.size(); ++i) {
+    const auto& l = lists[i];
     t.add({l.address, std::string(policy::to_string(l.ceiling)),
            std::string(policy::to_string(l.default_label)), std::to_string(l.members.size()),
-           std::to_string(l.admins.size()), l.description});
+           std::to_string(l.admins.size()), list_keys[i].word, l.description});
   }
   out << t.render();
-  return 0;
+  // "unknown" is the same reason for every list: say it once.
+  std::string said;
+  for (std::size_t i = 0; i < lists.size(); ++i) {
+    const auto& why = list_keys[i].problem;
+    if (why.empty() || why == said) continue;
+    if (list_keys[i].word == "unknown") {
+      err << "tlpmailctl: list keys unknown: " << why << "\n";
+      said = why;
+    } else {
+      err << "tlpmailctl: " << lists[i].address << ": " << why << "\n";
+    }
+  }
+  return problem ? 1 : 0;
 }
 
 int members(const Options& o, std::ostream& out, std::ostream& err) {
@@ -208,12 +236,12 @@ int members(const Options& o, std::ostream& out, std::ostream& err) {
     const auto* p = cfg->directory.find_person(email);
     const auto* k = keys->find(email);
     all_usable = all_usable && k && k->usable;
-    t.add({p->email, p->name, p->organization, p->country, std::string(directory::to_string(p->kind)),
-           std::string(policy::to_string(p->clearance)), yes_no(is_admin(email)),
-           k ? k->status_word : "missing"});
+    t.add({p->email, p->name, p->organization, p->country,
+           std::string(directory::to_string(p->kind)), std::string(policy::to_string(p->clearance)),
+           yes_no(is_admin(email)), k ? k->status_word : "missing"});
   }
-  out << list->address << " (" << list->members.size() << " members, ceiling TLP:"
-      << policy::to_string(list->ceiling) << ")\n\n"
+  out << list->address << " (" << list->members.size()
+      << " members, ceiling TLP:" << policy::to_string(list->ceiling) << ")\n\n"
       << t.render();
   return all_usable ? 0 : 1;
 }
@@ -232,12 +260,9 @@ int keys(const Options& o, std::ostream& out, std::ostream& err) {
   if (o.json) {
     toml::array a;
     for (const auto& k : keys->people) {
-      toml::table row{{"email", k.email},
-                      {"fingerprint", k.fingerprint},
-                      {"status", k.status_word},
-                      {"usable", k.usable},
-                      {"detail", k.detail},
-                      {"file", k.file.string()}};
+      toml::table row{{"email", k.email},        {"fingerprint", k.fingerprint},
+                      {"status", k.status_word}, {"usable", k.usable},
+                      {"detail", k.detail},      {"file", k.file.string()}};
       if (k.facts) {
         row.insert("algorithm", k.facts->algorithm);
         row.insert("created", date_or_never(k.facts->created));

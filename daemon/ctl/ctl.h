@@ -4,21 +4,51 @@
 #pragma once
 
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
+
+namespace tlpmail::config {
+struct Config;
+}
 
 namespace tlpmail::ctl {
 
 struct Options {
   std::string config_path = "/etc/tlpmail/tlpmail.toml";
   bool json = false;
-  bool quiet = false;                // check-config: print problems only
-  std::vector<std::string> args;     // after the command name
+  bool quiet = false;             // check-config: print problems only
+  std::vector<std::string> args;  // after the command name
 };
+
+// Loads o.config_path; on errors prints them (to err, or as JSON to out)
+// and returns null.
+std::shared_ptr<const config::Config> load_config_or_report(const Options& o, std::ostream& out,
+                                                            std::ostream& err);
 
 int check_config(const Options& o, std::ostream& out, std::ostream& err);
 int lists(const Options& o, std::ostream& out, std::ostream& err);
 int members(const Options& o, std::ostream& out, std::ostream& err);
 int keys(const Options& o, std::ostream& out, std::ostream& err);
+
+// list-key ADDRESS and import-list-key ADDRESS FILE (ctl/list_keys.cc).
+// list-key reads a private snapshot of state_dir/gnupg and never changes
+// the daemon's home; import-list-key writes into it (creating state_dir
+// and the home, mode 0700, when missing).
+int list_key(const Options& o, std::ostream& out, std::ostream& err);
+int import_list_key(const Options& o, std::ostream& out, std::ostream& err);
+
+// The list key of one list as `lists` shows it.
+struct ListKeyView {
+  std::string fingerprint;  // empty unless a usable list key was found
+  std::string word;         // the fingerprint, "none yet", "unknown" or "problem"
+  std::string problem;      // why "unknown" or "problem"; empty otherwise
+};
+
+// The list key of every list of `c`, in list order, read from a private
+// snapshot of state_dir/gnupg. Creates and changes nothing there: a
+// missing home means "none yet" for every list, an unreadable one
+// "unknown".
+std::vector<ListKeyView> view_list_keys(const config::Config& c);
 
 }  // namespace tlpmail::ctl

@@ -69,6 +69,14 @@ void log_diagnostics(const std::vector<config::Diagnostic>& diagnostics) {
   }
 }
 
+void log_list_keys(const std::vector<ListKeyEvent>& keys) {
+  for (const auto& k : keys) {
+    log::event(
+        level_enum::info, "-", "list-key",
+        {{"list", k.list}, {"fingerprint", k.fingerprint}, {"created", k.created ? "yes" : "no"}});
+  }
+}
+
 Controller::Controller(asio::io_context& io, asio::thread_pool& pool, asio::signal_set& signals,
                        net::Server& server, std::filesystem::path config_file,
                        std::filesystem::path gnupg_home, std::shared_ptr<const Runtime> runtime)
@@ -148,6 +156,7 @@ asio::awaitable<void> Controller::reload() {
     } else {
       const Loaded& loaded = *done.value;
       log_diagnostics(loaded.diagnostics);
+      log_list_keys(loaded.list_keys);
       for (const auto& e : loaded.errors) {
         log::event(level_enum::err, "-", "config", {{"severity", "error"}, {"problem", e}});
       }

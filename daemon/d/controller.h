@@ -61,4 +61,8 @@ std::shared_ptr<const net::Settings> server_settings(const Runtime& runtime);
 // warnings at warn level, with the FILE:LINE text.
 void log_diagnostics(const std::vector<config::Diagnostic>& diagnostics);
 
+// Logs each list key as "- list-key list=A fingerprint=F created=yes|no"
+// (info level).
+void log_list_keys(const std::vector<ListKeyEvent>& keys);
+
 }  // namespace tlpmail::daemon

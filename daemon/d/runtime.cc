@@ -1,4 +1,6 @@
-// Loads configuration, keys and TLS as one unit for start-up and reload.
+// Loads configuration, keys, list keys and TLS as one unit for start-up and
+// reload. List keys share the members' GnuPG home (state_dir/gnupg, 0700):
+// members' keys are public only, list keys are the home's only secret keys.
 #include "d/runtime.h"
 
 #include <sys/stat.h>
@@ -8,8 +10,51 @@
 #include <system_error>
 
 #include "net/tls.h"
+#include "openpgp/context.h"
+#include "openpgp/list_key.h"
 
 namespace tlpmail::daemon {
+
+namespace {
+
+// The name in a new list key's user ID: the description when it can stand
+// in one, else empty (create_list_key then takes the local part).
+std::string key_name(const directory::MailingList& list) {
+  for (unsigned char c : list.description) {
+    if (c < 0x20 || c == 0x7f || c == '<' || c == '>') return {};
+  }
+  return list.description.size() > 200 ? std::string() : list.description;
+}
+
+// Finds or creates the key of every list; the first failure stops.
+void ensure_list_keys(const config::Config& config, const std::filesystem::path& home,
+                      Loaded& out) {
+  auto ctx = openpgp::Context::open(home);
+  if (!ctx) {
+    out.errors.push_back("list keys: " + ctx.error().message);
+    return;
+  }
+  for (const auto& list : config.directory.lists()) {
+    auto found = openpgp::find_list_key(*ctx, list.address);
+    if (!found) {
+      out.errors.push_back("list key for " + list.address + ": " + found.error().message);
+      return;
+    }
+    if (found->has_value()) {
+      out.list_keys.push_back({list.address, (*found)->fingerprint, false});
+      continue;
+    }
+    auto made = openpgp::create_list_key(*ctx, list.address, key_name(list));
+    if (!made) {
+      out.errors.push_back("list key for " + list.address +
+                           ": cannot create it: " + made.error().message);
+      return;
+    }
+    out.list_keys.push_back({list.address, *made, true});
+  }
+}
+
+}  // namespace
 
 std::filesystem::path gnupg_home(const config::Config& config) {
   return config.paths.state_dir / "gnupg";
@@ -72,6 +117,9 @@ Loaded load_runtime(const std::filesystem::path& config_file, const std::filesys
     tls = *ctx;
   }
   if (key_errors) return out;
+
+  ensure_list_keys(*config, keys_home, out);
+  if (!out.errors.empty()) return out;
 
   auto runtime = std::make_shared<Runtime>();
   runtime->config = config;

@@ -213,5 +213,208 @@ class BrokenConfigTest(unittest.TestCase):
         self.assertIn("nope/tlpmail.toml", err)
 
 
+OPS = "ops@lists.example.org"
+NO_KEY_YET = ("tlpmailctl: no key for list ops@lists.example.org yet: start tlpmaild once, "
+              "or import one with tlpmailctl import-list-key\n")
+
+
+def gpg_fingerprints(home, data):
+    """Primary fingerprints of the keys in `data`, imported into `home`."""
+    subprocess.run(["gpg", "--homedir", home, "--batch", "--quiet", "--import"],
+                   input=data.encode(), check=True, capture_output=True)
+    out = subprocess.run(["gpg", "--homedir", home, "--with-colons", "--list-keys"],
+                         check=True, capture_output=True, text=True).stdout
+    fprs, take = [], False
+    for line in out.splitlines():
+        f = line.split(":")
+        if f[0] == "pub":
+            take = True
+        elif f[0] == "fpr" and take:
+            fprs.append(f[9])
+            take = False
+    return fprs
+
+
+class ListKeyTest(unittest.TestCase):
+    """list-key, import-list-key and the KEY column of `lists`, on a state
+    folder that no daemon has touched (the daemon side is in daemon_test)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.gpg = helpers.GnuPG()
+        cls.alice = cls.gpg.generate("Alice <alice@a.example>")
+        # Test-only list keys, made now: the right address, a wrong one.
+        cls.ops = cls.gpg.generate("Ops <" + OPS + ">")
+        cls.other = cls.gpg.generate("Other <other@lists.example.org>")
+        cls.ops_secret = cls.gpg.run("--armor", "--export-secret-keys", cls.ops).stdout
+        cls.other_secret = cls.gpg.run("--armor", "--export-secret-keys", cls.other).stdout
+        cls.ops_public = cls.gpg.run("--armor", "--export", cls.ops).stdout
+        # A second key for the same list, and one protected by a passphrase.
+        cls.gpg2 = helpers.GnuPG()
+        cls.ops2 = cls.gpg2.generate("Ops again <" + OPS + ">")
+        cls.ops2_secret = cls.gpg2.run("--armor", "--export-secret-keys", cls.ops2).stdout
+        cls.gpg3 = helpers.GnuPG()
+        pw = ["gpg", "--homedir", cls.gpg3.home, "--batch", "--quiet", "--no-tty",
+              "--pinentry-mode", "loopback", "--passphrase", "correct horse"]
+        subprocess.run(pw + ["--quick-gen-key", "Ops <" + OPS + ">", "ed25519", "sign,cert",
+                             "never"], check=True, capture_output=True)
+        cls.locked = cls.gpg3.fingerprint("Ops <" + OPS + ">")
+        subprocess.run(pw + ["--quick-add-key", cls.locked, "cv25519", "encr", "never"],
+                       check=True, capture_output=True)
+        cls.locked_secret = subprocess.run(pw + ["--armor", "--export-secret-keys", cls.locked],
+                                           check=True, capture_output=True).stdout
+
+    @classmethod
+    def tearDownClass(cls):
+        for g in (cls.gpg, cls.gpg2, cls.gpg3):
+            g.close()
+
+    def setUp(self):
+        self.dir = helpers.short_tempdir()
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.addCleanup(subprocess.run, ["gpgconf", "--homedir", self.home(), "--kill", "all"],
+                        capture_output=True)
+        helpers.write(os.path.join(self.dir, "config/tlpmail.toml"), MAIN)
+        os.makedirs(os.path.join(self.dir, "config/keys"))
+        self.gpg.export(self.alice, os.path.join(self.dir, "config/keys/alice.asc"))
+        helpers.write(os.path.join(self.dir, "config/directory.toml"),
+                      helpers.person_toml("alice@a.example", "Alice", self.alice))
+        helpers.write(os.path.join(self.dir, "config/lists.d/ops.toml"), f"""
+            address = "{OPS}"
+            description = "Operations"
+            tlp_ceiling = "AMBER"
+            members = ["alice@a.example"]
+            admins = ["alice@a.example"]
+            """)
+
+    def run_ctl(self, *args):
+        return ctl("--config", "config/tlpmail.toml", *args, cwd=self.dir)
+
+    def state(self):
+        return os.path.join(self.dir, "config", "state")
+
+    def home(self):
+        return os.path.join(self.state(), "gnupg")
+
+    def key_file(self, data, name="key.asc"):
+        path = os.path.join(self.dir, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def import_ops(self):
+        code, out, err = self.run_ctl("import-list-key", OPS, self.key_file(self.ops_secret))
+        self.assertEqual((code, err), (0, ""))
+        return out
+
+    def test_lists_without_state_shows_none_yet_and_creates_nothing(self):
+        code, out, err = self.run_ctl("lists")
+        self.assertEqual((code, err), (0, ""))
+        lines = out.splitlines()
+        self.assertEqual(lines[0].split(), ["ADDRESS", "CEILING", "DEFAULT", "MEMBERS",
+                                            "ADMINS", "KEY", "DESCRIPTION"])
+        self.assertIn("  none yet  Operations", lines[1])
+        code, out, _ = self.run_ctl("--json", "lists")
+        self.assertEqual(code, 0)
+        row = json.loads(out)["lists"][0]
+        self.assertEqual((row["key_fingerprint"], row["key_status"]), ("", "none yet"))
+        self.assertFalse(os.path.exists(self.state()))
+
+    def test_list_key_without_a_key(self):
+        code, out, err = self.run_ctl("list-key", OPS)
+        self.assertEqual((code, out, err), (1, "", NO_KEY_YET))
+        self.assertFalse(os.path.exists(self.state()))
+        # A home without the list's key says the same.
+        os.makedirs(self.home(), mode=0o700)
+        code, out, err = self.run_ctl("list-key", OPS)
+        self.assertEqual((code, out, err), (1, "", NO_KEY_YET))
+        self.assertEqual(os.listdir(self.home()), [])
+
+    def test_unknown_list(self):
+        for args in (["list-key", "nope@lists.example.org"],
+                     ["import-list-key", "nope@lists.example.org",
+                      self.key_file(self.ops_secret)]):
+            code, out, err = self.run_ctl(*args)
+            self.assertEqual((code, out), (1, ""), args)
+            self.assertEqual(err, "tlpmailctl: no list with address 'nope@lists.example.org'\n")
+        self.assertFalse(os.path.exists(self.state()))
+
+    def test_import_then_list_key_and_lists_agree(self):
+        out = self.import_ops()
+        self.assertEqual(out, f"{OPS}: list key {self.ops} imported into "
+                              f"{self.home_text()}\n"
+                              "tlpmaild uses it from its next start or reload (SIGHUP)\n")
+        self.assertEqual(os.stat(self.state()).st_mode & 0o777, 0o700)
+        self.assertEqual(os.stat(self.home()).st_mode & 0o777, 0o700)
+        # The agent the import started in the daemon's home is gone again.
+        self.assertFalse(os.path.exists(os.path.join(self.home(), "S.gpg-agent")))
+        before = sorted(os.listdir(self.home()))
+
+        code, out, err = self.run_ctl("lists")
+        self.assertEqual((code, err), (0, ""))
+        self.assertIn(f"  {self.ops}  Operations", out)
+        code, out, _ = self.run_ctl("--json", "lists")
+        row = json.loads(out)["lists"][0]
+        self.assertEqual((row["key_fingerprint"], row["key_status"]), (self.ops, "ok"))
+
+        code, armored, err = self.run_ctl("list-key", OPS)
+        self.assertEqual((code, err), (0, ""))
+        self.assertTrue(armored.startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----\n"))
+        self.assertNotIn("PRIVATE KEY", armored)
+        fresh = helpers.GnuPG()
+        self.addCleanup(fresh.close)
+        self.assertEqual(gpg_fingerprints(fresh.home, armored), [self.ops])
+        code, out, _ = self.run_ctl("--json", "list-key", "OPS@lists.example.org")
+        self.assertEqual(code, 0)
+        self.assertEqual(json.loads(out), {"list": OPS, "fingerprint": self.ops,
+                                           "armored": armored})
+        # Reading changed nothing in the daemon's home.
+        self.assertEqual(sorted(os.listdir(self.home())), before)
+
+        # The same key again is fine; a different one for the list is not.
+        self.import_ops()
+        code, out, err = self.run_ctl("import-list-key", OPS, self.key_file(self.ops2_secret))
+        self.assertEqual((code, out), (1, ""))
+        self.assertIn(f"a different list key {self.ops} for {OPS} is already in", err)
+
+    def home_text(self):
+        # As tlpmailctl prints it: state_dir is relative to the config file's folder.
+        return "config/state/gnupg"
+
+    def test_import_refusals(self):
+        cases = [
+            ("wrong address", self.other_secret,
+             f"key {self.other} has no user ID with the address {OPS} "
+             "(it has: Other <other@lists.example.org>)"),
+            ("public only", self.ops_public,
+             f"holds only the public key {self.ops}; export the secret key with gpg --armor "
+             f"--export-secret-keys {self.ops}"),
+            ("passphrase", self.locked_secret,
+             f"the secret key {self.locked} is protected by a passphrase, which tlpmaild "
+             "cannot enter"),
+            ("two keys", self.ops_secret + self.other_secret,
+             "holds 2 keys; a list key file must hold exactly one"),
+        ]
+        for name, data, want in cases:
+            with self.subTest(name):
+                path = self.key_file(data, name.replace(" ", "-") + ".asc")
+                code, out, err = self.run_ctl("import-list-key", OPS, path)
+                self.assertEqual((code, out), (1, ""), err)
+                self.assertTrue(err.startswith(f"tlpmailctl: {path}: {want}"), err)
+        code, _, err = self.run_ctl("import-list-key", OPS, "missing.asc")
+        self.assertEqual(code, 1)
+        self.assertIn("missing.asc: ", err)
+        # Nothing was imported: there is still no key.
+        code, _, err = self.run_ctl("list-key", OPS)
+        self.assertEqual((code, err), (1, NO_KEY_YET))
+
+    def test_usage_errors_exit_2(self):
+        for args in (["list-key"], ["list-key", OPS, "extra"], ["import-list-key", OPS],
+                     ["import-list-key"]):
+            code, _, err = self.run_ctl(*args)
+            self.assertEqual(code, 2, args)
+            self.assertIn("usage:", err)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

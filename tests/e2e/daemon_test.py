@@ -5,9 +5,11 @@ real certificate for STARTTLS, real signals. Every message answered 250
 must be in state/spool/msg and in tlpmail.db. The kill -9 test is the
 class KillTest (run on its own by ctest as e2e.tlpmaild_kill9)."""
 
+import json
 import os
 import random
 import re
+import shutil
 import signal
 import smtplib
 import socket
@@ -605,6 +607,138 @@ class LifecycleTest(unittest.TestCase):
             code, _, err = harness.run_daemon_once(None, *args)
             self.assertEqual(code, 2, args)
             self.assertTrue(err.startswith(want), err)
+
+
+class ListKeyTest(unittest.TestCase):
+    """List keys: made at first start, reused after, made for a list added by
+    SIGHUP, taken over from an import, and a start that fails without one.
+    tlpmailctl ($TLPMAILCTL) reads what the daemon made."""
+
+    KEY_RE = r" - list-key list={} fingerprint=([0-9A-F]{{40}}) created=(yes|no)$"
+
+    def setUp(self):
+        self.site = harness.Site(KEYS, lists=["ops", "intel"])
+        self.addCleanup(self.site.close)
+
+    def ctl(self, *args):
+        ctl = os.environ.get("TLPMAILCTL", "build/daemon/tlpmailctl")
+        p = subprocess.run([os.path.abspath(ctl), "--config", self.site.config] + list(args),
+                           capture_output=True, text=True, timeout=120)
+        return p.returncode, p.stdout, p.stderr
+
+    def list_key(self, d, name, since=0):
+        m = d.wait_log(self.KEY_RE.format(re.escape(name + "@" + LIST_DOMAIN)), since=since)
+        return m.group(1), m.group(2)
+
+    def gpg_home(self):
+        return os.path.join(self.site.state, "gnupg")
+
+    def gpg(self, *args, data=None):
+        return subprocess.run(["gpg", "--homedir", self.gpg_home(), "--batch", "--quiet"] +
+                              list(args), input=data, check=True, capture_output=True)
+
+    def test_first_start_creates_keys_and_the_next_reuses_them(self):
+        d = self.site.start()
+        made = {n: self.list_key(d, n) for n in ("ops", "intel")}
+        self.assertEqual({n: c for n, (_, c) in made.items()}, {"ops": "yes", "intel": "yes"})
+        self.assertNotEqual(made["ops"][0], made["intel"][0])
+        self.assertEqual(os.stat(self.gpg_home()).st_mode & 0o777, 0o700)
+        self.assertEqual(d.stop(), 0, d.log())
+
+        d2 = self.site.start()
+        for n in ("ops", "intel"):
+            self.assertEqual(self.list_key(d2, n), (made[n][0], "no"))
+        # tlpmailctl sees the same keys while the daemon runs.
+        code, out, err = self.ctl("--json", "lists")
+        self.assertEqual((code, err), (0, ""))
+        got = {r["address"]: r["key_fingerprint"] for r in json.loads(out)["lists"]}
+        self.assertEqual(got, {n + "@" + LIST_DOMAIN: made[n][0] for n in made})
+        code, armored, err = self.ctl("list-key", OPS)
+        self.assertEqual((code, err), (0, ""))
+        self.assertEqual(d2.stop(), 0, d2.log())
+
+        # What members get: the public key, ed25519 signing and cv25519
+        # encryption, user ID with the list's address.
+        home = harness.helpers.short_tempdir("tlpg")
+        self.addCleanup(shutil.rmtree, home, True)
+        self.addCleanup(subprocess.run, ["gpgconf", "--homedir", home, "--kill", "all"],
+                        capture_output=True)
+        subprocess.run(["gpg", "--homedir", home, "--batch", "--quiet", "--import"],
+                       input=armored.encode(), check=True, capture_output=True)
+        listing = subprocess.run(["gpg", "--homedir", home, "--with-colons", "--list-keys"],
+                                 check=True, capture_output=True, text=True).stdout
+        rows = [l.split(":") for l in listing.splitlines()]
+        self.assertEqual([(r[0], r[16], r[11]) for r in rows if r[0] in ("pub", "sub")],
+                         [("pub", "ed25519", "scESC"), ("sub", "cv25519", "e")])
+        self.assertIn(made["ops"][0], [r[9] for r in rows if r[0] == "fpr"])
+        self.assertIn("<" + OPS + ">", [r[9] for r in rows if r[0] == "uid"][0])
+        # No secret key material was exported.
+        secret = subprocess.run(["gpg", "--homedir", home, "--with-colons", "-K"],
+                                capture_output=True, text=True).stdout
+        self.assertNotIn("sec:", secret)
+
+    def test_sighup_gives_a_new_list_its_key(self):
+        d = self.site.start()
+        ops, _ = self.list_key(d, "ops")
+        mark = d.mark()
+        self.site.write_list("fresh")
+        d.signal(signal.SIGHUP)
+        d.wait_log(r" - reload status=ok", since=mark)
+        self.assertEqual(self.list_key(d, "ops", since=mark), (ops, "no"))
+        fresh, created = self.list_key(d, "fresh", since=mark)
+        self.assertEqual(created, "yes")
+        self.assertNotEqual(fresh, ops)
+        self.assertEqual(d.stop(), 0, d.log())
+
+    def test_imported_key_is_used_and_none_is_created(self):
+        gpg = harness.helpers.GnuPG()
+        self.addCleanup(gpg.close)
+        fpr = gpg.generate("Ops <" + OPS + ">")
+        path = os.path.join(self.site.root, "ops-secret.asc")
+        with open(path, "wb") as f:
+            f.write(gpg.run("--armor", "--export-secret-keys", fpr).stdout)
+        code, out, err = self.ctl("import-list-key", OPS, path)
+        self.assertEqual((code, err), (0, ""))
+        self.assertIn(fpr, out)
+        d = self.site.start()
+        self.assertEqual(self.list_key(d, "ops"), (fpr, "no"))
+        self.assertEqual(self.list_key(d, "intel")[1], "yes")
+        self.assertEqual(d.stop(), 0, d.log())
+
+    def two_keys_for(self, address):
+        """Two usable secret keys for `address` in the daemon's home (made
+        with gpg behind tlpmail's back): the daemon must refuse to choose."""
+        gpg = harness.helpers.GnuPG()
+        self.addCleanup(gpg.close)
+        data = b""
+        for name in ("One", "Two"):
+            fpr = gpg.generate(f"{name} <{address}>")
+            data += gpg.run("--armor", "--export-secret-keys", fpr).stdout
+        os.makedirs(self.gpg_home(), mode=0o700, exist_ok=True)
+        self.gpg("--import", data=data)
+
+    def test_start_fails_when_a_list_key_is_ambiguous(self):
+        self.two_keys_for(OPS)
+        code, _, err = harness.run_daemon_once(self.site.config)
+        self.assertEqual(code, 1, err)
+        self.assertIn(f"tlpmaild: list key for {OPS}: 2 usable list keys for {OPS}", err)
+        self.assertTrue(err.endswith("tlpmaild: not started\n"), err)
+        self.assertFalse(os.path.exists(os.path.join(self.site.state, "tlpmail.db")))
+
+    def test_reload_keeps_the_old_configuration_when_a_list_key_fails(self):
+        d = self.site.start()
+        self.list_key(d, "ops")
+        self.two_keys_for("dup@" + LIST_DOMAIN)
+        self.site.write_list("dup")
+        mark = d.mark()
+        d.signal(signal.SIGHUP)
+        d.wait_log(r" - config severity=error problem=\"list key for dup@", since=mark)
+        d.wait_log(r" - reload status=failed errors=1 kept=\"old configuration\"", since=mark)
+        with smtplib.SMTP("127.0.0.1", d.port, timeout=20) as s:
+            s.ehlo("client.example")
+            s.mail(ALICE)
+            self.assertEqual(s.rcpt("dup@" + LIST_DOMAIN)[0], 550)
+        self.assertEqual(d.stop(), 0, d.log())
 
 
 class KillTest(unittest.TestCase):

@@ -120,7 +120,7 @@ int run(const daemon::Options& options) {
 
   asio::thread_pool pool(kWorkerThreads);
   {
-    net::Server server(io, pool.get_executor(), **spool, timeouts);
+    net::Server server(io, pool.get_executor(), **spool, timeouts, db->get());
     if (auto r = server.listen(config.server.listen); !r) {
       pool.join();
       return fail(r.error().message);

@@ -57,7 +57,8 @@ bool same_listen(const config::ServerSettings& a, const config::ServerSettings& 
 }  // namespace
 
 std::shared_ptr<const net::Settings> server_settings(const Runtime& runtime) {
-  return std::make_shared<const net::Settings>(net::Settings{runtime.config, runtime.tls});
+  return std::make_shared<const net::Settings>(
+      net::Settings{runtime.config, runtime.tls, runtime.keys, runtime.home});
 }
 
 void log_diagnostics(const std::vector<config::Diagnostic>& diagnostics) {

@@ -125,6 +125,7 @@ Loaded load_runtime(const std::filesystem::path& config_file, const std::filesys
   runtime->config = config;
   runtime->keys = std::make_shared<const keyring::KeyReport>(std::move(*keys));
   runtime->tls = std::move(tls);
+  runtime->home = keys_home;
   out.runtime = std::move(runtime);
   return out;
 }

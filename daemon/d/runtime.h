@@ -23,6 +23,7 @@ struct Runtime {
   std::shared_ptr<const config::Config> config;
   std::shared_ptr<const keyring::KeyReport> keys;
   std::shared_ptr<boost::asio::ssl::context> tls;  // null: no STARTTLS
+  std::filesystem::path home;  // the GnuPG home the keys and list keys are in
 };
 
 // The list key of one list after loading: found in the home or made now.

@@ -1,13 +1,16 @@
 // One connection: the read / feed / write loop around smtp::Session, the
 // STARTTLS handshake, and the message's way to the spool (begin, batched
-// writes and commit on the worker executor; the reply to DATA only from
-// the commit's result). Logs connect, reject, starttls, spool, abort,
-// timeout and disconnect; never message content.
+// writes, verification by lib/pipeline and commit on the worker executor;
+// the reply to DATA is the verdict, or the commit's failure). Logs connect,
+// reject, accept, starttls, spool, verify, abort, timeout and disconnect;
+// never message content or subjects.
 #include "net/connection.h"
 
 #include <openssl/ssl.h>
 
 #include <algorithm>
+#include <ctime>
+#include <filesystem>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
@@ -19,6 +22,9 @@
 #include <variant>
 
 #include "log/log.h"
+#include "openpgp/context.h"
+#include "pipeline/verifier.h"
+#include "policy/tlp.h"
 #include "net/offload.h"
 
 namespace tlpmail::net {
@@ -60,10 +66,58 @@ bool is_lost_connection(const error_code& ec) {
 
 }  // namespace
 
+// What the worker side decided for one message: the reply for every
+// expected DATA result, and what the io thread logs about it.
+struct Outcome {
+  enum class Kind { queued, refused, fault, spool_failed };
+  Kind kind = Kind::spool_failed;
+  smtp::Reply reply;
+  queue::QueueId id;        // queued
+  std::string list;         // the posting address verified, "" when none
+  std::string signer;       // fingerprint, when known
+  std::string label;        // accepted: the TLP label
+  std::string reason;       // refused: the verdict's reason (safe to show)
+  std::string detail;       // fault / spool failure: for the log only
+  bool verified = false;    // the pipeline ran
+  bool already = false;     // an exact retry of an accepted message
+  std::optional<queue::SpoolError> spool_error;
+};
+
+namespace {
+
+// One Context per worker thread on the daemon's GnuPG home, made on first
+// use (GPGME is initialised in main before any thread exists).
+Result<openpgp::Context*> thread_context(const std::filesystem::path& home) {
+  thread_local std::optional<openpgp::Context> ctx;
+  if (!ctx || ctx->home() != home) {
+    ctx.reset();
+    auto opened = openpgp::Context::open(home);
+    if (!opened) return Unexpected(opened.error());
+    ctx.emplace(std::move(*opened));
+  }
+  return &*ctx;
+}
+
+pipeline::Verdict as_replay(pipeline::Verdict v) {
+  v.accepted = false;
+  v.refusal = pipeline::RefusalKind::replay;
+  v.reason = std::string(pipeline::kReasonReplay);
+  v.label.reset();
+  v.decision.reset();
+  v.reply = pipeline::reply_for(v.refusal, v.reason);
+  return v;
+}
+
+smtp::Reply to_smtp(const pipeline::Reply& r) { return smtp::Reply{r.code, r.enhanced, r.text}; }
+
+}  // namespace
+
 // The worker side of one message: the spool transaction, begun with the
-// first write (so a small message costs one trip to the worker pool).
-// Every method runs on a worker thread and takes `mu`: after a timed-out
-// write the io thread no longer waits, and a later abort must not overlap.
+// first write (so a small message costs one trip to the worker pool), and
+// the bytes kept for verification (bounded by max_message_size: the
+// session aborts a longer message). Every method runs on a worker thread
+// and takes `mu`: after a timed-out write the io thread no longer waits,
+// and a later abort must not overlap.
 struct SpoolJob {
   SpoolJob(queue::Spool& s, std::string from, std::vector<std::string> to)
       : spool(s), sender(std::move(from)), recipients(std::move(to)) {}
@@ -71,24 +125,107 @@ struct SpoolJob {
   bool write(const std::string& bytes) {
     std::lock_guard<std::mutex> lock(mu);
     begin_locked();
+    content.append(bytes);
     if (tx && !bytes.empty()) (void)tx->write(bytes);  // a failure sticks; commit() returns it
     return true;
   }
 
-  Result<queue::QueueId, queue::SpoolError> commit(const std::string& bytes) {
+  // The end of DATA: verifies a message for a list's posting address
+  // (when `settings` has keys and `db` is set), then commits or aborts.
+  Outcome finish(const std::string& bytes, const Settings& settings, store::Database* db) {
     std::lock_guard<std::mutex> lock(mu);
     begin_locked();
-    if (!tx) return Unexpected(error.value_or(queue::SpoolError{}));
+    content.append(bytes);
+    Outcome out;
+    auto spool_failed = [&](queue::SpoolError e) {
+      out.kind = Outcome::Kind::spool_failed;
+      out.reply = spool_failure_reply(e);
+      out.spool_error = std::move(e);
+      return out;
+    };
+    if (!tx) return spool_failed(error.value_or(queue::SpoolError{}));
     if (!bytes.empty()) (void)tx->write(bytes);
-    auto result = tx->commit();
+
+    const directory::MailingList* list = nullptr;
+    if (!recipients.empty()) {
+      auto m = settings.config->directory.match_list_address(recipients.front());
+      if (m && m->role == directory::ListRole::post) list = m->list;
+    }
+    if (!list || !settings.keys || !db) {
+      // -request / -bounces (or no pipeline): spooled as received.
+      auto committed = tx->commit();
+      tx.reset();
+      if (!committed) return spool_failed(committed.error());
+      out.kind = Outcome::Kind::queued;
+      out.id = *committed;
+      out.reply = queued_reply(*committed);
+      return out;
+    }
+
+    out.verified = true;
+    out.list = list->address;
+    auto fault = [&](const Error& e) {
+      if (tx) tx->abort();
+      tx.reset();
+      out.kind = Outcome::Kind::fault;
+      out.reply = to_smtp(pipeline::reply_for_fault(e));
+      out.detail = e.message;
+      return out;
+    };
+    auto gpg = thread_context(settings.gnupg_home);
+    if (!gpg) return fault(gpg.error());
+    pipeline::Verifier verifier(*settings.config, *settings.keys, *db);
+    const std::time_t now = std::time(nullptr);
+    auto verdict = verifier.verify(**gpg, *list, content, now);
+    std::string().swap(content);
+    if (!verdict) return fault(verdict.error());
+    if (verdict->signer) out.signer = verdict->signer->fingerprint;
+
+    auto refuse = [&](const pipeline::Verdict& v) {
+      if (tx) tx->abort();
+      tx.reset();
+      if (auto r = verifier.record(v, *list, "", now); !r) {
+        // No audit row, no verdict: the MTA retries and the verdict is given then.
+        Outcome f = fault(r.error());
+        return f;
+      }
+      out.kind = Outcome::Kind::refused;
+      out.reply = to_smtp(v.reply);
+      out.reason = v.reason;
+      return out;
+    };
+    if (!verdict->accepted) return refuse(*verdict);
+
+    bool replayed = false;
+    auto committed = tx->commit([&](store::Transaction& t,
+                                    const queue::QueueId& id) -> store::DbResult<void> {
+      auto wrote = pipeline::Verifier::record_in_transaction(t, *verdict, *list, id, now);
+      if (!wrote) return Unexpected(wrote.error());
+      if (!*wrote) {
+        replayed = true;
+        store::DbError e;
+        e.kind = ErrorClass::refused;
+        e.message = std::string(pipeline::kReasonReplay);
+        e.fault = store::DbFault::constraint;
+        return Unexpected(std::move(e));
+      }
+      return {};
+    });
     tx.reset();
-    return result;
+    if (replayed) return refuse(as_replay(*verdict));
+    if (!committed) return spool_failed(committed.error());
+    out.kind = Outcome::Kind::queued;
+    out.id = *committed;
+    out.reply = queued_reply(*committed);
+    if (verdict->label) out.label = std::string(policy::to_string(*verdict->label));
+    return out;
   }
 
   void abort() {
     std::lock_guard<std::mutex> lock(mu);
     if (tx) tx->abort();
     tx.reset();
+    std::string().swap(content);
   }
 
  private:
@@ -108,6 +245,7 @@ struct SpoolJob {
   queue::Spool& spool;
   std::string sender;
   std::vector<std::string> recipients;
+  std::string content;  // the message so far, for the verifier
   std::optional<queue::Transaction> tx;
   std::optional<queue::SpoolError> error;  // begin() failed
 };
@@ -118,8 +256,9 @@ Connection::Connection(const ServerCore& core, std::shared_ptr<const Settings> s
       settings_(std::move(settings)),
       socket_(std::move(socket)),
       id_(std::move(id)),
-      session_(session_options(*settings_->config, settings_->tls != nullptr),
-               list_resolver(settings_->config)),
+      session_(smtp::Session::with_transaction_resolver(
+          session_options(*settings_->config, settings_->tls != nullptr),
+          transaction_resolver(settings_->config))),
       deadline_(socket_.get_executor()),
       read_buffer_(kReadBufferSize),
       started_(std::chrono::steady_clock::now()) {
@@ -360,56 +499,89 @@ asio::awaitable<void> Connection::flush_batch() {
 
 asio::awaitable<void> Connection::finish_data(std::uint64_t size) {
   std::size_t count = session_.expected_result_count();
-  Result<queue::QueueId, queue::SpoolError> commit =
-      Unexpected(queue::SpoolError{queue::SpoolErrorCode::unavailable, "no spool transaction"});
-  if (job_ && spool_stalled_) {
-    commit = Unexpected(queue::SpoolError{queue::SpoolErrorCode::unavailable,
-                                          "an earlier spool write did not finish in time"});
-  } else if (job_) {
-    auto work = [job = job_, bytes = batch_.take()]() { return job->commit(bytes); };
+  Outcome outcome;
+  auto unavailable = [&](std::string detail) {
+    queue::SpoolError e{queue::SpoolErrorCode::unavailable, std::move(detail)};
+    outcome.kind = Outcome::Kind::spool_failed;
+    outcome.reply = spool_failure_reply(e);
+    outcome.spool_error = std::move(e);
+  };
+  if (!job_) {
+    unavailable("no spool transaction");
+  } else if (spool_stalled_) {
+    unavailable("an earlier spool write did not finish in time");
+  } else {
+    auto work = [job = job_, bytes = batch_.take(), settings = settings_, db = core_.db]() {
+      return job->finish(bytes, *settings, db);
+    };
     auto task = start_offload(core_.worker, socket_.get_executor(), std::move(work),
                               core_.timeouts.data_termination);
-    Offloaded<Result<queue::QueueId, queue::SpoolError>> done = co_await task->wait();
+    Offloaded<Outcome> done = co_await task->wait();
     if (done.value) {
-      commit = std::move(*done.value);
+      outcome = std::move(*done.value);
     } else if (done.timed_out) {
-      std::string detail = "commit did not finish within " +
-                           std::to_string(core_.timeouts.data_termination.count()) + " ms";
-      commit = Unexpected(queue::SpoolError{queue::SpoolErrorCode::unavailable, detail});
+      unavailable("commit did not finish within " +
+                  std::to_string(core_.timeouts.data_termination.count()) + " ms");
     } else {
-      commit = Unexpected(
-          queue::SpoolError{queue::SpoolErrorCode::unavailable, "commit failed: " + done.failure});
+      unavailable("commit failed: " + done.failure);
     }
   }
   job_.reset();
   batch_.clear();
 
   std::string size_text = std::to_string(size);
-  if (commit) {
-    ++messages_;
-    std::string to = join(envelope_.recipients);
-    const char* tls = envelope_.tls ? "yes" : "no";
-    log::event(level_enum::info, *commit, "spool",
-               {{"session", id_},
-                {"from", envelope_.mail_from},
-                {"to", to},
-                {"size", size_text},
-                {"tls", tls}});
-  } else {
-    const auto& e = commit.error();
-    std::string reply = wire_text(spool_failure_reply(e));
-    auto level =
-        e.code == queue::SpoolErrorCode::io_error || e.code == queue::SpoolErrorCode::poisoned
-            ? level_enum::err
-            : level_enum::warn;
-    log::event(level, id_, "spool",
-               {{"status", "failed"},
-                {"error", queue::to_string(e.code)},
-                {"detail", e.detail},
-                {"size", size_text},
-                {"reply", reply}});
+  std::string reply = wire_text(outcome.reply);
+  switch (outcome.kind) {
+    case Outcome::Kind::queued: {
+      ++messages_;
+      std::string to = join(envelope_.recipients);
+      const char* tls = envelope_.tls ? "yes" : "no";
+      if (outcome.verified) {
+        log::event(level_enum::info, id_, "accept",
+                   {{"queue_id", outcome.id},
+                    {"list", outcome.list},
+                    {"signer", outcome.signer},
+                    {"label", outcome.label}});
+      }
+      log::event(level_enum::info, outcome.id, "spool",
+                 {{"session", id_},
+                  {"from", envelope_.mail_from},
+                  {"to", to},
+                  {"size", size_text},
+                  {"tls", tls}});
+      break;
+    }
+    case Outcome::Kind::refused:
+      log::event(level_enum::info, id_, "reject",
+                 {{"reason", outcome.reason},
+                  {"list", outcome.list},
+                  {"signer", outcome.signer},
+                  {"from", envelope_.mail_from},
+                  {"reply", reply}});
+      break;
+    case Outcome::Kind::fault:
+      log::event(level_enum::err, id_, "verify",
+                 {{"status", "failed"},
+                  {"list", outcome.list},
+                  {"error", outcome.detail},
+                  {"reply", reply}});
+      break;
+    case Outcome::Kind::spool_failed: {
+      queue::SpoolError e = outcome.spool_error.value_or(queue::SpoolError{});
+      auto level =
+          e.code == queue::SpoolErrorCode::io_error || e.code == queue::SpoolErrorCode::poisoned
+              ? level_enum::err
+              : level_enum::warn;
+      log::event(level, id_, "spool",
+                 {{"status", "failed"},
+                  {"error", queue::to_string(e.code)},
+                  {"detail", e.detail},
+                  {"size", size_text},
+                  {"reply", reply}});
+      break;
+    }
   }
-  session_.complete_data(data_result(commit, count));
+  session_.complete_data(smtp::DataResult{std::vector<smtp::Reply>(count, outcome.reply)});
 }
 
 void Connection::abort_data(smtp::AbortReason reason) {

@@ -32,6 +32,31 @@ smtp::Session::RcptResolver list_resolver(std::shared_ptr<const config::Config> 
   };
 }
 
+smtp::Reply one_list_reply() {
+  return smtp::Reply{452, "4.5.3", "one list per message, please send again for this recipient"};
+}
+
+smtp::Session::TransactionRcptResolver transaction_resolver(
+    std::shared_ptr<const config::Config> config) {
+  return [config = std::move(config)](std::string_view mailbox,
+                                      const std::vector<std::string>& earlier) {
+    const auto& dir = config->directory;
+    auto m = dir.match_list_address(mailbox);
+    if (!m) return smtp::RcptDecision::reject(smtp::unknown_recipient_reply(mailbox));
+    const bool posting = m->role == directory::ListRole::post;
+    for (const auto& e : earlier) {
+      auto em = dir.match_list_address(e);
+      if (!em) continue;  // cannot happen: the same Config accepted it
+      const bool earlier_posting = em->role == directory::ListRole::post;
+      if (posting && (!earlier_posting || em->list != m->list)) {
+        return smtp::RcptDecision::reject(one_list_reply());
+      }
+      if (!posting && earlier_posting) return smtp::RcptDecision::reject(one_list_reply());
+    }
+    return smtp::RcptDecision::accept();
+  };
+}
+
 smtp::Reply queued_reply(const queue::QueueId& id) {
   return smtp::Reply{250, "2.0.0", "Ok: queued as " + id};
 }

@@ -32,6 +32,16 @@ smtp::SessionOptions session_options(const config::Config& config, bool starttls
 // resolver keeps `config` alive; it may be called from any thread.
 smtp::Session::RcptResolver list_resolver(std::shared_ptr<const config::Config> config);
 
+// The resolver tlpmaild uses: list_resolver() plus the one-list rule. A
+// transaction holds either the posting address of ONE list (repeated as
+// the client likes) or only -request/-bounces addresses; a recipient that
+// breaks this gets one_list_reply() (452 4.5.3: the MTA sends it again in
+// a transaction of its own), so that one message gets one verdict.
+smtp::Session::TransactionRcptResolver transaction_resolver(
+    std::shared_ptr<const config::Config> config);
+// "452 4.5.3 one list per message, please send again for this recipient".
+smtp::Reply one_list_reply();
+
 // "250 2.0.0 Ok: queued as <id>".
 smtp::Reply queued_reply(const queue::QueueId& id);
 // queue::to_smtp_reply() as an smtp::Reply (the single mapping of spool

@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <list>
 #include <map>
 #include <memory>
@@ -22,8 +23,10 @@
 #include <vector>
 
 #include "config/config.h"
+#include "keyring/keyring.h"
 #include "net/timeouts.h"
 #include "queue/spool.h"
+#include "store/database.h"
 #include "util/result.h"
 
 namespace tlpmail::net {
@@ -38,6 +41,12 @@ class Connection;
 struct Settings {
   std::shared_ptr<const config::Config> config;  // REQUIRES: not null
   std::shared_ptr<asio::ssl::context> tls;       // null: no STARTTLS offered
+  // The members' keys (keyring::load_keys into gnupg_home, which also holds
+  // the list keys). With these and ServerCore::db set, a message for a
+  // list's posting address is verified (lib/pipeline) before its reply;
+  // null: every message is spooled unverified (unit tests of the server).
+  std::shared_ptr<const keyring::KeyReport> keys;
+  std::filesystem::path gnupg_home;
 };
 
 // "127.0.0.1:10030", "[::1]:10030".
@@ -49,6 +58,7 @@ struct ServerCore {
   asio::any_io_executor worker;  // blocking spool work runs here
   queue::Spool* spool = nullptr;
   Timeouts timeouts;
+  store::Database* db = nullptr;  // the spool's database; verdicts are recorded here
 };
 
 // Thread safety: none. REQUIRES: the io_context is run by exactly one
@@ -57,8 +67,9 @@ struct ServerCore {
 // worker must keep running until the io_context has stopped.
 class Server {
  public:
+  // `db` (the spool's database, may be null) is where verdicts go.
   Server(asio::io_context& io, asio::any_io_executor worker, queue::Spool& spool,
-         Timeouts timeouts);
+         Timeouts timeouts, store::Database* db = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -76,11 +76,18 @@ Result<Verdict> Verifier::verify(openpgp::Context& gpg, const directory::Mailing
   return v;
 }
 
+store::DbResult<bool> Verifier::record_in_transaction(store::Transaction& tx,
+                                                      const Verdict& verdict,
+                                                      const directory::MailingList& list,
+                                                      std::string_view queue_id, std::time_t now) {
+  return tables::write_verdict(tx, verdict, list.address, queue_id, now);
+}
+
 Result<void> Verifier::record(const Verdict& verdict, const directory::MailingList& list,
                               std::string_view queue_id, std::time_t now) {
   bool fresh = true;
   auto done = db_.transaction([&](store::Transaction& tx) -> store::DbResult<void> {
-    auto wrote = tables::write_verdict(tx, verdict, list.address, queue_id, now);
+    auto wrote = record_in_transaction(tx, verdict, list, queue_id, now);
     if (!wrote) return Unexpected(wrote.error());
     fresh = *wrote;
     return {};

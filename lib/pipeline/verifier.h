@@ -66,6 +66,17 @@ class Verifier {
   Result<void> record(const Verdict& verdict, const directory::MailingList& list,
                       std::string_view queue_id, std::time_t now);
 
+  // The body of record() for a caller that owns the transaction (the
+  // spool's commit, so that a message is committed exactly when its replay
+  // digest is). Returns false when an accepted verdict's digest is already
+  // recorded (a replay race; a refusal audit row was written in `tx`: the
+  // caller that rolls back should record() a replay refusal afterwards).
+  // Errors: database faults. Thread safety: as the Transaction's.
+  static store::DbResult<bool> record_in_transaction(store::Transaction& tx,
+                                                     const Verdict& verdict,
+                                                     const directory::MailingList& list,
+                                                     std::string_view queue_id, std::time_t now);
+
   const Options& options() const { return options_; }
 
  private:

@@ -116,7 +116,9 @@ Result<void, SpoolError> Transaction::write(std::string_view chunk) {
   return {};
 }
 
-Result<QueueId, SpoolError> Transaction::commit() {
+Result<QueueId, SpoolError> Transaction::commit() { return commit(InTransaction()); }
+
+Result<QueueId, SpoolError> Transaction::commit(const InTransaction& in_transaction) {
   if (state_ != State::open) {
     return Unexpected(
         SpoolError{SpoolErrorCode::unavailable, "commit of finished transaction " + id_});
@@ -169,6 +171,7 @@ Result<QueueId, SpoolError> Transaction::commit() {
           {id_, static_cast<std::int64_t>(i), recipients_[i]});
       if (!rr) return Unexpected(rr.error());
     }
+    if (in_transaction) return in_transaction(tx, id_);
     return {};
   });
   if (!inserted) {

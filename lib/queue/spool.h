@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -93,6 +94,17 @@ class Transaction {
   // close/rename poisons the spool (io_error); later commits get poisoned.
   // The transaction is finished either way.
   Result<QueueId, SpoolError> commit();
+  // The same, and `in_transaction` runs inside the SQLite transaction that
+  // records the message (after its rows are inserted), given the queue id:
+  // its writes and the message's record commit together or not at all.
+  // If it returns an error, everything rolls back, the message is removed
+  // and commit() fails with SpoolErrorCode::database (or disk_full/io_error
+  // by the DbError's fault) carrying that error's message; the caller
+  // tells its own refusals apart by what its callback saw.
+  // REQUIRES: in_transaction uses only the store::Transaction it is given.
+  using InTransaction =
+      std::function<store::DbResult<void>(store::Transaction& tx, const QueueId& id)>;
+  Result<QueueId, SpoolError> commit(const InTransaction& in_transaction);
 
   // Drops the message and its temp file. Safe to call more than once.
   void abort();

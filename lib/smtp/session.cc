@@ -102,6 +102,21 @@ std::string too_many_connections_reply(std::string_view hostname) {
 }
 
 Session::Session(SessionOptions options, RcptResolver resolver)
+    : Session(std::move(options),
+              resolver ? TransactionRcptResolver(
+                             [r = std::move(resolver)](std::string_view mailbox,
+                                                       const std::vector<std::string>&) {
+                               return r(mailbox);
+                             })
+                       : TransactionRcptResolver(),
+              TransactionTag{}) {}
+
+Session Session::with_transaction_resolver(SessionOptions options,
+                                           TransactionRcptResolver resolver) {
+  return Session(std::move(options), std::move(resolver), TransactionTag{});
+}
+
+Session::Session(SessionOptions options, TransactionRcptResolver resolver, TransactionTag)
     : options_(std::move(options)), resolver_(std::move(resolver)) {
   if (!is_printable_token(options_.hostname) || options_.hostname.size() > 255) {
     throw std::invalid_argument("smtp::Session: hostname must be printable ASCII without spaces");
@@ -465,7 +480,7 @@ void Session::cmd_rcpt(std::string_view line, std::string_view args) {
   }
   RcptDecision decision;
   try {
-    decision = resolver_(parsed->mailbox);
+    decision = resolver_(parsed->mailbox, txn_->recipients);
   } catch (...) {
     return refuse(line, kInternalRcptError);
   }

@@ -157,12 +157,20 @@ class Session {
   // be a 4xx/5xx passing is_valid_reply(); an invalid reply or an exception
   // becomes "451 4.3.0 Error: internal error while checking the recipient".
   using RcptResolver = std::function<RcptDecision(std::string_view mailbox)>;
+  // The same with the recipients this transaction has accepted so far (in
+  // RCPT order), for rules that depend on them (e.g. one list per message:
+  // a 452 for a recipient that must come in a transaction of its own).
+  using TransactionRcptResolver =
+      std::function<RcptDecision(std::string_view mailbox, const std::vector<std::string>& earlier)>;
 
   // The greeting "220 <hostname> ESMTP tlpmail" (LMTP: "... LMTP tlpmail")
   // is in the output at once.
   // Throws std::invalid_argument when `options` breaks a REQUIRES above or
   // `resolver` is empty.
   Session(SessionOptions options, RcptResolver resolver);
+  // The same with a resolver that also sees the transaction's recipients.
+  static Session with_transaction_resolver(SessionOptions options,
+                                           TransactionRcptResolver resolver);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
   Session(Session&&) = default;
@@ -230,6 +238,9 @@ class Session {
   bool tls_active() const;
 
  private:
+  struct TransactionTag {};
+  Session(SessionOptions options, TransactionRcptResolver resolver, TransactionTag);
+
   enum class Phase { command, data, awaiting_result, awaiting_tls, closed };
   struct Transaction {
     std::string mail_from;
@@ -275,7 +286,7 @@ class Session {
   std::string_view hello_verb() const;
 
   SessionOptions options_;
-  RcptResolver resolver_;
+  TransactionRcptResolver resolver_;
   Phase phase_ = Phase::command;
   std::string input_;  // unconsumed input (a partial line, or pipelined input while waiting)
   std::string output_;

@@ -24,7 +24,11 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 from harness import LIST_DOMAIN, Raw, message, queued_id, smtp_send  # noqa: E402
 
-OPS = "ops@" + LIST_DOMAIN
+# Intake tests send unsigned test messages: to the -request addresses,
+# which are spooled as received. A list's posting address gets the
+# verifier's verdict (tests/e2e/verdict_test.py).
+OPS = "ops-request@" + LIST_DOMAIN
+OPS_LIST = "ops@" + LIST_DOMAIN  # the list itself (its key)
 ALICE = "alice@a.example"
 
 KEYS = None
@@ -105,7 +109,7 @@ class SmtpTest(DaemonCase):
 
     def test_several_recipients_and_unknown_one(self):
         data = message(subject="two lists")
-        sec = "sec@" + LIST_DOMAIN
+        sec = "sec-request@" + LIST_DOMAIN
         code, text = smtp_send(self.port, ALICE, [OPS, "nobody@" + LIST_DOMAIN, sec], data)
         self.assertEqual(code, 250, text)
         self.assert_spooled(queued_id(text), data, recipients=(OPS, sec))
@@ -238,7 +242,7 @@ class LmtpTest(DaemonCase):
     lists = ["ops", "sec"]
 
     def test_one_reply_per_accepted_recipient(self):
-        sec = "sec@" + LIST_DOMAIN
+        sec = "sec-request@" + LIST_DOMAIN
         c = Raw(self.port)
         try:
             self.assertEqual(c.line(), "220 lists.example.org LMTP tlpmail")
@@ -462,7 +466,7 @@ class ReloadTest(DaemonCase):
         return mark
 
     def test_sighup_adds_a_list_for_new_sessions_only(self):
-        new = "fresh@" + LIST_DOMAIN
+        new = "fresh-request@" + LIST_DOMAIN
         self.assertEqual(self.rcpt(new), 550)
         with smtplib.SMTP("127.0.0.1", self.port, timeout=20) as old_session:
             old_session.ehlo("client.example")
@@ -653,7 +657,7 @@ class ListKeyTest(unittest.TestCase):
         self.assertEqual((code, err), (0, ""))
         got = {r["address"]: r["key_fingerprint"] for r in json.loads(out)["lists"]}
         self.assertEqual(got, {n + "@" + LIST_DOMAIN: made[n][0] for n in made})
-        code, armored, err = self.ctl("list-key", OPS)
+        code, armored, err = self.ctl("list-key", OPS_LIST)
         self.assertEqual((code, err), (0, ""))
         self.assertEqual(d2.stop(), 0, d2.log())
 
@@ -671,7 +675,7 @@ class ListKeyTest(unittest.TestCase):
         self.assertEqual([(r[0], r[16], r[11]) for r in rows if r[0] in ("pub", "sub")],
                          [("pub", "ed25519", "scESC"), ("sub", "cv25519", "e")])
         self.assertIn(made["ops"][0], [r[9] for r in rows if r[0] == "fpr"])
-        self.assertIn("<" + OPS + ">", [r[9] for r in rows if r[0] == "uid"][0])
+        self.assertIn("<" + OPS_LIST + ">", [r[9] for r in rows if r[0] == "uid"][0])
         # No secret key material was exported.
         secret = subprocess.run(["gpg", "--homedir", home, "--with-colons", "-K"],
                                 capture_output=True, text=True).stdout
@@ -693,11 +697,11 @@ class ListKeyTest(unittest.TestCase):
     def test_imported_key_is_used_and_none_is_created(self):
         gpg = harness.helpers.GnuPG()
         self.addCleanup(gpg.close)
-        fpr = gpg.generate("Ops <" + OPS + ">")
+        fpr = gpg.generate("Ops <" + OPS_LIST + ">")
         path = os.path.join(self.site.root, "ops-secret.asc")
         with open(path, "wb") as f:
             f.write(gpg.run("--armor", "--export-secret-keys", fpr).stdout)
-        code, out, err = self.ctl("import-list-key", OPS, path)
+        code, out, err = self.ctl("import-list-key", OPS_LIST, path)
         self.assertEqual((code, err), (0, ""))
         self.assertIn(fpr, out)
         d = self.site.start()
@@ -718,10 +722,10 @@ class ListKeyTest(unittest.TestCase):
         self.gpg("--import", data=data)
 
     def test_start_fails_when_a_list_key_is_ambiguous(self):
-        self.two_keys_for(OPS)
+        self.two_keys_for(OPS_LIST)
         code, _, err = harness.run_daemon_once(self.site.config)
         self.assertEqual(code, 1, err)
-        self.assertIn(f"tlpmaild: list key for {OPS}: 2 usable list keys for {OPS}", err)
+        self.assertIn(f"tlpmaild: list key for {OPS_LIST}: 2 usable list keys for {OPS_LIST}", err)
         self.assertTrue(err.endswith("tlpmaild: not started\n"), err)
         self.assertFalse(os.path.exists(os.path.join(self.site.state, "tlpmail.db")))
 

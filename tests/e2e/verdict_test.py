@@ -1,0 +1,252 @@
+"""The reply to DATA is the verifier's verdict: the real tlpmaild on the
+fixture corpus (tests/fixtures/make_corpus.py), every manifest message sent
+in order over SMTP; exact replies, spool, audit rows, no plaintext marker
+anywhere. Also the one-list-per-transaction rule (452 4.5.3) and LMTP's
+one reply per recipient. Standard library only; real gpg."""
+
+import os
+import re
+import shutil
+import smtplib
+import sqlite3
+import subprocess
+import sys
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
+import harness  # noqa: E402
+import helpers  # noqa: E402
+import make_corpus  # noqa: E402
+
+TLPMAILCTL = os.environ.get("TLPMAILCTL", "build/daemon/tlpmailctl")
+OPS = "ops@lists.example.org"
+RED = "red@lists.example.org"
+ONE_LIST = (452, "4.5.3 one list per message, please send again for this recipient")
+
+
+class CorpusSite:
+    """The corpus's config tree with this test's port and state folder; the
+    lists' secret keys imported with tlpmailctl before the first start."""
+
+    def __init__(self, corpus_dir, protocol="smtp"):
+        self.corpus_dir = corpus_dir
+        self.root = helpers.short_tempdir("tlpv")
+        self.config_dir = os.path.join(self.root, "config")
+        shutil.copytree(os.path.join(corpus_dir, "config"), self.config_dir)
+        self.config = os.path.join(self.config_dir, "tlpmail.toml")
+        self.state = os.path.join(self.root, "state")
+        self.port = harness.free_port()
+        with open(self.config) as f:
+            text = f.read()
+        text = re.sub(r'(?m)^listen\s*=.*$', f'listen = ["127.0.0.1:{self.port}"]', text)
+        text = re.sub(r'(?m)^state_dir\s*=.*$', f'state_dir = "{self.state}"', text)
+        text = re.sub(r'(?m)^protocol\s*=.*$', f'protocol = "{protocol}"', text)
+        if not re.search(r'(?m)^protocol\s*=', text):
+            text = text.replace("[server]\n", f'[server]\nprotocol = "{protocol}"\n', 1)
+        with open(self.config, "w") as f:
+            f.write(text)
+        keys = os.path.join(corpus_dir, "list-keys")
+        for name in sorted(os.listdir(keys)):
+            if not name.endswith(".sec.asc"):
+                continue
+            address = name[:-len(".sec.asc")]
+            p = subprocess.run([os.path.abspath(TLPMAILCTL), "--config", self.config,
+                                "import-list-key", address, os.path.join(keys, name)],
+                               capture_output=True, text=True, timeout=120)
+            if p.returncode != 0:
+                raise AssertionError(f"import-list-key {address}: {p.stdout}{p.stderr}")
+        self.daemon = None
+
+    def start(self):
+        self.daemon = harness.Daemon(self.config)
+        self.daemon.start()
+        return self.daemon
+
+    def spool_files(self):
+        d = os.path.join(self.state, "spool", "msg")
+        return set(os.listdir(d)) if os.path.isdir(d) else set()
+
+    def db(self):
+        return sqlite3.connect(os.path.join(self.state, "tlpmail.db"), timeout=10)
+
+    def close(self):
+        if self.daemon is not None and self.daemon.running():
+            self.daemon.kill()
+        gnupg = os.path.join(self.state, "gnupg")
+        if os.path.isdir(gnupg):
+            subprocess.run(["gpgconf", "--homedir", gnupg, "--kill", "all"],
+                           capture_output=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def send(port, sender, recipients, data):
+    """(code, text) of DATA, plus the RCPT replies."""
+    with smtplib.SMTP("127.0.0.1", port, timeout=60) as s:
+        s.ehlo("client.example")
+        code, text = s.mail(sender)
+        assert code == 250, (code, text)
+        rcpts = [s.rcpt(r) for r in recipients]
+        if not any(c == 250 for c, _ in rcpts):
+            return None, None, rcpts
+        code, text = s.data(data)
+        return code, text.decode(), rcpts
+
+
+class CorpusTest(unittest.TestCase):
+    """Every fixture in manifest order; one daemon, one state."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.corpus_dir = os.path.join(helpers.short_tempdir("tlpk"), "corpus")
+        cls.corpus = make_corpus.generate(cls.corpus_dir)
+        with open(os.path.join(cls.corpus_dir, "manifest.json")) as f:
+            cls.manifest = __import__("json").load(f)
+
+    @classmethod
+    def tearDownClass(cls):
+        make_corpus.remove(cls.corpus_dir)
+        shutil.rmtree(os.path.dirname(cls.corpus_dir), ignore_errors=True)
+
+    def setUp(self):
+        self.site = CorpusSite(self.corpus_dir)
+        self.addCleanup(self.site.close)
+        self.daemon = self.site.start()
+
+    def message(self, name):
+        for m in self.manifest:
+            if m["name"] == name:
+                with open(os.path.join(self.corpus_dir, m["file"]), "rb") as f:
+                    return m, f.read()
+        raise KeyError(name)
+
+    def test_every_fixture_gets_its_verdict(self):
+        accepted = {}
+        for m in self.manifest:
+            with open(os.path.join(self.corpus_dir, m["file"]), "rb") as f:
+                data = f.read()
+            before = self.site.spool_files()
+            code, text, _ = send(self.daemon.port, m["envelope_from"], [m["list"]], data)
+            with self.subTest(fixture=m["name"]):
+                self.assertEqual(code, m["smtp_code"], text)
+                if m["expect"] == "accept":
+                    self.assertRegex(text, r"^2\.0\.0 Ok: queued as [0-9a-f]{16}$")
+                    qid = text.split()[-1]
+                    accepted[qid] = m
+                    self.assertIn(qid, self.site.spool_files())
+                else:
+                    self.assertEqual(text, f'{m["enhanced_code"]} {m["reason"]}')
+                    self.assertEqual(self.site.spool_files(), before)
+        self.daemon.wait_no_sessions()
+        self.assertEqual(self.daemon.stop(), 0)
+
+        db = self.site.db()
+        try:
+            rows = db.execute("SELECT list, queue_id, verdict, reason, smtp_reply, "
+                              "signer_fingerprint, label FROM audit_log ORDER BY id").fetchall()
+        finally:
+            db.close()
+        self.assertEqual(len(rows), len(self.manifest))
+        for row, m in zip(rows, self.manifest):
+            with self.subTest(audit=m["name"]):
+                lst, qid, verdict, reason, reply, fpr, label = row
+                self.assertEqual(lst, m["list"].lower())
+                self.assertEqual(reply, f'{m["smtp_code"]} {m["enhanced_code"]}')
+                if m["expect"] == "accept":
+                    self.assertEqual(verdict, "accepted")
+                    self.assertIn(qid, accepted)
+                    self.assertEqual(accepted[qid]["name"], m["name"])
+                    self.assertEqual(label, m["label"])
+                else:
+                    self.assertEqual(verdict, "refused")
+                    self.assertIsNone(qid)
+                    self.assertEqual(reason, m["reason"])
+
+        # Log lines for the verdicts, and no plaintext marker anywhere.
+        log = self.daemon.log()
+        self.assertRegex(log, r" s\d+ reject reason=\"?message is not signed\"? list=ops@")
+        self.assertRegex(log, r" s\d+ accept queue_id=[0-9a-f]{16} list=ops@")
+        markers = {x for m in self.manifest for x in (m.get("must_not_contain") or [])}
+        self.assertTrue(markers)
+        blobs = [log.encode()]
+        for folder, _, files in os.walk(self.site.state):
+            if os.path.basename(folder) == "gnupg" or "/gnupg" in folder:
+                continue
+            for name in files:
+                with open(os.path.join(folder, name), "rb") as f:
+                    blobs.append(f.read())
+        for marker in markers:
+            for blob in blobs:
+                self.assertNotIn(marker.encode(), blob)
+
+    def test_one_list_per_transaction(self):
+        m, data = self.message("accept-pgpmime-signed")
+        code, text, rcpts = send(self.daemon.port, m["envelope_from"],
+                                 [OPS, RED, "ops-request@lists.example.org", OPS], data)
+        self.assertEqual([r[0] for r in rcpts], [250, 452, 452, 250])
+        self.assertEqual((rcpts[1][0], rcpts[1][1].decode()), ONE_LIST)
+        self.assertEqual(code, 250, text)
+        self.assertRegex(text, r"^2\.0\.0 Ok: queued as [0-9a-f]{16}$")
+
+    def test_request_addresses_are_spooled_unverified(self):
+        unsigned = harness.message(to="ops-request@lists.example.org")
+        code, text, rcpts = send(self.daemon.port, "someone@x.example",
+                                 ["ops-request@lists.example.org",
+                                  "red-bounces@lists.example.org", OPS], unsigned)
+        self.assertEqual([r[0] for r in rcpts], [250, 250, 452])
+        self.assertEqual(code, 250, text)
+        self.assertIn(text.split()[-1], self.site.spool_files())
+        # The same unsigned message to the posting address is refused.
+        code, text, _ = send(self.daemon.port, "someone@x.example", [OPS], unsigned)
+        self.assertEqual((code, text), (550, "5.7.1 message is not signed"))
+
+
+class LmtpTest(unittest.TestCase):
+    """LMTP: each accepted recipient gets the message's verdict."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.corpus_dir = os.path.join(helpers.short_tempdir("tlpk"), "corpus")
+        make_corpus.generate(cls.corpus_dir)
+
+    @classmethod
+    def tearDownClass(cls):
+        make_corpus.remove(cls.corpus_dir)
+        shutil.rmtree(os.path.dirname(cls.corpus_dir), ignore_errors=True)
+
+    def test_two_recipients_two_identical_replies(self):
+        site = CorpusSite(self.corpus_dir, protocol="lmtp")
+        self.addCleanup(site.close)
+        daemon = site.start()
+        for name, want in (("accept-pgpmime-signed", r"^250 2\.0\.0 Ok: queued as [0-9a-f]{16}$"),
+                           ("refuse-unsigned", r"^550 5\.7\.1 message is not signed$")):
+            with open(os.path.join(self.corpus_dir, "messages", name + ".eml"), "rb") as f:
+                data = f.read()
+            c = harness.Raw(daemon.port)
+            try:
+                c.line()  # greeting
+                c.send(b"LHLO client.example\r\n")
+                c.reply()
+                c.send(f"MAIL FROM:<alice@csirt-a.example>\r\nRCPT TO:<{OPS}>\r\n"
+                       f"RCPT TO:<{OPS}>\r\nRCPT TO:<{RED}>\r\nDATA\r\n".encode())
+                self.assertEqual(c.line(), "250 2.1.0 Ok")
+                self.assertEqual(c.line(), "250 2.1.5 Ok")
+                self.assertEqual(c.line(), "250 2.1.5 Ok")
+                self.assertEqual(c.line(), "452 " + ONE_LIST[1])
+                self.assertTrue(c.line().startswith("354"))
+                if not data.endswith(b"\r\n"):
+                    data += b"\r\n"
+                c.send(re.sub(rb"(?m)^\.", b"..", data) + b".\r\n")
+                first, second = c.line(), c.line()
+                self.assertRegex(first, want)
+                self.assertEqual(first, second)
+                c.send(b"QUIT\r\n")
+            finally:
+                c.close()
+        daemon.wait_no_sessions()
+        self.assertEqual(daemon.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

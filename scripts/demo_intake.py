@@ -3,15 +3,18 @@
 configuration (test-only keys) on a free loopback port, has Alice sign a
 [TLP:AMBER] message with her test-only key (PGP/MIME, RFC 3156), sends it
 to the operational list with smtplib, and shows what the daemon did: the
-250 with its queue id, the durable spool entry, the log lines. Verification
-and re-encrypted delivery are later stages; this shows the intake.
-Usage: demo_intake.py BUILD_DIR"""
+signature verified against her pinned key, the TLP decision, the 250 with
+its queue id, the durable spool entry, the audit rows, the log lines. Then
+three messages the list must refuse (unsigned; TLP:RED above the list's
+ceiling; the same signature again). Re-encrypted delivery to the members is
+the next stage. Usage: demo_intake.py BUILD_DIR"""
 
 import os
 import re
 import shutil
 import smtplib
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -28,14 +31,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-def signed_message(gnupg_home):
+def signed_message(gnupg_home, label="AMBER", subject="Phishing wave against energy sector",
+                   message_id=None):
     """A PGP/MIME signed message from Alice, signature over the exact
     CRLF bytes of the signed part."""
     part = ("Content-Type: text/plain; charset=utf-8\r\n"
             "Content-Transfer-Encoding: 7bit\r\n\r\n"
-            "TLP:AMBER\r\n\r\n"
+            f"TLP:{label}\r\n\r\n"
             "Phishing wave against the energy sector since 06:00 UTC.\r\n"
-            "Indicators follow in the next message.\r\n").encode()
+            f"Case reference {os.urandom(4).hex()}.\r\n").encode()
     sig = subprocess.run(
         ["gpg", "--homedir", gnupg_home, "--batch", "--quiet", "--armor",
          "--detach-sign", "--digest-algo", "SHA256", "--local-user", ALICE],
@@ -43,8 +47,8 @@ def signed_message(gnupg_home):
     boundary = "tlpmail-demo-boundary"
     head = (f"From: Alice Example <{ALICE}>\r\n"
             f"To: {LIST}\r\n"
-            "Subject: [TLP:AMBER] Phishing wave against energy sector\r\n"
-            f"Message-ID: <demo-{int(time.time())}@csirt-a.example>\r\n"
+            f"Subject: [TLP:{label}] {subject}\r\n"
+            f"Message-ID: <{message_id or os.urandom(6).hex()}@csirt-a.example>\r\n"
             "MIME-Version: 1.0\r\n"
             f'Content-Type: multipart/signed; boundary="{boundary}";\r\n'
             ' micalg=pgp-sha256; protocol="application/pgp-signature"\r\n\r\n')
@@ -108,15 +112,41 @@ def main():
 
         spooled = os.path.join(work, "state/spool/msg", queue_id)
         same = open(spooled, "rb").read() == message
-        print(f"\nDurably queued as {queue_id}: {spooled} "
+        print(f"\nVerified and durably queued as {queue_id}: {spooled} "
               f"({os.path.getsize(spooled)} bytes, identical to what was sent: {same})")
+
+        print("\nThree messages the list refuses:")
+        unsigned = (f"From: Alice Example <{ALICE}>\r\nTo: {LIST}\r\n"
+                    "Subject: [TLP:GREEN] unsigned\r\n\r\nNo signature.\r\n").encode()
+        red = signed_message(home, label="RED", subject="Board-level incident")
+        for what, data in (("unsigned", unsigned), ("TLP:RED on an AMBER+STRICT list", red),
+                           ("the first message again, new Message-ID",
+                            message.replace(b"Message-ID: <", b"Message-ID: <again-"))):
+            with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
+                try:
+                    s.sendmail(ALICE, [LIST], data)
+                    print(f"  {what}: accepted (unexpected)")
+                except smtplib.SMTPDataError as e:
+                    print(f"  {what}: {e.smtp_code} {e.smtp_error.decode()}")
+
+        print("\nThe audit log (state_dir/tlpmail.db; no content, no subject):")
+        db = sqlite3.connect(os.path.join(work, "state/tlpmail.db"))
+        for row in db.execute("SELECT verdict, smtp_reply, coalesce(label, '-'), "
+                              "coalesce(signer_email, '-'), coalesce(reason, '') "
+                              "FROM audit_log ORDER BY id"):
+            print("  " + "  ".join(row))
+        for addr, chosen, why in db.execute(
+                "SELECT address, chosen, coalesce(why, '') FROM audit_recipients "
+                "WHERE audit_id = (SELECT min(id) FROM audit_log) ORDER BY position"):
+            print(f"    {'copy for' if chosen else 'left out:'} {addr} {why}")
+        db.close()
         daemon.terminate()
         rest = daemon.stderr.read()
         print("".join("  " + l + "\n" for l in rest.splitlines()), end="")
         print(f"tlpmaild exited with {daemon.wait(timeout=30)} after SIGTERM")
         daemon = None
-        print("\nSignature verification, the TLP decision and re-encrypted delivery "
-              "to the members are the next stages (see README, Status).")
+        print("\nRe-encrypted delivery to the members is the next stage "
+              "(see README, Status).")
     finally:
         if daemon is not None:
             daemon.kill()

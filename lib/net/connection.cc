@@ -1,9 +1,10 @@
 // One connection: the read / feed / write loop around smtp::Session, the
 // STARTTLS handshake, and the message's way to the spool (begin, batched
 // writes, verification by lib/pipeline and commit on the worker executor;
-// the reply to DATA is the verdict, or the commit's failure). Logs connect,
-// reject, accept, starttls, spool, verify, abort, timeout and disconnect;
-// never message content or subjects.
+// the reply to DATA is the verdict, "already queued as" for an exact
+// retry, or the commit's failure). Logs connect, reject, accept, duplicate,
+// starttls, spool, verify, abort, timeout and disconnect; never message
+// content or subjects.
 #include "net/connection.h"
 
 #include <openssl/ssl.h>
@@ -194,25 +195,41 @@ struct SpoolJob {
       out.reason = v.reason;
       return out;
     };
+    // An exact retry of a message already queued (its 250 was lost):
+    // answer with the original's queue id, spool and record nothing but
+    // the 'duplicate' audit row.
+    auto duplicate = [&](const pipeline::Verdict& v) {
+      if (tx) tx->abort();
+      tx.reset();
+      if (auto r = verifier.record(v, *list, "", now); !r) return fault(r.error());
+      out.kind = Outcome::Kind::queued;
+      out.already = true;
+      out.id = v.duplicate_of;
+      out.reply = to_smtp(v.reply);
+      return out;
+    };
+    if (verdict->is_duplicate()) return duplicate(*verdict);
     if (!verdict->accepted) return refuse(*verdict);
 
-    bool replayed = false;
+    // Not accepted under the commit's transaction: a replay race or, when
+    // the racing session was this message's original, an exact retry.
+    std::optional<pipeline::Verdict> raced;
     auto committed = tx->commit([&](store::Transaction& t,
                                     const queue::QueueId& id) -> store::DbResult<void> {
       auto wrote = pipeline::Verifier::record_in_transaction(t, *verdict, *list, id, now);
       if (!wrote) return Unexpected(wrote.error());
-      if (!*wrote) {
-        replayed = true;
+      if (!wrote->accepted) {
+        raced = std::move(*wrote);
         store::DbError e;
         e.kind = ErrorClass::refused;
-        e.message = std::string(pipeline::kReasonReplay);
+        e.message = raced->is_duplicate() ? raced->reply.text : raced->reason;
         e.fault = store::DbFault::constraint;
         return Unexpected(std::move(e));
       }
       return {};
     });
     tx.reset();
-    if (replayed) return refuse(as_replay(*verdict));
+    if (raced) return raced->is_duplicate() ? duplicate(*raced) : refuse(as_replay(*verdict));
     if (!committed) return spool_failed(committed.error());
     out.kind = Outcome::Kind::queued;
     out.id = *committed;
@@ -533,6 +550,14 @@ asio::awaitable<void> Connection::finish_data(std::uint64_t size) {
   std::string reply = wire_text(outcome.reply);
   switch (outcome.kind) {
     case Outcome::Kind::queued: {
+      if (outcome.already) {
+        log::event(level_enum::info, id_, "duplicate",
+                   {{"queue_id", outcome.id},
+                    {"list", outcome.list},
+                    {"signer", outcome.signer},
+                    {"from", envelope_.mail_from}});
+        break;
+      }
       ++messages_;
       std::string to = join(envelope_.recipients);
       const char* tls = envelope_.tls ? "yes" : "no";

@@ -72,6 +72,11 @@ Outcome check_signature_age(const openpgp::SignatureFacts& sig, std::time_t now,
 // rule_replay.cc: the signature's replay digest was never recorded.
 // Errors: database faults.
 Result<Outcome> check_replay(const Evidence& ev, store::Database& db);
+// rule_replay.cc: the queue id when this message is an exact retry (its
+// digest recorded as accepted for `list` with the same Message-ID), ""
+// otherwise. Errors: database faults. REQUIRES: check_signature passed.
+Result<std::string> find_exact_retry(const Evidence& ev, const directory::MailingList& list,
+                                     store::Database& db);
 
 // rule_label.cc: TLP label, thread inheritance, ceiling, recipients.
 // Fills verdict.label, decision, parent_message_id on success.

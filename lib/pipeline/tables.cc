@@ -1,5 +1,5 @@
 // SQL for the pipeline's tables: replay_digests, thread_index, audit_log
-// and audit_recipients (schema: lib/store/schema.cc, step 2). Stores only
+// and audit_recipients (schema: lib/store/schema.cc, steps 2-3). Stores only
 // verdict facts: never message text, never a Subject.
 #include "pipeline/tables.h"
 
@@ -33,14 +33,15 @@ std::string raises_text(const Verdict& v) {
 
 store::DbResult<void> write_audit(store::Transaction& tx, const Verdict& v, std::string_view list,
                                   std::string_view queue_id, std::time_t now) {
-  const Reply reply = reply_for(v.refusal, v.reason);
+  const Reply reply = v.is_duplicate() ? v.reply : reply_for(v.refusal, v.reason);
   auto inserted = tx.execute(
       "INSERT INTO audit_log (at, list, queue_id, verdict, refusal, reason, smtp_reply,"
       " signer_email, signer_fingerprint, label, raised, message_id, parent_message_id,"
       " replay_digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-      {static_cast<std::int64_t>(now), ascii_lower(list), text_or_null(queue_id),
-       std::string(v.accepted ? "accepted" : "refused"),
-       v.accepted ? Value(nullptr) : Value(std::string(to_string(v.refusal))),
+      {static_cast<std::int64_t>(now), ascii_lower(list),
+       text_or_null(v.is_duplicate() ? std::string_view(v.duplicate_of) : queue_id),
+       std::string(v.accepted ? "accepted" : v.is_duplicate() ? "duplicate" : "refused"),
+       v.refusal == RefusalKind::none ? Value(nullptr) : Value(std::string(to_string(v.refusal))),
        text_or_null(v.reason), std::to_string(reply.code) + " " + reply.enhanced,
        v.signer ? text_or_null(v.signer->email) : Value(nullptr),
        v.signer ? text_or_null(v.signer->fingerprint) : Value(nullptr),
@@ -70,12 +71,37 @@ store::DbResult<void> write_audit(store::Transaction& tx, const Verdict& v, std:
   return {};
 }
 
+std::optional<ReplayRecord> record_from(const store::Rows& rows) {
+  if (rows.empty()) return std::nullopt;
+  const auto& row = rows.front();
+  ReplayRecord r;
+  r.list = row.text(0);
+  if (!row.is_null(1)) r.message_id = row.text(1);
+  if (!row.is_null(2)) r.queue_id = row.text(2);
+  return r;
+}
+
 }  // namespace
 
 store::DbResult<bool> replay_seen(store::Database& db, std::string_view digest) {
   auto rows = db.query("SELECT 1 FROM replay_digests WHERE digest = ?1", {std::string(digest)});
   if (!rows) return Unexpected(rows.error());
   return !rows->empty();
+}
+
+store::DbResult<std::optional<ReplayRecord>> replay_record(store::Database& db,
+                                                           std::string_view digest) {
+  auto rows = db.query("SELECT list, message_id, queue_id FROM replay_digests WHERE digest = ?1",
+                       {std::string(digest)});
+  if (!rows) return Unexpected(rows.error());
+  return record_from(*rows);
+}
+
+std::string exact_retry_of(const ReplayRecord& r, std::string_view list,
+                           std::string_view message_id) {
+  if (r.queue_id.empty() || r.message_id.empty() || message_id.empty()) return {};
+  if (r.list != ascii_lower(list) || r.message_id != message_id) return {};
+  return r.queue_id;
 }
 
 store::DbResult<std::vector<ThreadEntry>> thread_labels(store::Database& db, std::string_view list,
@@ -92,30 +118,40 @@ store::DbResult<std::vector<ThreadEntry>> thread_labels(store::Database& db, std
   return out;
 }
 
-store::DbResult<bool> write_verdict(store::Transaction& tx, const Verdict& v, std::string_view list,
-                                    std::string_view queue_id, std::time_t now) {
+store::DbResult<Verdict> write_verdict(store::Transaction& tx, const Verdict& v,
+                                       std::string_view list, std::string_view queue_id,
+                                       std::time_t now) {
   if (v.accepted && !v.replay_digest.empty()) {
-    auto rows = tx.query("SELECT 1 FROM replay_digests WHERE digest = ?1", {v.replay_digest});
+    auto rows = tx.query("SELECT list, message_id, queue_id FROM replay_digests WHERE digest = ?1",
+                         {v.replay_digest});
     if (!rows) return Unexpected(rows.error());
-    if (!rows->empty()) {
-      // Another session recorded this signature after our verify():
-      // this message is a replay after all.
-      Verdict refused = v;
-      refused.accepted = false;
-      refused.refusal = RefusalKind::replay;
-      refused.reason = std::string(kReasonReplay);
-      refused.label.reset();
-      refused.decision.reset();
-      refused.reply = reply_for(refused.refusal, refused.reason);
-      auto audit = write_audit(tx, refused, list, queue_id, now);
+    if (auto seen = record_from(*rows)) {
+      // Another session recorded this signature after our verify(): this
+      // message is an exact retry of that one, or a replay after all.
+      Verdict other = v;
+      other.accepted = false;
+      other.label.reset();
+      other.decision.reset();
+      other.duplicate_of = exact_retry_of(*seen, list, v.message_id);
+      if (other.is_duplicate()) {
+        other.refusal = RefusalKind::none;
+        other.reason.clear();
+        other.reply = duplicate_reply(other.duplicate_of);
+      } else {
+        other.refusal = RefusalKind::replay;
+        other.reason = std::string(kReasonReplay);
+        other.reply = reply_for(other.refusal, other.reason);
+      }
+      auto audit = write_audit(tx, other, list, queue_id, now);
       if (!audit) return Unexpected(audit.error());
-      return false;
+      return other;
     }
     auto ok = tx.execute(
-        "INSERT INTO replay_digests (digest, list, signer_fingerprint, signed_at, seen_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO replay_digests (digest, list, signer_fingerprint, signed_at, seen_at,"
+        " message_id, queue_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         {v.replay_digest, ascii_lower(list), v.signer ? v.signer->fingerprint : std::string(),
-         static_cast<std::int64_t>(v.signed_at), static_cast<std::int64_t>(now)});
+         static_cast<std::int64_t>(v.signed_at), static_cast<std::int64_t>(now),
+         text_or_null(v.message_id), text_or_null(queue_id)});
     if (!ok) return Unexpected(ok.error());
   }
   if (v.accepted && v.label && !v.message_id.empty()) {
@@ -132,7 +168,7 @@ store::DbResult<bool> write_verdict(store::Transaction& tx, const Verdict& v, st
   }
   auto audit = write_audit(tx, v, list, queue_id, now);
   if (!audit) return Unexpected(audit.error());
-  return true;
+  return v;
 }
 
 }  // namespace tlpmail::pipeline::tables

@@ -78,6 +78,10 @@ std::string unusable_key_reason(std::string_view status_word) {
 
 std::string Reply::to_string() const { return std::to_string(code) + " " + enhanced + " " + text; }
 
+Reply duplicate_reply(std::string_view queue_id) {
+  return {250, "2.0.0", "Ok: already queued as " + std::string(queue_id)};
+}
+
 Reply reply_for(RefusalKind kind, std::string_view reason) {
   switch (kind) {
     case RefusalKind::none:

@@ -109,8 +109,8 @@ struct Signer {
 
 struct Verdict {
   bool accepted = false;
-  Reply reply;                              // reply_for(kind, reason)
-  RefusalKind refusal = RefusalKind::none;  // none exactly when accepted
+  Reply reply;                              // reply_for(kind, reason), or duplicate_reply()
+  RefusalKind refusal = RefusalKind::none;  // none exactly when accepted or a duplicate
   std::string reason;                       // refusal text; "" when accepted
   std::optional<Signer> signer;
   std::optional<policy::Tlp> label;          // accepted: the label every copy carries
@@ -119,7 +119,17 @@ struct Verdict {
   std::string replay_digest;                 // of the one good signature; "" before that is known
   std::string parent_message_id;             // the thread message whose label was inherited, if any
   std::time_t signed_at = 0;                 // signature creation time, 0 when unknown
+  // An exact retry: this signature was accepted for the same list with the
+  // same Message-ID and spooled under this queue id (its 250 was lost).
+  // Then accepted is false, refusal none, reply duplicate_reply(id), and
+  // the caller must not spool a second copy. "" otherwise.
+  std::string duplicate_of;
+
+  bool is_duplicate() const { return !duplicate_of.empty(); }
 };
+
+// "250 2.0.0 Ok: already queued as <queue_id>" (an exact retry).
+Reply duplicate_reply(std::string_view queue_id);
 
 // The single mapping verdict -> SMTP reply:
 //   none                         250 2.0.0 "message accepted"

@@ -49,6 +49,15 @@ Result<Verdict> Verifier::verify(openpgp::Context& gpg, const directory::Mailing
   v.signer = Signer{"", ev.signature->primary_fingerprint};
   v.replay_digest = ev.signature->replay_digest;
   v.signed_at = ev.signature->created;
+  // 5a. An exact retry of a message accepted and spooled before (its 250
+  // was lost): "already queued", whatever the later rules would say now.
+  auto retry = rules::find_exact_retry(ev, list, db_);
+  if (!retry) return Unexpected(retry.error());
+  if (!retry->empty()) {
+    v.duplicate_of = std::move(*retry);
+    v.reply = duplicate_reply(v.duplicate_of);
+    return v;
+  }
   // 6. The key is pinned for a person and usable now.
   if (auto r = rules::check_signing_key(ev, keys_, config_.directory, now)) {
     return refused(std::move(v), *r);
@@ -76,25 +85,28 @@ Result<Verdict> Verifier::verify(openpgp::Context& gpg, const directory::Mailing
   return v;
 }
 
-store::DbResult<bool> Verifier::record_in_transaction(store::Transaction& tx,
-                                                      const Verdict& verdict,
-                                                      const directory::MailingList& list,
-                                                      std::string_view queue_id, std::time_t now) {
+store::DbResult<Verdict> Verifier::record_in_transaction(store::Transaction& tx,
+                                                         const Verdict& verdict,
+                                                         const directory::MailingList& list,
+                                                         std::string_view queue_id,
+                                                         std::time_t now) {
   return tables::write_verdict(tx, verdict, list.address, queue_id, now);
 }
 
-Result<void> Verifier::record(const Verdict& verdict, const directory::MailingList& list,
-                              std::string_view queue_id, std::time_t now) {
-  bool fresh = true;
+Result<Verdict> Verifier::record(const Verdict& verdict, const directory::MailingList& list,
+                                 std::string_view queue_id, std::time_t now) {
+  Verdict written;
   auto done = db_.transaction([&](store::Transaction& tx) -> store::DbResult<void> {
     auto wrote = record_in_transaction(tx, verdict, list, queue_id, now);
     if (!wrote) return Unexpected(wrote.error());
-    fresh = *wrote;
+    written = std::move(*wrote);
     return {};
   });
   if (!done) return Unexpected(Error(done.error()));
-  if (!fresh) return Unexpected(Error::refused(std::string(kReasonReplay)));
-  return {};
+  if (verdict.accepted && !written.accepted && !written.is_duplicate()) {
+    return Unexpected(Error::refused(std::string(kReasonReplay)));
+  }
+  return written;
 }
 
 }  // namespace tlpmail::pipeline

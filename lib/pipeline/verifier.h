@@ -42,8 +42,10 @@ class Verifier {
   // Runs every rule on `raw` (the message as received, CRLF or LF) sent to
   // `list` and returns the verdict at time `now`: accepted with a label and
   // a policy::Decision, or refused with the first refusal in rule order and
-  // its reply. Reads the database (replay digests, thread index) but never
-  // writes it: call record() for that.
+  // its reply, or (once the signature is verified) a duplicate: an exact
+  // retry of a message accepted and spooled for this list with the same
+  // Message-ID (Verdict::duplicate_of). Reads the database (replay
+  // digests, thread index) but never writes it: call record() for that.
   // Errors: local faults only (gpg failing, a list key that cannot be
   // found, the database busy or broken); the caller answers
   // reply_for_fault(error), i.e. 451 4.3.0, so the MTA retries.
@@ -53,29 +55,39 @@ class Verifier {
                          std::string_view raw, std::time_t now) const;
 
   // Writes, in ONE transaction: for an accepted verdict the replay digest
-  // and the thread index entry (its Message-ID and label for this list;
-  // a Message-ID already indexed keeps the higher of the two labels), and
+  // (with the list, Message-ID and `queue_id`, for exact retries) and the
+  // thread index entry (its Message-ID and label for this list; a
+  // Message-ID already indexed keeps the higher of the two labels), and
   // for every verdict an audit row with its recipients and left-out
-  // members. `queue_id` may be empty (a refused message never spooled).
+  // members (a duplicate verdict: a 'duplicate' row with the original's
+  // queue id, nothing else). `queue_id` may be empty (a refused message
+  // never spooled). Returns the verdict as written: `verdict` itself, or,
+  // when the digest of an accepted verdict was recorded in the meantime by
+  // an exact retry's original (same list and Message-ID), the duplicate
+  // verdict (duplicate_of set; only its audit row written; answer its
+  // reply and do not deliver).
   // Errors: Error::refused(kReasonReplay) when the digest of an accepted
-  // verdict was recorded in the meantime (two sessions raced with the same
-  // signature): nothing but a refusal audit row is written, and the caller
-  // answers reply_for_fault(error), 550 5.7.1, and must not deliver.
-  // Database faults: temporary or corrupt (451; nothing written).
+  // verdict was recorded in the meantime otherwise (two sessions raced
+  // with the same signature): nothing but a refusal audit row is written,
+  // and the caller answers reply_for_fault(error), 550 5.7.1, and must not
+  // deliver. Database faults: temporary or corrupt (451; nothing written).
   // Thread-safe (the Database serialises transactions).
-  Result<void> record(const Verdict& verdict, const directory::MailingList& list,
-                      std::string_view queue_id, std::time_t now);
+  Result<Verdict> record(const Verdict& verdict, const directory::MailingList& list,
+                         std::string_view queue_id, std::time_t now);
 
   // The body of record() for a caller that owns the transaction (the
   // spool's commit, so that a message is committed exactly when its replay
-  // digest is). Returns false when an accepted verdict's digest is already
-  // recorded (a replay race; a refusal audit row was written in `tx`: the
-  // caller that rolls back should record() a replay refusal afterwards).
+  // digest is). Returns the verdict as written: `verdict`, or for an
+  // accepted verdict whose digest is already recorded (a race) the replay
+  // refusal or the duplicate verdict, whose audit row was written in `tx`:
+  // the caller rolls back whenever the result is not accepted, then
+  // record()s the returned verdict on its own.
   // Errors: database faults. Thread safety: as the Transaction's.
-  static store::DbResult<bool> record_in_transaction(store::Transaction& tx,
-                                                     const Verdict& verdict,
-                                                     const directory::MailingList& list,
-                                                     std::string_view queue_id, std::time_t now);
+  static store::DbResult<Verdict> record_in_transaction(store::Transaction& tx,
+                                                        const Verdict& verdict,
+                                                        const directory::MailingList& list,
+                                                        std::string_view queue_id,
+                                                        std::time_t now);
 
   const Options& options() const { return options_; }
 

@@ -487,7 +487,11 @@ void Session::cmd_rcpt(std::string_view line, std::string_view args) {
   if (!decision.accepted) {
     const Reply& r = decision.reply;
     if (r.code < 400 || !is_valid_reply(r)) return refuse(line, kInternalRcptError);
-    return refuse(line, r);
+    // A temporary refusal (e.g. 452 4.5.3 one list per message) is not an
+    // error, like "too many recipients": the client is expected to send
+    // that recipient in a later transaction, and a message to more lists
+    // than max_errors must not end the connection.
+    return refuse(line, r, r.code >= 500);
   }
   txn_->recipients.push_back(std::move(parsed->mailbox));
   send({250, "2.1.5", "Ok"});

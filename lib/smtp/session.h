@@ -44,6 +44,7 @@ struct SessionOptions {
   std::size_t max_recipients = 100;
   // Refused commands per connection; the one that reaches the limit is
   // followed by "421 4.7.0 <hostname> Error: too many errors" and close.
+  // 4xx RCPT refusals (too many recipients, a resolver's 452) do not count.
   // REQUIRES: >= 1.
   std::size_t max_errors = 20;
   // Input buffered while the session waits for complete_data() (pipelined

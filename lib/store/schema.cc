@@ -72,6 +72,15 @@ CREATE TABLE audit_recipients (
   PRIMARY KEY (audit_id, position)
 ) STRICT;
 )sql"},
+    {3, "pipeline: the list, Message-ID and queue id of an accepted replay digest (exact retry)",
+     R"sql(
+-- Filled when the digest is recorded with a spooled message; NULL in rows
+-- from before step 3 (such a row is never taken for an exact retry).
+-- audit_log.verdict gains the value 'duplicate' (an exact retry answered
+-- "already queued as <queue_id>", nothing spooled).
+ALTER TABLE replay_digests ADD COLUMN message_id TEXT;  -- Message-ID without <>
+ALTER TABLE replay_digests ADD COLUMN queue_id TEXT;    -- the queue id it was spooled under
+)sql"},
 };
 
 }  // namespace

@@ -1,8 +1,9 @@
 """The reply to DATA is the verifier's verdict: the real tlpmaild on the
 fixture corpus (tests/fixtures/make_corpus.py), every manifest message sent
 in order over SMTP; exact replies, spool, audit rows, no plaintext marker
-anywhere. Also the one-list-per-transaction rule (452 4.5.3) and LMTP's
-one reply per recipient. Standard library only; real gpg."""
+anywhere. Also exact retries ("already queued as", one spool file), the
+one-list-per-transaction rule (452 4.5.3) and LMTP's one reply per
+recipient. Standard library only; real gpg."""
 
 import os
 import re
@@ -188,6 +189,39 @@ class CorpusTest(unittest.TestCase):
         self.assertEqual((rcpts[1][0], rcpts[1][1].decode()), ONE_LIST)
         self.assertEqual(code, 250, text)
         self.assertRegex(text, r"^2\.0\.0 Ok: queued as [0-9a-f]{16}$")
+
+    def test_exact_retry_is_already_queued(self):
+        # An MTA that never saw our 250 sends the same message again.
+        m, data = self.message("accept-replay-original")
+        code, text, _ = send(self.daemon.port, m["envelope_from"], [m["list"]], data)
+        self.assertEqual(code, 250, text)
+        self.assertRegex(text, r"^2\.0\.0 Ok: queued as [0-9a-f]{16}$")
+        qid = text.split()[-1]
+        self.assertEqual(self.site.spool_files(), {qid})
+        code, text, _ = send(self.daemon.port, m["envelope_from"], [m["list"]], data)
+        self.assertEqual((code, text), (250, f"2.0.0 Ok: already queued as {qid}"))
+        self.assertEqual(self.site.spool_files(), {qid})
+        # The same signature with a new Message-ID stays a replay.
+        r, replay = self.message("refuse-replay")
+        code, text, _ = send(self.daemon.port, r["envelope_from"], [r["list"]], replay)
+        self.assertEqual((code, text), (550, "5.7.1 signature was already used (replay)"))
+        self.assertEqual(self.site.spool_files(), {qid})
+        self.daemon.wait_no_sessions()
+        self.assertEqual(self.daemon.stop(), 0)
+        db = self.site.db()
+        try:
+            rows = db.execute("SELECT verdict, queue_id, smtp_reply FROM audit_log "
+                              "ORDER BY id").fetchall()
+            spooled = db.execute("SELECT COUNT(*) FROM spool_messages").fetchone()[0]
+            digests = db.execute("SELECT list, queue_id FROM replay_digests").fetchall()
+        finally:
+            db.close()
+        self.assertEqual(rows, [("accepted", qid, "250 2.0.0"), ("duplicate", qid, "250 2.0.0"),
+                                ("refused", None, "550 5.7.1")])
+        self.assertEqual(spooled, 1)
+        self.assertEqual(digests, [(m["list"].lower(), qid)])
+        self.assertRegex(self.daemon.log(),
+                         rf" s\d+ duplicate queue_id={qid} list={re.escape(m['list'])} ")
 
     def test_request_addresses_are_spooled_unverified(self):
         unsigned = harness.message(to="ops-request@lists.example.org")

@@ -291,8 +291,14 @@ TEST_F(CorpusTest, ASignatureAcceptedOnOneListIsAReplayOnAnother) {
   auto again = verifier.verify(*gpg_, *ops, raw, now);
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(again->reply.to_string(), "550 5.7.1 signature was already used (replay)");
-  // The same verdict recorded twice (a lost race) is refused by record().
+  // The same verdict recorded twice (a lost race) is an exact retry of Q1;
+  // with another Message-ID it is refused by record().
   auto twice = verifier.record(*first, *red, "Q2", now);
+  ASSERT_TRUE(twice.has_value());
+  EXPECT_EQ(twice->duplicate_of, "Q1");
+  Verdict other_id = *first;
+  other_id.message_id = "other@example.org";
+  twice = verifier.record(other_id, *red, "Q2", now);
   ASSERT_FALSE(twice.has_value());
   EXPECT_EQ(reply_for_fault(twice.error()).to_string(),
             "550 5.7.1 signature was already used (replay)");

@@ -172,7 +172,7 @@ TEST_F(RecordTest, LockedDatabaseIsATemporaryFault) {
   auto db = store::Database::open(dir_ / "tlpmail.db", fast);
   ASSERT_TRUE(holder.has_value() && db.has_value());
   Verifier verifier(config_, keys_, **db);
-  Result<void> got;
+  Result<Verdict> got = Verdict{};
   auto held = (*holder)->transaction([&](store::Transaction&) -> store::DbResult<void> {
     got = verifier.record(accepted("d1", "m1", policy::Tlp::amber), list_, "Q1", 1);
     return {};

@@ -49,6 +49,8 @@ Driver::Driver(SessionOptions options, std::vector<std::string> lists)
   pump();
 }
 
+Driver::Driver(Session s) : session(std::move(s)) { pump(); }
+
 void Driver::feed(std::string_view bytes) {
   session.feed(bytes);
   pump();

@@ -42,6 +42,8 @@ class Driver {
  public:
   explicit Driver(SessionOptions options = default_options(),
                   std::vector<std::string> lists = kLists);
+  // Drives an already made session (e.g. Session::with_transaction_resolver).
+  explicit Driver(Session s);
 
   void feed(std::string_view bytes);
   // Runs after every session call: handles events until none are left.

@@ -2,6 +2,7 @@
 key generation (test-only keys, made at test time), and config trees.
 Standard library only; every test process cleans up what it started."""
 
+import datetime
 import os
 import shutil
 import subprocess
@@ -12,6 +13,16 @@ import textwrap
 def short_tempdir(prefix="tlpe"):
     """A temp folder with a short path (gpg-agent sockets live inside)."""
     return tempfile.mkdtemp(prefix=prefix + "-", dir="/tmp")
+
+
+def later(faketime, seconds):
+    """A --faked-system-time value (YYYYMMDDTHHMMSS) `seconds` later. The
+    faked clock runs on from its start, so a subkey made "at" the same fake
+    time as its primary could predate it ("Time conflict" on a slow run)."""
+    if not faketime:
+        return faketime
+    t = datetime.datetime.strptime(faketime, "%Y%m%dT%H%M%S")
+    return (t + datetime.timedelta(seconds=seconds)).strftime("%Y%m%dT%H%M%S")
 
 
 class GnuPG:
@@ -39,7 +50,7 @@ class GnuPG:
         if encryption:
             sub = "cv25519" if algo == "ed25519" else algo
             self.run("--quick-add-key", fpr, sub, "encr", expire,
-                     faketime=faketime)
+                     faketime=later(faketime, 600))
         return fpr
 
     def fingerprint(self, uid):

@@ -95,6 +95,11 @@ def main():
         else:
             raise SystemExit("tlpmaild did not become ready")
 
+        # The daemon created a key for every list on its first start.
+        print(f"\n$ tlpmailctl --config {conf} lists")
+        print(subprocess.run([os.path.join(build, "daemon/tlpmailctl"), "--config", conf, "lists"],
+                             capture_output=True, text=True).stdout, end="")
+
         message = signed_message(home)
         print(f"\nAlice sends a signed [TLP:AMBER] message to {LIST} over SMTP:")
         with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:

@@ -1,0 +1,243 @@
+// sign_and_encrypt_once(): one gpgme_op_encrypt_sign to all recipients,
+// then the binary output is cut at packet boundaries (packets.h) and each
+// PKESK is matched to its recipient by the key ID it names. The session key
+// is shared by all copies; every copy names only its own recipient.
+#include "openpgp/fanout.h"
+
+#include <gpgme.h>
+
+#include <set>
+#include <utility>
+
+#include "openpgp/gpgme_util.h"
+#include "openpgp/packets.h"
+#include "util/text.h"
+
+namespace tlpmail::openpgp {
+
+Result<std::string> FanoutMessage::copy_for(std::string_view recipient_fpr,
+                                            CopyFormat format) const {
+  const auto it = by_recipient_.find(normalize_fingerprint(recipient_fpr));
+  if (it == by_recipient_.end()) {
+    return Unexpected(Error::permanent("fan-out: " + escape_for_log(recipient_fpr) +
+                                       " is not a recipient of this message"));
+  }
+  std::string binary;
+  binary.reserve(it->second.pkesk.size() + data_.size());
+  binary += it->second.pkesk;
+  binary += data_;
+  if (format == CopyFormat::binary) return binary;
+  return armor_message(binary);
+}
+
+std::vector<std::string> FanoutMessage::recipients() const {
+  std::vector<std::string> out;
+  for (const auto& [fpr, entry] : by_recipient_) out.push_back(fpr);
+  return out;
+}
+
+std::string FanoutMessage::key_id_for(std::string_view recipient_fpr) const {
+  const auto it = by_recipient_.find(normalize_fingerprint(recipient_fpr));
+  return it == by_recipient_.end() ? std::string() : it->second.key_id;
+}
+
+namespace {
+
+// Restores the context's armor flag and signer list on scope exit.
+class ContextSettings {
+ public:
+  explicit ContextSettings(gpgme_ctx_t c) : c_(c), armor_(gpgme_get_armor(c)) {
+    for (int i = 0;; ++i) {
+      gpgme_key_t k = gpgme_signers_enum(c, i);  // takes a reference
+      if (!k) break;
+      signers_.push_back(k);
+    }
+  }
+  ContextSettings(const ContextSettings&) = delete;
+  ContextSettings& operator=(const ContextSettings&) = delete;
+  ~ContextSettings() {
+    gpgme_set_armor(c_, armor_);
+    gpgme_signers_clear(c_);
+    for (gpgme_key_t k : signers_) {
+      gpgme_signers_add(c_, k);
+      gpgme_key_unref(k);
+    }
+  }
+
+ private:
+  gpgme_ctx_t c_;
+  int armor_;
+  std::vector<gpgme_key_t> signers_;
+};
+
+std::string key_id_of(const char* fpr) {
+  const std::string f = ascii_upper(fpr ? fpr : "");
+  return f.size() >= 16 ? f.substr(f.size() - 16) : f;
+}
+
+// Looks up the key with primary fingerprint `fpr` (public or secret).
+Result<void> get_key(gpgme_ctx_t c, const std::string& fpr, bool secret, detail::KeyRef& out,
+                     std::string_view role) {
+  const gpgme_error_t err = gpgme_get_key(c, fpr.c_str(), &out.h, secret ? 1 : 0);
+  const gpgme_err_code_t code = gpgme_err_code(err);
+  if (code == GPG_ERR_EOF || code == GPG_ERR_NO_PUBKEY || code == GPG_ERR_NO_SECKEY ||
+      (!err && (!out.h || !out.h->subkeys || ascii_upper(out.h->subkeys->fpr ? out.h->subkeys->fpr
+                                                                              : "") != fpr))) {
+    return Unexpected(Error::permanent("fan-out: no " + std::string(secret ? "secret" : "public") +
+                                       " key for the " + std::string(role) + " " + fpr));
+  }
+  if (err) return Unexpected(detail::gpgme_failure("fan-out: key lookup", err));
+  return {};
+}
+
+}  // namespace
+
+Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plaintext,
+                                            std::string_view signer_fpr,
+                                            const std::vector<std::string>& recipient_fprs) {
+  if (recipient_fprs.empty()) {
+    return Unexpected(Error::permanent("fan-out: no recipients"));
+  }
+  const std::string signer = normalize_fingerprint(signer_fpr);
+  if (signer.empty()) {
+    return Unexpected(Error::permanent("fan-out: signer \"" + escape_for_log(signer_fpr) +
+                                       "\" is not a fingerprint"));
+  }
+  std::vector<std::string> recipients;
+  std::set<std::string> seen;
+  for (const std::string& r : recipient_fprs) {
+    std::string f = normalize_fingerprint(r);
+    if (f.empty()) {
+      return Unexpected(Error::permanent("fan-out: recipient \"" + escape_for_log(r) +
+                                         "\" is not a fingerprint"));
+    }
+    if (!seen.insert(f).second) {
+      return Unexpected(Error::permanent("fan-out: recipient " + f + " is listed twice"));
+    }
+    recipients.push_back(std::move(f));
+  }
+
+  gpgme_ctx_t c = ctx.native();
+  // The recipients' keys in one gpg run (one run per key costs ~7 ms each),
+  // and key ID -> recipient for every (sub)key of every recipient.
+  std::map<std::string, detail::KeyRef> keys;
+  {
+    std::vector<const char*> patterns;
+    for (const std::string& r : recipients) patterns.push_back(r.c_str());
+    patterns.push_back(nullptr);
+    gpgme_error_t err = gpgme_op_keylist_ext_start(c, patterns.data(), 0, 0);
+    while (!err) {
+      detail::KeyRef key;
+      err = gpgme_op_keylist_next(c, &key.h);
+      if (err) break;
+      if (!key.h->subkeys || !key.h->subkeys->fpr) continue;
+      const std::string fpr = ascii_upper(key.h->subkeys->fpr);
+      if (!seen.count(fpr)) continue;  // matched by a subkey fingerprint only
+      if (keys.count(fpr)) {
+        gpgme_op_keylist_end(c);
+        return Unexpected(Error::permanent("fan-out: two public keys with fingerprint " + fpr));
+      }
+      std::swap(keys[fpr].h, key.h);
+    }
+    gpgme_op_keylist_end(c);
+    if (gpgme_err_code(err) != GPG_ERR_EOF) {
+      return Unexpected(detail::gpgme_failure("fan-out: key listing", err));
+    }
+  }
+  std::map<std::string, std::string> owner_of_key_id;
+  std::vector<gpgme_key_t> key_array;
+  for (const std::string& r : recipients) {
+    const auto k = keys.find(r);
+    if (k == keys.end()) {
+      return Unexpected(Error::permanent("fan-out: no public key for the recipient " + r));
+    }
+    key_array.push_back(k->second.h);
+    for (gpgme_subkey_t sk = k->second.h->subkeys; sk; sk = sk->next) {
+      const std::string id = key_id_of(sk->fpr);
+      auto [it, fresh] = owner_of_key_id.emplace(id, r);
+      if (!fresh && it->second != r) {
+        return Unexpected(Error::permanent("fan-out: key ID " + id + " belongs to both " +
+                                           it->second + " and " + r));
+      }
+    }
+  }
+  key_array.push_back(nullptr);
+  detail::KeyRef signer_key;
+  if (auto r = get_key(c, signer, true, signer_key, "signer"); !r) return Unexpected(r.error());
+
+  ContextSettings restore(c);
+  gpgme_set_armor(c, 0);
+  gpgme_signers_clear(c);
+  if (gpgme_error_t err = gpgme_signers_add(c, signer_key.h)) {
+    return Unexpected(detail::gpgme_failure("fan-out: signer", err));
+  }
+  detail::InputData in;
+  if (auto r = in.open(plaintext); !r) return Unexpected(r.error());
+  detail::OutputData out;
+  if (auto r = out.open(); !r) return Unexpected(r.error());
+  const gpgme_error_t err =
+      gpgme_op_encrypt_sign(c, key_array.data(), GPGME_ENCRYPT_ALWAYS_TRUST, in.get(), out.get());
+
+  if (gpgme_encrypt_result_t er = gpgme_op_encrypt_result(c); er && er->invalid_recipients) {
+    return Unexpected(Error::permanent(
+        "fan-out: gpg refused the recipient key " +
+        ascii_upper(er->invalid_recipients->fpr ? er->invalid_recipients->fpr : "?") + ": " +
+        detail::gpgme_text(er->invalid_recipients->reason)));
+  }
+  gpgme_sign_result_t sr = gpgme_op_sign_result(c);
+  if (sr && sr->invalid_signers) {
+    return Unexpected(Error::permanent(
+        "fan-out: gpg refused the signing key " + signer + ": " +
+        detail::gpgme_text(sr->invalid_signers->reason)));
+  }
+  if (err) return Unexpected(detail::gpgme_failure("fan-out: sign and encrypt", err));
+  int signatures = 0;
+  for (gpgme_new_signature_t s = sr ? sr->signatures : nullptr; s; s = s->next) ++signatures;
+  if (signatures != 1) {
+    return Unexpected(Error::permanent("fan-out: gpg made " + std::to_string(signatures) +
+                                       " signatures instead of 1"));
+  }
+
+  const std::string message = out.take();
+  auto packets = split_packets(message);
+  if (!packets) return Unexpected(packets.error().to_error("fan-out: gpg output"));
+
+  FanoutMessage m;
+  std::size_t i = 0;
+  for (; i < packets->size() && (*packets)[i].tag == kTagPkesk; ++i) {
+    const Packet& p = (*packets)[i];
+    auto id = pkesk_key_id(message, p);
+    if (!id) return Unexpected(id.error());
+    if (*id == "0000000000000000") {
+      return Unexpected(Error::permanent(
+          "fan-out: gpg wrote a PKESK without key ID (throw-keyids or hidden-recipient in "
+          "gpg.conf?); refusing, since no copy could be matched to its member"));
+    }
+    const auto owner = owner_of_key_id.find(*id);
+    if (owner == owner_of_key_id.end()) {
+      return Unexpected(Error::permanent("fan-out: gpg encrypted to key ID " + *id +
+                                         ", which is no recipient's (encrypt-to in gpg.conf?)"));
+    }
+    auto [it, fresh] = m.by_recipient_.emplace(
+        owner->second, FanoutMessage::Entry{*id, message.substr(p.offset, p.size)});
+    if (!fresh) {
+      return Unexpected(Error::permanent("fan-out: gpg wrote two PKESK packets for " +
+                                         owner->second));
+    }
+  }
+  if (m.by_recipient_.size() != recipients.size()) {
+    return Unexpected(Error::permanent("fan-out: gpg wrote " +
+                                       std::to_string(m.by_recipient_.size()) +
+                                       " PKESK packets for " + std::to_string(recipients.size()) +
+                                       " recipients"));
+  }
+  if (i + 1 != packets->size() || (*packets)[i].tag != kTagSeipd) {
+    return Unexpected(Error::permanent(
+        "fan-out: gpg output does not end in exactly one integrity-protected data packet"));
+  }
+  const Packet& data = (*packets)[i];
+  m.data_ = message.substr(data.offset, data.size);
+  return m;
+}
+
+}  // namespace tlpmail::openpgp

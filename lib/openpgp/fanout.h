@@ -1,0 +1,72 @@
+// One signature and one encryption for a whole list: sign_and_encrypt_once
+// runs a single gpg sign+encrypt to every recipient, then splits the output
+// into one public-key encrypted session key packet (PKESK) per recipient
+// and the shared encrypted data packet. copy_for() gives each member only
+// its own PKESK plus the shared data. Not here: choosing the recipients
+// (TLP policy), MIME wrapping, key validity policy (lib/keyring).
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "openpgp/context.h"
+#include "util/result.h"
+
+namespace tlpmail::openpgp {
+
+enum class CopyFormat { binary, armored };
+
+// The result of one sign+encrypt: ciphertext only (no plaintext is kept).
+// Immutable after creation; safe to read from several threads.
+class FanoutMessage {
+ public:
+  // The message for `recipient_fpr` (a primary fingerprint passed to
+  // sign_and_encrypt_once, any case): that recipient's PKESK packet
+  // followed by the shared data packets, binary or armored
+  // (armor_message). No other recipient's key ID appears in it.
+  // Errors: permanent when the fingerprint was not a recipient.
+  Result<std::string> copy_for(std::string_view recipient_fpr,
+                               CopyFormat format = CopyFormat::armored) const;
+
+  // Primary fingerprints (upper case) of the recipients, sorted.
+  std::vector<std::string> recipients() const;
+
+  // The key ID (16 upper-case hex digits) of the (sub)key the recipient's
+  // PKESK is encrypted to, or "" for a non-recipient.
+  std::string key_id_for(std::string_view recipient_fpr) const;
+
+  // The shared packets after the PKESKs (the SEIPD packet).
+  const std::string& shared_data() const { return data_; }
+
+ private:
+  friend Result<FanoutMessage> sign_and_encrypt_once(Context&, std::string_view,
+                                                     std::string_view,
+                                                     const std::vector<std::string>&);
+  struct Entry {
+    std::string key_id;
+    std::string pkesk;  // the whole packet, header included
+  };
+  std::map<std::string, Entry> by_recipient_;  // primary fingerprint -> its PKESK
+  std::string data_;
+};
+
+// Signs `plaintext` with the secret key `signer_fpr` (the list key; its
+// primary fingerprint) and encrypts it in the same gpg run to the public
+// keys `recipient_fprs` (primary fingerprints, at least one, each once),
+// binary output, trusting the keys as given (GPGME_ENCRYPT_ALWAYS_TRUST:
+// the caller has checked them). The output must consist of exactly one
+// version 3 PKESK per recipient, each naming a key ID of that recipient's
+// key (never a wildcard: gpg's throw-keyids must be off), followed by
+// exactly one SEIPD packet; anything else is refused.
+// Errors: permanent for bad arguments, unknown recipients or signer, keys
+// gpg refuses (invalid recipients/signers), and output that does not have
+// that shape; temporary when GPGME fails.
+// Thread safety: as Context (one thread at a time per Context). The
+// context's armor and signer settings are restored before returning.
+Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plaintext,
+                                            std::string_view signer_fpr,
+                                            const std::vector<std::string>& recipient_fprs);
+
+}  // namespace tlpmail::openpgp

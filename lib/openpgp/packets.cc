@@ -1,0 +1,224 @@
+// OpenPGP packet framing and armor encoding (RFC 4880 §4.2, §6): a
+// bounds-checked walk over packet headers that never reads a byte past the
+// input, and base64 + CRC-24 for the armored form. No GPGME.
+#include "openpgp/packets.h"
+
+namespace tlpmail::openpgp {
+
+std::string_view to_string(PacketErrorKind k) {
+  switch (k) {
+    case PacketErrorKind::empty:
+      return "no packets";
+    case PacketErrorKind::not_a_packet:
+      return "not an OpenPGP packet header";
+    case PacketErrorKind::reserved_tag:
+      return "reserved packet tag 0";
+    case PacketErrorKind::truncated:
+      return "packet truncated";
+    case PacketErrorKind::bad_partial:
+      return "partial body length on a packet that may not have one";
+    case PacketErrorKind::indeterminate_length:
+      return "indeterminate length on a packet that is not the last";
+  }
+  return "not an OpenPGP packet header";
+}
+
+std::string PacketError::describe() const {
+  return std::string(to_string(kind)) + " at byte " + std::to_string(offset);
+}
+
+Error PacketError::to_error(std::string_view what) const {
+  return Error::permanent(std::string(what) + ": " + describe());
+}
+
+namespace {
+
+std::uint8_t byte_at(std::string_view d, std::size_t i) { return static_cast<std::uint8_t>(d[i]); }
+
+bool may_be_partial(std::uint8_t tag) {
+  return tag == 8 || tag == 9 || tag == 11 || tag == 18 || tag == 20;
+}
+
+// Reads `n` big-endian octets at `pos`; false when they run past the end.
+bool read_be(std::string_view d, std::size_t pos, std::size_t n, std::size_t& out) {
+  if (pos > d.size() || n > d.size() - pos) return false;
+  out = 0;
+  for (std::size_t i = 0; i < n; ++i) out = (out << 8) | byte_at(d, pos + i);
+  return true;
+}
+
+}  // namespace
+
+Result<std::vector<Packet>, PacketError> split_packets(std::string_view data) {
+  using Err = Unexpected<PacketError>;
+  if (data.empty()) return Err(PacketError{PacketErrorKind::empty, 0});
+  std::vector<Packet> packets;
+  std::size_t pos = 0;
+  while (pos < data.size()) {
+    Packet p;
+    p.offset = pos;
+    const std::uint8_t ctb = byte_at(data, pos);
+    if ((ctb & 0x80) == 0) return Err(PacketError{PacketErrorKind::not_a_packet, pos});
+    p.new_format = (ctb & 0x40) != 0;
+    p.tag = p.new_format ? (ctb & 0x3f) : ((ctb >> 2) & 0x0f);
+    if (p.tag == 0) return Err(PacketError{PacketErrorKind::reserved_tag, pos});
+    std::size_t cur = pos + 1;
+    const PacketError truncated{PacketErrorKind::truncated, pos};
+
+    if (!p.new_format) {
+      const unsigned type = ctb & 0x03;
+      if (type == 3) {
+        // Indeterminate: the packet runs to the end of the input.
+        p.header_size = 1;
+        p.size = data.size() - pos;
+        packets.push_back(p);
+        break;
+      }
+      const std::size_t n = type == 0 ? 1 : type == 1 ? 2 : 4;
+      std::size_t len = 0;
+      if (!read_be(data, cur, n, len)) return Err(truncated);
+      cur += n;
+      if (len > data.size() - cur) return Err(truncated);
+      p.header_size = 1 + n;
+      p.size = p.header_size + len;
+      packets.push_back(p);
+      pos += p.size;
+      continue;
+    }
+
+    // New format: one or more length fields; partial chunks until a definite one.
+    bool first = true;
+    for (;;) {
+      if (cur >= data.size()) return Err(truncated);
+      const std::uint8_t l0 = byte_at(data, cur);
+      std::size_t len = 0;
+      std::size_t n = 0;
+      bool partial = false;
+      if (l0 < 192) {
+        len = l0;
+        n = 1;
+      } else if (l0 < 224) {
+        if (cur + 1 >= data.size()) return Err(truncated);
+        len = ((static_cast<std::size_t>(l0) - 192) << 8) + byte_at(data, cur + 1) + 192;
+        n = 2;
+      } else if (l0 == 255) {
+        if (!read_be(data, cur + 1, 4, len)) return Err(truncated);
+        n = 5;
+      } else {
+        if (!may_be_partial(p.tag)) return Err(PacketError{PacketErrorKind::bad_partial, pos});
+        len = std::size_t{1} << (l0 & 0x1f);
+        n = 1;
+        partial = true;
+        p.partial = true;
+      }
+      cur += n;
+      if (first) {
+        p.header_size = cur - pos;
+        first = false;
+      }
+      if (len > data.size() - cur) return Err(truncated);
+      cur += len;
+      if (!partial) break;
+    }
+    p.size = cur - pos;
+    packets.push_back(p);
+    pos = cur;
+  }
+  return packets;
+}
+
+std::string_view packet_body(std::string_view data, const Packet& p) {
+  return data.substr(p.offset + p.header_size, p.size - p.header_size);
+}
+
+Result<std::string> pkesk_key_id(std::string_view data, const Packet& p) {
+  if (p.tag != kTagPkesk) {
+    return Unexpected(Error::permanent("packet at byte " + std::to_string(p.offset) +
+                                       " is not a PKESK packet (tag " + std::to_string(p.tag) +
+                                       ")"));
+  }
+  if (p.partial || p.offset > data.size() || p.size > data.size() - p.offset ||
+      p.header_size > p.size) {
+    return Unexpected(Error::permanent("malformed PKESK packet at byte " +
+                                       std::to_string(p.offset)));
+  }
+  const std::string_view body = packet_body(data, p);
+  if (body.size() < 10) {  // version, 8-octet key ID, algorithm
+    return Unexpected(Error::permanent("PKESK packet at byte " + std::to_string(p.offset) +
+                                       " is too short"));
+  }
+  if (static_cast<std::uint8_t>(body[0]) != 3) {
+    return Unexpected(Error::permanent("PKESK packet at byte " + std::to_string(p.offset) +
+                                       " has version " +
+                                       std::to_string(static_cast<std::uint8_t>(body[0])) +
+                                       "; only version 3 is supported"));
+  }
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string id;
+  for (std::size_t i = 1; i <= 8; ++i) {
+    const auto b = static_cast<std::uint8_t>(body[i]);
+    id += kHex[b >> 4];
+    id += kHex[b & 0x0f];
+  }
+  return id;
+}
+
+std::uint32_t crc24(std::string_view data) {
+  std::uint32_t crc = 0xB704CEu;
+  for (char ch : data) {
+    crc ^= static_cast<std::uint32_t>(static_cast<std::uint8_t>(ch)) << 16;
+    for (int i = 0; i < 8; ++i) {
+      crc <<= 1;
+      if (crc & 0x1000000u) crc ^= 0x1864CFBu;
+    }
+  }
+  return crc & 0xFFFFFFu;
+}
+
+namespace {
+
+void base64_append(std::string& out, std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    const std::uint32_t v = (static_cast<std::uint32_t>(static_cast<std::uint8_t>(in[i])) << 16) |
+                            (static_cast<std::uint32_t>(static_cast<std::uint8_t>(in[i + 1])) << 8) |
+                            static_cast<std::uint8_t>(in[i + 2]);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  const std::size_t rest = in.size() - i;
+  if (rest == 0) return;
+  std::uint32_t v = static_cast<std::uint32_t>(static_cast<std::uint8_t>(in[i])) << 16;
+  if (rest == 2) v |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(in[i + 1])) << 8;
+  out += kAlphabet[(v >> 18) & 63];
+  out += kAlphabet[(v >> 12) & 63];
+  out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
+  out += '=';
+}
+
+}  // namespace
+
+std::string armor_message(std::string_view binary) {
+  std::string b64;
+  b64.reserve((binary.size() + 2) / 3 * 4);
+  base64_append(b64, binary);
+  std::string out = "-----BEGIN PGP MESSAGE-----\n\n";
+  out.reserve(out.size() + b64.size() + b64.size() / 64 + 64);
+  for (std::size_t i = 0; i < b64.size(); i += 64) {
+    out.append(b64, i, 64);
+    out += '\n';
+  }
+  const std::uint32_t crc = crc24(binary);
+  const char crc_bytes[3] = {static_cast<char>(crc >> 16), static_cast<char>(crc >> 8),
+                             static_cast<char>(crc)};
+  out += '=';
+  base64_append(out, std::string_view(crc_bytes, 3));
+  out += "\n-----END PGP MESSAGE-----\n";
+  return out;
+}
+
+}  // namespace tlpmail::openpgp

@@ -19,6 +19,8 @@ constexpr const char* kUsage =
     "  members ADDRESS          members of a list with clearance and key status\n"
     "  keys                     every pinned key: status, algorithm, expiry\n"
     "  list-key ADDRESS         print the list's public key (armored)\n"
+    "  audit [--since YYYY-MM-DD] [--list ADDRESS]\n"
+    "                           who sent what label to which list, who got copies\n"
     "  import-list-key ADDRESS FILE\n"
     "                           import an existing secret key as the list's key\n"
     "                           (run it as the service user or with tlpmaild stopped)\n"
@@ -49,6 +51,13 @@ int main(int argc, char** argv) {
       o.config_path = std::string(a.substr(9));
     } else if (a == "--json") {
       o.json = true;
+    } else if (a == "--since" || a == "--list") {
+      if (i + 1 >= argc) return usage_error(std::string(a) + " needs a value");
+      (a == "--since" ? o.since : o.list) = argv[++i];
+    } else if (a.starts_with("--since=")) {
+      o.since = std::string(a.substr(8));
+    } else if (a.starts_with("--list=")) {
+      o.list = std::string(a.substr(7));
     } else if (a == "--quiet" || a == "-q") {
       o.quiet = true;
     } else if (a == "--help" || a == "-h") {
@@ -66,6 +75,9 @@ int main(int argc, char** argv) {
     }
   }
   if (command.empty()) return usage_error("no command given");
+  if (command != "audit" && (!o.since.empty() || !o.list.empty())) {
+    return usage_error("--since and --list belong to audit");
+  }
 
   auto expect_args = [&](std::size_t n, const char* form) -> bool {
     if (o.args.size() == n) return true;
@@ -102,6 +114,13 @@ int main(int argc, char** argv) {
   if (command == "import-list-key") {
     if (!expect_args(2, "import-list-key ADDRESS FILE")) return 2;
     return ctl::import_list_key(o, std::cout, std::cerr);
+  }
+  if (command == "audit") {
+    if (!expect_args(0, "audit [--since YYYY-MM-DD] [--list ADDRESS]")) return 2;
+    if (!o.since.empty() && !ctl::parse_audit_date(o.since)) {
+      return usage_error("--since wants a date YYYY-MM-DD, got '" + o.since + "'");
+    }
+    return ctl::audit(o, std::cout, std::cerr);
   }
   return usage_error("unknown command '" + command + "'");
 }

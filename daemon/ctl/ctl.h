@@ -3,9 +3,12 @@
 // problem, 2 a usage error. Plain text by default, JSON with --json.
 #pragma once
 
+#include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tlpmail::config {
@@ -18,6 +21,8 @@ struct Options {
   std::string config_path = "/etc/tlpmail/tlpmail.toml";
   bool json = false;
   bool quiet = false;             // check-config: print problems only
+  std::string since;              // audit --since YYYY-MM-DD; empty: everything
+  std::string list;               // audit --list ADDRESS; empty: every list
   std::vector<std::string> args;  // after the command name
 };
 
@@ -37,6 +42,17 @@ int keys(const Options& o, std::ostream& out, std::ostream& err);
 // and the home, mode 0700, when missing).
 int list_key(const Options& o, std::ostream& out, std::ostream& err);
 int import_list_key(const Options& o, std::ostream& out, std::ostream& err);
+
+// audit [--since DATE] [--list A] (ctl/audit.cc): the verdicts in
+// state_dir/tlpmail.db, oldest first, each accepted one with its copies
+// and left-out members. Opens the database read-only; a missing database
+// is a reported problem (1), never created. --list is compared
+// case-insensitively and need not be a configured list.
+int audit(const Options& o, std::ostream& out, std::ostream& err);
+
+// Unix time of YYYY-MM-DD 00:00 UTC; nullopt unless exactly that form and
+// a real date.
+std::optional<std::int64_t> parse_audit_date(std::string_view s);
 
 // The list key of one list as `lists` shows it.
 struct ListKeyView {

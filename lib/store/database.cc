@@ -154,8 +154,8 @@ DbResult<void> prepare_file(const std::filesystem::path& file) {
 }  // namespace
 
 struct Database::Impl {
-  explicit Impl(const std::filesystem::path& file, int busy_ms)
-      : db(file.string(), SQLite::OPEN_READWRITE, busy_ms) {}
+  explicit Impl(const std::filesystem::path& file, int busy_ms, int flags = SQLite::OPEN_READWRITE)
+      : db(file.string(), flags, busy_ms) {}
   std::mutex mu;
   SQLite::Database db;
 };
@@ -197,6 +197,30 @@ DbResult<std::unique_ptr<Database>> Database::open(const std::filesystem::path& 
     return Unexpected(from_exception(e));
   }
   if (auto r = db->migrate(options.migrations); !r) return Unexpected(r.error());
+  return db;
+}
+
+DbResult<std::unique_ptr<Database>> Database::open_read_only(const std::filesystem::path& file,
+                                                             const Options& options) {
+  std::unique_ptr<Database> db;
+  try {
+    auto impl = std::make_unique<Impl>(file, static_cast<int>(options.busy_timeout.count()),
+                                       SQLite::OPEN_READONLY);
+    db.reset(new Database(file, std::move(impl)));
+    db->initial_version_ = db->impl_->db.execAndGet("PRAGMA user_version").getInt();
+    db->version_ = db->initial_version_;
+  } catch (const SQLite::Exception& e) {
+    return Unexpected(from_exception(e));
+  } catch (const std::exception& e) {
+    return Unexpected(from_exception(e));
+  }
+  const int newest = static_cast<int>(options.migrations.size());
+  if (db->version_ > newest) {
+    return Unexpected(make_error(
+        DbFault::schema, file.string() + " has schema version " + std::to_string(db->version_) +
+                             ", newer than this program knows (" + std::to_string(newest) +
+                             "); refusing to use it"));
+  }
   return db;
 }
 

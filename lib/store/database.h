@@ -113,6 +113,14 @@ class Database {
   // newest migration (schema; refuse rather than guess).
   static DbResult<std::unique_ptr<Database>> open(const std::filesystem::path& file,
                                                   const Options& options = {});
+  // Opens an existing `file` read-only (SQLITE_OPEN_READONLY, for readers
+  // such as tlpmailctl): never creates it, changes no mode, journal mode or
+  // schema; statements that write fail. Only options.busy_timeout is used.
+  // Errors: io when the file is missing or unreadable, corrupt when it is
+  // not a database, schema when its user_version is newer than the newest
+  // of options.migrations.
+  static DbResult<std::unique_ptr<Database>> open_read_only(const std::filesystem::path& file,
+                                                            const Options& options = {});
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;

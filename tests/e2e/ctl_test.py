@@ -416,5 +416,54 @@ class ListKeyTest(unittest.TestCase):
             self.assertIn("usage:", err)
 
 
+class AuditTest(unittest.TestCase):
+    """audit without a daemon: no database is a problem (1) and creates
+    nothing; bad options are usage errors (2). The rows themselves are
+    checked against a running daemon in verdict_test."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.gpg = helpers.GnuPG()
+        cls.alice = cls.gpg.generate("Alice <alice@a.example>")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gpg.close()
+
+    def setUp(self):
+        self.dir = helpers.short_tempdir()
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        helpers.write(os.path.join(self.dir, "config/tlpmail.toml"), MAIN)
+        os.makedirs(os.path.join(self.dir, "config/keys"))
+        os.makedirs(os.path.join(self.dir, "config/lists.d"))
+        self.gpg.export(self.alice, os.path.join(self.dir, "config/keys/alice.asc"))
+        helpers.write(os.path.join(self.dir, "config/directory.toml"),
+                      helpers.person_toml("alice@a.example", "Alice", self.alice))
+
+    def run_ctl(self, *args):
+        return ctl("--config", "config/tlpmail.toml", *args, cwd=self.dir)
+
+    def test_no_database_is_a_problem_and_creates_nothing(self):
+        state = os.path.join(self.dir, "config", "state")
+        want = "tlpmailctl: no audit log yet: config/state/tlpmail.db does not exist\n"
+        for args in (["audit"], ["--json", "audit", "--list", OPS, "--since", "2026-01-31"]):
+            code, out, err = self.run_ctl(*args)
+            self.assertEqual((code, out, err), (1, "", want), args)
+            self.assertFalse(os.path.exists(state))
+        # An existing state folder without the database: still nothing created.
+        os.makedirs(state, mode=0o700)
+        code, out, err = self.run_ctl("audit")
+        self.assertEqual((code, out, err), (1, "", want))
+        self.assertEqual(os.listdir(state), [])
+
+    def test_usage_errors_exit_2(self):
+        for args in (["audit", "--since", "yesterday"], ["audit", "--since", "2026-02-30"],
+                     ["audit", "--since", "2026-1-05"], ["audit", "--since"],
+                     ["audit", "--list"], ["audit", "extra"], ["lists", "--since", "2026-01-01"]):
+            code, out, err = self.run_ctl(*args)
+            self.assertEqual((code, out), (2, ""), args)
+            self.assertIn("usage:", err)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "config", "state")))
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

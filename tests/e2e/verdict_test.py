@@ -5,6 +5,7 @@ anywhere. Also exact retries ("already queued as", one spool file), the
 one-list-per-transaction rule (452 4.5.3) and LMTP's one reply per
 recipient. Standard library only; real gpg."""
 
+import json
 import os
 import re
 import shutil
@@ -234,6 +235,78 @@ class CorpusTest(unittest.TestCase):
         # The same unsigned message to the posting address is refused.
         code, text, _ = send(self.daemon.port, "someone@x.example", [OPS], unsigned)
         self.assertEqual((code, text), (550, "5.7.1 message is not signed"))
+
+
+    def ctl(self, *args):
+        return subprocess.run([os.path.abspath(TLPMAILCTL), "--config", self.site.config,
+                               *args], capture_output=True, text=True, timeout=60)
+
+    def test_audit_shows_verdicts_and_copies(self):
+        m, data = self.message("accept-pgpmime-signed")
+        code, text, _ = send(self.daemon.port, m["envelope_from"], [OPS], data)
+        self.assertEqual(code, 250, text)
+        qid = text.split()[-1]
+        code, text, _ = send(self.daemon.port, "someone@x.example", [OPS],
+                             harness.message(to=OPS))
+        self.assertEqual((code, text), (550, "5.7.1 message is not signed"))
+        self.daemon.wait_no_sessions()
+        db = self.site.db()
+        try:
+            recipients = db.execute("SELECT address, chosen, why FROM audit_recipients "
+                                    "ORDER BY audit_id, position").fetchall()
+            signer, fpr, label = db.execute(
+                "SELECT signer_email, signer_fingerprint, label FROM audit_log "
+                "WHERE verdict = 'accepted'").fetchone()
+        finally:
+            db.close()
+        want_copies = [a for a, chosen, _ in recipients if chosen]
+        want_left = [{"address": a, "why": why} for a, chosen, why in recipients if not chosen]
+        self.assertTrue(want_copies)
+
+        # Read while the daemon runs (WAL), plain text.
+        p = self.ctl("audit")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stderr, "")
+        lines = p.stdout.splitlines()
+        self.assertRegex(lines[0], r"^AT \(UTC\)\s+LIST\s+VERDICT\s+LABEL\s+SIGNER\s+"
+                                   r"QUEUE ID\s+REASON$")
+        self.assertRegex(lines[1], rf"^\d{{4}}-\d\d-\d\d \d\d:\d\d  {re.escape(OPS)}\s+"
+                                   rf"accepted\s+{re.escape(label)}\s+{re.escape(signer)}\s+"
+                                   rf"{qid}\s+-$")
+        self.assertEqual(lines[2], "    copies: " + ", ".join(want_copies))
+        rest = lines[3:]
+        for w in want_left:
+            self.assertEqual(rest[0], f"    left out: {w['address']} ({w['why']})")
+            rest = rest[1:]
+        self.assertEqual(len(rest), 1, p.stdout)
+        self.assertRegex(rest[0], rf"^\S+ \S+  {re.escape(OPS)}\s+refused\s+-\s+-\s+-\s+"
+                                  r"message is not signed$")
+
+        # JSON, filtered by list (any case) after the daemon stopped.
+        self.assertEqual(self.daemon.stop(), 0)
+        p = self.ctl("--json", "audit", "--list", OPS.upper())
+        self.assertEqual(p.returncode, 0, p.stderr)
+        entries = json.loads(p.stdout)["entries"]
+        self.assertEqual(len(entries), 2)
+        got = entries[0]
+        self.assertRegex(got.pop("at"), r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        self.assertTrue(got.pop("message_id"))
+        self.assertEqual(got, {"list": OPS, "verdict": "accepted", "label": label,
+                               "signer_email": signer, "signer_fingerprint": fpr,
+                               "queue_id": qid, "refusal": "", "reason": "",
+                               "smtp_reply": "250 2.0.0", "copies": want_copies,
+                               "left_out": want_left})
+        self.assertEqual((entries[1]["verdict"], entries[1]["reason"], entries[1]["smtp_reply"],
+                          entries[1]["queue_id"], entries[1]["copies"]),
+                         ("refused", "message is not signed", "550 5.7.1", "", []))
+        # Other lists and later dates filter everything out.
+        p = self.ctl("--json", "audit", "--list", "old@lists.example.org")
+        self.assertEqual((p.returncode, json.loads(p.stdout)), (0, {"entries": []}))
+        p = self.ctl("--json", "audit", "--since", "2999-01-01")
+        self.assertEqual((p.returncode, json.loads(p.stdout)), (0, {"entries": []}))
+        p = self.ctl("--json", "audit", "--since", "2000-01-01")
+        self.assertEqual(len(json.loads(p.stdout)["entries"]), 2)
+        sys.stderr.write("\n--- sample audit output ---\n" + self.ctl("audit").stdout)
 
 
 class LmtpTest(unittest.TestCase):

@@ -168,6 +168,37 @@ TEST(DatabaseTest, RefusesNewerSchema) {
                                      std::to_string(migrations().size()) + "); refusing to use it");
 }
 
+TEST(DatabaseTest, ReadOnlyOpenReadsAndNeverWrites) {
+  TempDir dir;
+  auto file = dir.path() / "tlpmail.db";
+  // A missing file is an io error and stays missing.
+  auto missing = Database::open_read_only(file);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().fault, DbFault::io);
+  EXPECT_FALSE(std::filesystem::exists(file));
+  {
+    auto db = must_open(file);
+    ASSERT_TRUE(db->execute("CREATE TABLE t (v TEXT) STRICT"));
+    ASSERT_TRUE(db->execute("INSERT INTO t VALUES ('kept')"));
+  }
+  auto ro = Database::open_read_only(file);
+  ASSERT_TRUE(ro) << ro.error().message;
+  EXPECT_EQ((*ro)->schema_version(), static_cast<int>(migrations().size()));
+  auto rows = (*ro)->query("SELECT v FROM t");
+  ASSERT_TRUE(rows) << rows.error().message;
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].text(0), "kept");
+  EXPECT_FALSE((*ro)->execute("INSERT INTO t VALUES ('new')"));
+  // A newer schema is refused as by open().
+  {
+    auto db = must_open(file);
+    ASSERT_TRUE(db->execute("PRAGMA user_version = 99"));
+  }
+  auto newer = Database::open_read_only(file);
+  ASSERT_FALSE(newer);
+  EXPECT_EQ(newer.error().fault, DbFault::schema);
+}
+
 TEST(DatabaseTest, NotADatabaseIsCorrupt) {
   TempDir dir;
   auto file = dir.path() / "tlpmail.db";

@@ -4,10 +4,6 @@
 // tool, not a test: it asserts nothing and its numbers depend on the
 // machine. Signatures and ciphertexts are made once with the gpg command.
 //   openpgp_bench [--count N]     (default 20 runs per operation and size)
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -19,49 +15,19 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "openpgp/context.h"
 #include "openpgp/decrypt.h"
 #include "openpgp/list_key.h"
 #include "openpgp/temp_home.h"
 #include "openpgp/verify.h"
 
-extern char** environ;
-
 using namespace tlpmail;
+using tlpmail::bench::gpg;
+using tlpmail::bench::ms_since;
 using namespace tlpmail::openpgp;
 
 namespace {
-
-// Runs gpg on `home` with `args` (no shell); returns standard output.
-std::string gpg(const std::string& home, std::vector<std::string> args) {
-  args.insert(args.begin(), {"gpg", "--homedir", home, "--batch", "--yes", "--trust-model",
-                             "always", "--pinentry-mode", "loopback", "--passphrase", ""});
-  int fds[2];
-  if (::pipe(fds) != 0) return {};
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addclose(&fa, fds[0]);
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, "gpg", &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(fds[1]);
-  std::string out;
-  if (rc == 0) {
-    char buf[65536];
-    ssize_t n = 0;
-    while ((n = ::read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-  }
-  ::close(fds[0]);
-  return out;
-}
 
 std::string body_of(std::size_t n) {
   std::string s;

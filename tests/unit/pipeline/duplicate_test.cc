@@ -14,6 +14,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "corpus_support.h"
 #include "keyring/keyring.h"
 #include "openpgp/context.h"
 #include "openpgp/list_key.h"
@@ -225,15 +226,7 @@ class DuplicateCorpusTest : public ::testing::Test {
     delete keys_;
     delete config_;
     if (root_) {
-      const std::string kill =
-          "gpgconf --homedir " + (*root_ / "g").string() + " --kill all >/dev/null 2>&1";
-      (void)std::system(kill.c_str());
-      const std::string remove = "python3 " + std::string(TLPMAIL_SOURCE_DIR) +
-                                 "/tests/fixtures/make_corpus.py --remove " +
-                                 (*root_ / "c").string() + " >/dev/null 2>&1";
-      (void)std::system(remove.c_str());
-      std::error_code ec;
-      fs::remove_all(*root_, ec);
+      test_support::remove_corpus_root(*root_);
       delete root_;
     }
   }

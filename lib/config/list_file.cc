@@ -13,9 +13,10 @@
 namespace tlpmail::config::detail {
 namespace {
 
-constexpr std::array<std::string_view, 8> kListKeys = {
+constexpr std::array<std::string_view, 9> kListKeys = {
     "address", "description", "tlp_ceiling",    "tlp_default",
-    "members", "admins",      "subject_prefix", "deliver_to_sender"};
+    "members", "admins",      "subject_prefix", "deliver_to_sender",
+    "protect_subject"};
 
 // Reads "members" or "admins": well-formed, first occurrence kept.
 void read_addresses(const toml::table& t, std::string_view key, std::string_view what,
@@ -92,6 +93,7 @@ ListEntry read_list_file(const toml::table& root, FileReporter& f) {
 
   if (auto v = get_text(root, "subject_prefix", f)) l.subject_prefix = v->value;
   if (auto v = get_bool(root, "deliver_to_sender", f)) l.deliver_to_sender = v->value;
+  if (auto v = get_bool(root, "protect_subject", f)) l.protect_subject = v->value;
   return e;
 }
 

@@ -46,6 +46,9 @@ struct MailingList {
   std::vector<std::string> admins;
   std::string subject_prefix;  // empty when not set
   bool deliver_to_sender = true;
+  // The outer Subject of a copy says only "[TLP:X] <prefix> Encrypted
+  // message"; the real one travels in the protected headers.
+  bool protect_subject = false;
   SourceLocation at;  // the list file, line of `address`
 
   // "csirt-ops" of "csirt-ops@lists.example.org"; split at the last '@'.

@@ -444,6 +444,32 @@ Result<void> Spool::mark(const QueueId& id, MessageState state) {
                              {id, std::string(to_string(state)), unix_now()});
   if (!changed) return Unexpected(Error(changed.error()));
   if (*changed == 0) return Unexpected(Error::permanent("spool: no message " + id));
+  return remove_finished_file(id, state);
+}
+
+store::DbResult<void> Spool::mark_in_transaction(store::Transaction& tx, const QueueId& id,
+                                                 MessageState state) {
+  auto refuse = [&](std::string message) {
+    store::DbError e;
+    e.kind = ErrorClass::permanent;
+    e.message = std::move(message);
+    e.fault = store::DbFault::constraint;
+    return Unexpected(std::move(e));
+  };
+  if (!is_valid_queue_id(id)) return refuse("spool: not a queue id");
+  if (state == MessageState::received) {
+    return refuse("spool: message " + id + " cannot go back to received");
+  }
+  auto changed = tx.execute(
+      "UPDATE spool_messages SET state = ?2, updated_at = ?3 WHERE id = ?1 AND state = 'received'",
+      {id, std::string(to_string(state)), unix_now()});
+  if (!changed) return Unexpected(changed.error());
+  if (*changed == 0) return refuse("spool: no received message " + id);
+  return {};
+}
+
+Result<void> Spool::remove_finished_file(const QueueId& id, MessageState state) {
+  if (!is_valid_queue_id(id)) return Unexpected(Error::permanent("spool: not a queue id"));
   if (!holds_file(state)) {
     // The row no longer claims the file; if this unlink is lost, recovery
     // removes the file (finished_files_removed).

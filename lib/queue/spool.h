@@ -160,6 +160,16 @@ class Spool {
   // Moves a message to `state` (done or corrupt: its file is removed).
   // A message never goes back to received. Unknown id: Error permanent.
   Result<void> mark(const QueueId& id, MessageState state);
+  // mark() in two steps for a caller that records the outcome of a message
+  // in its own transaction (the fan-out writes the copies and marks the
+  // message done together): mark_in_transaction() moves a *received*
+  // message to `state` inside `tx` (errors: constraint when it is not a
+  // received message, database faults); after the commit,
+  // remove_finished_file() drops its file (a lost unlink is redone by
+  // recovery).
+  static store::DbResult<void> mark_in_transaction(store::Transaction& tx, const QueueId& id,
+                                                   MessageState state);
+  Result<void> remove_finished_file(const QueueId& id, MessageState state);
 
   // True after an I/O failure that may have lost data; begin()/commit()
   // then fail with poisoned until the process opens the spool anew.

@@ -81,6 +81,47 @@ CREATE TABLE audit_recipients (
 ALTER TABLE replay_digests ADD COLUMN message_id TEXT;  -- Message-ID without <>
 ALTER TABLE replay_digests ADD COLUMN queue_id TEXT;    -- the queue id it was spooled under
 )sql"},
+    {4, "delivery: the outbox of encrypted copies and their per-recipient delivery state",
+     R"sql(
+-- One row per outgoing message (the copies of one accepted message, or one
+-- admin notice). Only ciphertext is stored: the shared encrypted data
+-- packet and, per copy, the recipient's session key packet; binary OpenPGP
+-- packets are kept in TEXT columns (SQLite does not check their encoding).
+-- head/tail frame the armored ciphertext (lib/compose). Once every copy of
+-- a message is final, head, tail, shared_data and the pkesk columns are
+-- emptied; the rows stay as history.
+CREATE TABLE outbox_messages (
+  id              TEXT PRIMARY KEY NOT NULL,  -- spool queue id of the source message, or a notice id
+  kind            TEXT NOT NULL,              -- copy | notice
+  list            TEXT NOT NULL,              -- list address, lower case
+  list_message_id TEXT NOT NULL,              -- Message-ID of the copies, without <>
+  source_id       TEXT,                       -- queue id the message came from (notices: NULL)
+  envelope_from   TEXT NOT NULL,              -- reverse-path: the list's -bounces address
+  head            TEXT NOT NULL,
+  tail            TEXT NOT NULL,
+  shared_data     TEXT NOT NULL,
+  created_at      INTEGER NOT NULL
+) STRICT;
+CREATE TABLE outbox_copies (
+  id              INTEGER PRIMARY KEY,
+  message         TEXT NOT NULL REFERENCES outbox_messages (id) ON DELETE CASCADE,
+  recipient       TEXT NOT NULL,              -- forward-path
+  fingerprint     TEXT NOT NULL,              -- primary fingerprint the copy is encrypted to
+  pkesk           TEXT NOT NULL,              -- the recipient's PKESK packet (binary)
+  state           TEXT NOT NULL,              -- queued | in_flight | deferred | delivered | failed
+  attempts        INTEGER NOT NULL,           -- finished delivery attempts
+  next_attempt_at INTEGER NOT NULL,           -- Unix time; due when <= now (queued/deferred)
+  queued_at       INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL,
+  last_reply      TEXT,                       -- "451 4.3.0 text" or the local reason
+  reported        INTEGER NOT NULL,           -- failed: 1 once the admins' notice is queued
+  UNIQUE (message, recipient)
+) STRICT;
+CREATE INDEX outbox_copies_due ON outbox_copies (state, next_attempt_at);
+CREATE INDEX outbox_copies_by_message ON outbox_copies (message);
+-- The copies' Message-ID of an accepted message (threading), set at fan-out.
+ALTER TABLE audit_log ADD COLUMN list_message_id TEXT;
+)sql"},
 };
 
 }  // namespace

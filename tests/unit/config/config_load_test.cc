@@ -45,6 +45,7 @@ TEST_F(ConfigTest, DefaultsWhenOnlyHostnameIsSet) {
   ASSERT_NE(l, nullptr);
   EXPECT_EQ(l->subject_prefix, "");
   EXPECT_TRUE(l->deliver_to_sender);
+  EXPECT_FALSE(l->protect_subject);
 }
 
 TEST_F(ConfigTest, FullConfigurationLoadsEveryValue) {
@@ -101,6 +102,7 @@ members = ["alice@csirt-a.example", "soc@csirt-c.example"]
 admins = ["alice@csirt-a.example"]
 subject_prefix = "[csirt-ops]"
 deliver_to_sender = false
+protect_subject = true
 )");
   auto c = load_ok();
   ASSERT_NE(c, nullptr);
@@ -151,6 +153,7 @@ deliver_to_sender = false
   EXPECT_EQ(l.admins, (std::vector<std::string>{"alice@csirt-a.example"}));
   EXPECT_EQ(l.subject_prefix, "[csirt-ops]");
   EXPECT_FALSE(l.deliver_to_sender);
+  EXPECT_TRUE(l.protect_subject);
   EXPECT_EQ(l.at.file, "config/lists/ops.toml");
   EXPECT_EQ(l.at.line, 1);
 }

@@ -1,0 +1,282 @@
+// The delivery loop (see scheduler.h): claim due copies on the worker,
+// hand them to the relay, collect outcomes, record them on the worker.
+#include "delivery/scheduler.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <ctime>
+#include <mutex>
+#include <optional>
+#include <utility>
+
+#include "compose/compose.h"
+#include "log/log.h"
+#include "net/offload.h"
+#include "openpgp/packets.h"
+#include "util/text.h"
+
+namespace tlpmail::delivery {
+namespace {
+
+using spdlog::level::level_enum;
+
+constexpr std::chrono::milliseconds kDbLimit{std::chrono::minutes(5)};
+constexpr std::chrono::milliseconds kRetryAfterDbError{std::chrono::seconds(2)};
+constexpr std::size_t kCachedMessages = 8;
+
+std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+// Frames and shared data of recent messages, so that a message's copies
+// read its (large) shared packet once per claim. One per worker job.
+class MessageCache {
+ public:
+  Result<const queue::OutgoingMessage*> get(queue::Outbox& outbox, const std::string& id) {
+    std::lock_guard lock(mu_);
+    if (auto it = cache_.find(id); it != cache_.end()) return &it->second;
+    auto m = outbox.message(id);
+    if (!m) return Unexpected(m.error());
+    if (cache_.size() >= kCachedMessages) cache_.clear();
+    return &cache_.emplace(id, std::move(*m)).first->second;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, queue::OutgoingMessage> cache_;
+};
+
+struct Prepared {
+  queue::ClaimedCopy copy;
+  std::optional<smtp::OutboundEnvelope> envelope;  // nullopt: could not be assembled
+  std::string problem;
+};
+
+struct Claimed {
+  std::vector<Prepared> copies;
+  std::string error;  // the claim itself failed
+};
+
+}  // namespace
+
+Scheduler::Scheduler(asio::any_io_executor io, asio::any_io_executor worker,
+                     queue::Outbox& outbox, Relay& relay, SchedulerOptions options)
+    : io_(std::move(io)),
+      worker_(std::move(worker)),
+      outbox_(outbox),
+      relay_(relay),
+      options_(options),
+      wake_timer_(io_),
+      stopped_timer_(io_) {}
+
+Scheduler::~Scheduler() = default;
+
+void Scheduler::start() {
+  if (running_) return;
+  running_ = true;
+  asio::co_spawn(io_, run(), asio::detached);
+}
+
+void Scheduler::wake() {
+  woken_ = true;
+  wake_timer_.cancel();
+}
+
+void Scheduler::on_relay_done(std::uint64_t job, const smtp::TransactionResult& result) {
+  auto it = in_flight_.find(job);
+  if (it == in_flight_.end()) return;
+  const InFlight f = it->second;
+  in_flight_.erase(it);
+  if (stopping_ && result.outcome == smtp::Outcome::deferred) {
+    // Cut short by the stop: left in_flight, so the next start requeues it
+    // due at once (no retry delay for a restart).
+    wake();
+    return;
+  }
+  queue::CopyResult r =
+      decide(options_.retry, f.copy_id, result, f.attempts + 1, f.queued_at, unix_now());
+  level_enum level = level_enum::info;
+  switch (r.state) {
+    case queue::CopyState::delivered:
+      ++counters_.delivered;
+      break;
+    case queue::CopyState::deferred:
+      ++counters_.deferred;
+      level = level_enum::warn;
+      break;
+    default:
+      ++counters_.failed;
+      failed_seen_ = true;
+      level = level_enum::warn;
+      break;
+  }
+  std::string copy = std::to_string(f.copy_id);
+  std::string attempt = std::to_string(f.attempts + 1);
+  std::string reply = escape_for_log(r.reply);
+  std::string state(queue::to_string(r.state));
+  if (r.state == queue::CopyState::deferred) {
+    std::string next = std::to_string(r.next_attempt_at - unix_now()) + "s";
+    log::event(level, "copy-" + copy, "deliver",
+               {{"to", f.recipient}, {"state", state}, {"attempt", attempt}, {"retry_in", next},
+                {"reply", reply}});
+  } else {
+    log::event(level, "copy-" + copy, "deliver",
+               {{"to", f.recipient}, {"state", state}, {"attempt", attempt}, {"reply", reply}});
+  }
+  results_.push_back(std::move(r));
+  wake();
+}
+
+asio::awaitable<void> Scheduler::fill() {
+  const std::size_t room = options_.window - std::min(options_.window, in_flight_.size());
+  if (room == 0) co_return;
+  auto cache = std::make_shared<MessageCache>();
+  queue::Outbox* outbox = &outbox_;
+  auto work = [outbox, cache, room]() {
+    Claimed out;
+    auto claimed = outbox->claim_due(std::time(nullptr), room);
+    if (!claimed) {
+      out.error = claimed.error().message;
+      return out;
+    }
+    for (queue::ClaimedCopy& c : *claimed) {
+      Prepared p;
+      auto m = cache->get(*outbox, c.message);
+      if (!m) {
+        p.problem = m.error().message;
+      } else if ((*m)->shared_data.empty() || c.pkesk.empty()) {
+        p.problem = "the copy's ciphertext is gone";
+      } else {
+        smtp::OutboundEnvelope e;
+        e.from = (*m)->envelope_from;
+        e.recipients = {c.recipient};
+        compose::Frame frame{(*m)->head, (*m)->tail};
+        e.body = frame.assemble(openpgp::armor_message(c.pkesk + (*m)->shared_data));
+        p.envelope = std::move(e);
+      }
+      std::string().swap(c.pkesk);
+      p.copy = std::move(c);
+      out.copies.push_back(std::move(p));
+    }
+    return out;
+  };
+  auto task = net::start_offload(worker_, io_, std::move(work), kDbLimit);
+  net::Offloaded<Claimed> done = co_await task->wait();
+  if (!done.value) {
+    std::string reason = done.timed_out ? "timed out" : done.failure;
+    log::event(level_enum::err, "-", "outbox", {{"op", "claim"}, {"reason", reason}});
+    co_return;
+  }
+  if (!done.value->error.empty()) {
+    log::event(level_enum::err, "-", "outbox",
+               {{"op", "claim"}, {"reason", done.value->error}});
+    co_return;
+  }
+  for (Prepared& p : done.value->copies) {
+    if (stopping_) {
+      // Claimed while the stop began: stays in_flight in the outbox and
+      // is requeued, due at once, at the next start.
+      continue;
+    }
+    if (!p.envelope) {
+      // Never sendable again: failed, and the admins are told.
+      queue::CopyResult r;
+      r.id = p.copy.id;
+      r.state = queue::CopyState::failed;
+      r.reply = "local error: " + p.problem;
+      std::string copy = std::to_string(p.copy.id);
+      log::event(level_enum::err, "copy-" + copy, "deliver",
+                 {{"to", p.copy.recipient}, {"state", "failed"}, {"reason", p.problem}});
+      ++counters_.failed;
+      failed_seen_ = true;
+      results_.push_back(std::move(r));
+      continue;
+    }
+    const std::uint64_t job = next_job_++;
+    in_flight_[job] = InFlight{p.copy.id, p.copy.attempts, p.copy.queued_at, p.copy.recipient};
+    ++counters_.submitted;
+    relay_.submit(Job{job, std::move(*p.envelope)});
+  }
+}
+
+asio::awaitable<void> Scheduler::flush() {
+  if (results_.empty()) co_return;
+  auto batch = std::make_shared<std::vector<queue::CopyResult>>(std::move(results_));
+  results_.clear();
+  queue::Outbox* outbox = &outbox_;
+  auto work = [outbox, batch]() -> std::string {
+    auto r = outbox->record(*batch, std::time(nullptr));
+    return r ? std::string() : r.error().message;
+  };
+  auto task = net::start_offload(worker_, io_, std::move(work), kDbLimit);
+  net::Offloaded<std::string> done = co_await task->wait();
+  std::string error = done.value ? *done.value : (done.timed_out ? "timed out" : done.failure);
+  if (!error.empty()) {
+    // Keep them: recorded on the next round (a crash meanwhile requeues
+    // the copies, which may then reach their recipients twice).
+    log::event(level_enum::err, "-", "outbox", {{"op", "record"}, {"reason", error}});
+    for (auto& r : *batch) results_.push_back(std::move(r));
+    asio::steady_timer pause(io_, kRetryAfterDbError);
+    co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+    co_return;
+  }
+  if (on_recorded_) on_recorded_(counters_);
+  if (failed_seen_ && on_failed_) {
+    failed_seen_ = false;
+    on_failed_();
+  }
+}
+
+asio::awaitable<void> Scheduler::run() {
+  for (;;) {
+    woken_ = false;
+    co_await flush();
+    if (stopping_) {
+      if (in_flight_.empty() && results_.empty()) break;
+      if (!results_.empty()) continue;
+      wake_timer_.expires_after(options_.poll);
+      co_await wake_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    const std::size_t before = counters_.submitted;
+    co_await fill();
+    if (woken_ || !results_.empty() || stopping_) continue;
+    std::chrono::milliseconds wait = options_.poll;
+    if (counters_.submitted == before && in_flight_.size() < options_.window) {
+      // Nothing due now: sleep until the next copy is.
+      queue::Outbox* outbox = &outbox_;
+      auto work = [outbox]() -> std::optional<std::int64_t> {
+        auto due = outbox->next_due();
+        return due ? *due : std::nullopt;
+      };
+      auto task = net::start_offload(worker_, io_, std::move(work), kDbLimit);
+      net::Offloaded<std::optional<std::int64_t>> due = co_await task->wait();
+      if (due.value && *due.value) {
+        const std::int64_t in = **due.value - unix_now();
+        wait = std::min(wait, std::chrono::milliseconds(std::max<std::int64_t>(in, 0) * 1000));
+      }
+    } else if (counters_.submitted != before) {
+      continue;  // claimed some: there may be more
+    }
+    if (woken_) continue;
+    wake_timer_.expires_after(wait);
+    co_await wake_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  running_ = false;
+  stopped_timer_.cancel();
+}
+
+void Scheduler::request_stop() {
+  stopping_ = true;
+  wake();
+}
+
+asio::awaitable<void> Scheduler::stop() {
+  request_stop();
+  while (running_) {
+    stopped_timer_.expires_after(std::chrono::seconds(1));
+    co_await stopped_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+}  // namespace tlpmail::delivery

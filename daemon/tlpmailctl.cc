@@ -19,6 +19,7 @@ constexpr const char* kUsage =
     "  members ADDRESS          members of a list with clearance and key status\n"
     "  keys                     every pinned key: status, algorithm, expiry\n"
     "  list-key ADDRESS         print the list's public key (armored)\n"
+    "  queue                    messages and copies waiting for delivery\n"
     "  audit [--since YYYY-MM-DD] [--list ADDRESS]\n"
     "                           who sent what label to which list, who got copies\n"
     "  import-list-key ADDRESS FILE\n"
@@ -114,6 +115,10 @@ int main(int argc, char** argv) {
   if (command == "import-list-key") {
     if (!expect_args(2, "import-list-key ADDRESS FILE")) return 2;
     return ctl::import_list_key(o, std::cout, std::cerr);
+  }
+  if (command == "queue") {
+    if (!expect_args(0, "queue")) return 2;
+    return ctl::queue(o, std::cout, std::cerr);
   }
   if (command == "audit") {
     if (!expect_args(0, "audit [--since YYYY-MM-DD] [--list ADDRESS]")) return 2;

@@ -17,6 +17,7 @@
 #include "d/controller.h"
 #include "d/notify.h"
 #include "d/options.h"
+#include "d/outgoing.h"
 #include "d/runtime.h"
 #include "log/log.h"
 #include "net/server.h"
@@ -126,10 +127,34 @@ int run(const daemon::Options& options) {
       return fail(r.error().message);
     }
     server.set_settings(daemon::server_settings(*runtime));
+
+    daemon::OutgoingOptions out_options;
+    if (options.timeouts) {
+      // Tests: short relay timeouts and retry delays (the retry schedule
+      // keeps its shape: first delay, doubling, capped, give-up).
+      auto t = *options.timeouts;
+      delivery::RelayTimeouts rt;
+      rt.connect = rt.reply = rt.data_end = t;
+      rt.idle_close = rt.quit = std::min(t, std::chrono::milliseconds(1000));
+      out_options.relay_timeouts = rt;
+    }
+    if (options.retry_seconds) {
+      delivery::RetryPolicy rp;
+      rp.first_delay = std::chrono::seconds(*options.retry_seconds);
+      rp.max_delay = rp.first_delay * 8;
+      out_options.retry = rp;
+    }
+    daemon::Outgoing outgoing(io, pool, **spool, **db, runtime, out_options);
+    if (auto r = outgoing.start(); !r) {
+      pool.join();
+      return fail("outbox: " + r.error().message);
+    }
+    server.set_on_spooled([&outgoing] { outgoing.message_spooled(); });
     server.start();
 
     daemon::Controller controller(io, pool, signals, server, options.config_path,
                                   daemon::gnupg_home(config), runtime);
+    controller.set_outgoing(&outgoing);
     controller.start();
 
     std::string listen;

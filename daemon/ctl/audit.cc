@@ -28,13 +28,14 @@ struct Recipient {
   std::string address;
   bool chosen = false;
   std::string why;
+  std::string delivery;  // the copy's outbox state; "" before the fan-out
 };
 
 struct Entry {
   std::int64_t id = 0;
   std::int64_t at = 0;
   std::string list, queue_id, verdict, refusal, reason, smtp_reply;
-  std::string signer_email, signer_fingerprint, label, message_id;
+  std::string signer_email, signer_fingerprint, label, message_id, list_message_id;
   std::vector<Recipient> recipients;
 };
 
@@ -54,6 +55,27 @@ std::string utc(std::int64_t t, const char* format) {
 std::string or_dash(const std::string& s) { return s.empty() ? "-" : escape_for_log(s, 1000); }
 
 }  // namespace
+
+std::unique_ptr<store::Database> open_state_db(const config::Config& c, int min_version,
+                                               std::string_view what, std::ostream& err) {
+  const fs::path file = c.paths.state_dir / "tlpmail.db";
+  std::error_code ec;
+  if (!fs::exists(file, ec)) {
+    err << "tlpmailctl: no " << what << " yet: " << file.string() << " does not exist\n";
+    return nullptr;
+  }
+  auto db = store::Database::open_read_only(file);
+  if (!db) {
+    err << "tlpmailctl: " << db.error().message << "\n";
+    return nullptr;
+  }
+  if ((*db)->schema_version() < min_version) {
+    err << "tlpmailctl: no " << what << " yet: " << file.string()
+        << " was last used by an older tlpmaild; start the new one once\n";
+    return nullptr;
+  }
+  return std::move(*db);
+}
 
 std::optional<std::int64_t> parse_audit_date(std::string_view s) {
   if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
@@ -85,33 +107,22 @@ int audit(const Options& o, std::ostream& out, std::ostream& err) {
   }
   auto cfg = load_config_or_report(o, out, err);
   if (!cfg) return 1;
-  const fs::path file = cfg->paths.state_dir / "tlpmail.db";
-  std::error_code ec;
-  if (!fs::exists(file, ec)) {
-    err << "tlpmailctl: no audit log yet: " << file.string() << " does not exist\n";
-    return 1;
-  }
-  auto db = store::Database::open_read_only(file);
-  if (!db) {
-    err << "tlpmailctl: " << db.error().message << "\n";
-    return 1;
-  }
-  if ((*db)->schema_version() < 2) {
-    err << "tlpmailctl: no audit log yet: " << file.string() << " has no audit table\n";
-    return 1;
-  }
+  auto db = open_state_db(*cfg, 2, "audit log", err);
+  if (!db) return 1;
   const std::string list = ascii_lower(o.list);
   const std::string where = " WHERE a.at >= ?1 AND (?2 = '' OR a.list = ?2)";
-  auto rows = (*db)->query(
+  auto rows = db->query(
       "SELECT a.id, a.at, a.list, a.queue_id, a.verdict, a.refusal, a.reason, a.smtp_reply,"
-      " a.signer_email, a.signer_fingerprint, a.label, a.message_id FROM audit_log a" +
+      " a.signer_email, a.signer_fingerprint, a.label, a.message_id," +
+          std::string(db->schema_version() >= 4 ? "a.list_message_id" : "NULL") +
+          " FROM audit_log a" +
           where + " ORDER BY a.at, a.id",
       {since, list});
   if (!rows) {
     err << "tlpmailctl: " << rows.error().message << "\n";
     return 1;
   }
-  auto recipients = (*db)->query(
+  auto recipients = db->query(
       "SELECT r.audit_id, r.address, r.chosen, r.why FROM audit_recipients r"
       " JOIN audit_log a ON a.id = r.audit_id" +
           where + " ORDER BY r.audit_id, r.position",
@@ -136,6 +147,7 @@ int audit(const Options& o, std::ostream& out, std::ostream& err) {
     e.signer_fingerprint = text_or_empty(r, 9);
     e.label = text_or_empty(r, 10);
     e.message_id = text_or_empty(r, 11);
+    e.list_message_id = text_or_empty(r, 12);
     index[e.id] = entries.size();
     entries.push_back(std::move(e));
   }
@@ -143,16 +155,35 @@ int audit(const Options& o, std::ostream& out, std::ostream& err) {
     auto it = index.find(r.integer(0));
     if (it == index.end()) continue;
     entries[it->second].recipients.push_back(
-        Recipient{r.text(1), r.integer(2) != 0, text_or_empty(r, 3)});
+        Recipient{r.text(1), r.integer(2) != 0, text_or_empty(r, 3), ""});
+  }
+  // Where each copy stands (schema step 4: the outbox, keyed by queue id).
+  if (db->schema_version() >= 4) {
+    for (auto& e : entries) {
+      if (e.verdict != "accepted" || e.queue_id.empty()) continue;
+      auto states = db->query(
+          "SELECT recipient, state FROM outbox_copies WHERE message = ?1", {e.queue_id});
+      if (!states) {
+        err << "tlpmailctl: " << states.error().message << "\n";
+        return 1;
+      }
+      for (const auto& s : *states) {
+        for (auto& r : e.recipients) {
+          if (r.chosen && iequals(r.address, s.text(0))) r.delivery = s.text(1);
+        }
+      }
+    }
   }
 
   if (o.json) {
     toml::array a;
     for (const auto& e : entries) {
       toml::array copies, left_out;
+      toml::table delivery;
       for (const auto& r : e.recipients) {
         if (r.chosen) {
           copies.push_back(r.address);
+          if (!r.delivery.empty()) delivery.insert(r.address, r.delivery);
         } else {
           left_out.push_back(toml::table{{"address", r.address}, {"why", r.why}});
         }
@@ -168,7 +199,9 @@ int audit(const Options& o, std::ostream& out, std::ostream& err) {
                               {"reason", e.reason},
                               {"smtp_reply", e.smtp_reply},
                               {"message_id", e.message_id},
+                              {"list_message_id", e.list_message_id},
                               {"copies", std::move(copies)},
+                              {"delivery", std::move(delivery)},
                               {"left_out", std::move(left_out)}});
     }
     out << toml::json_formatter{toml::table{{"entries", std::move(a)}}} << "\n";
@@ -191,7 +224,9 @@ int audit(const Options& o, std::ostream& out, std::ostream& err) {
     out << line << "\n";
     std::string copies;
     for (const auto& r : e.recipients) {
-      if (r.chosen) copies += (copies.empty() ? "" : ", ") + r.address;
+      if (!r.chosen) continue;
+      copies += (copies.empty() ? "" : ", ") + r.address;
+      if (!r.delivery.empty()) copies += " [" + r.delivery + "]";
     }
     if (e.verdict == "accepted" || !copies.empty()) {
       out << "    copies: " << (copies.empty() ? "-" : copies) << "\n";

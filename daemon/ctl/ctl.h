@@ -14,6 +14,9 @@
 namespace tlpmail::config {
 struct Config;
 }
+namespace tlpmail::store {
+class Database;
+}
 
 namespace tlpmail::ctl {
 
@@ -49,6 +52,18 @@ int import_list_key(const Options& o, std::ostream& out, std::ostream& err);
 // is a reported problem (1), never created. --list is compared
 // case-insensitively and need not be a configured list.
 int audit(const Options& o, std::ostream& out, std::ostream& err);
+
+// queue (ctl/queue.cc): messages still in the spool, the outbox's copies
+// by state, and every copy waiting for delivery (queued, in flight,
+// deferred) with its attempts, next attempt and the relay's last answer.
+// Read-only; exit 0 whatever waits (1 only when the database cannot be read).
+int queue(const Options& o, std::ostream& out, std::ostream& err);
+
+// state_dir/tlpmail.db of `c`, opened read-only, when its schema has at
+// least `min_version` steps; otherwise prints why ("no WHAT yet: ...", or
+// the database error) to err and returns null. Never creates anything.
+std::unique_ptr<store::Database> open_state_db(const config::Config& c, int min_version,
+                                               std::string_view what, std::ostream& err);
 
 // Unix time of YYYY-MM-DD 00:00 UTC; nullopt unless exactly that form and
 // a real date.

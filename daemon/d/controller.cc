@@ -22,6 +22,9 @@ namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
+// At a stop, copies being sent get this long to finish; then they are cut
+// and retried at the next start.
+constexpr std::chrono::milliseconds kRelayGrace{std::chrono::seconds(10)};
 // gpg can hang on a broken keys_dir; a reload that takes longer is given up.
 constexpr std::chrono::minutes kReloadLimit{5};
 
@@ -132,6 +135,7 @@ asio::awaitable<void> Controller::shutdown(int sig) {
              {{"signal", signal_name(sig)}, {"connections", open}});
   notify_stopping();
   co_await server_.stop();
+  if (outgoing_) co_await outgoing_->stop(kRelayGrace);
   stopped_ = true;
   signals_.cancel();
   watchdog_.cancel();
@@ -203,6 +207,7 @@ void Controller::apply(std::shared_ptr<const Runtime> next) {
   auto level = spdlog::level::from_str(new_config.log.level);
   if (level != spdlog::level::off || new_config.log.level == "off") spdlog::set_level(level);
   server_.set_settings(server_settings(*next));
+  if (outgoing_) outgoing_->set_runtime(next);
   runtime_ = std::move(next);
 }
 

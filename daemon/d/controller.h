@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "d/outgoing.h"
 #include "d/runtime.h"
 #include "net/server.h"
 
@@ -30,6 +31,10 @@ class Controller {
   // Starts the signal loop and, under a systemd watchdog, the pings.
   void start();
 
+  // The outgoing side gets each new configuration and is stopped after the
+  // server. Optional; call before start().
+  void set_outgoing(Outgoing* outgoing) { outgoing_ = outgoing; }
+
   // The configuration in force (replaced on a successful reload).
   std::shared_ptr<const Runtime> runtime() const { return runtime_; }
 
@@ -44,6 +49,7 @@ class Controller {
   asio::thread_pool& pool_;
   asio::signal_set& signals_;
   net::Server& server_;
+  Outgoing* outgoing_ = nullptr;
   std::filesystem::path config_file_;
   std::filesystem::path gnupg_home_;
   std::shared_ptr<const Runtime> runtime_;

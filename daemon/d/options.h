@@ -1,5 +1,5 @@
 // tlpmaild's command line: --config PATH, --help, --version and the
-// test-only --timeouts-ms N. Parsing only; main() acts on the result.
+// test-only --timeouts-ms N and --retry-seconds N. Parsing only; main() acts on the result.
 #pragma once
 
 #include <chrono>
@@ -16,6 +16,9 @@ struct Options {
   // Test-only: every read deadline (RFC 5321 server timeouts) becomes
   // this many milliseconds. Not shown by --help; docs/operator-guide.md.
   std::optional<std::chrono::milliseconds> timeouts;
+  // Test-only: the first retry delay of a deferred copy in seconds (then
+  // doubling up to 8 times that) instead of 1 minute doubling to 1 hour.
+  std::optional<int> retry_seconds;
 };
 
 enum class Action { run, help, version, usage_error };

@@ -86,19 +86,6 @@ struct Outcome {
 
 namespace {
 
-// One Context per worker thread on the daemon's GnuPG home, made on first
-// use (GPGME is initialised in main before any thread exists).
-Result<openpgp::Context*> thread_context(const std::filesystem::path& home) {
-  thread_local std::optional<openpgp::Context> ctx;
-  if (!ctx || ctx->home() != home) {
-    ctx.reset();
-    auto opened = openpgp::Context::open(home);
-    if (!opened) return Unexpected(opened.error());
-    ctx.emplace(std::move(*opened));
-  }
-  return &*ctx;
-}
-
 pipeline::Verdict as_replay(pipeline::Verdict v) {
   v.accepted = false;
   v.refusal = pipeline::RefusalKind::replay;
@@ -173,7 +160,7 @@ struct SpoolJob {
       out.detail = e.message;
       return out;
     };
-    auto gpg = thread_context(settings.gnupg_home);
+    auto gpg = openpgp::thread_context(settings.gnupg_home);
     if (!gpg) return fault(gpg.error());
     pipeline::Verifier verifier(*settings.config, *settings.keys, *db);
     const std::time_t now = std::time(nullptr);
@@ -559,6 +546,7 @@ asio::awaitable<void> Connection::finish_data(std::uint64_t size) {
         break;
       }
       ++messages_;
+      if (core_.on_spooled) core_.on_spooled();
       std::string to = join(envelope_.recipients);
       const char* tls = envelope_.tls ? "yes" : "no";
       if (outcome.verified) {

@@ -49,7 +49,7 @@ std::string format_endpoint(const tcp::endpoint& e) {
 
 Server::Server(asio::io_context& io, asio::any_io_executor worker, queue::Spool& spool,
                Timeouts timeouts, store::Database* db)
-    : io_(io), core_{std::move(worker), &spool, timeouts, db}, idle_(io) {
+    : io_(io), core_{std::move(worker), &spool, timeouts, db, {}}, idle_(io) {
   idle_.expires_at(asio::steady_timer::time_point::max());
 }
 

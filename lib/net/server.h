@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -59,6 +60,9 @@ struct ServerCore {
   queue::Spool* spool = nullptr;
   Timeouts timeouts;
   store::Database* db = nullptr;  // the spool's database; verdicts are recorded here
+  // Called on the io_context thread after a message was committed to the
+  // spool (not for exact retries); the fan-out is woken with it. May be empty.
+  std::function<void()> on_spooled;
 };
 
 // Thread safety: none. REQUIRES: the io_context is run by exactly one
@@ -85,6 +89,8 @@ class Server {
   // New connections use `settings` from now on. REQUIRES: not null, config
   // not null.
   void set_settings(std::shared_ptr<const Settings> settings);
+  // See ServerCore::on_spooled. Call before start().
+  void set_on_spooled(std::function<void()> hook) { core_.on_spooled = std::move(hook); }
   std::shared_ptr<const Settings> settings() const { return settings_; }
 
   // Starts the accept loops. REQUIRES: listen() succeeded and

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iterator>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <system_error>
 
@@ -356,6 +357,17 @@ std::string normalize_fingerprint(std::string_view s) {
   }
   if (out.size() != 40) return {};
   return ascii_upper(out);
+}
+
+Result<Context*> thread_context(const std::filesystem::path& home) {
+  thread_local std::optional<Context> ctx;
+  if (!ctx || ctx->home() != home) {
+    ctx.reset();
+    auto opened = Context::open(home);
+    if (!opened) return Unexpected(opened.error());
+    ctx.emplace(std::move(*opened));
+  }
+  return &*ctx;
 }
 
 }  // namespace tlpmail::openpgp

@@ -118,4 +118,9 @@ class Context {
 // empty string when `s` is not 40 hex digits (spaces allowed anywhere).
 std::string normalize_fingerprint(std::string_view s);
 
+// The calling thread's own Context on `home`, made on first use and kept
+// for the thread's life (made anew when asked for another home). For
+// worker pools: one Context per thread, never shared. Errors: as open().
+Result<Context*> thread_context(const std::filesystem::path& home);
+
 }  // namespace tlpmail::openpgp

@@ -456,8 +456,16 @@ class AuditTest(unittest.TestCase):
         self.assertEqual((code, out, err), (1, "", want))
         self.assertEqual(os.listdir(state), [])
 
+    def test_queue_without_database_is_a_problem_and_creates_nothing(self):
+        want = "tlpmailctl: no outbox yet: config/state/tlpmail.db does not exist\n"
+        for args in (["queue"], ["--json", "queue"]):
+            code, out, err = self.run_ctl(*args)
+            self.assertEqual((code, out, err), (1, "", want), args)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "config", "state")))
+
     def test_usage_errors_exit_2(self):
-        for args in (["audit", "--since", "yesterday"], ["audit", "--since", "2026-02-30"],
+        for args in (["queue", "extra"], ["queue", "--since", "2026-01-01"],
+                     ["audit", "--since", "yesterday"], ["audit", "--since", "2026-02-30"],
                      ["audit", "--since", "2026-1-05"], ["audit", "--since"],
                      ["audit", "--list"], ["audit", "extra"], ["lists", "--since", "2026-01-01"]):
             code, out, err = self.run_ctl(*args)

@@ -3,9 +3,11 @@ configuration tree into a short temp folder, picks a free port on
 127.0.0.1, starts the real daemon (path from $TLPMAILD), waits for its
 ready line on stderr (never a fixed sleep), offers helpers to talk SMTP
 and LMTP and to look into the spool and the database, and stops the
-daemon (SIGTERM, exit 0 expected) on cleanup. Standard library only;
+daemon (SIGTERM, exit 0 expected) on cleanup. Sink runs tests/e2e/sink.py
+as the relay that copies go to. Standard library only;
 only processes started here are signalled, always by PID."""
 
+import json
 import os
 import re
 import shutil
@@ -370,3 +372,105 @@ class Raw:
 
 def dedent(text):
     return textwrap.dedent(text).lstrip("\n")
+
+
+# --- the relay side: tests/e2e/sink.py as a child process ---
+
+SINK_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sink.py")
+
+
+class Sink:
+    """One sink.py process (a controllable SMTP server on 127.0.0.1) that
+    writes N.eml + N.json into its own folder; `options` are sink.py's
+    (e.g. "--defer-first", "2"). port=0 picks a free port. stop() sends
+    SIGTERM and waits; only this process is signalled, by PID."""
+
+    def __init__(self, options=(), port=0, folder=None):
+        self.root = folder or helpers.short_tempdir("tlpsink")
+        self.own_root = folder is None
+        self.dir = os.path.join(self.root, "mail")
+        self.port_file = os.path.join(self.root, "port")
+        self.options = [str(o) for o in options]
+        self.port = port
+        self.proc = None
+        self.lines = []
+        self.reader = None
+
+    def start(self, timeout=20.0):
+        if os.path.exists(self.port_file):
+            os.remove(self.port_file)
+        cmd = [sys.executable, SINK_SCRIPT, "--port", str(self.port), "--port-file",
+               self.port_file, "--dir", self.dir] + self.options
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(self.port_file):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("sink.py did not start; stderr:\n" + self.log())
+            time.sleep(0.02)
+        with open(self.port_file) as f:
+            self.port = int(f.read())
+        return self
+
+    def _read(self):
+        for raw in self.proc.stderr:
+            self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+
+    def log(self):
+        return "\n".join(self.lines)
+
+    def count(self):
+        """How many messages were accepted so far (N.json files)."""
+        if not os.path.isdir(self.dir):
+            return 0
+        return sum(1 for n in os.listdir(self.dir)
+                   if n.endswith(".json") and not n.startswith("."))
+
+    def messages(self):
+        """[(meta dict, eml bytes)] of every accepted message, in order."""
+        out = []
+        if not os.path.isdir(self.dir):
+            return out
+        numbers = sorted(int(n[:-5]) for n in os.listdir(self.dir)
+                         if n.endswith(".json") and not n.startswith("."))
+        for n in numbers:
+            with open(os.path.join(self.dir, f"{n}.json")) as f:
+                meta = json.load(f)
+            with open(os.path.join(self.dir, f"{n}.eml"), "rb") as f:
+                out.append((meta, f.read()))
+        return out
+
+    def wait_count(self, n, timeout=60.0, why=""):
+        """Waits (bounded polling) until at least n messages were accepted."""
+        deadline = time.monotonic() + timeout
+        while self.count() < n:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"sink has {self.count()} of {n} messages after "
+                                     f"{timeout}s {why}; sink stderr:\n" + self.log())
+            time.sleep(0.05)
+        return self.messages()
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=20):
+        if self.proc is None:
+            return None
+        if self.running():
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        if self.reader is not None:
+            self.reader.join(5)
+        self.proc.stderr.close()
+        return code
+
+    def close(self):
+        self.stop()
+        if self.own_root:
+            shutil.rmtree(self.root, ignore_errors=True)

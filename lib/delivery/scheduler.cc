@@ -11,7 +11,6 @@
 #include <optional>
 #include <utility>
 
-#include "compose/compose.h"
 #include "log/log.h"
 #include "net/offload.h"
 #include "openpgp/packets.h"
@@ -28,23 +27,39 @@ constexpr std::size_t kCachedMessages = 8;
 
 std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
-// Frames and shared data of recent messages, so that a message's copies
-// read its (large) shared packet once per claim. One per worker job.
-class MessageCache {
+}  // namespace
+
+// Frames and shared armor of recent messages: a message's copies differ
+// only in their PKESK, so the base64 of its (large) shared packet is made
+// once (openpgp::SharedArmor) and each copy costs only its own packet.
+// Used by one worker job at a time; the lock makes that safe anyway.
+class detail::MessageCache {
  public:
-  Result<const queue::OutgoingMessage*> get(queue::Outbox& outbox, const std::string& id) {
+  struct Entry {
+    queue::OutgoingMessage message;  // shared_data moved into `armor`
+    std::shared_ptr<const openpgp::SharedArmor> armor;
+  };
+
+  Result<std::shared_ptr<const Entry>> get(queue::Outbox& outbox, const std::string& id) {
     std::lock_guard lock(mu_);
-    if (auto it = cache_.find(id); it != cache_.end()) return &it->second;
+    if (auto it = cache_.find(id); it != cache_.end()) return it->second;
     auto m = outbox.message(id);
     if (!m) return Unexpected(m.error());
+    auto e = std::make_shared<Entry>();
+    e->armor = std::make_shared<openpgp::SharedArmor>(std::move(m->shared_data));
+    m->shared_data.clear();
+    e->message = std::move(*m);
     if (cache_.size() >= kCachedMessages) cache_.clear();
-    return &cache_.emplace(id, std::move(*m)).first->second;
+    cache_.emplace(id, e);
+    return std::shared_ptr<const Entry>(e);
   }
 
  private:
   std::mutex mu_;
-  std::map<std::string, queue::OutgoingMessage> cache_;
+  std::map<std::string, std::shared_ptr<const Entry>> cache_;
 };
+
+namespace {
 
 struct Prepared {
   queue::ClaimedCopy copy;
@@ -67,7 +82,8 @@ Scheduler::Scheduler(asio::any_io_executor io, asio::any_io_executor worker,
       relay_(relay),
       options_(options),
       wake_timer_(io_),
-      stopped_timer_(io_) {}
+      stopped_timer_(io_),
+      cache_(std::make_shared<detail::MessageCache>()) {}
 
 Scheduler::~Scheduler() = default;
 
@@ -130,7 +146,7 @@ void Scheduler::on_relay_done(std::uint64_t job, const smtp::TransactionResult& 
 asio::awaitable<void> Scheduler::fill() {
   const std::size_t room = options_.window - std::min(options_.window, in_flight_.size());
   if (room == 0) co_return;
-  auto cache = std::make_shared<MessageCache>();
+  auto cache = cache_;
   queue::Outbox* outbox = &outbox_;
   auto work = [outbox, cache, room]() {
     Claimed out;
@@ -144,14 +160,19 @@ asio::awaitable<void> Scheduler::fill() {
       auto m = cache->get(*outbox, c.message);
       if (!m) {
         p.problem = m.error().message;
-      } else if ((*m)->shared_data.empty() || c.pkesk.empty()) {
+      } else if ((*m)->armor->shared().empty() || c.pkesk.empty()) {
         p.problem = "the copy's ciphertext is gone";
       } else {
+        const queue::OutgoingMessage& msg = (*m)->message;
         smtp::OutboundEnvelope e;
-        e.from = (*m)->envelope_from;
+        e.from = msg.envelope_from;
         e.recipients = {c.recipient};
-        compose::Frame frame{(*m)->head, (*m)->tail};
-        e.body = frame.assemble(openpgp::armor_message(c.pkesk + (*m)->shared_data));
+        // compose::Frame::assemble(armor) for an armor already in CRLF.
+        const std::string armored = (*m)->armor->armored_crlf(c.pkesk);
+        e.body.reserve(msg.head.size() + armored.size() + msg.tail.size());
+        e.body = msg.head;
+        e.body += armored;
+        e.body += msg.tail;
         p.envelope = std::move(e);
       }
       std::string().swap(c.pkesk);

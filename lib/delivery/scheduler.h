@@ -23,6 +23,10 @@
 
 namespace tlpmail::delivery {
 
+namespace detail {
+class MessageCache;
+}
+
 struct SchedulerOptions {
   // Copies handed to the relay and not yet finished, at most. Bounds the
   // memory held by assembled copies.
@@ -101,6 +105,7 @@ class Scheduler {
   SchedulerCounters counters_;
   std::function<void()> on_failed_;
   std::function<void(const SchedulerCounters&)> on_recorded_;
+  std::shared_ptr<detail::MessageCache> cache_;
 };
 
 }  // namespace tlpmail::delivery

@@ -3,6 +3,9 @@
 // input, and base64 + CRC-24 for the armored form. No GPGME.
 #include "openpgp/packets.h"
 
+#include <algorithm>
+#include <array>
+
 namespace tlpmail::openpgp {
 
 std::string_view to_string(PacketErrorKind k) {
@@ -163,17 +166,68 @@ Result<std::string> pkesk_key_id(std::string_view data, const Packet& p) {
   return id;
 }
 
-std::uint32_t crc24(std::string_view data) {
-  std::uint32_t crc = 0xB704CEu;
-  for (char ch : data) {
-    crc ^= static_cast<std::uint32_t>(static_cast<std::uint8_t>(ch)) << 16;
+namespace {
+
+constexpr std::uint32_t kCrc24Init = 0xB704CEu;
+
+constexpr std::array<std::uint32_t, 256> make_crc24_table() {
+  std::array<std::uint32_t, 256> t{};
+  for (std::uint32_t b = 0; b < 256; ++b) {
+    std::uint32_t crc = b << 16;
     for (int i = 0; i < 8; ++i) {
       crc <<= 1;
       if (crc & 0x1000000u) crc ^= 0x1864CFBu;
     }
+    t[b] = crc & 0xFFFFFFu;
   }
-  return crc & 0xFFFFFFu;
+  return t;
 }
+constexpr std::array<std::uint32_t, 256> kCrc24Table = make_crc24_table();
+
+// The CRC-24 register after `data`, starting from `crc` (no final step).
+std::uint32_t crc24_update(std::uint32_t crc, std::string_view data) {
+  for (char ch : data) {
+    const auto b = static_cast<std::uint8_t>(ch);
+    crc = ((crc << 8) ^ kCrc24Table[((crc >> 16) ^ b) & 0xFFu]) & 0xFFFFFFu;
+  }
+  return crc;
+}
+
+// A linear map of 24-bit registers: column i is the image of bit i.
+using Crc24Matrix = std::array<std::uint32_t, 24>;
+
+std::uint32_t apply(const Crc24Matrix& m, std::uint32_t v) {
+  std::uint32_t r = 0;
+  for (int i = 0; i < 24; ++i) {
+    if ((v >> i) & 1u) r ^= m[static_cast<std::size_t>(i)];
+  }
+  return r;
+}
+
+Crc24Matrix compose(const Crc24Matrix& a, const Crc24Matrix& b) {  // a after b
+  Crc24Matrix r{};
+  for (std::size_t i = 0; i < 24; ++i) r[i] = apply(a, b[i]);
+  return r;
+}
+
+// What feeding `n` zero bytes does to the register.
+Crc24Matrix zero_bytes(std::size_t n) {
+  Crc24Matrix step{}, result{};
+  for (std::size_t i = 0; i < 24; ++i) {
+    step[i] = crc24_update(1u << i, std::string_view("\0", 1));
+    result[i] = 1u << i;
+  }
+  while (n > 0) {
+    if (n & 1u) result = compose(step, result);
+    step = compose(step, step);
+    n >>= 1;
+  }
+  return result;
+}
+
+}  // namespace
+
+std::uint32_t crc24(std::string_view data) { return crc24_update(kCrc24Init, data); }
 
 namespace {
 
@@ -218,6 +272,65 @@ std::string armor_message(std::string_view binary) {
   out += '=';
   base64_append(out, std::string_view(crc_bytes, 3));
   out += "\n-----END PGP MESSAGE-----\n";
+  return out;
+}
+
+// The armor lines of shared_[skip:], CRLF, when the bytes before them fill
+// whole 48-byte (64-character) lines; and what the CRC needs of them.
+struct SharedArmor::Tail {
+  std::string lines;      // base64 lines of shared_[skip:], each ending in CRLF
+  std::uint32_t crc0 = 0;  // register after shared_[skip:] from 0
+  Crc24Matrix shift{};     // the register through shared_[skip:].size() zero bytes
+};
+
+SharedArmor::SharedArmor(std::string shared) : shared_(std::move(shared)) {}
+SharedArmor::~SharedArmor() = default;
+
+const SharedArmor::Tail& SharedArmor::tail_for(std::size_t skip) const {
+  std::lock_guard lock(mu_);
+  auto& slot = tails_[skip];
+  if (!slot) {
+    auto t = std::make_unique<Tail>();
+    const std::string_view rest = std::string_view(shared_).substr(skip);
+    std::string b64;
+    b64.reserve((rest.size() + 2) / 3 * 4);
+    base64_append(b64, rest);
+    t->lines.reserve(b64.size() + b64.size() / 32 + 4);
+    for (std::size_t i = 0; i < b64.size(); i += 64) {
+      t->lines.append(b64, i, 64);
+      t->lines += "\r\n";
+    }
+    t->crc0 = crc24_update(0, rest);
+    t->shift = zero_bytes(rest.size());
+    slot = std::move(t);
+  }
+  return *slot;
+}
+
+std::string SharedArmor::armored_crlf(std::string_view prefix) const {
+  // Move the first `skip` shared bytes to the head so that the head fills
+  // whole lines and the tail's lines are the same for every prefix of this
+  // length modulo 48.
+  const std::size_t skip = std::min((48 - prefix.size() % 48) % 48, shared_.size());
+  std::string head(prefix);
+  head.append(shared_, 0, skip);
+  const Tail& tail = tail_for(skip);
+
+  std::string b64;
+  base64_append(b64, head);
+  std::string out = "-----BEGIN PGP MESSAGE-----\r\n\r\n";
+  out.reserve(out.size() + b64.size() + tail.lines.size() + 64);
+  for (std::size_t i = 0; i < b64.size(); i += 64) {
+    out.append(b64, i, 64);
+    out += "\r\n";
+  }
+  out += tail.lines;
+  const std::uint32_t crc = apply(tail.shift, crc24_update(kCrc24Init, head)) ^ tail.crc0;
+  const char crc_bytes[3] = {static_cast<char>(crc >> 16), static_cast<char>(crc >> 8),
+                             static_cast<char>(crc)};
+  out += '=';
+  base64_append(out, std::string_view(crc_bytes, 3));
+  out += "\r\n-----END PGP MESSAGE-----\r\n";
   return out;
 }
 

@@ -9,6 +9,9 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -80,5 +83,32 @@ std::uint32_t crc24(std::string_view data);
 // lines of 64 characters, "=" and the base64 CRC-24, "-----END PGP
 // MESSAGE-----". Lines end in LF.
 std::string armor_message(std::string_view binary);
+
+// The armors of many messages that all end in the same packets: each
+// member's copy of a fan-out is its own PKESK followed by the shared
+// encrypted data. armored_crlf(prefix) equals armor_message(prefix +
+// shared) with every LF made CRLF, byte for byte, but costs only the
+// prefix: the base64 lines of the shared part are made once per alignment
+// (prefix length mod 48) and the CRC-24 of the whole is combined from the
+// prefix's CRC and the shared part's (CRC-24 is linear over GF(2)).
+// Thread-safe (the per-alignment parts are made under a lock).
+class SharedArmor {
+ public:
+  explicit SharedArmor(std::string shared);
+  ~SharedArmor();
+  SharedArmor(const SharedArmor&) = delete;
+  SharedArmor& operator=(const SharedArmor&) = delete;
+
+  std::string armored_crlf(std::string_view prefix) const;
+  const std::string& shared() const { return shared_; }
+
+ private:
+  struct Tail;
+  const Tail& tail_for(std::size_t skip) const;
+
+  std::string shared_;
+  mutable std::mutex mu_;
+  mutable std::map<std::size_t, std::unique_ptr<Tail>> tails_;  // by bytes of shared_ moved to the head
+};
 
 }  // namespace tlpmail::openpgp

@@ -109,6 +109,15 @@ Result<std::optional<RecordedVerdict>> recorded_verdict(store::Database& db,
   return std::optional<RecordedVerdict>(std::move(v));
 }
 
+// The primary fingerprint of the list's key. Errors: temporary (a list
+// without its key cannot work until it is back).
+Result<std::string> list_key_fingerprint(openpgp::Context& gpg, const directory::MailingList& l) {
+  auto key = openpgp::find_list_key(gpg, l.address);
+  if (!key) return Unexpected(Error::temporary(key.error().message));
+  if (!*key) return Unexpected(Error::temporary("no list key for " + l.address));
+  return (*key)->fingerprint;
+}
+
 // The content to forward and the subject, from the spooled bytes.
 struct Opened {
   Wiped content;        // a MIME entity (compose::content_of_*)
@@ -122,7 +131,7 @@ std::optional<std::string> protected_subject_of(std::string_view entity) {
   return e->protected_subject;
 }
 
-Result<Opened> open_message(openpgp::Context& gpg, const directory::MailingList& list,
+Result<Opened> open_message(openpgp::Context& gpg, const std::string& list_fpr,
                             std::string_view raw) {
   auto parsed = mime::parse_message(raw);
   if (!parsed) return Unexpected(Error::permanent("spooled message does not parse any more"));
@@ -161,9 +170,7 @@ Result<Opened> open_message(openpgp::Context& gpg, const directory::MailingList&
     return Unexpected(Error::permanent("the list key no longer decrypts the spooled message (" +
                                        escape_for_log(d->detail) + ")"));
   }
-  auto list_key = openpgp::find_list_key(gpg, list.address);
-  if (!list_key) return Unexpected(Error::temporary(list_key.error().message));
-  if (!*list_key || !iequals((*list_key)->fingerprint, d->decryption_primary_fingerprint)) {
+  if (!iequals(list_fpr, d->decryption_primary_fingerprint)) {
     return Unexpected(Error::permanent("the spooled message was not decrypted by the list key"));
   }
   if (is_mime) {
@@ -215,12 +222,10 @@ compose::ListFacts list_facts(const directory::MailingList& l) {
 // Signs `plaintext` with the list key and encrypts it once to every
 // recipient; the outbox row for it.
 Result<queue::NewOutgoing> seal(openpgp::Context& gpg, const directory::MailingList& list,
-                                std::string_view plaintext, const std::vector<std::string>& emails,
+                                const std::string& list_fpr, std::string_view plaintext,
+                                const std::vector<std::string>& emails,
                                 const std::vector<std::string>& fingerprints) {
-  auto list_key = openpgp::find_list_key(gpg, list.address);
-  if (!list_key) return Unexpected(Error::temporary(list_key.error().message));
-  if (!*list_key) return Unexpected(Error::temporary("no list key for " + list.address));
-  auto fan = openpgp::sign_and_encrypt_once(gpg, plaintext, (*list_key)->fingerprint, fingerprints);
+  auto fan = openpgp::sign_and_encrypt_once(gpg, plaintext, list_fpr, fingerprints);
   if (!fan) return Unexpected(fan.error());
   queue::NewOutgoing m;
   m.list = list.address;
@@ -263,6 +268,9 @@ Result<std::vector<queue::NewOutgoing>> notices(openpgp::Context& gpg, const Fan
                                                 const std::string& body, std::time_t now) {
   Recipients admins = admins_of(env, list);
   std::vector<queue::NewOutgoing> out;
+  if (admins.emails.empty()) return out;
+  auto list_fpr = list_key_fingerprint(gpg, list);
+  if (!list_fpr) return Unexpected(list_fpr.error());
   for (std::size_t i = 0; i < admins.emails.size(); ++i) {
     compose::NoticeFacts f;
     f.list = list_facts(list);
@@ -272,7 +280,8 @@ Result<std::vector<queue::NewOutgoing>> notices(openpgp::Context& gpg, const Fan
     f.message_id = new_message_id(env.config, id);
     f.date = now;
     Wiped entity{compose::notice_entity(f)};
-    auto sealed = seal(gpg, list, entity.value, {admins.emails[i]}, {admins.fingerprints[i]});
+    auto sealed =
+        seal(gpg, list, *list_fpr, entity.value, {admins.emails[i]}, {admins.fingerprints[i]});
     if (!sealed) return Unexpected(sealed.error());
     compose::Frame frame = compose::notice_frame(f);
     sealed->id = id + "." + std::to_string(i + 1);
@@ -349,7 +358,9 @@ Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
       if (!r) return Unexpected(r.error());
       raw.value = std::move(*r);
     }
-    auto opened = open_message(gpg, *list, raw.value);
+    auto list_fpr = list_key_fingerprint(gpg, *list);
+    if (!list_fpr) return Unexpected(list_fpr.error());
+    auto opened = open_message(gpg, *list_fpr, raw.value);
     if (!opened) return Unexpected(opened.error());
 
     compose::CopyFacts f;
@@ -371,7 +382,7 @@ Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
     f.references = opened->references;
 
     Wiped inner{compose::inner_entity(f, opened->content.value)};
-    auto sealed = seal(gpg, *list, inner.value, rcpt.emails, rcpt.fingerprints);
+    auto sealed = seal(gpg, *list, *list_fpr, inner.value, rcpt.emails, rcpt.fingerprints);
     if (!sealed) return Unexpected(sealed.error());
     compose::Frame frame = compose::copy_frame(f);
     sealed->id = id;

@@ -193,6 +193,34 @@ TEST(PacketsTest, Crc24MatchesTheStandardCheckValue) {
   EXPECT_EQ(crc24("123456789"), 0x21CF02u);  // CRC-24/OPENPGP check value
 }
 
+// The fast armor of copies that share their data equals the plain one
+// (with CRLF) for every prefix length and alignment, CRC included.
+TEST(PacketsTest, SharedArmorEqualsArmorOfTheWholeMessage) {
+  std::mt19937 rng(7);
+  auto bytes = [&](std::size_t n) {
+    std::string s(n, '\0');
+    for (auto& c : s) c = static_cast<char>(rng() & 0xFF);
+    return s;
+  };
+  auto crlf = [](const std::string& lf) {
+    std::string out;
+    for (char c : lf) {
+      if (c == '\n') out += '\r';
+      out += c;
+    }
+    return out;
+  };
+  for (std::size_t shared_size : {0u, 1u, 30u, 47u, 48u, 49u, 1000u, 160001u}) {
+    const std::string shared = bytes(shared_size);
+    SharedArmor armor(shared);
+    for (std::size_t prefix_size = 0; prefix_size < 130; prefix_size += (shared_size > 2000 ? 7 : 1)) {
+      const std::string prefix = bytes(prefix_size);
+      ASSERT_EQ(armor.armored_crlf(prefix), crlf(armor_message(prefix + shared)))
+          << "shared " << shared_size << " prefix " << prefix_size;
+    }
+  }
+}
+
 TEST(PacketsTest, ArmorIsOneBlockThatGpgDearmors) {
   auto home = TempHome::create("/tmp/tlpt-XXXXXX");
   ASSERT_TRUE(home) << home.error().message;

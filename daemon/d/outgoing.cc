@@ -208,13 +208,15 @@ asio::awaitable<bool> Outgoing::fanout_once() {
   std::string copies = std::to_string(d.copies);
   std::string withheld = join_withheld(d.withheld);
   std::string notices = std::to_string(d.notices);
+  std::string unreachable = join_withheld(d.admins_without_notice);
   log::event(d.withheld.empty() ? level_enum::info : level_enum::warn, id, "fanout",
              {{"list", d.list},
               {"message_id", d.list_message_id},
               {"label", d.label},
               {"copies", copies},
               {"withheld", withheld.empty() ? "-" : withheld},
-              {"notices", notices}});
+              {"notices", notices},
+              {"admins_without_notice", unreachable.empty() ? "-" : unreachable}});
   scheduler_->wake();
   co_return true;
 }
@@ -223,17 +225,18 @@ asio::awaitable<void> Outgoing::report_once() {
   auto runtime = runtime_;
   queue::Spool* spool = &spool_;
   store::Database* db = &db_;
-  auto work = [runtime, spool, db]() -> std::pair<std::size_t, std::string> {
+  using Outcome = std::pair<pipeline::FailureReport, std::string>;
+  auto work = [runtime, spool, db]() -> Outcome {
     auto gpg = openpgp::thread_context(runtime->home);
-    if (!gpg) return {0, gpg.error().message};
+    if (!gpg) return {{}, gpg.error().message};
     pipeline::FanoutEnv env{*runtime->config, *runtime->keys, *db, *spool};
-    auto n = pipeline::report_failures(**gpg, env, std::time(nullptr));
-    if (!n) return {0, n.error().message};
-    return {*n, {}};
+    auto r = pipeline::report_failures(**gpg, env, std::time(nullptr));
+    if (!r) return {{}, r.error().message};
+    return {std::move(*r), {}};
   };
   auto task = net::start_offload(pool_.get_executor(), io_.get_executor(), std::move(work),
                                  kFanoutLimit);
-  net::Offloaded<std::pair<std::size_t, std::string>> out = co_await task->wait();
+  net::Offloaded<Outcome> out = co_await task->wait();
   std::string error =
       out.value ? out.value->second : (out.timed_out ? "timed out" : out.failure);
   if (!error.empty()) {
@@ -241,9 +244,17 @@ asio::awaitable<void> Outgoing::report_once() {
     log::event(level_enum::err, "-", "report", {{"status", "error"}, {"reason", error}});
     co_return;
   }
-  if (out.value->first > 0) {
-    std::string n = std::to_string(out.value->first);
-    log::event(level_enum::info, "-", "report", {{"failures", n}, {"status", "queued"}});
+  const pipeline::FailureReport& r = out.value->first;
+  if (r.failures > 0) {
+    std::string n = std::to_string(r.failures);
+    std::string notices = std::to_string(r.notices);
+    std::string unreachable = join_withheld(r.admins_without_notice);
+    log::event(r.notices == 0 || !r.admins_without_notice.empty() ? level_enum::warn
+                                                                   : level_enum::info,
+               "-", "report",
+               {{"failures", n},
+                {"notices", notices},
+                {"admins_without_notice", unreachable.empty() ? "-" : unreachable}});
   }
   scheduler_->wake();
 }
@@ -266,7 +277,9 @@ asio::awaitable<void> Outgoing::fanout_loop() {
     }
     wake_timer_.expires_after(wait);
     auto [ec] = co_await wake_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-    (void)ec;
+    // A full poll interval without a wake-up: look for unreported failures
+    // too (a safety net; failures normally wake this loop when recorded).
+    if (!ec) report_wanted_ = true;
   }
   running_ = false;
   stopped_timer_.cancel();

@@ -23,7 +23,10 @@ std::chrono::seconds backoff(const RetryPolicy& p, int attempts) {
 
 std::string describe(const smtp::TransactionResult& result) {
   std::string text = reply_text(result.final);
-  if (!result.local_reason.empty()) text += " (" + result.local_reason + ")";
+  // A reply made up locally usually quotes its reason already.
+  if (!result.local_reason.empty() && text.find(result.local_reason) == std::string::npos) {
+    text += " (" + result.local_reason + ")";
+  }
   // Per-recipient refusals say more than the final reply when they decided.
   for (const smtp::RecipientResult& r : result.recipients) {
     if (r.outcome != smtp::Outcome::delivered && !(r.reply == result.final)) {

@@ -6,6 +6,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <ctime>
 #include <mutex>
 #include <optional>
@@ -122,7 +123,6 @@ void Scheduler::on_relay_done(std::uint64_t job, const smtp::TransactionResult& 
       break;
     default:
       ++counters_.failed;
-      failed_seen_ = true;
       level = level_enum::warn;
       break;
   }
@@ -209,7 +209,6 @@ asio::awaitable<void> Scheduler::fill() {
       log::event(level_enum::err, "copy-" + copy, "deliver",
                  {{"to", p.copy.recipient}, {"state", "failed"}, {"reason", p.problem}});
       ++counters_.failed;
-      failed_seen_ = true;
       results_.push_back(std::move(r));
       continue;
     }
@@ -242,10 +241,11 @@ asio::awaitable<void> Scheduler::flush() {
     co_return;
   }
   if (on_recorded_) on_recorded_(counters_);
-  if (failed_seen_ && on_failed_) {
-    failed_seen_ = false;
-    on_failed_();
-  }
+  // Only now is the failure on disk for the report to find.
+  const bool any_failed = std::any_of(batch->begin(), batch->end(), [](const auto& r) {
+    return r.state == queue::CopyState::failed;
+  });
+  if (any_failed && on_failed_) on_failed_();
 }
 
 asio::awaitable<void> Scheduler::run() {

@@ -98,7 +98,7 @@ class Scheduler {
   SchedulerOptions options_;
   asio::steady_timer wake_timer_;
   asio::steady_timer stopped_timer_;
-  bool running_ = false, stopping_ = false, woken_ = false, failed_seen_ = false;
+  bool running_ = false, stopping_ = false, woken_ = false;
   std::map<std::uint64_t, InFlight> in_flight_;
   std::vector<queue::CopyResult> results_;
   std::uint64_t next_job_ = 1;

@@ -187,25 +187,35 @@ struct Recipients {
   std::vector<Withheld> withheld;
 };
 
-std::string key_problem(const keyring::PersonKey* k) {
+// Whether `k` can be encrypted to at `now` (judged now, not at the last
+// load: a key may have expired since).
+bool usable_now(const keyring::PersonKey* k, std::time_t now) {
+  return k && k->usable && k->facts && keyring::assess_key(*k->facts, now).usable;
+}
+
+std::string key_problem(const keyring::PersonKey* k, std::time_t now) {
   if (!k) return "no longer in the directory";
-  if (k->status_word.empty()) return "key not usable";
+  if (k->facts) {
+    const keyring::KeyAssessment a = keyring::assess_key(*k->facts, now);
+    if (!a.usable && !a.word.empty()) return "key " + a.word;
+  }
+  if (k->status_word.empty() || k->usable) return "key not usable";
   return "key " + k->status_word;
 }
 
-Recipients resolve(const FanoutEnv& env, const RecordedVerdict& v) {
+Recipients resolve(const FanoutEnv& env, const RecordedVerdict& v, std::time_t now) {
   Recipients out;
   for (const std::string& email : v.recipients) {
     const keyring::PersonKey* k = env.keys.find(email);
-    if (!k || !k->usable || !env.config.directory.find_person(email)) {
-      out.withheld.push_back({email, key_problem(k)});
+    if (!usable_now(k, now) || !env.config.directory.find_person(email)) {
+      out.withheld.push_back({email, key_problem(k, now)});
       continue;
     }
     out.emails.push_back(email);
     out.fingerprints.push_back(k->fingerprint);
   }
   for (const std::string& email : v.key_withheld) {
-    out.withheld.push_back({email, key_problem(env.keys.find(email))});
+    out.withheld.push_back({email, key_problem(env.keys.find(email), now)});
   }
   return out;
 }
@@ -245,12 +255,12 @@ Result<queue::NewOutgoing> seal(openpgp::Context& gpg, const directory::MailingL
 }
 
 // The admins of `list` who can receive a notice, and those who cannot.
-Recipients admins_of(const FanoutEnv& env, const directory::MailingList& list) {
+Recipients admins_of(const FanoutEnv& env, const directory::MailingList& list, std::time_t now) {
   Recipients out;
   for (const std::string& a : list.admins) {
     const keyring::PersonKey* k = env.keys.find(a);
-    if (!k || !k->usable) {
-      out.withheld.push_back({a, key_problem(k)});
+    if (!usable_now(k, now)) {
+      out.withheld.push_back({a, key_problem(k, now)});
       continue;
     }
     out.emails.push_back(a);
@@ -261,12 +271,14 @@ Recipients admins_of(const FanoutEnv& env, const directory::MailingList& list) {
 
 // One notice per usable admin of `list`, each signed by the list and
 // encrypted to that admin alone (ids ID.1, ID.2, ...). Admins whose key is
-// unusable get none (the caller logs them).
+// unusable get none: they are added to `unreachable` for the log.
 Result<std::vector<queue::NewOutgoing>> notices(openpgp::Context& gpg, const FanoutEnv& env,
                                                 const directory::MailingList& list,
                                                 const std::string& id, const std::string& subject,
-                                                const std::string& body, std::time_t now) {
-  Recipients admins = admins_of(env, list);
+                                                const std::string& body, std::time_t now,
+                                                std::vector<Withheld>& unreachable) {
+  Recipients admins = admins_of(env, list, now);
+  for (auto& w : admins.withheld) unreachable.push_back(std::move(w));
   std::vector<queue::NewOutgoing> out;
   if (admins.emails.empty()) return out;
   auto list_fpr = list_key_fingerprint(gpg, list);
@@ -346,7 +358,7 @@ Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
   const RecordedVerdict& v = **verdict;
   out.label = std::string(policy::to_string(v.label));
 
-  Recipients rcpt = resolve(env, v);
+  Recipients rcpt = resolve(env, v, now);
   out.withheld = rcpt.withheld;
   out.list_message_id = new_message_id(env.config, id);
 
@@ -400,7 +412,8 @@ Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
     auto n = notices(gpg, env, *list, id + ".withheld",
                      "[" + list->local_part() + "] members withheld from a " +
                          policy::label_text(v.label) + " message",
-                     withheld_body(*list, v, out.list_message_id, id, rcpt.withheld), now);
+                     withheld_body(*list, v, out.list_message_id, id, rcpt.withheld), now,
+                     out.admins_without_notice);
     if (!n) return Unexpected(n.error());
     withheld_notices = std::move(*n);
     out.notices = withheld_notices.size();
@@ -430,8 +443,9 @@ Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
   return out;
 }
 
-Result<std::size_t> report_failures(openpgp::Context& gpg, const FanoutEnv& env,
-                                    std::time_t now) {
+Result<FailureReport> report_failures(openpgp::Context& gpg, const FanoutEnv& env,
+                                      std::time_t now) {
+  FailureReport report;
   queue::Outbox outbox(env.db);
   auto failures = outbox.unreported_failures(500);
   if (!failures) return Unexpected(failures.error());
@@ -456,9 +470,11 @@ Result<std::size_t> report_failures(openpgp::Context& gpg, const FanoutEnv& env,
                          "\nThe relay's answer is quoted for each. The message content is not part"
                          "\nof this notice; tlpmailctl audit shows who got the message.\n";
       auto n = notices(gpg, env, *list, "failures." + std::to_string(ids.front()),
-                       "[" + list->local_part() + "] delivery failures", body, now);
+                       "[" + list->local_part() + "] delivery failures", body, now,
+                       report.admins_without_notice);
       if (!n) return Unexpected(n.error());
       made = std::move(*n);
+      report.notices += made.size();
     }
     auto written = env.db.transaction([&](store::Transaction& tx) -> store::DbResult<void> {
       for (const queue::NewOutgoing& n : made) {
@@ -468,7 +484,8 @@ Result<std::size_t> report_failures(openpgp::Context& gpg, const FanoutEnv& env,
     });
     if (!written) return Unexpected(Error(written.error()));
   }
-  return failures->size();
+  report.failures = failures->size();
+  return report;
 }
 
 }  // namespace tlpmail::pipeline

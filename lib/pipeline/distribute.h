@@ -55,6 +55,14 @@ struct Distribution {
   std::size_t copies = 0;
   std::vector<Withheld> withheld;
   std::size_t notices = 0;  // admins' notices queued
+  // Admins who got no notice because their own key is unusable.
+  std::vector<Withheld> admins_without_notice;
+};
+
+struct FailureReport {
+  std::size_t failures = 0;  // failed copies handled (now marked reported)
+  std::size_t notices = 0;   // notices queued (one per admin and list)
+  std::vector<Withheld> admins_without_notice;
 };
 
 // Fans out the received message `id`. Errors: temporary for local faults
@@ -69,8 +77,10 @@ Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
 // Queues, per list, one notice to its admins (each admin's own encrypted
 // copy) about copies that failed (5xx, or deferred for 5 days) and marks
 // those failures reported in the same transaction. Failed notices are
-// marked reported without a notice (no notices about notices). Returns the
-// number of failures handled. Errors: temporary (gpg, database).
-Result<std::size_t> report_failures(openpgp::Context& gpg, const FanoutEnv& env, std::time_t now);
+// marked reported without a notice (no notices about notices), and so are
+// failures of a list none of whose admins can receive one (the report says
+// who). Errors: temporary (gpg, database).
+Result<FailureReport> report_failures(openpgp::Context& gpg, const FanoutEnv& env,
+                                      std::time_t now);
 
 }  // namespace tlpmail::pipeline

@@ -578,6 +578,25 @@ class RejectRcptTest(RelayFaultTest):
         self.assertIn("delivery failures", header_fields(notices[0])[2][1])
 
 
+class DeferAndRejectTest(RelayFaultTest):
+    """A 4xx and a 5xx in the same fan-out: the admins' report must still
+    come (a report asked for before the failure was on disk once found
+    nothing and was never asked for again)."""
+    sink_options = ("--defer-rcpt", "soc@s.example", "--reject-rcpt", "bob@b.example")
+
+    def test_failure_is_reported_while_another_copy_is_deferred(self):
+        p = self.p
+        self.post("[TLP:AMBER] Mixed answers", "BODY-MARKER-" + secrets.token_hex(8))
+        rows = self.wait_outbox([("copy", p["alice"].email, "delivered"),
+                                 ("copy", p["bob"].email, "failed"),
+                                 ("copy", p["soc"].email, "deferred"),
+                                 ("notice", p["alice"].email, "delivered")],
+                                "bob failed and reported, soc deferred")
+        bob = [r for r in rows if r[2] == p["bob"].email][0]
+        self.assertEqual(bob[6], 1)  # reported
+        self.stop_daemon()
+
+
 class RelayDownTest(RelayFaultTest):
     """Nothing listens on the relay port at first."""
 

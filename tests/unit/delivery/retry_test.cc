@@ -48,6 +48,11 @@ TEST(Decide, EachReplyClass) {
       {"connection lost", result(421, "4.4.2", "connection lost", "connection to the relay lost"),
        queue::CopyState::deferred, now + 60,
        "421 4.4.2 connection lost (connection to the relay lost)"},
+      {"local reason already quoted",
+       result(451, "4.4.1", "local: cannot connect to relay 127.0.0.1:25: Connection refused",
+              "cannot connect to relay 127.0.0.1:25: Connection refused"),
+       queue::CopyState::deferred, now + 60,
+       "451 4.4.1 local: cannot connect to relay 127.0.0.1:25: Connection refused"},
       {"not understood", result(354, "", "go ahead"), queue::CopyState::deferred, now + 60,
        "354 go ahead"},
   };

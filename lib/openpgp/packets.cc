@@ -307,7 +307,19 @@ const SharedArmor::Tail& SharedArmor::tail_for(std::size_t skip) const {
   return *slot;
 }
 
+std::size_t SharedArmor::armored_size_bound(std::size_t prefix_size) const {
+  const std::size_t b64 = (prefix_size + shared_.size() + 2) / 3 * 4;
+  return b64 + 2 * (b64 / 64 + 1) + 96;
+}
+
 std::string SharedArmor::armored_crlf(std::string_view prefix) const {
+  std::string out;
+  out.reserve(armored_size_bound(prefix.size()));
+  append_armored_crlf(out, prefix);
+  return out;
+}
+
+void SharedArmor::append_armored_crlf(std::string& out, std::string_view prefix) const {
   // Move the first `skip` shared bytes to the head so that the head fills
   // whole lines and the tail's lines are the same for every prefix of this
   // length modulo 48.
@@ -318,8 +330,7 @@ std::string SharedArmor::armored_crlf(std::string_view prefix) const {
 
   std::string b64;
   base64_append(b64, head);
-  std::string out = "-----BEGIN PGP MESSAGE-----\r\n\r\n";
-  out.reserve(out.size() + b64.size() + tail.lines.size() + 64);
+  out += "-----BEGIN PGP MESSAGE-----\r\n\r\n";
   for (std::size_t i = 0; i < b64.size(); i += 64) {
     out.append(b64, i, 64);
     out += "\r\n";
@@ -331,7 +342,6 @@ std::string SharedArmor::armored_crlf(std::string_view prefix) const {
   out += '=';
   base64_append(out, std::string_view(crc_bytes, 3));
   out += "\r\n-----END PGP MESSAGE-----\r\n";
-  return out;
 }
 
 }  // namespace tlpmail::openpgp

@@ -100,6 +100,10 @@ class SharedArmor {
   SharedArmor& operator=(const SharedArmor&) = delete;
 
   std::string armored_crlf(std::string_view prefix) const;
+  // The same, appended to `out` (one buffer for a whole copy).
+  void append_armored_crlf(std::string& out, std::string_view prefix) const;
+  // An upper bound of the size armored_crlf(prefix) adds, for reserve().
+  std::size_t armored_size_bound(std::size_t prefix_size) const;
   const std::string& shared() const { return shared_; }
 
  private:

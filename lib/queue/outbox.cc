@@ -3,6 +3,7 @@
 #include "queue/outbox.h"
 
 #include <array>
+#include <set>
 
 #include "util/text.h"
 
@@ -163,7 +164,7 @@ Result<void> Outbox::record(const std::vector<CopyResult>& results, std::time_t 
   if (results.empty()) return {};
   const auto at = static_cast<std::int64_t>(now);
   auto r = db_.transaction([&](store::Transaction& tx) -> DbResult<void> {
-    std::vector<std::string> touched;
+    std::set<std::string> touched;
     for (const CopyResult& c : results) {
       const bool deferred = c.state == CopyState::deferred;
       auto ok = tx.execute(
@@ -174,7 +175,7 @@ Result<void> Outbox::record(const std::vector<CopyResult>& results, std::time_t 
       if (deferred || *ok == 0) continue;
       auto msg = tx.query("SELECT message FROM outbox_copies WHERE id = ?1", {c.id});
       if (!msg) return Unexpected(msg.error());
-      if (!msg->empty()) touched.push_back(msg->front().text(0));
+      if (!msg->empty()) touched.insert(msg->front().text(0));
     }
     // Messages whose copies are all final keep no ciphertext.
     for (const std::string& m : touched) {

@@ -29,8 +29,16 @@ void wipe(std::string& s) {
   s.shrink_to_fit();
 }
 
+// Plaintext that is wiped when it goes. Move-only, so that no copy of it
+// is left behind unwiped (or wiped twice) by accident.
 struct Wiped {
   std::string value;
+  Wiped() = default;
+  explicit Wiped(std::string v) : value(std::move(v)) {}
+  Wiped(Wiped&& other) noexcept : value(std::move(other.value)) { other.value.clear(); }
+  Wiped(const Wiped&) = delete;
+  Wiped& operator=(const Wiped&) = delete;
+  Wiped& operator=(Wiped&&) = delete;
   ~Wiped() { wipe(value); }
 };
 

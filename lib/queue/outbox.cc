@@ -167,15 +167,13 @@ Result<void> Outbox::record(const std::vector<CopyResult>& results, std::time_t 
     std::set<std::string> touched;
     for (const CopyResult& c : results) {
       const bool deferred = c.state == CopyState::deferred;
-      auto ok = tx.execute(
+      auto updated = tx.query(
           "UPDATE outbox_copies SET state = ?2, attempts = attempts + 1, next_attempt_at = ?3,"
-          " last_reply = ?4, updated_at = ?5 WHERE id = ?1 AND state = 'in_flight'",
+          " last_reply = ?4, updated_at = ?5 WHERE id = ?1 AND state = 'in_flight'"
+          " RETURNING message",
           {c.id, std::string(to_string(c.state)), deferred ? c.next_attempt_at : at, c.reply, at});
-      if (!ok) return Unexpected(ok.error());
-      if (deferred || *ok == 0) continue;
-      auto msg = tx.query("SELECT message FROM outbox_copies WHERE id = ?1", {c.id});
-      if (!msg) return Unexpected(msg.error());
-      if (!msg->empty()) touched.insert(msg->front().text(0));
+      if (!updated) return Unexpected(updated.error());
+      if (!deferred && !updated->empty()) touched.insert(updated->front().text(0));
     }
     // Messages whose copies are all final keep no ciphertext.
     for (const std::string& m : touched) {

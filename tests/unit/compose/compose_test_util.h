@@ -1,46 +1,30 @@
 // Test helpers for lib/compose: CRLF text, the facts of a typical copy,
 // splitting a multipart entity we wrote into its parts, and a throwaway
-// GnuPG home (short /tmp/tlpt-XXXXXX path; agent killed and folder removed
-// at the end) that runs the real gpg with stdin from a file. Test-only.
+// GnuPG home from lib/mime's test helpers. Test-only.
 #pragma once
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
 #include <stdlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "compose/compose.h"
-
-extern char** environ;
+#include "mime/mime_test_util.h"
 
 namespace tlpmail::compose::testing {
 
-// "\n" -> "\r\n" (input must not contain CR).
-inline std::string crlf(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\n') out.push_back('\r');
-    out.push_back(c);
-  }
-  return out;
-}
-
-inline std::string lf_only(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c != '\r') out.push_back(c);
-  }
-  return out;
-}
+// CRLF text, gpg runs and the throwaway GnuPG home are lib/mime's test
+// helpers.
+using mime::testing::crlf;
+using mime::testing::GpgHome;
+using mime::testing::lf_only;
+using mime::testing::read_whole;
+using mime::testing::RunResult;
+using mime::testing::write_whole;
 
 inline constexpr std::time_t kDate = 1763837467;  // Sat, 22 Nov 2025 18:51:07 +0000
 
@@ -102,91 +86,5 @@ inline std::string head_of(std::string_view entity) {
   const std::size_t end = entity.find("\r\n\r\n");
   return std::string(entity.substr(0, end == std::string_view::npos ? 0 : end + 2));
 }
-
-struct RunResult {
-  int status = -1;  // exit status; -1 when it did not run or was killed
-  std::string out;
-  std::string err;
-};
-
-inline std::string read_whole(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-inline void write_whole(const std::string& path, std::string_view bytes) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-class GpgHome {
- public:
-  GpgHome() {
-    char tmpl[] = "/tmp/tlpt-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) {
-      ADD_FAILURE() << "mkdtemp failed";
-      return;
-    }
-    path_ = tmpl;
-  }
-  GpgHome(const GpgHome&) = delete;
-  GpgHome& operator=(const GpgHome&) = delete;
-  ~GpgHome() {
-    if (path_.empty()) return;
-    run({"gpgconf", "--homedir", path_, "--kill", "all"}, "");
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-
-  const std::string& path() const { return path_; }
-
-  // gpg --batch in this home, `input` on stdin (through a file).
-  RunResult gpg(const std::vector<std::string>& args, std::string_view input = {}) const {
-    std::vector<std::string> all = {
-        "gpg",      "--homedir",    path_, "--batch",         "--yes",
-        "--no-tty", "--passphrase", "",    "--pinentry-mode", "loopback"};
-    all.insert(all.end(), args.begin(), args.end());
-    const std::string in = path_ + "/stdin.bin";
-    write_whole(in, input);
-    return run(all, in);
-  }
-
-  std::string file(const std::string& name, std::string_view bytes) const {
-    const std::string p = path_ + "/" + name;
-    write_whole(p, bytes);
-    return p;
-  }
-
- private:
-  RunResult run(const std::vector<std::string>& args, const std::string& stdin_file) const {
-    RunResult r;
-    const std::string out_file = path_ + "/run.out";
-    const std::string err_file = path_ + "/run.err";
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, stdin_file.empty() ? "/dev/null" : stdin_file.c_str(),
-                                     O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    std::vector<std::string> copy = args;
-    std::vector<char*> argv;
-    for (std::string& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    const int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) return r;
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = read_whole(out_file);
-    r.err = read_whole(err_file);
-    return r;
-  }
-
-  std::string path_;
-};
 
 }  // namespace tlpmail::compose::testing

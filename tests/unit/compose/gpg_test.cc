@@ -37,21 +37,6 @@ class GpgTest : public ::testing::Test {
     home_ = nullptr;
   }
 
-  static std::string detach_sign(const std::string& bytes) {
-    const auto r = home_->gpg({"--armor", "--detach-sign", "--digest-algo", "SHA256", "-u",
-                               "signer@a.example", "-o", "-"},
-                              bytes);
-    EXPECT_EQ(r.status, 0) << r.err;
-    return r.out;
-  }
-
-  // `gpg --verify SIG -` with `data` on stdin.
-  static bool verifies(const std::string& signature, const std::string& data) {
-    const std::string sig = home_->file("sig.asc", signature);
-    const auto r = home_->gpg({"--verify", sig, "-"}, data);
-    return r.status == 0 && r.err.find("Good signature") != std::string::npos;
-  }
-
   static GpgHome* home_;
 };
 
@@ -96,8 +81,8 @@ TEST_F(GpgTest, MultipartSignedStillVerifiesInsideTheCopy) {
            "--------------inner  --\n"),
   };
   for (const std::string& part : parts) {
-    const std::string signature = detach_sign(part);
-    ASSERT_TRUE(verifies(signature, part)) << "control";
+    const std::string signature = home_->detach_sign(part, "signer@a.example");
+    ASSERT_TRUE(home_->verifies(signature, part)) << "control";
     const std::string message = signed_message(part, signature);
     for (bool lf : {false, true}) {
       const std::string raw = lf ? lf_only(message) : message;
@@ -118,7 +103,7 @@ TEST_F(GpgTest, MultipartSignedStillVerifiesInsideTheCopy) {
       ASSERT_EQ(kept->kind(), mime::ShapeKind::pgpmime_signed) << (lf ? "LF" : "CRLF");
       const auto& s = std::get<mime::PgpMimeSigned>(kept->shape);
       EXPECT_EQ(s.signed_bytes, part) << (lf ? "LF" : "CRLF");
-      EXPECT_TRUE(verifies(s.signature, s.signed_bytes)) << (lf ? "LF" : "CRLF");
+      EXPECT_TRUE(home_->verifies(s.signature, s.signed_bytes)) << (lf ? "LF" : "CRLF");
 
       // The whole entity: the banner beside the signed content.
       auto whole = mime::parse_entity(inner);

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "support/temp_dir.h"
 
 namespace tlpmail::config::testing {
 
@@ -55,11 +55,8 @@ admins = ["alice@csirt-a.example"]
 class ConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/tlpt-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
     old_cwd_ = std::filesystem::current_path();
-    std::filesystem::current_path(root_);
+    std::filesystem::current_path(root_.path());
     std::filesystem::create_directories("config/lists.d");
     std::filesystem::create_directories("config/keys");
     write("config/tlpmail.toml", kMain);
@@ -67,10 +64,7 @@ class ConfigTest : public ::testing::Test {
     write("config/lists.d/ops.toml", kOpsList);
   }
 
-  void TearDown() override {
-    std::filesystem::current_path(old_cwd_);
-    std::filesystem::remove_all(root_);
-  }
+  void TearDown() override { std::filesystem::current_path(old_cwd_); }
 
   // Writes `text` to `path` (relative to the temp dir).
   static void write(const std::filesystem::path& path, std::string_view text) {
@@ -100,7 +94,7 @@ class ConfigTest : public ::testing::Test {
     return r.config;
   }
 
-  std::filesystem::path root_;
+  ::tlpmail::testing::TempDir root_;  // the working directory while a test runs
   std::filesystem::path old_cwd_;
 };
 

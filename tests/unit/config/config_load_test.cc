@@ -49,7 +49,7 @@ TEST_F(ConfigTest, DefaultsWhenOnlyHostnameIsSet) {
 }
 
 TEST_F(ConfigTest, FullConfigurationLoadsEveryValue) {
-  const std::string keys = (root_ / "elsewhere" / "keys").string();
+  const std::string keys = root_.file("elsewhere/keys");
   std::filesystem::create_directories(keys);
   write("config/tlpmail.toml", R"([server]
 hostname = "lists.example.org"
@@ -184,14 +184,14 @@ TEST_F(ConfigTest, MainFileGivenWithoutFolder) {
   write("lists.d/ops.toml", replaced(kOpsList, "tlp_default = \"GREEN\"", "tlp_default = \"RED\""));
   EXPECT_EQ(check("tlpmail.toml"),
             (Lines{"lists.d/ops.toml:4: tlp_default RED is above tlp_ceiling AMBER"}));
-  std::filesystem::current_path(root_);
+  std::filesystem::current_path(root_.path());
 }
 
 TEST_F(ConfigTest, MainFileGivenAsAbsolutePath) {
   write("config/lists.d/ops.toml",
         replaced(kOpsList, "tlp_default = \"GREEN\"", "tlp_default = \"RED\""));
-  const std::string main = (root_ / "config" / "tlpmail.toml").string();
-  EXPECT_EQ(check(main), (Lines{(root_ / "config/lists.d/ops.toml").string() +
+  const std::string main = root_.file("config/tlpmail.toml");
+  EXPECT_EQ(check(main), (Lines{root_.file("config/lists.d/ops.toml") +
                                 ":4: tlp_default RED is above tlp_ceiling AMBER"}));
 }
 

@@ -44,7 +44,7 @@ using namespace test_support;
 // Postfix's smtp-sink with the given options, on a port found free.
 class PostfixSink {
  public:
-  explicit PostfixSink(std::vector<std::string> options) : dir_(make_temp_dir()) {
+  explicit PostfixSink(std::vector<std::string> options) {
     port_ = free_port();
     std::vector<std::string> argv = {"/usr/sbin/smtp-sink"};
     if (::geteuid() == 0) {
@@ -54,22 +54,18 @@ class PostfixSink {
     argv.insert(argv.end(), options.begin(), options.end());
     argv.push_back("127.0.0.1:" + std::to_string(port_));
     argv.push_back("10");
-    child_ = std::make_unique<Child>(argv, dir_ / "stdout", dir_ / "stderr");
+    child_ = std::make_unique<Child>(argv, dir_.file("stdout"), dir_.file("stderr"));
     for (int i = 0; i < 500 && !ready_; ++i) {  // 10 s
       ready_ = can_connect(port_);
       if (!ready_ && !child_->running()) break;
       if (!ready_) std::this_thread::sleep_for(20ms);
     }
   }
-  ~PostfixSink() {
-    child_.reset();
-    fs::remove_all(dir_);
-  }
   bool ready() const { return ready_; }
   std::uint16_t port() const { return port_; }
 
  private:
-  fs::path dir_;
+  TempDir dir_;  // first: removed after the child is gone
   std::unique_ptr<Child> child_;
   std::uint16_t port_ = 0;
   bool ready_ = false;
@@ -81,18 +77,7 @@ smtp::OutboundEnvelope envelope(std::vector<std::string> rcpts, std::string body
 }
 
 RelayOptions options_for(std::uint16_t port) {
-  RelayOptions o;
-  o.host = "127.0.0.1";
-  o.port = port;
-  o.starttls = smtp::StartTlsPolicy::off;
-  o.max_connections = 1;
-  o.helo_name = "relay-test.example.org";
-  o.timeouts.connect = 5s;
-  o.timeouts.reply = 10s;
-  o.timeouts.data_end = 10s;
-  o.timeouts.idle_close = 300ms;
-  o.timeouts.quit = 2s;
-  return o;
+  return local_relay_options(port, "relay-test.example.org");
 }
 
 // The io_context, a Relay on it and what its completions reported.
@@ -127,13 +112,7 @@ class RelayTest : public ::testing::Test {
   // Runs the io_context one handler at a time until pred() or the time
   // limit; false on timeout.
   bool run_until(const std::function<bool()>& pred, std::chrono::milliseconds limit = 20s) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (!pred()) {
-      if (std::chrono::steady_clock::now() > end) return false;
-      if (io_.stopped()) io_.restart();
-      if (io_.run_one_for(10ms) == 0) std::this_thread::sleep_for(2ms);
-    }
-    return true;
+    return test_support::run_until(io_, pred, limit);
   }
 
   bool all_done(std::size_t n) {
@@ -470,21 +449,16 @@ class RelayTlsTest : public RelayTest {
  protected:
   void SetUp() override {
     RelayTest::SetUp();
-    dir_ = make_temp_dir();
     std::string cmd =
         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
         "-subj /CN=localhost -keyout " +
-        (dir_ / "key.pem").string() + " -out " + (dir_ / "cert.pem").string() + " >/dev/null 2>&1";
+        dir_.file("key.pem") + " -out " + dir_.file("cert.pem") + " >/dev/null 2>&1";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   }
-  void TearDown() override {
-    RelayTest::TearDown();
-    fs::remove_all(dir_);
-  }
   std::vector<std::string> tls_args() const {
-    return {"--tls-cert", (dir_ / "cert.pem").string(), "--tls-key", (dir_ / "key.pem").string()};
+    return {"--tls-cert", dir_.file("cert.pem"), "--tls-key", dir_.file("key.pem")};
   }
-  fs::path dir_;
+  TempDir dir_;
 };
 
 TEST_F(RelayTlsTest, Outcomes) {

@@ -44,8 +44,7 @@ queue::NewOutgoing outgoing(const std::string& id, int members) {
 class SchedulerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = make_temp_dir();
-    auto db = store::Database::open(dir_ / "tlpmail.db");
+    auto db = store::Database::open(dir_.file("tlpmail.db"));
     ASSERT_TRUE(db) << db.error().message;
     db_ = std::move(*db);
     outbox_ = std::make_unique<queue::Outbox>(*db_);
@@ -56,19 +55,11 @@ class SchedulerTest : public ::testing::Test {
     pool_.join();
     outbox_.reset();
     db_.reset();
-    fs::remove_all(dir_);
   }
 
   void start(std::uint16_t port, SchedulerOptions so = {}, unsigned connections = 2) {
-    RelayOptions ro;
-    ro.host = "127.0.0.1";
-    ro.port = port;
+    RelayOptions ro = local_relay_options(port, "lists.example.org");
     ro.max_connections = connections;
-    ro.helo_name = "lists.example.org";
-    ro.timeouts.connect = 5s;
-    ro.timeouts.reply = 10s;
-    ro.timeouts.data_end = 10s;
-    ro.timeouts.idle_close = 300ms;
     ro.timeouts.quit = 1s;
     relay_ = std::make_unique<Relay>(io_.get_executor(), ro,
                                      [this](std::uint64_t job, const smtp::TransactionResult& r) {
@@ -81,13 +72,7 @@ class SchedulerTest : public ::testing::Test {
   }
 
   bool run_until(const std::function<bool()>& pred, std::chrono::milliseconds limit = 30s) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (!pred()) {
-      if (std::chrono::steady_clock::now() > end) return false;
-      if (io_.stopped()) io_.restart();
-      if (io_.run_one_for(10ms) == 0) std::this_thread::sleep_for(2ms);
-    }
-    return true;
+    return test_support::run_until(io_, pred, limit);
   }
 
   void stop(std::chrono::milliseconds grace) {
@@ -107,7 +92,7 @@ class SchedulerTest : public ::testing::Test {
     return c ? *c : queue::OutboxCounts{};
   }
 
-  fs::path dir_;
+  TempDir dir_;  // first: the database in it closes before it goes
   asio::io_context io_;
   asio::thread_pool pool_{2};
   std::unique_ptr<store::Database> db_;

@@ -1,5 +1,7 @@
 // Test peers shared by the delivery tests: a child process killed by PID,
-// tests/e2e/sink.py in its own temp folder, free ports. Test plumbing only.
+// tests/e2e/sink.py in its own temp folder, free ports, Relay options for
+// a local peer, and running an io_context until a condition holds. Test
+// plumbing only.
 #pragma once
 
 #include <fcntl.h>
@@ -13,11 +15,15 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "delivery/relay.h"
+#include "support/temp_dir.h"
 
 namespace tlpmail::delivery::test_support {
 
@@ -25,12 +31,7 @@ namespace fs = std::filesystem;
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using asio::ip::tcp;
-
-inline fs::path make_temp_dir() {
-  char tmpl[] = "/tmp/tlpt-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) return {};
-  return tmpl;
-}
+using ::tlpmail::testing::TempDir;
 
 inline std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -52,6 +53,36 @@ inline bool can_connect(std::uint16_t port) {
   boost::system::error_code ec;
   s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
   return !ec;
+}
+
+// Relay options for a peer on 127.0.0.1:`port`: plain SMTP, one
+// connection, short timeouts. Tests change what they need.
+inline RelayOptions local_relay_options(std::uint16_t port, std::string helo_name) {
+  RelayOptions o;
+  o.host = "127.0.0.1";
+  o.port = port;
+  o.starttls = smtp::StartTlsPolicy::off;
+  o.max_connections = 1;
+  o.helo_name = std::move(helo_name);
+  o.timeouts.connect = 5s;
+  o.timeouts.reply = 10s;
+  o.timeouts.data_end = 10s;
+  o.timeouts.idle_close = 300ms;
+  o.timeouts.quit = 2s;
+  return o;
+}
+
+// Runs `io` one handler at a time until pred() holds or `limit` has
+// passed; false on timeout.
+inline bool run_until(asio::io_context& io, const std::function<bool()>& pred,
+                      std::chrono::milliseconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    if (io.stopped()) io.restart();
+    if (io.run_one_for(10ms) == 0) std::this_thread::sleep_for(2ms);
+  }
+  return true;
 }
 
 // A child process started with execvp, stdout and stderr to files; killed
@@ -115,36 +146,32 @@ inline fs::path sink_script() {
 // sink.py in its own temp folder; messages land in dir()/out.
 class SinkPy {
  public:
-  explicit SinkPy(std::vector<std::string> extra = {}) : dir_(make_temp_dir()) {
+  explicit SinkPy(std::vector<std::string> extra = {}) {
     std::vector<std::string> argv = {"python3",     sink_script().string(),
                                      "--port",      "0",
-                                     "--port-file", (dir_ / "port").string(),
-                                     "--dir",       (dir_ / "out").string(),
+                                     "--port-file", dir_.file("port"),
+                                     "--dir",       dir_.file("out"),
                                      "--exit-after", "120"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    child_ = std::make_unique<Child>(argv, dir_ / "stdout", dir_ / "stderr");
+    child_ = std::make_unique<Child>(argv, dir_.file("stdout"), dir_.file("stderr"));
     for (int i = 0; i < 500 && port_ == 0; ++i) {  // 10 s
-      std::string text = read_file(dir_ / "port");
+      std::string text = read_file(dir_.file("port"));
       if (!text.empty()) port_ = static_cast<std::uint16_t>(std::stoi(text));
       if (port_ == 0 && !child_->running()) break;
       if (port_ == 0) std::this_thread::sleep_for(20ms);
     }
   }
-  ~SinkPy() {
-    child_.reset();
-    fs::remove_all(dir_);
-  }
 
   std::uint16_t port() const { return port_; }
-  const fs::path& dir() const { return dir_; }
-  std::string log() const { return read_file(dir_ / "stderr"); }
+  const std::string& dir() const { return dir_.path(); }
+  std::string log() const { return read_file(dir_.file("stderr")); }
   int messages() const {
     int n = 0;
-    for (int i = 1; fs::exists(dir_ / "out" / (std::to_string(i) + ".json")); ++i) n = i;
+    while (fs::exists(out(n + 1, ".json"))) ++n;
     return n;
   }
-  std::string eml(int n) const { return read_file(dir_ / "out" / (std::to_string(n) + ".eml")); }
-  std::string json(int n) const { return read_file(dir_ / "out" / (std::to_string(n) + ".json")); }
+  std::string eml(int n) const { return read_file(out(n, ".eml")); }
+  std::string json(int n) const { return read_file(out(n, ".json")); }
   // The json's "connection" number.
   int connection_of(int n) const {
     const std::string j = json(n);
@@ -161,7 +188,12 @@ class SinkPy {
   }
 
  private:
-  fs::path dir_;
+  // out/<n><ext>: the sink's files for its n-th message.
+  std::string out(int n, const char* ext) const {
+    return dir_.file("out/" + std::to_string(n) + ext);
+  }
+
+  TempDir dir_;  // first: removed after the child is gone
   std::unique_ptr<Child> child_;
   std::uint16_t port_ = 0;
 };

@@ -51,10 +51,6 @@ class GpgShapesTest : public ::testing::Test {
   static std::string decrypt(const std::string& ciphertext) {
     return gpg_out({"--decrypt", "-o", "-"}, ciphertext);
   }
-  static bool verifies_detached(const std::string& signature, const std::string& data) {
-    const std::string sig = home_->file("d.asc", signature);
-    return home_->gpg({"--verify", sig, "-"}, data).status == 0;
-  }
 
   static GpgHome* home_;
   static std::string fpr_;
@@ -112,7 +108,7 @@ TEST_F(GpgShapesTest, SignThenEncrypt) {
   ASSERT_EQ(e->kind(), ShapeKind::pgpmime_signed);
   const auto& s = std::get<PgpMimeSigned>(e->shape);
   EXPECT_EQ(s.signed_bytes, part);
-  EXPECT_TRUE(verifies_detached(s.signature, s.signed_bytes));
+  EXPECT_TRUE(home_->verifies(s.signature, s.signed_bytes));
   auto inner = parse_entity(s.signed_bytes);
   ASSERT_TRUE(inner);
   EXPECT_EQ(inner->body_head, "[TLP:RED] nested\r\n");

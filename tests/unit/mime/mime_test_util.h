@@ -18,6 +18,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/temp_dir.h"
+
 extern char** environ;
 
 namespace tlpmail::mime::testing {
@@ -90,44 +92,50 @@ inline RunResult run(const std::vector<std::string>& args, const std::string& di
 
 class GpgHome {
  public:
-  GpgHome() {
-    char tmpl[] = "/tmp/tlpt-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) {
-      ADD_FAILURE() << "mkdtemp failed";
-      return;
-    }
-    path_ = tmpl;
-  }
+  GpgHome() = default;
   GpgHome(const GpgHome&) = delete;
   GpgHome& operator=(const GpgHome&) = delete;
-  ~GpgHome() {
-    if (path_.empty()) return;
-    run({"gpgconf", "--homedir", path_, "--kill", "all"}, path_, "");
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
+  ~GpgHome() { run({"gpgconf", "--homedir", path(), "--kill", "all"}, path(), ""); }
 
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return dir_.path(); }
 
   // gpg --batch in this home; `input` goes to stdin through a file.
   RunResult gpg(std::vector<std::string> args, std::string_view input = {}) const {
-    std::vector<std::string> all = {"gpg", "--homedir", path_, "--batch", "--yes",
+    std::vector<std::string> all = {"gpg", "--homedir", path(), "--batch", "--yes",
                                     "--no-tty", "--passphrase", "", "--pinentry-mode",
                                     "loopback"};
     all.insert(all.end(), args.begin(), args.end());
-    const std::string in = path_ + "/stdin.bin";
+    const std::string in = dir_.file("stdin.bin");
     write_whole(in, input);
-    return run(all, path_, in);
+    return run(all, path(), in);
+  }
+
+  // Armored detached signature over exactly `bytes`, SHA-256, by `signer`
+  // (the default key when empty); a test failure when gpg fails.
+  std::string detach_sign(std::string_view bytes, const std::string& signer = "") const {
+    std::vector<std::string> args = {"--armor", "--detach-sign", "--digest-algo", "SHA256"};
+    if (!signer.empty()) args.insert(args.end(), {"-u", signer});
+    args.insert(args.end(), {"-o", "-"});
+    const RunResult r = gpg(std::move(args), bytes);
+    EXPECT_EQ(r.status, 0) << r.err;
+    return r.out;
+  }
+
+  // `gpg --verify SIG -` with `data` on stdin: a good signature.
+  bool verifies(const std::string& signature, std::string_view data) const {
+    const std::string sig = file("sig.asc", signature);
+    const RunResult r = gpg({"--verify", sig, "-"}, data);
+    return r.status == 0 && r.err.find("Good signature") != std::string::npos;
   }
 
   std::string file(const std::string& name, std::string_view bytes) const {
-    const std::string p = path_ + "/" + name;
+    const std::string p = dir_.file(name);
     write_whole(p, bytes);
     return p;
   }
 
  private:
-  std::string path_;
+  ::tlpmail::testing::TempDir dir_;
 };
 
 }  // namespace tlpmail::mime::testing

@@ -31,20 +31,6 @@ class SignedBytesTest : public ::testing::Test {
     home_ = nullptr;
   }
 
-  // Armored detached signature over exactly `bytes`.
-  static std::string sign(const std::string& bytes) {
-    const auto r = home_->gpg({"--armor", "--detach-sign", "--digest-algo", "SHA256", "-o", "-"}, bytes);
-    EXPECT_EQ(r.status, 0) << r.err;
-    return r.out;
-  }
-
-  // `gpg --verify SIG -` with `data` on stdin.
-  static bool verifies(const std::string& signature, const std::string& data) {
-    const std::string sig = home_->file("sig.asc", signature);
-    const auto r = home_->gpg({"--verify", sig, "-"}, data);
-    return r.status == 0 && r.err.find("Good signature") != std::string::npos;
-  }
-
   static GpgHome* home_;
 };
 
@@ -101,8 +87,8 @@ std::vector<PartCase> part_cases() {
 
 TEST_F(SignedBytesTest, ExtractedBytesVerifyForCrlfAndLfInput) {
   for (const PartCase& c : part_cases()) {
-    const std::string signature = sign(c.part);
-    ASSERT_TRUE(verifies(signature, c.part)) << "control: " << c.name;
+    const std::string signature = home_->detach_sign(c.part);
+    ASSERT_TRUE(home_->verifies(signature, c.part)) << "control: " << c.name;
     for (const std::string& padding : {std::string(), std::string("  \t")}) {
       const std::string message = make_message(c.part, signature, "sig", padding);
       for (bool lf : {false, true}) {
@@ -116,7 +102,8 @@ TEST_F(SignedBytesTest, ExtractedBytesVerifyForCrlfAndLfInput) {
                     : "");
         const auto& s = std::get<PgpMimeSigned>(m->content.shape);
         EXPECT_EQ(s.signed_bytes, c.part) << c.name << (lf ? " (LF)" : " (CRLF)");
-        EXPECT_TRUE(verifies(s.signature, s.signed_bytes)) << c.name << (lf ? " (LF)" : " (CRLF)");
+        EXPECT_TRUE(home_->verifies(s.signature, s.signed_bytes))
+            << c.name << (lf ? " (LF)" : " (CRLF)");
       }
     }
   }
@@ -124,23 +111,23 @@ TEST_F(SignedBytesTest, ExtractedBytesVerifyForCrlfAndLfInput) {
 
 TEST_F(SignedBytesTest, AChangedByteDoesNotVerify) {
   const std::string part = crlf("Content-Type: text/plain\n\n[TLP:GREEN] hello");
-  const std::string signature = sign(part);
+  const std::string signature = home_->detach_sign(part);
   auto m = parse_message(make_message(part, signature, "sig", ""));
   ASSERT_TRUE(m);
   ASSERT_EQ(m->content.kind(), ShapeKind::pgpmime_signed);
   std::string bytes = std::get<PgpMimeSigned>(m->content.shape).signed_bytes;
-  ASSERT_TRUE(verifies(signature, bytes));
+  ASSERT_TRUE(home_->verifies(signature, bytes));
   bytes[bytes.find("GREEN")] = 'g';
-  EXPECT_FALSE(verifies(signature, bytes));
+  EXPECT_FALSE(home_->verifies(signature, bytes));
   // A re-serialisation that drops the trailing whitespace would not verify either.
-  EXPECT_FALSE(verifies(signature, part + "\r\n"));
+  EXPECT_FALSE(home_->verifies(signature, part + "\r\n"));
 }
 
 TEST_F(SignedBytesTest, SignedEntityWithinDecryptedContent) {
   // The plaintext of sign-then-encrypt: an entity (no message headers)
   // that is multipart/signed; parse_entity finds the same bytes.
   const std::string part = crlf("Content-Type: text/plain; charset=utf-8\n\n[TLP:RED] inner\n");
-  const std::string signature = sign(part);
+  const std::string signature = home_->detach_sign(part);
   const std::string entity =
       crlf("Content-Type: multipart/signed; micalg=pgp-sha256;\n"
            " protocol=\"application/pgp-signature\"; boundary=\"b\"\n\n--b\n") +
@@ -152,13 +139,13 @@ TEST_F(SignedBytesTest, SignedEntityWithinDecryptedContent) {
     ASSERT_EQ(e->kind(), ShapeKind::pgpmime_signed);
     const auto& s = std::get<PgpMimeSigned>(e->shape);
     EXPECT_EQ(s.signed_bytes, part);
-    EXPECT_TRUE(verifies(s.signature, s.signed_bytes));
+    EXPECT_TRUE(home_->verifies(s.signature, s.signed_bytes));
   }
 }
 
 TEST_F(SignedBytesTest, DifferentBoundaryStrings) {
   const std::string part = crlf("Content-Type: text/plain\n\nx");
-  const std::string signature = sign(part);
+  const std::string signature = home_->detach_sign(part);
   for (const std::string& boundary :
        {std::string("------------sig123"), std::string("=_a.b+c(d)"), std::string("x")}) {
     auto m = parse_message(make_message(part, signature, boundary, ""));

@@ -1,7 +1,7 @@
 // Tests of store::Database on real SQLite files: creation and file mode,
 // connection settings, migrations (success, failure, newer schema), error
 // mapping (locked, constraint, not a database), transactions and values.
-// Each test works in its own mkdtemp folder, removed at the end.
+// Each test works in its own temporary folder, removed at the end.
 #include "store/database.h"
 
 #include <gtest/gtest.h>
@@ -12,26 +12,12 @@
 #include <fstream>
 #include <thread>
 
+#include "support/temp_dir.h"
+
 namespace tlpmail::store {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/tlpt-XXXXXX";
-    const char* p = ::mkdtemp(tmpl);
-    if (p == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = p;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using ::tlpmail::testing::TempDir;
 
 unsigned mode_of(const std::filesystem::path& p) {
   struct stat st {};
@@ -47,7 +33,7 @@ std::unique_ptr<Database> must_open(const std::filesystem::path& p, const Option
 
 TEST(DatabaseTest, CreatesFileWithMode0600AndAppliesSettings) {
   TempDir dir;
-  auto file = dir.path() / "tlpmail.db";
+  auto file = dir.file("tlpmail.db");
   auto db = must_open(file);
   EXPECT_EQ(mode_of(file), 0600u);
   EXPECT_EQ(db->initial_schema_version(), 0);
@@ -72,12 +58,12 @@ TEST(DatabaseTest, CreatesFileWithMode0600AndAppliesSettings) {
   }
   // A write creates the WAL file; it gets the database file's mode.
   ASSERT_TRUE(db->execute("INSERT INTO spool_messages VALUES ('a', 1, 's', 2, 'received', 1)"));
-  EXPECT_EQ(mode_of(dir.path() / "tlpmail.db-wal"), 0600u);
+  EXPECT_EQ(mode_of(dir.file("tlpmail.db-wal")), 0600u);
 }
 
 TEST(DatabaseTest, TightensModeOfExistingFile) {
   TempDir dir;
-  auto file = dir.path() / "tlpmail.db";
+  auto file = dir.file("tlpmail.db");
   { std::ofstream(file).flush(); }
   ASSERT_EQ(::chmod(file.c_str(), 0644), 0);
   auto db = must_open(file);
@@ -88,7 +74,7 @@ TEST(DatabaseTest, RollbackJournalModeOption) {
   TempDir dir;
   Options o;
   o.journal_mode = JournalMode::rollback;
-  auto db = must_open(dir.path() / "x.db", o);
+  auto db = must_open(dir.file("x.db"), o);
   auto rows = db->query("PRAGMA journal_mode");
   ASSERT_TRUE(rows);
   EXPECT_EQ((*rows)[0].text(0), "delete");
@@ -96,7 +82,7 @@ TEST(DatabaseTest, RollbackJournalModeOption) {
 
 TEST(DatabaseTest, ReopenDoesNotRerunMigrations) {
   TempDir dir;
-  auto file = dir.path() / "tlpmail.db";
+  auto file = dir.file("tlpmail.db");
   { auto db = must_open(file); }
   auto db = must_open(file);
   EXPECT_EQ(db->initial_schema_version(), static_cast<int>(migrations().size()));
@@ -132,7 +118,7 @@ TEST(DatabaseTest, MigrationTable) {
   };
   for (const Case& c : cases) {
     TempDir dir;
-    auto file = dir.path() / "m.db";
+    auto file = dir.file("m.db");
     Options o;
     o.migrations = c.steps;
     auto got = Database::open(file, o);
@@ -154,7 +140,7 @@ TEST(DatabaseTest, MigrationTable) {
 
 TEST(DatabaseTest, RefusesNewerSchema) {
   TempDir dir;
-  auto file = dir.path() / "tlpmail.db";
+  auto file = dir.file("tlpmail.db");
   {
     auto db = must_open(file);
     ASSERT_TRUE(db->execute("PRAGMA user_version = 99"));
@@ -163,14 +149,14 @@ TEST(DatabaseTest, RefusesNewerSchema) {
   ASSERT_FALSE(got);
   EXPECT_EQ(got.error().fault, DbFault::schema);
   EXPECT_EQ(got.error().kind, ErrorClass::permanent);
-  EXPECT_EQ(got.error().message, "database: " + file.string() +
+  EXPECT_EQ(got.error().message, "database: " + file +
                                      " has schema version 99, newer than this program knows (" +
                                      std::to_string(migrations().size()) + "); refusing to use it");
 }
 
 TEST(DatabaseTest, ReadOnlyOpenReadsAndNeverWrites) {
   TempDir dir;
-  auto file = dir.path() / "tlpmail.db";
+  auto file = dir.file("tlpmail.db");
   // A missing file is an io error and stays missing.
   auto missing = Database::open_read_only(file);
   ASSERT_FALSE(missing);
@@ -201,7 +187,7 @@ TEST(DatabaseTest, ReadOnlyOpenReadsAndNeverWrites) {
 
 TEST(DatabaseTest, NotADatabaseIsCorrupt) {
   TempDir dir;
-  auto file = dir.path() / "tlpmail.db";
+  auto file = dir.file("tlpmail.db");
   {
     std::ofstream out(file);
     out << std::string(4096, 'g');
@@ -221,7 +207,7 @@ TEST(DatabaseTest, MissingFolderIsIoError) {
 
 TEST(DatabaseTest, LockedDatabaseIsTemporary) {
   TempDir dir;
-  auto file = dir.path() / "tlpmail.db";
+  auto file = dir.file("tlpmail.db");
   auto db1 = must_open(file);
   Options o;
   o.busy_timeout = std::chrono::milliseconds(50);
@@ -242,7 +228,7 @@ TEST(DatabaseTest, LockedDatabaseIsTemporary) {
 
 TEST(DatabaseTest, StatementErrors) {
   TempDir dir;
-  auto db = must_open(dir.path() / "tlpmail.db");
+  auto db = must_open(dir.file("tlpmail.db"));
   ASSERT_TRUE(db->execute("INSERT INTO spool_messages VALUES ('a', 1, 's', 2, 'received', 1)"));
   struct Case {
     const char* name;
@@ -268,26 +254,25 @@ TEST(DatabaseTest, StatementErrors) {
 
 TEST(DatabaseTest, TransactionCommitsOrRollsBack) {
   TempDir dir;
-  auto db = must_open(dir.path() / "tlpmail.db");
-  auto ok = db->transaction([](Transaction& tx) -> DbResult<void> {
-    if (auto r = tx.execute("INSERT INTO spool_messages VALUES ('a', 1, 's', 2, 'received', 1)");
-        !r)
-      return Unexpected(r.error());
-    if (auto r = tx.execute("INSERT INTO spool_recipients VALUES ('a', 0, 'r@x')"); !r)
-      return Unexpected(r.error());
-    return {};
-  });
+  auto db = must_open(dir.file("tlpmail.db"));
+  // One transaction: a message row `id`, then a recipient row of message
+  // `rcpt_of` (a foreign key: it fails unless that message exists).
+  auto message_and_recipient = [&](std::string id, std::string rcpt_of) {
+    return db->transaction([&](Transaction& tx) -> DbResult<void> {
+      if (auto r = tx.execute("INSERT INTO spool_messages VALUES (?, 1, 's', 2, 'received', 1)",
+                              {id});
+          !r)
+        return Unexpected(r.error());
+      if (auto r = tx.execute("INSERT INTO spool_recipients VALUES (?, 0, 'r@x')", {rcpt_of}); !r)
+        return Unexpected(r.error());
+      return {};
+    });
+  };
+  auto ok = message_and_recipient("a", "a");
   ASSERT_TRUE(ok) << ok.error().message;
 
-  auto failed = db->transaction([](Transaction& tx) -> DbResult<void> {
-    if (auto r = tx.execute("INSERT INTO spool_messages VALUES ('b', 1, 's', 2, 'received', 1)");
-        !r)
-      return Unexpected(r.error());
-    // The second statement fails: the first must be rolled back.
-    if (auto r = tx.execute("INSERT INTO spool_recipients VALUES ('zz', 0, 'r@x')"); !r)
-      return Unexpected(r.error());
-    return {};
-  });
+  // The second statement fails: the first must be rolled back.
+  auto failed = message_and_recipient("b", "zz");
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error().fault, DbFault::constraint);
 
@@ -301,7 +286,7 @@ TEST(DatabaseTest, TransactionCommitsOrRollsBack) {
 
 TEST(DatabaseTest, ValuesRoundTrip) {
   TempDir dir;
-  auto db = must_open(dir.path() / "tlpmail.db");
+  auto db = must_open(dir.file("tlpmail.db"));
   ASSERT_TRUE(db->execute("CREATE TABLE v (a ANY, b ANY, c ANY, d ANY) STRICT"));
   const std::string text_with_nul("x\0y\xff", 4);
   ASSERT_TRUE(db->execute("INSERT INTO v VALUES (?, ?, ?, ?)",
@@ -318,7 +303,7 @@ TEST(DatabaseTest, ValuesRoundTrip) {
 
 TEST(DatabaseTest, ConcurrentTransactionsFromThreads) {
   TempDir dir;
-  auto db = must_open(dir.path() / "tlpmail.db");
+  auto db = must_open(dir.file("tlpmail.db"));
   constexpr int kPerThread = 100;
   auto work = [&](char prefix) {
     for (int i = 0; i < kPerThread; ++i) {

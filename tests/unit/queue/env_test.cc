@@ -16,7 +16,7 @@
 namespace tlpmail::queue {
 namespace {
 
-using testing::TempDir;
+using namespace testing;  // TempDir
 
 std::string read_all(Env& env, const std::string& path) {
   auto f = env.new_sequential_file(path);

@@ -10,8 +10,7 @@
 namespace tlpmail::queue {
 namespace {
 
-using testing::open_db;
-using testing::TempDir;
+using namespace testing;  // TempDir, open_db
 
 NewOutgoing message(std::string id, std::vector<std::string> recipients) {
   NewOutgoing m;
@@ -27,10 +26,17 @@ NewOutgoing message(std::string id, std::vector<std::string> recipients) {
   return m;
 }
 
+// The copies claim_due(now, max) hands out; none (and a test failure) on error.
+std::vector<ClaimedCopy> claim(Outbox& outbox, std::time_t now, std::size_t max) {
+  auto got = outbox.claim_due(now, max);
+  EXPECT_TRUE(got) << got.error().message;
+  return got ? std::move(*got) : std::vector<ClaimedCopy>{};
+}
+
 class OutboxTest : public ::testing::Test {
  protected:
   TempDir tmp;
-  std::unique_ptr<store::Database> db = open_db(tmp.path() + "/tlpmail.db");
+  std::unique_ptr<store::Database> db = open_db(tmp.file("tlpmail.db"));
   Outbox outbox{*db};
 };
 
@@ -43,25 +49,22 @@ TEST_F(OutboxTest, AddClaimRecordRoundTrip) {
   EXPECT_EQ(m->kind, OutgoingKind::copy);
 
   // Not due before `now`.
-  auto early = outbox.claim_due(99, 10);
-  ASSERT_TRUE(early);
-  EXPECT_TRUE(early->empty());
+  auto early = claim(outbox, 99, 10);
+  EXPECT_TRUE(early.empty());
 
-  auto claimed = outbox.claim_due(100, 2);
-  ASSERT_TRUE(claimed);
-  ASSERT_EQ(claimed->size(), 2u);
-  EXPECT_EQ((*claimed)[0].recipient, "a@x.example");
-  EXPECT_EQ((*claimed)[0].pkesk, std::string("\xc1\x00k", 3) + "a@x.example");
-  EXPECT_EQ((*claimed)[0].attempts, 0);
+  auto claimed = claim(outbox, 100, 2);
+  ASSERT_EQ(claimed.size(), 2u);
+  EXPECT_EQ(claimed[0].recipient, "a@x.example");
+  EXPECT_EQ(claimed[0].pkesk, std::string("\xc1\x00k", 3) + "a@x.example");
+  EXPECT_EQ(claimed[0].attempts, 0);
   // A claimed copy is not claimed twice.
-  auto rest = outbox.claim_due(100, 10);
-  ASSERT_TRUE(rest);
-  ASSERT_EQ(rest->size(), 1u);
-  EXPECT_EQ((*rest)[0].recipient, "c@x.example");
+  auto rest = claim(outbox, 100, 10);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].recipient, "c@x.example");
 
-  ASSERT_TRUE(outbox.record({{(*claimed)[0].id, CopyState::delivered, 0, "250 2.0.0 Ok"},
-                             {(*claimed)[1].id, CopyState::deferred, 160, "451 4.3.0 later"},
-                             {(*rest)[0].id, CopyState::failed, 0, "550 5.1.1 unknown"}},
+  ASSERT_TRUE(outbox.record({{claimed[0].id, CopyState::delivered, 0, "250 2.0.0 Ok"},
+                             {claimed[1].id, CopyState::deferred, 160, "451 4.3.0 later"},
+                             {rest[0].id, CopyState::failed, 0, "550 5.1.1 unknown"}},
                             101));
   auto counts = outbox.counts();
   ASSERT_TRUE(counts);
@@ -73,18 +76,16 @@ TEST_F(OutboxTest, AddClaimRecordRoundTrip) {
   auto due = outbox.next_due();
   ASSERT_TRUE(due);
   EXPECT_EQ(*due, std::optional<std::int64_t>(160));
-  auto not_yet = outbox.claim_due(159, 10);
-  ASSERT_TRUE(not_yet);
-  EXPECT_TRUE(not_yet->empty());
-  auto again = outbox.claim_due(160, 10);
-  ASSERT_TRUE(again);
-  ASSERT_EQ(again->size(), 1u);
-  EXPECT_EQ((*again)[0].recipient, "b@x.example");
-  EXPECT_EQ((*again)[0].attempts, 1);
+  auto not_yet = claim(outbox, 159, 10);
+  EXPECT_TRUE(not_yet.empty());
+  auto again = claim(outbox, 160, 10);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].recipient, "b@x.example");
+  EXPECT_EQ(again[0].attempts, 1);
 
   // Still one copy open: the ciphertext stays.
   EXPECT_FALSE(outbox.message("M1")->shared_data.empty());
-  ASSERT_TRUE(outbox.record({{(*again)[0].id, CopyState::delivered, 0, "250 ok"}}, 170));
+  ASSERT_TRUE(outbox.record({{again[0].id, CopyState::delivered, 0, "250 ok"}}, 170));
   // Every copy final: no ciphertext is kept.
   auto done = outbox.message("M1");
   ASSERT_TRUE(done);
@@ -100,21 +101,19 @@ TEST_F(OutboxTest, AddClaimRecordRoundTrip) {
 
 TEST_F(OutboxTest, InFlightCopiesAreRequeuedAfterACrash) {
   ASSERT_TRUE(outbox.add(message("M2", {"a@x.example", "b@x.example"}), 100));
-  auto claimed = outbox.claim_due(100, 10);
-  ASSERT_TRUE(claimed);
-  ASSERT_EQ(claimed->size(), 2u);
-  ASSERT_TRUE(outbox.record({{(*claimed)[0].id, CopyState::delivered, 0, "250 ok"}}, 101));
+  auto claimed = claim(outbox, 100, 10);
+  ASSERT_EQ(claimed.size(), 2u);
+  ASSERT_TRUE(outbox.record({{claimed[0].id, CopyState::delivered, 0, "250 ok"}}, 101));
   // The process dies here; a new one opens the same file.
   db.reset();
-  db = open_db(tmp.path() + "/tlpmail.db");
+  db = open_db(tmp.file("tlpmail.db"));
   Outbox reopened(*db);
   auto n = reopened.requeue_in_flight(200);
   ASSERT_TRUE(n);
   EXPECT_EQ(*n, 1);
-  auto claim = reopened.claim_due(200, 10);
-  ASSERT_TRUE(claim);
-  ASSERT_EQ(claim->size(), 1u);
-  EXPECT_EQ((*claim)[0].recipient, "b@x.example");
+  auto left = claim(reopened, 200, 10);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].recipient, "b@x.example");
 }
 
 TEST_F(OutboxTest, RecordIgnoresCopiesNotInFlight) {
@@ -148,10 +147,10 @@ TEST_F(OutboxTest, RefusesDuplicatesAndEmptyMessages) {
 TEST_F(OutboxTest, FailuresAreReportedOnce) {
   NewOutgoing m = message("M7", {"a@x.example", "b@x.example"});
   ASSERT_TRUE(outbox.add(m, 100));
-  auto claimed = outbox.claim_due(100, 10);
-  ASSERT_TRUE(claimed);
-  ASSERT_TRUE(outbox.record({{(*claimed)[0].id, CopyState::failed, 0, "550 5.1.1 unknown"},
-                             {(*claimed)[1].id, CopyState::delivered, 0, "250 ok"}},
+  auto claimed = claim(outbox, 100, 10);
+  ASSERT_EQ(claimed.size(), 2u);
+  ASSERT_TRUE(outbox.record({{claimed[0].id, CopyState::failed, 0, "550 5.1.1 unknown"},
+                             {claimed[1].id, CopyState::delivered, 0, "250 ok"}},
                             101));
   auto f = outbox.unreported_failures(10);
   ASSERT_TRUE(f);

@@ -6,62 +6,12 @@
 // trace once recovery has run; messages committed earlier are never hurt.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-
-#include "queue/fault_injection_env.h"
-#include "queue/memory_env.h"
-#include "queue/spool.h"
 #include "test_support.h"
 
 namespace tlpmail::queue {
 namespace {
 
-using testing::make_body;
-using testing::open_db;
-using testing::open_spool;
-using testing::spool_message;
-using testing::TempDir;
-
-constexpr const char* kSpoolDir = "/state/spool";
-
-// One machine: files in MemoryEnv, the database as a real SQLite file
-// (SQLite's own durability with synchronous=FULL is taken as given).
-struct Machine {
-  TempDir tmp;
-  MemoryEnv mem;
-  FaultInjectionEnv env{mem};
-  std::string db_path = tmp.path() + "/tlpmail.db";
-  std::unique_ptr<store::Database> db;
-  std::unique_ptr<Spool> spool;
-
-  Machine() {
-    (void)mem.create_dir("/state");
-    (void)mem.sync_dir("/");
-    boot();
-  }
-  void boot() {
-    db = open_db(db_path, std::chrono::milliseconds(100));
-    spool = open_spool(env, kSpoolDir, *db);
-  }
-  // Power cut: the process is gone, unsynced data with it; then restart.
-  void crash_and_reboot() {
-    spool.reset();
-    db.reset();
-    mem.crash();
-    env.reset();
-    boot();
-  }
-  std::vector<std::string> names(const std::string& sub) {
-    auto n = mem.list_dir(std::string(kSpoolDir) + "/" + sub);
-    if (!n) return {"<missing>"};
-    std::sort(n->begin(), n->end());
-    return *n;
-  }
-  std::int64_t rows() {
-    auto r = db->query("SELECT count(*) FROM spool_messages");
-    return r ? (*r)[0].integer(0) : -1;
-  }
-};
+using namespace testing;  // Machine, kSpoolDir, make_body, spool_message...
 
 struct Msg {
   std::string sender;
@@ -142,19 +92,9 @@ TEST(SpoolCrashTest, PowerCutAtEveryStepOfACommit) {
 // the power goes. The file comes back; recovery removes it.
 TEST(SpoolCrashTest, CrashBetweenRenameAndInsert) {
   Machine m;
-  auto other = open_db(m.db_path);
-  auto tx = m.spool->begin();
-  ASSERT_TRUE(tx);
-  ASSERT_TRUE(tx->write("never acknowledged"));
-  Result<QueueId, SpoolError> got = Unexpected(SpoolError{});
-  auto held = other->transaction([&](store::Transaction&) -> store::DbResult<void> {
-    got = tx->commit();
-    return {};
-  });
-  ASSERT_TRUE(held);
+  auto got = m.commit_while_database_locked("never acknowledged");
   ASSERT_FALSE(got);
   EXPECT_EQ(got.error().code, SpoolErrorCode::database);
-  other.reset();
   m.crash_and_reboot();
   EXPECT_EQ(m.spool->recovery_report().orphan_files_removed, 1u);
   expect_pending_exactly(*m.spool, {}, "after reboot");

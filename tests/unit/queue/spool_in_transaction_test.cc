@@ -7,59 +7,18 @@
 // leaves the message and the callback's row together or neither.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-
-#include "queue/fault_injection_env.h"
-#include "queue/memory_env.h"
-#include "queue/spool.h"
 #include "test_support.h"
 
 namespace tlpmail::queue {
 namespace {
 
-using testing::make_body;
-using testing::open_db;
-using testing::open_spool;
-using testing::TempDir;
+using namespace testing;  // Machine, make_body, spool_message
 
-constexpr const char* kSpoolDir = "/state/spool";
-
-// One machine as in spool_crash_test.cc, plus the caller's own table.
-struct Machine {
-  TempDir tmp;
-  MemoryEnv mem;
-  FaultInjectionEnv env{mem};
-  std::string db_path = tmp.path() + "/tlpmail.db";
-  std::unique_ptr<store::Database> db;
-  std::unique_ptr<Spool> spool;
-
-  Machine() {
-    (void)mem.create_dir("/state");
-    (void)mem.sync_dir("/");
-    boot();
+// A Machine whose database also holds the caller's own table.
+struct CallerMachine : Machine {
+  CallerMachine() {
     auto made = db->execute("CREATE TABLE caller_rows (queue_id TEXT NOT NULL) STRICT");
     EXPECT_TRUE(made.has_value());
-  }
-  void boot() {
-    db = open_db(db_path, std::chrono::milliseconds(100));
-    spool = open_spool(env, kSpoolDir, *db);
-  }
-  void crash_and_reboot() {
-    spool.reset();
-    db.reset();
-    mem.crash();
-    env.reset();
-    boot();
-  }
-  std::vector<std::string> names(const std::string& sub) {
-    auto n = mem.list_dir(std::string(kSpoolDir) + "/" + sub);
-    if (!n) return {"<missing>"};
-    std::sort(n->begin(), n->end());
-    return *n;
-  }
-  std::int64_t count(const char* sql) {
-    auto r = db->query(sql);
-    return r ? (*r)[0].integer(0) : -1;
   }
   // begin, one recipient, body, commit with `cb`.
   Result<QueueId, SpoolError> spool_with(const std::string& body,
@@ -89,7 +48,7 @@ store::DbError refusal(std::string message, store::DbFault fault) {
 }
 
 TEST(SpoolInTransactionTest, SuccessMakesMessageAndCallerRowVisibleTogether) {
-  Machine m;
+  CallerMachine m;
   QueueId seen;
   std::string sender_seen;
   auto got = m.spool_with("hello\r\n", [&](store::Transaction& tx, const QueueId& id) {
@@ -130,7 +89,7 @@ TEST(SpoolInTransactionTest, CallbackErrorLeavesNothingAndTheSpoolWorksOn) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
-    Machine m;
+    CallerMachine m;
     QueueId seen;
     auto got = m.spool_with(make_body(3000, 1), [&](store::Transaction& tx, const QueueId& id) {
       seen = id;
@@ -156,7 +115,7 @@ TEST(SpoolInTransactionTest, CallbackErrorLeavesNothingAndTheSpoolWorksOn) {
     ASSERT_TRUE(next) << next.error().detail;
     EXPECT_NE(*next, seen);
     EXPECT_EQ(m.count("SELECT COUNT(*) FROM caller_rows"), 1);
-    auto plain = testing::spool_message(*m.spool, "s@x", {"r@y"}, "plain");
+    auto plain = spool_message(*m.spool, "s@x", {"r@y"}, "plain");
     EXPECT_TRUE(plain);
     EXPECT_EQ(m.names("msg").size(), 2u);
   }
@@ -165,7 +124,7 @@ TEST(SpoolInTransactionTest, CallbackErrorLeavesNothingAndTheSpoolWorksOn) {
 // The cleanup unlink after a callback error is not synced; the power goes.
 // The file comes back without a row; recovery removes it.
 TEST(SpoolInTransactionTest, CallbackErrorThenPowerCut) {
-  Machine m;
+  CallerMachine m;
   auto got = m.spool_with("lost\r\n", [](store::Transaction& tx, const QueueId& id) {
     auto w = insert_row(tx, id);
     if (!w) return w;
@@ -185,7 +144,7 @@ TEST(SpoolInTransactionTest, CallbackErrorThenPowerCut) {
 TEST(SpoolInTransactionTest, PowerCutAtEveryStepKeepsMessageAndCallerRowTogether) {
   int total = 0;
   {
-    Machine probe;
+    CallerMachine probe;
     probe.env.reset();
     ASSERT_TRUE(probe.spool_with(make_body(5000, 2), insert_row));
     total = probe.env.changing_calls();
@@ -194,7 +153,7 @@ TEST(SpoolInTransactionTest, PowerCutAtEveryStepKeepsMessageAndCallerRowTogether
   for (int k = 0; k <= total; ++k) {
     const std::string where =
         "power cut after " + std::to_string(k) + " of " + std::to_string(total) + " calls";
-    Machine m;
+    CallerMachine m;
     auto first = m.spool_with("earlier\r\n", insert_row);
     ASSERT_TRUE(first) << where;
     m.env.reset();

@@ -14,11 +14,7 @@
 namespace tlpmail::queue {
 namespace {
 
-using testing::make_body;
-using testing::open_db;
-using testing::open_spool;
-using testing::spool_message;
-using testing::TempDir;
+using namespace testing;  // TempDir, open_db, open_spool, make_body, spool_message
 
 unsigned mode_of(const std::string& p) {
   struct stat st {};

@@ -12,78 +12,37 @@
 #include <map>
 #include <thread>
 
-#include "queue/fault_injection_env.h"
-#include "queue/memory_env.h"
 #include "test_support.h"
 
 namespace tlpmail::queue {
 namespace {
 
-using testing::make_body;
-using testing::open_db;
-using testing::open_spool;
-using testing::spool_message;
-using testing::TempDir;
-
-constexpr const char* kSpoolDir = "/state/spool";
+using namespace testing;  // Machine, kSpoolDir, make_body, spool_message...
 
 class SpoolTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(mem_.create_dir("/state"));
-    ASSERT_TRUE(mem_.sync_dir("/"));
-    db_path_ = tmp_.path() + "/tlpmail.db";
-    db_ = open_db(db_path_, std::chrono::milliseconds(100));
-    spool_ = open_spool(env_, kSpoolDir, *db_);
-  }
-
-  void reopen() {
-    spool_.reset();
-    db_.reset();
-    env_.reset();
-    db_ = open_db(db_path_, std::chrono::milliseconds(100));
-    spool_ = open_spool(env_, kSpoolDir, *db_);
-  }
-
-  std::vector<std::string> names(const std::string& sub) {
-    auto n = mem_.list_dir(std::string(kSpoolDir) + "/" + sub);
-    if (!n) return {"<" + n.error().message + ">"};
-    std::sort(n->begin(), n->end());
-    return *n;
-  }
-
-  std::int64_t row_count() {
-    auto rows = db_->query("SELECT count(*) FROM spool_messages");
-    return rows ? (*rows)[0].integer(0) : -1;
-  }
-
   // Puts a file straight into the spool folder, durable, as a crash would leave it.
   void plant(const std::string& rel, const std::string& content) {
     const std::string path = std::string(kSpoolDir) + "/" + rel;
-    auto f = mem_.new_writable_file(path);
+    auto f = m_.mem.new_writable_file(path);
     ASSERT_TRUE(f) << f.error().message;
     ASSERT_TRUE((*f)->append(content));
     ASSERT_TRUE((*f)->sync());
     ASSERT_TRUE((*f)->close());
-    ASSERT_TRUE(mem_.sync_dir(path.substr(0, path.rfind('/'))));
+    ASSERT_TRUE(m_.mem.sync_dir(path.substr(0, path.rfind('/'))));
   }
 
-  TempDir tmp_;
-  MemoryEnv mem_;
-  FaultInjectionEnv env_{mem_};
-  std::string db_path_;
-  std::unique_ptr<store::Database> db_;
-  std::unique_ptr<Spool> spool_;
+  Machine m_;
 };
 
 TEST_F(SpoolTest, CommitThenPendingAndReadBack) {
   const std::string body = make_body(25000, 1);
-  auto id = spool_message(*spool_, "alice@a.example",
+  auto id = spool_message(*m_.spool, "alice@a.example",
                           {"ops@lists.example", "ops-request@lists.example"}, body);
   ASSERT_TRUE(id) << id.error().detail;
   EXPECT_TRUE(is_valid_queue_id(*id));
 
-  auto pending = spool_->pending();
+  auto pending = m_.spool->pending();
   ASSERT_TRUE(pending) << pending.error().message;
   ASSERT_EQ(pending->size(), 1u);
   const SpooledMessage& m = (*pending)[0];
@@ -98,11 +57,11 @@ TEST_F(SpoolTest, CommitThenPendingAndReadBack) {
                        .count();
   EXPECT_LE(std::abs(now - m.received_at), 5);
 
-  auto bytes = spool_->read_message(*id);
+  auto bytes = m_.spool->read_message(*id);
   ASSERT_TRUE(bytes) << bytes.error().message;
   EXPECT_EQ(*bytes, body);
 
-  auto stream = spool_->open_message(*id);
+  auto stream = m_.spool->open_message(*id);
   ASSERT_TRUE(stream);
   std::string streamed;
   char buf[4096];
@@ -114,22 +73,22 @@ TEST_F(SpoolTest, CommitThenPendingAndReadBack) {
   }
   EXPECT_EQ(streamed, body);
 
-  auto one = spool_->message(*id);
+  auto one = m_.spool->message(*id);
   ASSERT_TRUE(one);
   EXPECT_EQ(one->recipients.size(), 2u);
-  EXPECT_TRUE(names("tmp").empty());
-  EXPECT_EQ(names("msg"), (std::vector<std::string>{*id}));
+  EXPECT_TRUE(m_.names("tmp").empty());
+  EXPECT_EQ(m_.names("msg"), (std::vector<std::string>{*id}));
 }
 
 TEST_F(SpoolTest, NullSenderEmptyBodyAndNoRecipients) {
-  auto id = spool_message(*spool_, "", {}, "");
+  auto id = spool_message(*m_.spool, "", {}, "");
   ASSERT_TRUE(id) << id.error().detail;
-  auto m = spool_->message(*id);
+  auto m = m_.spool->message(*id);
   ASSERT_TRUE(m);
   EXPECT_EQ(m->sender, "");
   EXPECT_TRUE(m->recipients.empty());
   EXPECT_EQ(m->size, 0u);
-  auto bytes = spool_->read_message(*id);
+  auto bytes = m_.spool->read_message(*id);
   ASSERT_TRUE(bytes);
   EXPECT_EQ(*bytes, "");
 }
@@ -137,11 +96,11 @@ TEST_F(SpoolTest, NullSenderEmptyBodyAndNoRecipients) {
 TEST_F(SpoolTest, PendingIsOldestFirst) {
   std::vector<QueueId> ids;
   for (int i = 0; i < 5; ++i) {
-    auto id = spool_message(*spool_, "s@x", {"r@y"}, make_body(100, i));
+    auto id = spool_message(*m_.spool, "s@x", {"r@y"}, make_body(100, i));
     ASSERT_TRUE(id);
     ids.push_back(*id);
   }
-  auto pending = spool_->pending();
+  auto pending = m_.spool->pending();
   ASSERT_TRUE(pending);
   std::vector<QueueId> got;
   for (const auto& m : *pending) got.push_back(m.id);
@@ -150,30 +109,30 @@ TEST_F(SpoolTest, PendingIsOldestFirst) {
 
 TEST_F(SpoolTest, AbortAndDestructorLeaveNothing) {
   {
-    auto tx = spool_->begin();
+    auto tx = m_.spool->begin();
     ASSERT_TRUE(tx);
     tx->set_sender("s@x");
     tx->add_recipient("r@y");
     ASSERT_TRUE(tx->write("some bytes"));
-    EXPECT_EQ(names("tmp").size(), 1u);
+    EXPECT_EQ(m_.names("tmp").size(), 1u);
     tx->abort();
-    EXPECT_TRUE(names("tmp").empty());
+    EXPECT_TRUE(m_.names("tmp").empty());
     tx->abort();  // twice is fine
   }
   {
-    auto tx = spool_->begin();
+    auto tx = m_.spool->begin();
     ASSERT_TRUE(tx);
     ASSERT_TRUE(tx->write("some bytes"));
     Transaction moved = std::move(tx.value());
-    EXPECT_EQ(names("tmp").size(), 1u);
+    EXPECT_EQ(m_.names("tmp").size(), 1u);
   }  // destroyed without commit
-  EXPECT_TRUE(names("tmp").empty());
-  EXPECT_TRUE(names("msg").empty());
-  EXPECT_EQ(row_count(), 0);
+  EXPECT_TRUE(m_.names("tmp").empty());
+  EXPECT_TRUE(m_.names("msg").empty());
+  EXPECT_EQ(m_.rows(), 0);
 }
 
 TEST_F(SpoolTest, FinishedTransactionRefuses) {
-  auto tx = spool_->begin();
+  auto tx = m_.spool->begin();
   ASSERT_TRUE(tx);
   ASSERT_TRUE(tx->write("x"));
   ASSERT_TRUE(tx->commit());
@@ -183,7 +142,7 @@ TEST_F(SpoolTest, FinishedTransactionRefuses) {
   auto write = tx->write("y");
   ASSERT_FALSE(write);
   EXPECT_EQ(write.error().code, SpoolErrorCode::unavailable);
-  auto pending = spool_->pending();
+  auto pending = m_.spool->pending();
   ASSERT_TRUE(pending);
   EXPECT_EQ(pending->size(), 1u);
 }
@@ -215,43 +174,43 @@ TEST_F(SpoolTest, FailureTable) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
-    reopen();  // a fresh, unpoisoned spool over the same files
-    const std::int64_t rows_before = row_count();
-    env_.fail_nth(c.op, c.nth, c.err);
-    auto got = spool_message(*spool_, "s@x", {"r@y"}, make_body(5000));
+    m_.restart();  // a fresh, unpoisoned spool over the same files
+    const std::int64_t rows_before = m_.rows();
+    m_.env.fail_nth(c.op, c.nth, c.err);
+    auto got = spool_message(*m_.spool, "s@x", {"r@y"}, make_body(5000));
     ASSERT_FALSE(got);
     EXPECT_EQ(got.error().code, c.want) << got.error().detail;
     EXPECT_EQ(to_smtp_reply(got.error()).code, c.want_smtp);
-    EXPECT_EQ(spool_->is_poisoned(), c.want_poisoned);
-    EXPECT_TRUE(names("tmp").empty());
-    EXPECT_TRUE(names("msg").empty());
-    EXPECT_EQ(row_count(), rows_before);
+    EXPECT_EQ(m_.spool->is_poisoned(), c.want_poisoned);
+    EXPECT_TRUE(m_.names("tmp").empty());
+    EXPECT_TRUE(m_.names("msg").empty());
+    EXPECT_EQ(m_.rows(), rows_before);
 
-    auto next = spool_message(*spool_, "s@x", {"r@y"}, "next");
+    auto next = spool_message(*m_.spool, "s@x", {"r@y"}, "next");
     if (c.want_poisoned) {
       ASSERT_FALSE(next);
       EXPECT_EQ(next.error().code, SpoolErrorCode::poisoned);
       EXPECT_EQ(to_smtp_reply(next.error()).code, 451);
-      EXPECT_NE(spool_->poison_reason().find(std::strerror(c.err)), std::string::npos);
+      EXPECT_NE(m_.spool->poison_reason().find(std::strerror(c.err)), std::string::npos);
       // Reading and marking what is already committed still works.
-      EXPECT_TRUE(spool_->pending());
+      EXPECT_TRUE(m_.spool->pending());
     } else {
       ASSERT_TRUE(next) << next.error().detail;
-      ASSERT_TRUE(spool_->mark(*next, MessageState::done));
+      ASSERT_TRUE(m_.spool->mark(*next, MessageState::done));
     }
   }
-  reopen();
-  auto after = spool_message(*spool_, "s@x", {"r@y"}, "after restart");
+  m_.restart();
+  auto after = spool_message(*m_.spool, "s@x", {"r@y"}, "after restart");
   EXPECT_TRUE(after) << "a new Spool (restart) accepts commits again";
 }
 
 TEST_F(SpoolTest, PoisonReachesTransactionsAlreadyOpen) {
-  auto a = spool_->begin();
-  auto b = spool_->begin();
+  auto a = m_.spool->begin();
+  auto b = m_.spool->begin();
   ASSERT_TRUE(a);
   ASSERT_TRUE(b);
   ASSERT_TRUE(b->write("b's bytes"));
-  env_.fail_nth(IoOp::sync, 1, EIO);
+  m_.env.fail_nth(IoOp::sync, 1, EIO);
   ASSERT_TRUE(a->write("a's bytes"));
   auto ra = a->commit();
   ASSERT_FALSE(ra);
@@ -261,15 +220,15 @@ TEST_F(SpoolTest, PoisonReachesTransactionsAlreadyOpen) {
   EXPECT_EQ(rb.error().code, SpoolErrorCode::poisoned);
   EXPECT_EQ(rb.error().detail, "spool refuses writes until restart after: fsync /state/spool/tmp/" +
                                    a->id() + ": Input/output error");
-  auto c = spool_->begin();
+  auto c = m_.spool->begin();
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().code, SpoolErrorCode::poisoned);
-  EXPECT_TRUE(names("tmp").empty());
+  EXPECT_TRUE(m_.names("tmp").empty());
 }
 
 TEST_F(SpoolTest, WriteErrorIsRememberedUntilCommit) {
-  env_.fail_nth(IoOp::write, 1, ENOSPC);
-  auto tx = spool_->begin();
+  m_.env.fail_nth(IoOp::write, 1, ENOSPC);
+  auto tx = m_.spool->begin();
   ASSERT_TRUE(tx);
   auto w1 = tx->write("first");
   ASSERT_FALSE(w1);
@@ -283,36 +242,26 @@ TEST_F(SpoolTest, WriteErrorIsRememberedUntilCommit) {
 }
 
 TEST_F(SpoolTest, DatabaseBusyIsTemporaryAndLeavesNoFile) {
-  auto other = open_db(db_path_);
-  auto tx = spool_->begin();
-  ASSERT_TRUE(tx);
-  ASSERT_TRUE(tx->write("held up"));
-  Result<QueueId, SpoolError> got = Unexpected(SpoolError{});
-  // The other connection holds the write lock while we commit.
-  auto held = other->transaction([&](store::Transaction&) -> store::DbResult<void> {
-    got = tx->commit();
-    return {};
-  });
-  ASSERT_TRUE(held);
+  auto got = m_.commit_while_database_locked("held up");
   ASSERT_FALSE(got);
   EXPECT_EQ(got.error().code, SpoolErrorCode::database);
   EXPECT_EQ(got.error().detail, "database: database is locked");
   EXPECT_EQ(to_smtp_reply(got.error()).text, "Local error: queue database unavailable");
-  EXPECT_FALSE(spool_->is_poisoned());
-  EXPECT_TRUE(names("msg").empty());
-  EXPECT_TRUE(names("tmp").empty());
-  EXPECT_TRUE(spool_message(*spool_, "s@x", {"r@y"}, "next"));
+  EXPECT_FALSE(m_.spool->is_poisoned());
+  EXPECT_TRUE(m_.names("msg").empty());
+  EXPECT_TRUE(m_.names("tmp").empty());
+  EXPECT_TRUE(spool_message(*m_.spool, "s@x", {"r@y"}, "next"));
 }
 
 TEST_F(SpoolTest, MarkMovesStateAndRemovesFile) {
-  auto id = spool_message(*spool_, "s@x", {"r@y"}, "body");
+  auto id = spool_message(*m_.spool, "s@x", {"r@y"}, "body");
   ASSERT_TRUE(id);
-  ASSERT_TRUE(spool_->mark(*id, MessageState::done));
-  EXPECT_TRUE(names("msg").empty());
-  auto pending = spool_->pending();
+  ASSERT_TRUE(m_.spool->mark(*id, MessageState::done));
+  EXPECT_TRUE(m_.names("msg").empty());
+  auto pending = m_.spool->pending();
   ASSERT_TRUE(pending);
   EXPECT_TRUE(pending->empty());
-  auto m = spool_->message(*id);
+  auto m = m_.spool->message(*id);
   ASSERT_TRUE(m);
   EXPECT_EQ(m->state, MessageState::done);
   EXPECT_EQ(m->recipients, (std::vector<std::string>{"r@y"}));
@@ -330,7 +279,7 @@ TEST_F(SpoolTest, MarkMovesStateAndRemovesFile) {
       {"not an id", "../../etc/passwd", MessageState::done, "spool: not a queue id"},
   };
   for (const Case& c : cases) {
-    auto r = spool_->mark(c.id, c.state);
+    auto r = m_.spool->mark(c.id, c.state);
     ASSERT_FALSE(r) << c.name;
     EXPECT_EQ(r.error().kind, ErrorClass::permanent) << c.name;
     std::string want = c.want;
@@ -349,7 +298,7 @@ TEST_F(SpoolTest, ReadingUnknownOrInvalidIds) {
       {"../tlpmail.db", "spool: not a queue id"},
   };
   for (const Case& c : cases) {
-    auto r = spool_->read_message(c.id);
+    auto r = m_.spool->read_message(c.id);
     ASSERT_FALSE(r) << c.id;
     EXPECT_EQ(r.error().kind, ErrorClass::permanent) << c.id;
     EXPECT_EQ(r.error().message, c.want) << c.id;
@@ -358,91 +307,92 @@ TEST_F(SpoolTest, ReadingUnknownOrInvalidIds) {
 
 TEST_F(SpoolTest, RecoveryRemovesTempAndOrphanFilesKeepsPending) {
   const std::string body = make_body(3000, 7);
-  auto kept = spool_message(*spool_, "s@x", {"r@y"}, body);
+  auto kept = spool_message(*m_.spool, "s@x", {"r@y"}, body);
   ASSERT_TRUE(kept);
-  spool_.reset();
+  m_.spool.reset();
   plant("tmp/0000000000000001", "half a message");
   plant("tmp/junk", "");
   plant("msg/0000000000000002", "renamed but never recorded");
   plant("msg/README", "operator's note");
-  reopen();
-  const RecoveryReport& r = spool_->recovery_report();
+  m_.restart();
+  const RecoveryReport& r = m_.spool->recovery_report();
   EXPECT_EQ(r.temp_files_removed, 2u);
   EXPECT_EQ(r.orphan_files_removed, 1u);
   EXPECT_EQ(r.finished_files_removed, 0u);
   EXPECT_TRUE(r.corrupt.empty());
   EXPECT_EQ(r.ignored_files, (std::vector<std::string>{"README"}));
   EXPECT_EQ(r.pending, 1u);
-  EXPECT_TRUE(names("tmp").empty());
-  EXPECT_EQ(names("msg"), (std::vector<std::string>{*kept, "README"}));
-  auto bytes = spool_->read_message(*kept);
+  EXPECT_TRUE(m_.names("tmp").empty());
+  EXPECT_EQ(m_.names("msg"), (std::vector<std::string>{*kept, "README"}));
+  auto bytes = m_.spool->read_message(*kept);
   ASSERT_TRUE(bytes);
   EXPECT_EQ(*bytes, body);
 }
 
 TEST_F(SpoolTest, RecoveryMarksMissingOrDamagedFilesCorrupt) {
-  auto missing = spool_message(*spool_, "s@x", {"r@y"}, "will vanish");
-  auto damaged = spool_message(*spool_, "s@x", {"r@y"}, "will be truncated");
-  auto fine = spool_message(*spool_, "s@x", {"r@y"}, "fine");
+  auto missing = spool_message(*m_.spool, "s@x", {"r@y"}, "will vanish");
+  auto damaged = spool_message(*m_.spool, "s@x", {"r@y"}, "will be truncated");
+  auto fine = spool_message(*m_.spool, "s@x", {"r@y"}, "fine");
   ASSERT_TRUE(missing && damaged && fine);
-  spool_.reset();
-  ASSERT_TRUE(mem_.remove_file(std::string(kSpoolDir) + "/msg/" + *missing));
-  ASSERT_TRUE(mem_.remove_file(std::string(kSpoolDir) + "/msg/" + *damaged));
+  m_.spool.reset();
+  ASSERT_TRUE(m_.mem.remove_file(std::string(kSpoolDir) + "/msg/" + *missing));
+  ASSERT_TRUE(m_.mem.remove_file(std::string(kSpoolDir) + "/msg/" + *damaged));
   plant("msg/" + *damaged, "will be");
-  reopen();
-  const RecoveryReport& r = spool_->recovery_report();
+  m_.restart();
+  const RecoveryReport& r = m_.spool->recovery_report();
   std::vector<QueueId> want = {*missing, *damaged};
   std::sort(want.begin(), want.end());
   EXPECT_EQ(r.corrupt, want);
   EXPECT_EQ(r.pending, 1u);
   for (const auto& id : want) {
-    auto m = spool_->message(id);
+    auto m = m_.spool->message(id);
     ASSERT_TRUE(m);
     EXPECT_EQ(m->state, MessageState::corrupt);
   }
-  EXPECT_EQ(names("msg"), (std::vector<std::string>{*fine}));
-  auto pending = spool_->pending();
+  EXPECT_EQ(m_.names("msg"), (std::vector<std::string>{*fine}));
+  auto pending = m_.spool->pending();
   ASSERT_TRUE(pending);
   ASSERT_EQ(pending->size(), 1u);
   EXPECT_EQ((*pending)[0].id, *fine);
 }
 
 TEST_F(SpoolTest, RecoveryFinishesInterruptedMark) {
-  auto id = spool_message(*spool_, "s@x", {"r@y"}, "processed");
+  auto id = spool_message(*m_.spool, "s@x", {"r@y"}, "processed");
   ASSERT_TRUE(id);
   // As if mark(done) crashed between its UPDATE and its unlink.
-  ASSERT_TRUE(db_->execute("UPDATE spool_messages SET state = 'done' WHERE id = ?1", {*id}));
-  reopen();
-  EXPECT_EQ(spool_->recovery_report().finished_files_removed, 1u);
-  EXPECT_TRUE(names("msg").empty());
+  ASSERT_TRUE(m_.db->execute("UPDATE spool_messages SET state = 'done' WHERE id = ?1", {*id}));
+  m_.restart();
+  EXPECT_EQ(m_.spool->recovery_report().finished_files_removed, 1u);
+  EXPECT_TRUE(m_.names("msg").empty());
 }
 
 TEST_F(SpoolTest, RecoveryLeavesRowsOfUnknownStateAlone) {
-  auto id = spool_message(*spool_, "s@x", {"r@y"}, "future");
+  auto id = spool_message(*m_.spool, "s@x", {"r@y"}, "future");
   ASSERT_TRUE(id);
-  ASSERT_TRUE(db_->execute("UPDATE spool_messages SET state = 'quarantined' WHERE id = ?1", {*id}));
-  reopen();
-  EXPECT_EQ(spool_->recovery_report().ignored_files, (std::vector<std::string>{*id}));
-  EXPECT_EQ(names("msg"), (std::vector<std::string>{*id}));
+  ASSERT_TRUE(
+      m_.db->execute("UPDATE spool_messages SET state = 'quarantined' WHERE id = ?1", {*id}));
+  m_.restart();
+  EXPECT_EQ(m_.spool->recovery_report().ignored_files, (std::vector<std::string>{*id}));
+  EXPECT_EQ(m_.names("msg"), (std::vector<std::string>{*id}));
 }
 
 TEST_F(SpoolTest, RefusesFreshDatabaseWhenMessagesWait) {
-  ASSERT_TRUE(spool_message(*spool_, "s@x", {"r@y"}, "accepted with 250"));
-  spool_.reset();
-  db_.reset();
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_path_ + suffix);
-  db_ = open_db(db_path_);
-  auto got = Spool::open(env_, kSpoolDir, *db_);
+  ASSERT_TRUE(spool_message(*m_.spool, "s@x", {"r@y"}, "accepted with 250"));
+  m_.spool.reset();
+  m_.db.reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(m_.db_path + suffix);
+  m_.db = open_db(m_.db_path);
+  auto got = Spool::open(m_.env, kSpoolDir, *m_.db);
   ASSERT_FALSE(got);
   EXPECT_EQ(got.error().kind, ErrorClass::permanent);
   EXPECT_EQ(got.error().message,
-            "spool: /state/spool/msg holds 1 messages but the database " + db_path_ +
+            "spool: /state/spool/msg holds 1 messages but the database " + m_.db_path +
                 " was created just now; restore the database or move the spool aside");
-  EXPECT_EQ(names("msg").size(), 1u) << "nothing was deleted";
+  EXPECT_EQ(m_.names("msg").size(), 1u) << "nothing was deleted";
 }
 
 TEST_F(SpoolTest, SecondSpoolOnSameFolderIsRefused) {
-  auto got = Spool::open(env_, kSpoolDir, *db_);
+  auto got = Spool::open(m_.env, kSpoolDir, *m_.db);
   ASSERT_FALSE(got);
   EXPECT_EQ(got.error().kind, ErrorClass::temporary);
   EXPECT_EQ(got.error().message,
@@ -450,16 +400,16 @@ TEST_F(SpoolTest, SecondSpoolOnSameFolderIsRefused) {
 }
 
 TEST_F(SpoolTest, IdsKeepIncreasingAcrossReopen) {
-  auto first = spool_message(*spool_, "s@x", {}, "1");  // no recipient rows to re-key
+  auto first = spool_message(*m_.spool, "s@x", {}, "1");  // no recipient rows to re-key
   ASSERT_TRUE(first);
   // Raise the stored maximum far into the future: a later generator must
   // still never hand out an id at or below it.
-  ASSERT_TRUE(db_->execute("UPDATE spool_messages SET id = 'fffff00000000000'"));
-  spool_.reset();
-  ASSERT_TRUE(mem_.rename_file(std::string(kSpoolDir) + "/msg/" + *first,
+  ASSERT_TRUE(m_.db->execute("UPDATE spool_messages SET id = 'fffff00000000000'"));
+  m_.spool.reset();
+  ASSERT_TRUE(m_.mem.rename_file(std::string(kSpoolDir) + "/msg/" + *first,
                                std::string(kSpoolDir) + "/msg/fffff00000000000"));
-  reopen();
-  auto second = spool_message(*spool_, "s@x", {"r@y"}, "2");
+  m_.restart();
+  auto second = spool_message(*m_.spool, "s@x", {"r@y"}, "2");
   ASSERT_TRUE(second);
   EXPECT_GT(*second, "fffff00000000000");
 }
@@ -472,7 +422,7 @@ TEST_F(SpoolTest, ConcurrentCommitsFromThreads) {
   auto work = [&](int t) {
     for (int i = 0; i < kEach; ++i) {
       std::string body = make_body(2000 + static_cast<std::size_t>(i), t * 1000 + i);
-      auto id = spool_message(*spool_, "s@x", {"r" + std::to_string(t) + "@y"}, body, 333);
+      auto id = spool_message(*m_.spool, "s@x", {"r" + std::to_string(t) + "@y"}, body, 333);
       ASSERT_TRUE(id) << id.error().detail;
       std::lock_guard lock(mu);
       committed[*id] = body;
@@ -482,11 +432,11 @@ TEST_F(SpoolTest, ConcurrentCommitsFromThreads) {
   for (int t = 0; t < kThreads; ++t) threads.emplace_back(work, t);
   for (auto& th : threads) th.join();
   ASSERT_EQ(committed.size(), static_cast<std::size_t>(kThreads * kEach));
-  auto pending = spool_->pending();
+  auto pending = m_.spool->pending();
   ASSERT_TRUE(pending);
   ASSERT_EQ(pending->size(), committed.size());
   for (const auto& m : *pending) {
-    auto bytes = spool_->read_message(m.id);
+    auto bytes = m_.spool->read_message(m.id);
     ASSERT_TRUE(bytes);
     EXPECT_EQ(*bytes, committed[m.id]);
   }

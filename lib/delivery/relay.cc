@@ -63,12 +63,6 @@ std::string duration_text(std::chrono::milliseconds d) {
   return std::to_string(ms) + " ms";
 }
 
-std::string wire_text(const smtp::Reply& r) {
-  std::string w = r.to_wire();
-  while (!w.empty() && (w.back() == '\n' || w.back() == '\r')) w.pop_back();
-  return w;
-}
-
 // A copy that never reached a session: a local 451 naming the reason.
 smtp::TransactionResult local_result(const smtp::OutboundEnvelope& e, std::string enhanced,
                                      const std::string& reason) {
@@ -504,7 +498,7 @@ class RelayCore : public std::enable_shared_from_this<RelayCore> {
       replace_lost_reason(result, l.loss_reason);
     }
     std::string job_text = std::to_string(job_id);
-    std::string reply = wire_text(result.final);
+    std::string reply = result.final.to_string();
     log::event(level_enum::debug, l.id, "relay",
                {{"action", "result"},
                 {"job", job_text},

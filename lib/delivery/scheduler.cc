@@ -13,7 +13,7 @@
 #include <utility>
 
 #include "log/log.h"
-#include "net/offload.h"
+#include "util/offload.h"
 #include "openpgp/packets.h"
 #include "util/text.h"
 
@@ -182,8 +182,8 @@ asio::awaitable<void> Scheduler::fill() {
     }
     return out;
   };
-  auto task = net::start_offload(worker_, io_, std::move(work), kDbLimit);
-  net::Offloaded<Claimed> done = co_await task->wait();
+  auto task = start_offload(worker_, io_, std::move(work), kDbLimit);
+  Offloaded<Claimed> done = co_await task->wait();
   if (!done.value) {
     std::string reason = done.timed_out ? "timed out" : done.failure;
     log::event(level_enum::err, "-", "outbox", {{"op", "claim"}, {"reason", reason}});
@@ -229,8 +229,8 @@ asio::awaitable<void> Scheduler::flush() {
     auto r = outbox->record(*batch, std::time(nullptr));
     return r ? std::string() : r.error().message;
   };
-  auto task = net::start_offload(worker_, io_, std::move(work), kDbLimit);
-  net::Offloaded<std::string> done = co_await task->wait();
+  auto task = start_offload(worker_, io_, std::move(work), kDbLimit);
+  Offloaded<std::string> done = co_await task->wait();
   std::string error = done.value ? *done.value : (done.timed_out ? "timed out" : done.failure);
   if (!error.empty()) {
     // Keep them: recorded on the next round (a crash meanwhile requeues
@@ -271,8 +271,8 @@ asio::awaitable<void> Scheduler::run() {
         auto due = outbox->next_due();
         return due ? *due : std::nullopt;
       };
-      auto task = net::start_offload(worker_, io_, std::move(work), kDbLimit);
-      net::Offloaded<std::optional<std::int64_t>> due = co_await task->wait();
+      auto task = start_offload(worker_, io_, std::move(work), kDbLimit);
+      Offloaded<std::optional<std::int64_t>> due = co_await task->wait();
       if (due.value && *due.value) {
         const std::int64_t in = **due.value - unix_now();
         wait = std::min(wait, std::chrono::milliseconds(std::max<std::int64_t>(in, 0) * 1000));

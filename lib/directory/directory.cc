@@ -112,4 +112,10 @@ std::optional<ListAddressMatch> Directory::match_list_address(std::string_view a
   return ListAddressMatch{&lists_[it->second.index], it->second.role, std::move(tag)};
 }
 
+std::optional<ListAddressMatch> Directory::match_recipients(
+    const std::vector<std::string>& recipients) const {
+  if (recipients.empty()) return std::nullopt;
+  return match_list_address(recipients.front());
+}
+
 }  // namespace tlpmail::directory

@@ -95,6 +95,10 @@ class Directory {
   // "ops-bounces+alice=a.example@lists.example.org"; an empty tag ("ops+@")
   // matches nothing. Quoted local parts and address literals never match.
   std::optional<ListAddressMatch> match_list_address(std::string_view address) const;
+  // The list a message's envelope recipients address: the match of the
+  // first one (the intake's one-list rule makes them all agree); nullopt
+  // when there is none or it is no list's address (any more).
+  std::optional<ListAddressMatch> match_recipients(const std::vector<std::string>& recipients) const;
 
  private:
   std::vector<Person> people_;

@@ -1,10 +1,9 @@
 // One connection: the read / feed / write loop around smtp::Session, the
-// STARTTLS handshake, and the message's way to the spool (begin, batched
-// writes, verification by lib/pipeline and commit on the worker executor;
-// the reply to DATA is the verdict, "already queued as" for an exact
-// retry, or the commit's failure). Logs connect, reject, accept, duplicate,
-// starttls, spool, verify, abort, timeout and disconnect; never message
-// content or subjects.
+// STARTTLS handshake, and the message's way to the intake (begin, batched
+// writes and the end of DATA on the worker executor; the intake's outcome
+// is the reply). Logs connect, reject (commands the session refused),
+// starttls, abort, timeout and disconnect; the intake logs what it decides
+// about a message. Never message content or subjects.
 #include "net/connection.h"
 
 #include <openssl/ssl.h>
@@ -23,10 +22,7 @@
 #include <variant>
 
 #include "log/log.h"
-#include "openpgp/context.h"
-#include "pipeline/verifier.h"
-#include "policy/tlp.h"
-#include "net/offload.h"
+#include "util/offload.h"
 
 namespace tlpmail::net {
 
@@ -45,214 +41,12 @@ constexpr std::size_t kReadBufferSize = 16 * 1024;
 // Waiting for the peer's close_notify after ours, at most.
 constexpr std::chrono::milliseconds kTlsCloseWait{1000};
 
-std::string wire_text(const smtp::Reply& r) {
-  std::string w = r.to_wire();
-  while (!w.empty() && (w.back() == '\n' || w.back() == '\r')) w.pop_back();
-  return w;
-}
-
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) {
-    if (!out.empty()) out.push_back(',');
-    out.append(s);
-  }
-  return out;
-}
-
 bool is_lost_connection(const error_code& ec) {
   return ec == asio::error::eof || ec == asio::error::connection_reset ||
          ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated;
 }
 
 }  // namespace
-
-// What the worker side decided for one message: the reply for every
-// expected DATA result, and what the io thread logs about it.
-struct Outcome {
-  enum class Kind { queued, refused, fault, spool_failed };
-  Kind kind = Kind::spool_failed;
-  smtp::Reply reply;
-  queue::QueueId id;        // queued
-  std::string list;         // the posting address verified, "" when none
-  std::string signer;       // fingerprint, when known
-  std::string label;        // accepted: the TLP label
-  std::string reason;       // refused: the verdict's reason (safe to show)
-  std::string detail;       // fault / spool failure: for the log only
-  bool verified = false;    // the pipeline ran
-  bool already = false;     // an exact retry of an accepted message
-  std::optional<queue::SpoolError> spool_error;
-};
-
-namespace {
-
-pipeline::Verdict as_replay(pipeline::Verdict v) {
-  v.accepted = false;
-  v.refusal = pipeline::RefusalKind::replay;
-  v.reason = std::string(pipeline::kReasonReplay);
-  v.label.reset();
-  v.decision.reset();
-  v.reply = pipeline::reply_for(v.refusal, v.reason);
-  return v;
-}
-
-smtp::Reply to_smtp(const pipeline::Reply& r) { return smtp::Reply{r.code, r.enhanced, r.text}; }
-
-}  // namespace
-
-// The worker side of one message: the spool transaction, begun with the
-// first write (so a small message costs one trip to the worker pool), and
-// the bytes kept for verification (bounded by max_message_size: the
-// session aborts a longer message). Every method runs on a worker thread
-// and takes `mu`: after a timed-out write the io thread no longer waits,
-// and a later abort must not overlap.
-struct SpoolJob {
-  SpoolJob(queue::Spool& s, std::string from, std::vector<std::string> to)
-      : spool(s), sender(std::move(from)), recipients(std::move(to)) {}
-
-  bool write(const std::string& bytes) {
-    std::lock_guard<std::mutex> lock(mu);
-    begin_locked();
-    content.append(bytes);
-    if (tx && !bytes.empty()) (void)tx->write(bytes);  // a failure sticks; commit() returns it
-    return true;
-  }
-
-  // The end of DATA: verifies a message for a list's posting address
-  // (when `settings` has keys and `db` is set), then commits or aborts.
-  Outcome finish(const std::string& bytes, const Settings& settings, store::Database* db) {
-    std::lock_guard<std::mutex> lock(mu);
-    begin_locked();
-    content.append(bytes);
-    Outcome out;
-    auto spool_failed = [&](queue::SpoolError e) {
-      out.kind = Outcome::Kind::spool_failed;
-      out.reply = spool_failure_reply(e);
-      out.spool_error = std::move(e);
-      return out;
-    };
-    if (!tx) return spool_failed(error.value_or(queue::SpoolError{}));
-    if (!bytes.empty()) (void)tx->write(bytes);
-
-    const directory::MailingList* list = nullptr;
-    if (!recipients.empty()) {
-      auto m = settings.config->directory.match_list_address(recipients.front());
-      if (m && m->role == directory::ListRole::post) list = m->list;
-    }
-    if (!list || !settings.keys || !db) {
-      // -request / -bounces (or no pipeline): spooled as received.
-      auto committed = tx->commit();
-      tx.reset();
-      if (!committed) return spool_failed(committed.error());
-      out.kind = Outcome::Kind::queued;
-      out.id = *committed;
-      out.reply = queued_reply(*committed);
-      return out;
-    }
-
-    out.verified = true;
-    out.list = list->address;
-    auto fault = [&](const Error& e) {
-      if (tx) tx->abort();
-      tx.reset();
-      out.kind = Outcome::Kind::fault;
-      out.reply = to_smtp(pipeline::reply_for_fault(e));
-      out.detail = e.message;
-      return out;
-    };
-    auto gpg = openpgp::thread_context(settings.gnupg_home);
-    if (!gpg) return fault(gpg.error());
-    pipeline::Verifier verifier(*settings.config, *settings.keys, *db);
-    const std::time_t now = std::time(nullptr);
-    auto verdict = verifier.verify(**gpg, *list, content, now);
-    std::string().swap(content);
-    if (!verdict) return fault(verdict.error());
-    if (verdict->signer) out.signer = verdict->signer->fingerprint;
-
-    auto refuse = [&](const pipeline::Verdict& v) {
-      if (tx) tx->abort();
-      tx.reset();
-      if (auto r = verifier.record(v, *list, "", now); !r) {
-        // No audit row, no verdict: the MTA retries and the verdict is given then.
-        Outcome f = fault(r.error());
-        return f;
-      }
-      out.kind = Outcome::Kind::refused;
-      out.reply = to_smtp(v.reply);
-      out.reason = v.reason;
-      return out;
-    };
-    // An exact retry of a message already queued (its 250 was lost):
-    // answer with the original's queue id, spool and record nothing but
-    // the 'duplicate' audit row.
-    auto duplicate = [&](const pipeline::Verdict& v) {
-      if (tx) tx->abort();
-      tx.reset();
-      if (auto r = verifier.record(v, *list, "", now); !r) return fault(r.error());
-      out.kind = Outcome::Kind::queued;
-      out.already = true;
-      out.id = v.duplicate_of;
-      out.reply = to_smtp(v.reply);
-      return out;
-    };
-    if (verdict->is_duplicate()) return duplicate(*verdict);
-    if (!verdict->accepted) return refuse(*verdict);
-
-    // Not accepted under the commit's transaction: a replay race or, when
-    // the racing session was this message's original, an exact retry.
-    std::optional<pipeline::Verdict> raced;
-    auto committed = tx->commit([&](store::Transaction& t,
-                                    const queue::QueueId& id) -> store::DbResult<void> {
-      auto wrote = pipeline::Verifier::record_in_transaction(t, *verdict, *list, id, now);
-      if (!wrote) return Unexpected(wrote.error());
-      if (!wrote->accepted) {
-        raced = std::move(*wrote);
-        store::DbError e;
-        e.kind = ErrorClass::refused;
-        e.message = raced->is_duplicate() ? raced->reply.text : raced->reason;
-        e.fault = store::DbFault::constraint;
-        return Unexpected(std::move(e));
-      }
-      return {};
-    });
-    tx.reset();
-    if (raced) return raced->is_duplicate() ? duplicate(*raced) : refuse(as_replay(*verdict));
-    if (!committed) return spool_failed(committed.error());
-    out.kind = Outcome::Kind::queued;
-    out.id = *committed;
-    out.reply = queued_reply(*committed);
-    if (verdict->label) out.label = std::string(policy::to_string(*verdict->label));
-    return out;
-  }
-
-  void abort() {
-    std::lock_guard<std::mutex> lock(mu);
-    if (tx) tx->abort();
-    tx.reset();
-    std::string().swap(content);
-  }
-
- private:
-  void begin_locked() {
-    if (tx || error) return;
-    auto t = spool.begin();
-    if (!t) {
-      error = t.error();
-      return;
-    }
-    tx.emplace(std::move(*t));
-    tx->set_sender(sender);
-    for (const auto& r : recipients) tx->add_recipient(r);
-  }
-
-  std::mutex mu;
-  queue::Spool& spool;
-  std::string sender;
-  std::vector<std::string> recipients;
-  std::string content;  // the message so far, for the verifier
-  std::optional<queue::Transaction> tx;
-  std::optional<queue::SpoolError> error;  // begin() failed
-};
 
 Connection::Connection(const ServerCore& core, std::shared_ptr<const Settings> settings,
                        tcp::socket socket, std::string id)
@@ -261,8 +55,8 @@ Connection::Connection(const ServerCore& core, std::shared_ptr<const Settings> s
       socket_(std::move(socket)),
       id_(std::move(id)),
       session_(smtp::Session::with_transaction_resolver(
-          session_options(*settings_->config, settings_->tls != nullptr),
-          transaction_resolver(settings_->config))),
+          settings_->intake->session_options(settings_->tls != nullptr),
+          settings_->intake->recipient_resolver())),
       deadline_(socket_.get_executor()),
       read_buffer_(kReadBufferSize),
       started_(std::chrono::steady_clock::now()) {
@@ -464,7 +258,7 @@ asio::awaitable<void> Connection::handle_events() {
                      {{"status", "discarded"}, {"bytes", n}, {"client", peer_}});
         }
       } else if (auto* refused = std::get_if<smtp::Refused>(&event)) {
-        std::string reply = wire_text(refused->reply);
+        std::string reply = refused->reply.to_string();
         log::event(level_enum::info, id_, "reject",
                    {{"command", refused->command}, {"reply", reply}});
       }
@@ -479,7 +273,7 @@ void Connection::start_data(const smtp::Envelope& envelope) {
   envelope_ = envelope;
   batch_.clear();
   spool_stalled_ = false;
-  job_ = std::make_shared<SpoolJob>(*core_.spool, envelope.mail_from, envelope.recipients);
+  job_ = settings_->intake->begin(id_, envelope);
   std::string count = std::to_string(envelope.recipients.size());
   log::event(level_enum::debug, id_, "data", {{"from", envelope.mail_from}, {"rcpts", count}});
 }
@@ -490,7 +284,7 @@ asio::awaitable<void> Connection::flush_batch() {
     co_return;
   }
   // Named locals, not temporaries inside the co_await (g++ 12, offload.h).
-  auto work = [job = job_, bytes = batch_.take()]() { return job->write(bytes); };
+  auto work = [job = job_, bytes = batch_.take()]() mutable { return job->write(std::move(bytes)); };
   auto task = start_offload(core_.worker, socket_.get_executor(), std::move(work),
                             core_.timeouts.data_termination);
   Offloaded<bool> done = co_await task->wait();
@@ -503,98 +297,36 @@ asio::awaitable<void> Connection::flush_batch() {
 
 asio::awaitable<void> Connection::finish_data(std::uint64_t size) {
   std::size_t count = session_.expected_result_count();
-  Outcome outcome;
-  auto unavailable = [&](std::string detail) {
-    queue::SpoolError e{queue::SpoolErrorCode::unavailable, std::move(detail)};
-    outcome.kind = Outcome::Kind::spool_failed;
-    outcome.reply = spool_failure_reply(e);
-    outcome.spool_error = std::move(e);
-  };
+  std::optional<DataOutcome> outcome;
+  std::string unavailable;
   if (!job_) {
-    unavailable("no spool transaction");
+    unavailable = "no spool transaction";
   } else if (spool_stalled_) {
-    unavailable("an earlier spool write did not finish in time");
+    unavailable = "an earlier spool write did not finish in time";
   } else {
-    auto work = [job = job_, bytes = batch_.take(), settings = settings_, db = core_.db]() {
-      return job->finish(bytes, *settings, db);
+    auto work = [job = job_, bytes = batch_.take(), size]() mutable {
+      return job->finish(std::move(bytes), size);
     };
     auto task = start_offload(core_.worker, socket_.get_executor(), std::move(work),
                               core_.timeouts.data_termination);
-    Offloaded<Outcome> done = co_await task->wait();
+    Offloaded<DataOutcome> done = co_await task->wait();
     if (done.value) {
       outcome = std::move(*done.value);
     } else if (done.timed_out) {
-      unavailable("commit did not finish within " +
-                  std::to_string(core_.timeouts.data_termination.count()) + " ms");
+      unavailable = "commit did not finish within " +
+                    std::to_string(core_.timeouts.data_termination.count()) + " ms";
     } else {
-      unavailable("commit failed: " + done.failure);
+      unavailable = "commit failed: " + done.failure;
     }
   }
+  if (!outcome) outcome = settings_->intake->unavailable(id_, envelope_, unavailable, size);
   job_.reset();
   batch_.clear();
-
-  std::string size_text = std::to_string(size);
-  std::string reply = wire_text(outcome.reply);
-  switch (outcome.kind) {
-    case Outcome::Kind::queued: {
-      if (outcome.already) {
-        log::event(level_enum::info, id_, "duplicate",
-                   {{"queue_id", outcome.id},
-                    {"list", outcome.list},
-                    {"signer", outcome.signer},
-                    {"from", envelope_.mail_from}});
-        break;
-      }
-      ++messages_;
-      if (core_.on_spooled) core_.on_spooled();
-      std::string to = join(envelope_.recipients);
-      const char* tls = envelope_.tls ? "yes" : "no";
-      if (outcome.verified) {
-        log::event(level_enum::info, id_, "accept",
-                   {{"queue_id", outcome.id},
-                    {"list", outcome.list},
-                    {"signer", outcome.signer},
-                    {"label", outcome.label}});
-      }
-      log::event(level_enum::info, outcome.id, "spool",
-                 {{"session", id_},
-                  {"from", envelope_.mail_from},
-                  {"to", to},
-                  {"size", size_text},
-                  {"tls", tls}});
-      break;
-    }
-    case Outcome::Kind::refused:
-      log::event(level_enum::info, id_, "reject",
-                 {{"reason", outcome.reason},
-                  {"list", outcome.list},
-                  {"signer", outcome.signer},
-                  {"from", envelope_.mail_from},
-                  {"reply", reply}});
-      break;
-    case Outcome::Kind::fault:
-      log::event(level_enum::err, id_, "verify",
-                 {{"status", "failed"},
-                  {"list", outcome.list},
-                  {"error", outcome.detail},
-                  {"reply", reply}});
-      break;
-    case Outcome::Kind::spool_failed: {
-      queue::SpoolError e = outcome.spool_error.value_or(queue::SpoolError{});
-      auto level =
-          e.code == queue::SpoolErrorCode::io_error || e.code == queue::SpoolErrorCode::poisoned
-              ? level_enum::err
-              : level_enum::warn;
-      log::event(level, id_, "spool",
-                 {{"status", "failed"},
-                  {"error", queue::to_string(e.code)},
-                  {"detail", e.detail},
-                  {"size", size_text},
-                  {"reply", reply}});
-      break;
-    }
+  if (outcome->new_message) {
+    ++messages_;
+    if (core_.on_spooled) core_.on_spooled();
   }
-  session_.complete_data(smtp::DataResult{std::vector<smtp::Reply>(count, outcome.reply)});
+  session_.complete_data(smtp::DataResult{std::vector<smtp::Reply>(count, outcome->reply)});
 }
 
 void Connection::abort_data(smtp::AbortReason reason) {

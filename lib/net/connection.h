@@ -1,8 +1,9 @@
 // One client connection of net::Server: a coroutine that drives an
 // smtp::Session over a TCP socket (and, after STARTTLS, a TLS stream on
 // it), with a deadline on every read, write and handshake, and that hands
-// message bytes to the spool on the worker executor. Internal to lib/net;
-// the Server creates, tracks and stops connections.
+// message bytes to the injected intake (net/intake.h) on the worker
+// executor. Internal to lib/net; the Server creates, tracks and stops
+// connections.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -24,8 +25,6 @@
 #include "smtp/session.h"
 
 namespace tlpmail::net {
-
-struct SpoolJob;
 
 // Thread safety: none; lives on the io_context thread. run() is started
 // once; stop() and close() may be called at any time from that thread.
@@ -92,8 +91,8 @@ class Connection {
   // The message being received.
   smtp::Envelope envelope_;
   DataBatch batch_;
-  std::shared_ptr<SpoolJob> job_;
-  bool spool_stalled_ = false;  // a spool write did not finish in time
+  std::shared_ptr<MessageIntake> job_;
+  bool spool_stalled_ = false;  // an intake write did not finish in time
   std::size_t messages_ = 0;    // committed with 2xx on this connection
 };
 

@@ -1,61 +1,65 @@
-// The glue between the SMTP session (lib/smtp), the configuration and the
-// spool's verdict, kept free of sockets so it is unit-tested: session
-// options from a Config, the RCPT resolver (list addresses only), the
-// DATA result from a commit (one reply for SMTP, one per recipient for
-// LMTP) and the batching of message bytes before they go to the spool.
-// No I/O and no threads here; connection.cc does those.
+// The intake stage as the SMTP/LMTP server sees it: an interface the
+// daemon injects (lib/intake implements it). The server moves bytes and
+// replies; everything about mail — which recipients exist, what happens to
+// a message, which reply DATA gets and what is logged about it — is the
+// intake's. Also the byte batch that makes few, large hand-overs of
+// message data. No sockets here and nothing from the later stages.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 
-#include "config/config.h"
-#include "queue/queue_id.h"
-#include "queue/spool_error.h"
 #include "smtp/reply.h"
 #include "smtp/session.h"
-#include "util/result.h"
 
 namespace tlpmail::net {
 
-smtp::Protocol to_smtp_protocol(config::Protocol p);
+// What the intake decided at the end of DATA.
+struct DataOutcome {
+  smtp::Reply reply;         // for every expected DATA result (one per LMTP recipient)
+  bool new_message = false;  // a new message was committed to the spool
+};
 
-// hostname, protocol and max_message_size from [server]; the other limits
-// keep the session's defaults. starttls_available: a TLS context exists.
-smtp::SessionOptions session_options(const config::Config& config, bool starttls_available);
+// One message on its way in. Created on the io thread when DATA starts;
+// write(), finish() and abort() run on the worker pool, one at a time (the
+// connection waits for each, or gives up on it), and must own or share
+// whatever they touch: after a time-out nobody waits for them.
+class MessageIntake {
+ public:
+  virtual ~MessageIntake() = default;
+  // Takes the next bytes of the message (dot-unstuffed, CRLF as sent).
+  // False when the intake can no longer take them (the reply says why).
+  virtual bool write(std::string bytes) = 0;
+  // The last bytes and the message's size: decides, commits or refuses,
+  // logs what it decided and returns the reply.
+  virtual DataOutcome finish(std::string bytes, std::uint64_t size) = 0;
+  // The client went away or the session aborted the message: nothing is kept.
+  virtual void abort() = 0;
+};
 
-// Accepts exactly the addresses Directory::match_list_address() matches
-// (a list's posting, -request and -bounces addresses, "+tag" allowed);
-// everything else gets smtp::unknown_recipient_reply (550 5.1.1). The
-// resolver keeps `config` alive; it may be called from any thread.
-smtp::Session::RcptResolver list_resolver(std::shared_ptr<const config::Config> config);
+// The intake for new sessions. Immutable and shared between sessions;
+// every method may be called from any thread.
+class Intake {
+ public:
+  virtual ~Intake() = default;
+  // The session's options (host name, protocol, size limit).
+  virtual smtp::SessionOptions session_options(bool starttls_available) const = 0;
+  // Who may be a recipient, given the recipients accepted before in the
+  // same transaction.
+  virtual smtp::Session::TransactionRcptResolver recipient_resolver() const = 0;
+  // A new message from `envelope` on session `session_id`.
+  virtual std::shared_ptr<MessageIntake> begin(const std::string& session_id,
+                                               const smtp::Envelope& envelope) const = 0;
+  // The outcome when the worker side did not answer in time or failed
+  // (`detail` says how, for the log); logs it. Runs on the io thread.
+  virtual DataOutcome unavailable(const std::string& session_id, const smtp::Envelope& envelope,
+                                  std::string detail, std::uint64_t size) const = 0;
+};
 
-// The resolver tlpmaild uses: list_resolver() plus the one-list rule. A
-// transaction holds either the posting address of ONE list (repeated as
-// the client likes) or only -request/-bounces addresses; a recipient that
-// breaks this gets one_list_reply() (452 4.5.3: the MTA sends it again in
-// a transaction of its own), so that one message gets one verdict.
-smtp::Session::TransactionRcptResolver transaction_resolver(
-    std::shared_ptr<const config::Config> config);
-// "452 4.5.3 one list per message, please send again for this recipient".
-smtp::Reply one_list_reply();
-
-// "250 2.0.0 Ok: queued as <id>".
-smtp::Reply queued_reply(const queue::QueueId& id);
-// queue::to_smtp_reply() as an smtp::Reply (the single mapping of spool
-// failures to 4xx replies lives in lib/queue).
-smtp::Reply spool_failure_reply(const queue::SpoolError& e);
-
-// The result for complete_data(): `count` copies of the commit's reply
-// (the session expects 1 in SMTP, one per accepted recipient in LMTP;
-// until per-recipient processing exists they all share the commit's
-// outcome). count 0 gives an empty result.
-smtp::DataResult data_result(const Result<queue::QueueId, queue::SpoolError>& commit,
-                             std::size_t count);
-
-// Collects DataChunk bytes so that the spool gets few, large writes
+// Collects DataChunk bytes so that the intake gets few, large writes
 // (each one a hop to the worker pool). Memory: at most limit() bytes
 // plus one chunk (a session chunk is at most one read's worth).
 class DataBatch {

@@ -47,9 +47,8 @@ std::string format_endpoint(const tcp::endpoint& e) {
   return host + ":" + std::to_string(e.port());
 }
 
-Server::Server(asio::io_context& io, asio::any_io_executor worker, queue::Spool& spool,
-               Timeouts timeouts, store::Database* db)
-    : io_(io), core_{std::move(worker), &spool, timeouts, db, {}}, idle_(io) {
+Server::Server(asio::io_context& io, asio::any_io_executor worker, Timeouts timeouts)
+    : io_(io), core_{std::move(worker), timeouts, {}}, idle_(io) {
   idle_.expires_at(asio::steady_timer::time_point::max());
 }
 
@@ -132,7 +131,7 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
     std::uint64_t serial = ++next_serial_;
     std::string id = "s" + std::to_string(serial);
     std::shared_ptr<const Settings> settings = settings_;
-    unsigned limit = settings->config->server.max_connections;
+    unsigned limit = settings->max_connections;
     if (connections_.size() >= limit) {
       reject_busy(std::move(socket), id, limit);
       continue;
@@ -164,7 +163,7 @@ void Server::reject_busy(tcp::socket socket, const std::string& id, unsigned lim
   std::string peer = ec ? std::string("unknown") : format_endpoint(remote);
   // A fresh socket's send buffer takes these few bytes at once; without
   // blocking, a peer that cannot take them just misses the reply.
-  std::string reply = smtp::too_many_connections_reply(settings_->config->server.hostname);
+  std::string reply = smtp::too_many_connections_reply(settings_->hostname);
   socket.non_blocking(true, ec);
   asio::write(socket, asio::buffer(reply), ec);
   socket.shutdown(tcp::socket::shutdown_both, ec);

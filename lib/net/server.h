@@ -2,9 +2,10 @@
 // coroutines. One accept loop per listening socket, one coroutine per
 // connection that drives an smtp::Session with a deadline on every read
 // and write, STARTTLS, the max_connections limit (421 4.3.2 for the
-// excess) and graceful shutdown. Spool work runs on a worker executor,
-// never on the io_context thread. No configuration loading, no signals:
-// the daemon (daemon/tlpmaild.cc) does those and hands Settings in.
+// excess) and graceful shutdown. What happens to a message is the injected
+// intake's business (net/intake.h); its blocking work runs on a worker
+// executor, never on the io_context thread. No configuration loading, no
+// signals: the daemon does those and hands Settings in.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -15,7 +16,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <functional>
 #include <list>
 #include <map>
@@ -24,10 +24,8 @@
 #include <vector>
 
 #include "config/config.h"
-#include "keyring/keyring.h"
+#include "net/intake.h"
 #include "net/timeouts.h"
-#include "queue/spool.h"
-#include "store/database.h"
 #include "util/result.h"
 
 namespace tlpmail::net {
@@ -40,14 +38,10 @@ class Connection;
 // a session keeps the Settings it started with for its whole life, so a
 // reload (a new Settings) never changes a running session.
 struct Settings {
-  std::shared_ptr<const config::Config> config;  // REQUIRES: not null
-  std::shared_ptr<asio::ssl::context> tls;       // null: no STARTTLS offered
-  // The members' keys (keyring::load_keys into gnupg_home, which also holds
-  // the list keys). With these and ServerCore::db set, a message for a
-  // list's posting address is verified (lib/pipeline) before its reply;
-  // null: every message is spooled unverified (unit tests of the server).
-  std::shared_ptr<const keyring::KeyReport> keys;
-  std::filesystem::path gnupg_home;
+  std::shared_ptr<const Intake> intake;     // REQUIRES: not null
+  std::shared_ptr<asio::ssl::context> tls;  // null: no STARTTLS offered
+  std::string hostname;                     // in the 421 for connections over the limit
+  unsigned max_connections = 100;
 };
 
 // "127.0.0.1:10030", "[::1]:10030".
@@ -56,24 +50,21 @@ std::string format_endpoint(const asio::ip::tcp::endpoint& e);
 // What the worker side of a connection needs; owned by the Server and
 // shared with its connections.
 struct ServerCore {
-  asio::any_io_executor worker;  // blocking spool work runs here
-  queue::Spool* spool = nullptr;
+  asio::any_io_executor worker;  // the intake's blocking work runs here
   Timeouts timeouts;
-  store::Database* db = nullptr;  // the spool's database; verdicts are recorded here
-  // Called on the io_context thread after a message was committed to the
-  // spool (not for exact retries); the fan-out is woken with it. May be empty.
+  // Called on the io_context thread after the intake committed a new
+  // message (DataOutcome::new_message); the fan-out is woken with it. May
+  // be empty.
   std::function<void()> on_spooled;
 };
 
 // Thread safety: none. REQUIRES: the io_context is run by exactly one
 // thread, and every method is called on that thread (or before run()).
-// The spool and the worker executor must outlive the Server, and the
-// worker must keep running until the io_context has stopped.
+// The worker executor must outlive the Server and keep running until the
+// io_context has stopped.
 class Server {
  public:
-  // `db` (the spool's database, may be null) is where verdicts go.
-  Server(asio::io_context& io, asio::any_io_executor worker, queue::Spool& spool,
-         Timeouts timeouts, store::Database* db = nullptr);
+  Server(asio::io_context& io, asio::any_io_executor worker, Timeouts timeouts);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -86,7 +77,7 @@ class Server {
   // The addresses actually bound (port 0 resolved), in listen order.
   std::vector<asio::ip::tcp::endpoint> local_endpoints() const;
 
-  // New connections use `settings` from now on. REQUIRES: not null, config
+  // New connections use `settings` from now on. REQUIRES: not null, intake
   // not null.
   void set_settings(std::shared_ptr<const Settings> settings);
   // See ServerCore::on_spooled. Call before start().

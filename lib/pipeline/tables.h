@@ -1,7 +1,8 @@
-// The pipeline's SQLite tables (migration step in lib/store/schema.cc):
-// replay digests, the per-list thread index (Message-ID -> label) and the
-// audit log with its recipient rows. SQL lives here and nowhere else in
-// lib/pipeline. Internal to lib/pipeline.
+// The pipeline's SQLite tables (lib/store/schema.cc, steps 2-3): replay
+// digests and the per-list thread index (Message-ID -> label). The
+// verifier reads them; the intake writes them when it commits an accepted
+// message (lib/intake/record.h), the fan-out indexes the copies'
+// Message-ID. The only SQL for these two tables lives here.
 #pragma once
 
 #include <ctime>
@@ -10,7 +11,6 @@
 #include <string_view>
 #include <vector>
 
-#include "pipeline/verdict.h"
 #include "policy/tlp.h"
 #include "store/database.h"
 
@@ -47,14 +47,32 @@ struct ThreadEntry {
 store::DbResult<std::vector<ThreadEntry>> thread_labels(store::Database& db, std::string_view list,
                                                         const std::vector<std::string>& ids);
 
-// Writes the verdict's rows inside `tx` (see Verifier::record) and returns
-// the verdict as written: `v` itself; or, when an accepted verdict's
-// digest is already recorded, the replay refusal or (an exact retry) the
-// duplicate verdict, with its audit row and nothing else written.
-// A duplicate verdict gets only its audit row (verdict 'duplicate',
-// queue_id the original's).
-store::DbResult<Verdict> write_verdict(store::Transaction& tx, const Verdict& v,
-                                       std::string_view list, std::string_view queue_id,
-                                       std::time_t now);
+// Inside `tx`: when `digest` is recorded already, returns its record and
+// writes nothing (a replay, or an exact retry: exact_retry_of()); else
+// records it for the accepted message (list, signer, signature time, the
+// Message-ID and queue id for exact retries) and returns std::nullopt.
+struct NewDigest {
+  std::string digest;
+  std::string list;
+  std::string signer_fingerprint;
+  std::time_t signed_at = 0;
+  std::string message_id;  // "" when none
+  std::string queue_id;    // "" when none
+};
+store::DbResult<std::optional<ReplayRecord>> claim_replay_digest(store::Transaction& tx,
+                                                                 const NewDigest& d,
+                                                                 std::time_t now);
+
+// Indexes `message_id` of `list` with `label`; a Message-ID already
+// indexed keeps the higher of the two labels (never lower a thread).
+store::DbResult<void> index_thread(store::Transaction& tx, std::string_view list,
+                                   std::string_view message_id, policy::Tlp label,
+                                   std::time_t now);
+
+// Indexes the Message-ID the list's copies went out with (members reply
+// to it); a Message-ID already indexed is left as it is.
+store::DbResult<void> index_copies(store::Transaction& tx, std::string_view list,
+                                   std::string_view message_id, policy::Tlp label,
+                                   std::time_t now);
 
 }  // namespace tlpmail::pipeline::tables

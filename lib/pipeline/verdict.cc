@@ -1,5 +1,4 @@
-// RefusalKind names, the reason builders and the one mapping from verdicts
-// and local faults to SMTP replies. Pure; no I/O.
+// RefusalKind names and the reason builders. Pure; no I/O.
 #include "pipeline/verdict.h"
 
 namespace tlpmail::pipeline {
@@ -74,29 +73,6 @@ std::string malformed_reason(std::string_view detail) {
 
 std::string unusable_key_reason(std::string_view status_word) {
   return "signing key is not usable (" + std::string(status_word) + ")";
-}
-
-std::string Reply::to_string() const { return std::to_string(code) + " " + enhanced + " " + text; }
-
-Reply duplicate_reply(std::string_view queue_id) {
-  return {250, "2.0.0", "Ok: already queued as " + std::string(queue_id)};
-}
-
-Reply reply_for(RefusalKind kind, std::string_view reason) {
-  switch (kind) {
-    case RefusalKind::none:
-      return {250, "2.0.0", "message accepted"};
-    case RefusalKind::malformed:
-    case RefusalKind::unsupported_format:
-      return {550, "5.6.0", std::string(reason)};
-    default:
-      return {550, "5.7.1", std::string(reason)};
-  }
-}
-
-Reply reply_for_fault(const Error& fault) {
-  if (fault.kind == ErrorClass::refused) return {550, "5.7.1", fault.message};
-  return {451, "4.3.0", "local error, please try again later"};
 }
 
 }  // namespace tlpmail::pipeline

@@ -1,8 +1,8 @@
 // The outcome of verifying one received message for one list: a typed
 // Verdict (accepted, or refused with a RefusalKind named after what the
-// sender did and a reason safe to show the sender), and the one mapping
-// from verdicts and local faults to SMTP replies (code, enhanced code, text).
-// Pure values and functions; no I/O. Rules and texts: docs/pipeline.md.
+// sender did and a reason safe to show the sender). Which reply a verdict
+// gets is the stage's business (SMTP: lib/intake/replies.h). Pure values
+// and functions; no I/O. Rules and texts: docs/pipeline.md.
 #pragma once
 
 #include <ctime>
@@ -91,15 +91,6 @@ struct Refusal {
   std::string reason;  // exact, safe to show the sender
 };
 
-// An SMTP reply: "550 5.7.1 signature is not valid".
-struct Reply {
-  int code = 0;
-  std::string enhanced;  // "5.7.1"
-  std::string text;
-  std::string to_string() const;  // "CODE ENHANCED TEXT"
-  bool operator==(const Reply&) const = default;
-};
-
 // The signer as far as it is known: fingerprint once a good signature is
 // seen (the primary key's), email once the key is pinned for a person.
 struct Signer {
@@ -109,7 +100,6 @@ struct Signer {
 
 struct Verdict {
   bool accepted = false;
-  Reply reply;                              // reply_for(kind, reason), or duplicate_reply()
   RefusalKind refusal = RefusalKind::none;  // none exactly when accepted or a duplicate
   std::string reason;                       // refusal text; "" when accepted
   std::optional<Signer> signer;
@@ -121,28 +111,11 @@ struct Verdict {
   std::time_t signed_at = 0;                 // signature creation time, 0 when unknown
   // An exact retry: this signature was accepted for the same list with the
   // same Message-ID and spooled under this queue id (its 250 was lost).
-  // Then accepted is false, refusal none, reply duplicate_reply(id), and
-  // the caller must not spool a second copy. "" otherwise.
+  // Then accepted is false, refusal none, and the caller must not spool a
+  // second copy. "" otherwise.
   std::string duplicate_of;
 
   bool is_duplicate() const { return !duplicate_of.empty(); }
 };
-
-// "250 2.0.0 Ok: already queued as <queue_id>" (an exact retry).
-Reply duplicate_reply(std::string_view queue_id);
-
-// The single mapping verdict -> SMTP reply:
-//   none                         250 2.0.0 "message accepted"
-//   malformed, unsupported_format 550 5.6.0 REASON
-//   every other refusal          550 5.7.1 REASON
-Reply reply_for(RefusalKind kind, std::string_view reason);
-
-// The reply for a local fault (Result error of Verifier::verify or
-// Verifier::record): a refused error (record() found a replay under its
-// transaction) is 550 5.7.1 with the error's text; everything else
-// (temporary, permanent, corrupt: gpg failed, database locked) is
-// 451 4.3.0 "local error, please try again later" so the MTA retries. The
-// fault's own text is for the log only, never the reply.
-Reply reply_for_fault(const Error& fault);
 
 }  // namespace tlpmail::pipeline

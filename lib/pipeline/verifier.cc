@@ -1,11 +1,9 @@
 // Verifier::verify runs the rules of rules.h in their fixed order and
-// turns the first refusal into a Verdict; Verifier::record writes a
-// verdict's rows in one transaction. The order is the precedence between
-// refusals (docs/pipeline.md, "Rules in order").
+// turns the first refusal into a Verdict. The order is the precedence
+// between refusals (docs/pipeline.md, "Rules in order").
 #include "pipeline/verifier.h"
 
 #include "pipeline/rules.h"
-#include "pipeline/tables.h"
 
 namespace tlpmail::pipeline {
 namespace {
@@ -16,7 +14,6 @@ Verdict refused(Verdict v, Refusal r) {
   v.reason = std::move(r.reason);
   v.label.reset();
   v.decision.reset();
-  v.reply = reply_for(v.refusal, v.reason);
   return v;
 }
 
@@ -55,7 +52,6 @@ Result<Verdict> Verifier::verify(openpgp::Context& gpg, const directory::Mailing
   if (!retry) return Unexpected(retry.error());
   if (!retry->empty()) {
     v.duplicate_of = std::move(*retry);
-    v.reply = duplicate_reply(v.duplicate_of);
     return v;
   }
   // 6. The key is pinned for a person and usable now.
@@ -81,32 +77,7 @@ Result<Verdict> Verifier::verify(openpgp::Context& gpg, const directory::Mailing
 
   v.accepted = true;
   v.refusal = RefusalKind::none;
-  v.reply = reply_for(RefusalKind::none, "");
   return v;
-}
-
-store::DbResult<Verdict> Verifier::record_in_transaction(store::Transaction& tx,
-                                                         const Verdict& verdict,
-                                                         const directory::MailingList& list,
-                                                         std::string_view queue_id,
-                                                         std::time_t now) {
-  return tables::write_verdict(tx, verdict, list.address, queue_id, now);
-}
-
-Result<Verdict> Verifier::record(const Verdict& verdict, const directory::MailingList& list,
-                                 std::string_view queue_id, std::time_t now) {
-  Verdict written;
-  auto done = db_.transaction([&](store::Transaction& tx) -> store::DbResult<void> {
-    auto wrote = record_in_transaction(tx, verdict, list, queue_id, now);
-    if (!wrote) return Unexpected(wrote.error());
-    written = std::move(*wrote);
-    return {};
-  });
-  if (!done) return Unexpected(Error(done.error()));
-  if (verdict.accepted && !written.accepted && !written.is_duplicate()) {
-    return Unexpected(Error::refused(std::string(kReasonReplay)));
-  }
-  return written;
 }
 
 }  // namespace tlpmail::pipeline

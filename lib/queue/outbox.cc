@@ -251,6 +251,13 @@ Result<std::vector<WaitingCopy>> Outbox::copies_of(std::string_view message_id) 
   return waiting_rows(*rows);
 }
 
+Result<std::vector<WaitingCopy>> Outbox::copies_of_message(std::string_view id) {
+  auto rows = db_.query(std::string(kWaitingColumns) + "WHERE c.message = ?1 ORDER BY c.id",
+                        {std::string(id)});
+  if (!rows) return Unexpected(Error(rows.error()));
+  return waiting_rows(*rows);
+}
+
 Result<OutboxCounts> Outbox::counts() {
   auto rows = db_.query("SELECT state, COUNT(*) FROM outbox_copies GROUP BY state");
   if (!rows) return Unexpected(Error(rows.error()));

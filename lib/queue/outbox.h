@@ -160,6 +160,9 @@ class Outbox {
   // For messages with copies of `list_message_id` (any state): recipients
   // and states. For tests and tlpmailctl.
   Result<std::vector<WaitingCopy>> copies_of(std::string_view message_id);
+  // The copies (any state) of the outbox message `id`: the fan-out of the
+  // spooled message with that queue id (its notices have ids of their own).
+  Result<std::vector<WaitingCopy>> copies_of_message(std::string_view id);
 
  private:
   store::Database& db_;

@@ -479,4 +479,12 @@ Result<void> Spool::remove_finished_file(const QueueId& id, MessageState state) 
   return {};
 }
 
+Result<Spool::Backlog> Spool::backlog(store::Database& db) {
+  auto rows = db.query(
+      "SELECT COUNT(*), COALESCE(MIN(received_at), 0) FROM spool_messages"
+      " WHERE state = 'received'");
+  if (!rows) return Unexpected(Error(rows.error()));
+  return Backlog{rows->at(0).integer(0), rows->at(0).integer(1)};
+}
+
 }  // namespace tlpmail::queue

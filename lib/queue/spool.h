@@ -171,6 +171,15 @@ class Spool {
                                                    MessageState state);
   Result<void> remove_finished_file(const QueueId& id, MessageState state);
 
+  // Messages received and not yet fanned out (state received), and when
+  // the oldest of them arrived (0 when none), read from `db` (which may be
+  // opened read-only: tlpmailctl). Errors: database faults.
+  struct Backlog {
+    std::int64_t messages = 0;
+    std::int64_t oldest_received_at = 0;
+  };
+  static Result<Backlog> backlog(store::Database& db);
+
   // True after an I/O failure that may have lost data; begin()/commit()
   // then fail with poisoned until the process opens the spool anew.
   bool is_poisoned() const { return poisoned_.load(); }

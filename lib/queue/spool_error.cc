@@ -20,7 +20,7 @@ std::string_view to_string(SpoolErrorCode c) {
   return "unavailable";
 }
 
-SmtpReply to_smtp_reply(const SpoolError& e) {
+smtp::Reply to_smtp_reply(const SpoolError& e) {
   switch (e.code) {
     case SpoolErrorCode::poisoned:
       return {451, "4.3.0", "Local error: spool is refusing writes after an I/O failure"};

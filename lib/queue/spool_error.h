@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "smtp/reply.h"
 #include "util/result.h"
 
 namespace tlpmail::queue {
@@ -26,19 +27,13 @@ struct SpoolError {
   std::string detail;  // for the log: "fsync /var/lib/tlpmail/spool/tmp/...: Input/output error"
 };
 
-struct SmtpReply {
-  int code = 0;          // 451, 452
-  std::string enhanced;  // "4.3.0"
-  std::string text;      // "Local error: spool write failed"
-};
-
 // The only place that decides what a spool failure looks like on the wire:
 //   poisoned     451 4.3.0 Local error: spool is refusing writes after an I/O failure
 //   disk_full    452 4.3.1 Insufficient system storage
 //   io_error     451 4.3.0 Local error: spool write failed
 //   database     451 4.3.0 Local error: queue database unavailable
 //   unavailable  451 4.3.0 Local error: spool unavailable
-SmtpReply to_smtp_reply(const SpoolError& e);
+smtp::Reply to_smtp_reply(const SpoolError& e);
 
 // The error as a tlpmail::Error (always ErrorClass::temporary), for code
 // that reports in that vocabulary: "spool <code>: <detail>".

@@ -15,7 +15,9 @@ bool is_digits(std::string_view s, std::size_t min, std::size_t max) {
 
 }  // namespace
 
-std::string Reply::to_wire() const {
+std::string Reply::to_wire() const { return to_string() + "\r\n"; }
+
+std::string Reply::to_string() const {
   std::string out = std::to_string(code);
   if (!enhanced.empty()) {
     out += ' ';
@@ -25,7 +27,6 @@ std::string Reply::to_wire() const {
     out += ' ';
     out += text;
   }
-  out += "\r\n";
   return out;
 }
 

@@ -22,6 +22,9 @@ struct Reply {
   // "250 2.1.0 Ok\r\n"; without the enhanced code when it is empty and
   // without the text when it is empty.
   std::string to_wire() const;
+  // The same line without CRLF ("550 5.7.1 signature is not valid"), for
+  // logs, the audit log and reports.
+  std::string to_string() const;
 
   friend bool operator==(const Reply&, const Reply&) = default;
 };

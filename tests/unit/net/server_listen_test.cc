@@ -2,23 +2,17 @@
 // e2e tests talk to the daemon): ports resolved, a busy port named in the
 // error, and endpoint formatting.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <filesystem>
 #include <string>
 
 #include "net/server.h"
-#include "queue/env.h"
-#include "queue/spool.h"
-#include "store/database.h"
 
 namespace tlpmail::net {
 namespace {
 
-namespace fs = std::filesystem;
 using asio::ip::tcp;
 
 TEST(FormatEndpoint, V4AndV6) {
@@ -29,32 +23,12 @@ TEST(FormatEndpoint, V4AndV6) {
 
 class ServerListenTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/tlpt-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    auto db = store::Database::open(dir_ / "tlpmail.db");
-    ASSERT_TRUE(db) << db.error().message;
-    db_ = std::move(*db);
-    auto spool = queue::Spool::open(queue::Env::posix(), (dir_ / "spool").string(), *db_);
-    ASSERT_TRUE(spool) << spool.error().message;
-    spool_ = std::move(*spool);
-  }
-  void TearDown() override {
-    spool_.reset();
-    db_.reset();
-    fs::remove_all(dir_);
-  }
-
-  fs::path dir_;
-  std::unique_ptr<store::Database> db_;
-  std::unique_ptr<queue::Spool> spool_;
   asio::io_context io_;
   asio::thread_pool pool_{1};
 };
 
 TEST_F(ServerListenTest, PortZeroIsResolved) {
-  Server server(io_, pool_.get_executor(), *spool_, Timeouts{});
+  Server server(io_, pool_.get_executor(), Timeouts{});
   auto r = server.listen({{"127.0.0.1", 0}});
   ASSERT_TRUE(r) << r.error().message;
   auto eps = server.local_endpoints();
@@ -67,7 +41,7 @@ TEST_F(ServerListenTest, PortZeroIsResolved) {
 TEST_F(ServerListenTest, BusyPortIsAClearError) {
   tcp::acceptor busy(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   auto port = busy.local_endpoint().port();
-  Server server(io_, pool_.get_executor(), *spool_, Timeouts{});
+  Server server(io_, pool_.get_executor(), Timeouts{});
   auto r = server.listen({{"127.0.0.1", 0}, {"127.0.0.1", port}});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message,

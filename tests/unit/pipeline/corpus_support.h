@@ -1,15 +1,35 @@
-// Shared by the pipeline tests that run on the fixture corpus
-// (tests/fixtures/make_corpus.py): removing a generated corpus and its
-// GnuPG homes. Each suite lays out ROOT/c (the corpus) and ROOT/g (the
-// verifier's GnuPG home).
+// Shared by the tests that run on the fixture corpus
+// (tests/fixtures/make_corpus.py, real gpg): a generated corpus under ROOT/c
+// with its configuration, the verifier's GnuPG home ROOT/g (the members'
+// keys loaded, every list key imported) and fresh databases under ROOT.
+// Test plumbing only; used by tests/unit/pipeline and tests/unit/intake.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
 #include <string>
 
-namespace tlpmail::pipeline::test_support {
+#include "config/config.h"
+#include "keyring/keyring.h"
+#include "openpgp/context.h"
+#include "openpgp/list_key.h"
+#include "store/database.h"
+
+namespace tlpmail::test_support {
+
+inline std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
 
 // Stops the gpg-agents of ROOT/g and of the corpus homes, then removes ROOT.
 inline void remove_corpus_root(const std::filesystem::path& root) {
@@ -24,4 +44,85 @@ inline void remove_corpus_root(const std::filesystem::path& root) {
   std::filesystem::remove_all(root, ec);
 }
 
-}  // namespace tlpmail::pipeline::test_support
+class CorpusWorld {
+ public:
+  // Generates the corpus and loads it; on any failure reports it (a test
+  // failure) and returns null. REQUIRES: openpgp::initialize() succeeded.
+  static std::unique_ptr<CorpusWorld> make() {
+    char tmpl[] = "/tmp/tlpt-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) {
+      ADD_FAILURE() << "mkdtemp failed";
+      return nullptr;
+    }
+    std::unique_ptr<CorpusWorld> w(new CorpusWorld(tmpl));
+    return w->load() ? std::move(w) : nullptr;
+  }
+  ~CorpusWorld() {
+    gpg.reset();
+    remove_corpus_root(root);
+  }
+  CorpusWorld(const CorpusWorld&) = delete;
+  CorpusWorld& operator=(const CorpusWorld&) = delete;
+
+  std::filesystem::path corpus() const { return root / "c"; }
+  std::string message(const std::string& name) const {
+    return read_file(corpus() / "messages" / (name + ".eml"));
+  }
+  // A fresh database in ROOT/NAME.
+  std::unique_ptr<store::Database> open_db(const std::string& name) const {
+    std::filesystem::create_directories(root / name);
+    auto db = store::Database::open(root / name / "tlpmail.db");
+    EXPECT_TRUE(db.has_value()) << db.error().message;
+    return db ? std::move(db).value() : nullptr;
+  }
+  const directory::MailingList* list(const std::string& address) const {
+    return config->directory.find_list(address);
+  }
+
+  std::filesystem::path root;
+  std::filesystem::path home;  // ROOT/g
+  std::shared_ptr<const config::Config> config;
+  std::shared_ptr<const keyring::KeyReport> keys;
+  std::optional<openpgp::Context> gpg;
+
+ private:
+  explicit CorpusWorld(std::filesystem::path r) : root(std::move(r)), home(root / "g") {}
+
+  bool load() {
+    const std::string cmd = "python3 " + std::string(TLPMAIL_SOURCE_DIR) +
+                            "/tests/fixtures/make_corpus.py " + corpus().string() + " >/dev/null";
+    if (std::system(cmd.c_str()) != 0) {
+      ADD_FAILURE() << cmd;
+      return false;
+    }
+    auto loaded = config::load_config(corpus() / "config" / "tlpmail.toml");
+    for (const auto& d : loaded.diagnostics) {
+      if (d.severity == config::Severity::error) ADD_FAILURE() << d.to_string();
+    }
+    if (!loaded.ok()) return false;
+    config = loaded.config;
+    auto k = keyring::load_keys(*config, home, std::time(nullptr));
+    if (!k) {
+      ADD_FAILURE() << k.error().message;
+      return false;
+    }
+    keys = std::make_shared<const keyring::KeyReport>(std::move(*k));
+    auto ctx = openpgp::Context::open(home);
+    if (!ctx) {
+      ADD_FAILURE() << ctx.error().message;
+      return false;
+    }
+    gpg.emplace(std::move(*ctx));
+    for (const auto& l : config->directory.lists()) {
+      auto fpr = openpgp::import_secret_key_file(
+          *gpg, corpus() / "list-keys" / (l.address + ".sec.asc"), l.address);
+      if (!fpr) {
+        ADD_FAILURE() << fpr.error().message;
+        return false;
+      }
+    }
+    return true;
+  }
+};
+
+}  // namespace tlpmail::test_support

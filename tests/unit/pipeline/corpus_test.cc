@@ -19,6 +19,8 @@
 
 #include "config/config.h"
 #include "corpus_support.h"
+#include "intake/record.h"
+#include "intake/replies.h"
 #include "keyring/keyring.h"
 #include "openpgp/context.h"
 #include "openpgp/list_key.h"
@@ -31,12 +33,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test_support::read_file;
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -80,7 +77,7 @@ std::string strip_angles(const std::string& id) {
 }
 
 std::string verdict_text(const Verdict& v) {
-  std::string s = v.reply.to_string() + "\n" + v.reason + "\n" + v.message_id + "\n" +
+  std::string s = intake::reply_for(v).to_string() + "\n" + v.reason + "\n" + v.message_id + "\n" +
                   v.parent_message_id + "\n" + v.replay_digest + "\n";
   if (v.signer) s += v.signer->email + " " + v.signer->fingerprint + "\n";
   if (v.decision) {
@@ -95,66 +92,36 @@ class CorpusTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     ASSERT_TRUE(openpgp::initialize().has_value());
-    char tmpl[] = "/tmp/tlpt-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = new fs::path(tmpl);
-    const fs::path corpus = *root_ / "c";
-    const std::string cmd = "python3 " + std::string(TLPMAIL_SOURCE_DIR) +
-                            "/tests/fixtures/make_corpus.py " + corpus.string() + " >/dev/null";
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-
-    auto loaded = config::load_config(corpus / "config" / "tlpmail.toml");
-    for (const auto& d : loaded.diagnostics) {
-      if (d.severity == config::Severity::error) ADD_FAILURE() << d.to_string();
-    }
-    ASSERT_TRUE(loaded.ok());
-    config_ = new std::shared_ptr<const config::Config>(loaded.config);
-
-    const fs::path home = *root_ / "g";
-    const std::time_t now = std::time(nullptr);
-    auto keys = keyring::load_keys(**config_, home, now);
-    ASSERT_TRUE(keys.has_value()) << keys.error().message;
-    keys_ = new keyring::KeyReport(std::move(keys).value());
-
-    auto ctx = openpgp::Context::open(home);
-    ASSERT_TRUE(ctx.has_value()) << ctx.error().message;
-    gpg_ = new openpgp::Context(std::move(ctx).value());
-    for (const auto& list : (*config_)->directory.lists()) {
-      auto fpr = openpgp::import_secret_key_file(
-          *gpg_, corpus / "list-keys" / (list.address + ".sec.asc"), list.address);
-      ASSERT_TRUE(fpr.has_value()) << fpr.error().message;
-    }
-
-    fs::create_directories(*root_ / "state");
-    auto db = store::Database::open(*root_ / "state" / "tlpmail.db");
-    ASSERT_TRUE(db.has_value()) << db.error().message;
-    db_ = std::move(db).value().release();
-    manifest_ = new std::vector<Entry>(read_manifest(corpus / "manifest.tsv"));
+    world_ = test_support::CorpusWorld::make().release();
+    ASSERT_NE(world_, nullptr);
+    root_ = &world_->root;
+    config_ = &world_->config;
+    keys_ = world_->keys.get();
+    gpg_ = &*world_->gpg;
+    db_ = world_->open_db("state").release();
+    ASSERT_NE(db_, nullptr);
+    manifest_ = new std::vector<Entry>(read_manifest(world_->corpus() / "manifest.tsv"));
   }
 
   static void TearDownTestSuite() {
     delete db_;
-    delete gpg_;
-    delete keys_;
-    delete config_;
     delete manifest_;
-    if (root_) {
-      test_support::remove_corpus_root(*root_);
-      delete root_;
-    }
+    delete world_;
   }
 
-  static fs::path* root_;
-  static std::shared_ptr<const config::Config>* config_;
-  static keyring::KeyReport* keys_;
+  static test_support::CorpusWorld* world_;
+  static const fs::path* root_;
+  static const std::shared_ptr<const config::Config>* config_;
+  static const keyring::KeyReport* keys_;
   static openpgp::Context* gpg_;
   static store::Database* db_;
   static std::vector<Entry>* manifest_;
 };
 
-fs::path* CorpusTest::root_ = nullptr;
-std::shared_ptr<const config::Config>* CorpusTest::config_ = nullptr;
-keyring::KeyReport* CorpusTest::keys_ = nullptr;
+test_support::CorpusWorld* CorpusTest::world_ = nullptr;
+const fs::path* CorpusTest::root_ = nullptr;
+const std::shared_ptr<const config::Config>* CorpusTest::config_ = nullptr;
+const keyring::KeyReport* CorpusTest::keys_ = nullptr;
 openpgp::Context* CorpusTest::gpg_ = nullptr;
 store::Database* CorpusTest::db_ = nullptr;
 std::vector<Entry>* CorpusTest::manifest_ = nullptr;
@@ -178,9 +145,9 @@ TEST_F(CorpusTest, EveryFixtureGetsItsExactVerdict) {
     const Verdict& v = *got;
 
     const bool want_accept = e.at("expect") == "accept";
-    EXPECT_EQ(v.accepted, want_accept) << v.reply.to_string();
-    EXPECT_EQ(v.reply.code, std::stoi(e.at("smtp_code")));
-    EXPECT_EQ(v.reply.enhanced, e.at("enhanced_code"));
+    EXPECT_EQ(v.accepted, want_accept) << intake::reply_for(v).to_string();
+    EXPECT_EQ(intake::reply_for(v).code, std::stoi(e.at("smtp_code")));
+    EXPECT_EQ(intake::reply_for(v).enhanced, e.at("enhanced_code"));
     if (want_accept) {
       ASSERT_TRUE(v.label.has_value());
       EXPECT_EQ(policy::to_string(*v.label), e.at("label"));
@@ -192,7 +159,7 @@ TEST_F(CorpusTest, EveryFixtureGetsItsExactVerdict) {
       ASSERT_TRUE(v.decision.has_value());
       EXPECT_FALSE(v.decision->recipients.empty());
     } else {
-      EXPECT_EQ(v.reply.text, e.at("reason"));
+      EXPECT_EQ(intake::reply_for(v).text, e.at("reason"));
       EXPECT_EQ(v.reason, e.at("reason"));
       EXPECT_NE(v.refusal, RefusalKind::none);
       EXPECT_FALSE(v.label.has_value());
@@ -203,7 +170,7 @@ TEST_F(CorpusTest, EveryFixtureGetsItsExactVerdict) {
     }
 
     const std::string queue_id = v.accepted ? "Q" + std::to_string(sequence) : "";
-    auto recorded = verifier.record(v, *list, queue_id, now);
+    auto recorded = intake::record(*db_, v, *list, queue_id, now);
     EXPECT_TRUE(recorded.has_value()) << recorded.error().message;
 
     all_verdicts += verdict_text(v);
@@ -260,7 +227,7 @@ TEST_F(CorpusTest, CiphertextForAnotherListIsRefused) {
   ASSERT_TRUE(got.has_value()) << got.error().message;
   EXPECT_FALSE(got->accepted);
   EXPECT_EQ(got->refusal, RefusalKind::not_encrypted_to_list);
-  EXPECT_EQ(got->reply.to_string(), "550 5.7.1 message is not encrypted to this list's key");
+  EXPECT_EQ(intake::reply_for(*got).to_string(), "550 5.7.1 message is not encrypted to this list's key");
 }
 
 // Replay digests are global: a signature accepted on one list is a replay
@@ -279,21 +246,21 @@ TEST_F(CorpusTest, ASignatureAcceptedOnOneListIsAReplayOnAnother) {
   const std::time_t now = std::time(nullptr);
   auto first = verifier.verify(*gpg_, *red, raw, now);
   ASSERT_TRUE(first.has_value());
-  ASSERT_TRUE(first->accepted) << first->reply.to_string();
-  ASSERT_TRUE(verifier.record(*first, *red, "Q1", now).has_value());
+  ASSERT_TRUE(first->accepted) << intake::reply_for(*first).to_string();
+  ASSERT_TRUE(intake::record(**db, *first, *red, "Q1", now).has_value());
   auto again = verifier.verify(*gpg_, *ops, raw, now);
   ASSERT_TRUE(again.has_value());
-  EXPECT_EQ(again->reply.to_string(), "550 5.7.1 signature was already used (replay)");
+  EXPECT_EQ(intake::reply_for(*again).to_string(), "550 5.7.1 signature was already used (replay)");
   // The same verdict recorded twice (a lost race) is an exact retry of Q1;
-  // with another Message-ID it is refused by record().
-  auto twice = verifier.record(*first, *red, "Q2", now);
+  // with another Message-ID it is refused by intake::record().
+  auto twice = intake::record(**db, *first, *red, "Q2", now);
   ASSERT_TRUE(twice.has_value());
   EXPECT_EQ(twice->duplicate_of, "Q1");
   Verdict other_id = *first;
   other_id.message_id = "other@example.org";
-  twice = verifier.record(other_id, *red, "Q2", now);
+  twice = intake::record(**db, other_id, *red, "Q2", now);
   ASSERT_FALSE(twice.has_value());
-  EXPECT_EQ(reply_for_fault(twice.error()).to_string(),
+  EXPECT_EQ(intake::reply_for_fault(twice.error()).to_string(),
             "550 5.7.1 signature was already used (replay)");
 }
 

@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "config/config.h"
+#include "intake/record.h"
+#include "intake/replies.h"
 #include "keyring/keyring.h"
 #include "openpgp/context.h"
 #include "pipeline/verifier.h"
@@ -251,9 +253,9 @@ TEST_F(ExpiryTest, KeyExpiresWhileTheFakeClockMoves) {
     Verifier v(*config_, *keys0, *db_);
     auto got = v.verify(*gpg_, *list, raw, day0);
     ASSERT_TRUE(got.has_value()) << got.error().message;
-    EXPECT_TRUE(got->accepted) << got->reply.to_string();
-    EXPECT_EQ(got->reply.code, 250);
-    ASSERT_TRUE(v.record(*got, *list, "Q1", day0).has_value());
+    EXPECT_TRUE(got->accepted) << intake::reply_for(*got).to_string();
+    EXPECT_EQ(intake::reply_for(*got).code, 250);
+    ASSERT_TRUE(intake::record(*db_, *got, *list, "Q1", day0).has_value());
   }
 
   // 23 hours later (the key still valid) the member signs a second
@@ -265,7 +267,7 @@ TEST_F(ExpiryTest, KeyExpiresWhileTheFakeClockMoves) {
     Verifier v(*config_, *keys0, *db_);
     auto got = v.verify(*gpg_, *list, late, day0 + 23 * 3600);
     ASSERT_TRUE(got.has_value()) << got.error().message;
-    EXPECT_TRUE(got->accepted) << got->reply.to_string();
+    EXPECT_TRUE(got->accepted) << intake::reply_for(*got).to_string();
   }
 
   // Day 2: the key expired a day ago. The gpg processes GPGME spawns now
@@ -300,7 +302,7 @@ TEST_F(ExpiryTest, KeyExpiresWhileTheFakeClockMoves) {
   EXPECT_FALSE(got->accepted);
   EXPECT_EQ(got->refusal, RefusalKind::key_expired);
   EXPECT_EQ(got->reason, "signing key is expired");
-  EXPECT_EQ(got->reply.to_string(), "550 5.7.1 signing key is expired");
+  EXPECT_EQ(intake::reply_for(*got).to_string(), "550 5.7.1 signing key is expired");
 }
 
 }  // namespace

@@ -1,5 +1,4 @@
-// Small tests of single rules and of the reply mapping: tables of cases,
-// pure functions, no gpg.
+// Small tests of single rules: tables of cases, pure functions, no gpg.
 #include "pipeline/rules.h"
 
 #include <gtest/gtest.h>
@@ -8,46 +7,6 @@
 
 namespace tlpmail::pipeline {
 namespace {
-
-TEST(ReplyFor, MapsEveryKindToOneReply) {
-  struct Case {
-    RefusalKind kind;
-    std::string reason;
-    Reply want;
-  };
-  const Case cases[] = {
-      {RefusalKind::none, "", {250, "2.0.0", "message accepted"}},
-      {RefusalKind::malformed,
-       "message is malformed (x)",
-       {550, "5.6.0", "message is malformed (x)"}},
-      {RefusalKind::unsupported_format, "y", {550, "5.6.0", "y"}},
-      {RefusalKind::unsigned_message,
-       std::string(kReasonUnsigned),
-       {550, "5.7.1", "message is not signed"}},
-      {RefusalKind::replay,
-       std::string(kReasonReplay),
-       {550, "5.7.1", "signature was already used (replay)"}},
-      {RefusalKind::tlp_above_ceiling,
-       "TLP:RED is above this list's ceiling TLP:AMBER",
-       {550, "5.7.1", "TLP:RED is above this list's ceiling TLP:AMBER"}},
-  };
-  for (const Case& c : cases) {
-    SCOPED_TRACE(std::string(to_string(c.kind)));
-    const Reply got = reply_for(c.kind, c.reason);
-    EXPECT_EQ(got, c.want);
-  }
-  EXPECT_EQ(reply_for(RefusalKind::key_expired, kReasonExpired).to_string(),
-            "550 5.7.1 signing key is expired");
-}
-
-TEST(ReplyForFault, LocalFaultsAreTemporaryAndHideTheirText) {
-  const Reply t = reply_for_fault(Error::temporary("database: database is locked"));
-  EXPECT_EQ(t, (Reply{451, "4.3.0", "local error, please try again later"}));
-  EXPECT_EQ(reply_for_fault(Error::corrupt("database: disk image is malformed")).code, 451);
-  EXPECT_EQ(reply_for_fault(Error::permanent("gpg: 2 usable list keys")).code, 451);
-  EXPECT_EQ(reply_for_fault(Error::refused(std::string(kReasonReplay))),
-            (Reply{550, "5.7.1", "signature was already used (replay)"}));
-}
 
 TEST(WeakHashReason, NamesTheAlgorithm) {
   EXPECT_EQ(weak_hash_reason("SHA1"), "signature uses a weak hash algorithm (SHA1)");

@@ -127,7 +127,7 @@ TEST(SpoolErrorTest, SmtpReplyTable) {
       {SpoolErrorCode::unavailable, 451, "4.3.0", "Local error: spool unavailable"},
   };
   for (const Case& c : cases) {
-    SmtpReply got = to_smtp_reply({c.code, "secret detail /var/lib/x"});
+    smtp::Reply got = to_smtp_reply({c.code, "secret detail /var/lib/x"});
     EXPECT_EQ(got.code, c.want_code) << to_string(c.code);
     EXPECT_EQ(got.enhanced, c.want_enhanced) << to_string(c.code);
     EXPECT_EQ(got.text, c.want_text) << to_string(c.code);

@@ -110,7 +110,7 @@ TEST(SpoolPosixTest, PoisonedSpoolRefusesUntilReopened) {
   auto failed = spool_message(*spool, "s@x", {"r@y"}, "fsync fails");
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error().code, SpoolErrorCode::io_error);
-  SmtpReply reply = to_smtp_reply(failed.error());
+  smtp::Reply reply = to_smtp_reply(failed.error());
   EXPECT_EQ(reply.code, 451);
   EXPECT_EQ(reply.enhanced, "4.3.0");
   EXPECT_TRUE(spool->is_poisoned());

@@ -1,0 +1,303 @@
+// check-config, lists, members and keys: load the configuration (and the
+// members' keys into a throwaway GnuPG home, so these commands never touch
+// the daemon's state; `lists` reads the list keys from a snapshot of it,
+// ctl/list_keys.cc), then report as aligned text or JSON. JSON is written
+// with toml++'s json_formatter rather than by hand.
+#include <toml++/toml.h>
+
+#include <ctime>
+#include <iostream>
+#include <sstream>
+
+#include "admin/table.h"
+#include "config/config.h"
+#include "tlpmailctl/ctl.h"
+#include "keyring/keyring.h"
+#include "openpgp/temp_home.h"
+#include "policy/tlp.h"
+#include "util/text.h"
+
+namespace tlpmail::ctl {
+namespace {
+
+using config::Config;
+using config::Diagnostic;
+using config::Severity;
+
+void print_json(std::ostream& out, const toml::table& t) { out << toml::json_formatter{t} << "\n"; }
+
+toml::array diagnostics_json(const std::vector<Diagnostic>& ds) {
+  toml::array a;
+  for (const auto& d : ds) {
+    a.push_back(toml::table{{"severity", d.severity == Severity::error ? "error" : "warning"},
+                            {"file", d.file},
+                            {"line", d.line},
+                            {"message", d.message},
+                            {"text", d.to_string()}});
+  }
+  return a;
+}
+
+std::size_t count_errors(const std::vector<Diagnostic>& ds) {
+  std::size_t n = 0;
+  for (const auto& d : ds) n += d.severity == Severity::error;
+  return n;
+}
+
+// Loads the configuration; prints its problems and returns null on errors.
+// Warnings are printed only when `show_warnings`.
+std::shared_ptr<const Config> load(const Options& o, std::ostream& out, std::ostream& err,
+                                   std::vector<Diagnostic>& diags) {
+  auto loaded = config::load_config(o.config_path);
+  diags = loaded.diagnostics;
+  if (loaded.ok()) return loaded.config;
+  if (o.json) {
+    print_json(out, toml::table{{"ok", false}, {"diagnostics", diagnostics_json(diags)}});
+  } else {
+    for (const auto& d : diags) err << d.to_string() << "\n";
+    err << o.config_path << ": " << count_errors(diags) << " error(s)\n";
+  }
+  return nullptr;
+}
+
+// The members' keys, judged now, in a throwaway GnuPG home.
+Result<keyring::KeyReport> load_keys(const Config& c) {
+  auto home = openpgp::TempHome::create();
+  if (!home) return Unexpected(home.error());
+  return keyring::load_keys(c, home->path(), std::time(nullptr));
+}
+
+std::string yes_no(bool b) { return b ? "yes" : "no"; }
+
+std::string date_or_never(std::time_t t) { return t == 0 ? "never" : iso_date(t); }
+
+// When the key stops (or stopped) being usable; 0 for never.
+std::time_t expiry(const keyring::PersonKey& k) {
+  if (k.usable_until != 0 || !k.facts) return k.usable_until;
+  return k.facts->expires;
+}
+
+}  // namespace
+
+std::shared_ptr<const Config> load_config_or_report(const Options& o, std::ostream& out,
+                                                    std::ostream& err) {
+  std::vector<Diagnostic> diags;
+  return load(o, out, err, diags);
+}
+
+int check_config(const Options& o, std::ostream& out, std::ostream& err) {
+  std::vector<Diagnostic> diags;
+  auto cfg = load(o, out, err, diags);
+  if (!cfg) return 1;
+  auto keys = load_keys(*cfg);
+  if (!keys) {
+    err << "tlpmailctl: cannot check keys: " << keys.error().message << "\n";
+    return 1;
+  }
+  diags.insert(diags.end(), keys->diagnostics.begin(), keys->diagnostics.end());
+  std::size_t errors = count_errors(diags);
+  std::size_t warnings = diags.size() - errors;
+
+  const auto& dir = cfg->directory;
+  std::size_t teams = 0, usable = 0;
+  for (const auto& p : dir.people()) teams += p.kind == directory::Kind::team;
+  for (const auto& k : keys->people) usable += k.usable;
+
+  if (o.json) {
+    print_json(out, toml::table{{"ok", errors == 0},
+                                {"config", o.config_path},
+                                {"lists", static_cast<int64_t>(dir.lists().size())},
+                                {"people", static_cast<int64_t>(dir.people().size())},
+                                {"team_mailboxes", static_cast<int64_t>(teams)},
+                                {"usable_keys", static_cast<int64_t>(usable)},
+                                {"unpinned_keys", static_cast<int64_t>(keys->unpinned.size())},
+                                {"errors", static_cast<int64_t>(errors)},
+                                {"warnings", static_cast<int64_t>(warnings)},
+                                {"diagnostics", diagnostics_json(diags)}});
+    return errors ? 1 : 0;
+  }
+  for (const auto& d : diags) err << d.to_string() << "\n";
+  if (errors) {
+    err << o.config_path << ": " << errors << " error(s), " << warnings << " warning(s)\n";
+    return 1;
+  }
+  if (!o.quiet) {
+    out << o.config_path << ": ok\n"
+        << "  lists:   " << dir.lists().size() << "\n"
+        << "  people:  " << dir.people().size() << " (" << teams << " team mailbox"
+        << (teams == 1 ? "" : "es") << ")\n"
+        << "  keys:    " << usable << " of " << keys->people.size() << " usable";
+    if (!keys->unpinned.empty())
+      out << ", " << keys->unpinned.size() << " unpinned (grant nothing)";
+    out << "\n  warnings: " << warnings << "\n";
+  }
+  return 0;
+}
+
+int lists(const Options& o, std::ostream& out, std::ostream& err) {
+  std::vector<Diagnostic> diags;
+  auto cfg = load(o, out, err, diags);
+  if (!cfg) return 1;
+  const auto& lists = cfg->directory.lists();
+  const auto list_keys = view_list_keys(*cfg);
+  bool problem = false;
+  for (const auto& k : list_keys) problem = problem || k.word == "problem";
+  if (o.json) {
+    toml::array a;
+    for (std::size_t i = 0; i < lists.size(); ++i) {
+      const auto& l = lists[i];
+      toml::array members, admins;
+      for (const auto& m : l.members) members.push_back(m);
+      for (const auto& m : l.admins) admins.push_back(m);
+      toml::table row{{"address", l.address},
+                      {"description", l.description},
+                      {"tlp_ceiling", std::string(policy::to_string(l.ceiling))},
+                      {"tlp_default", std::string(policy::to_string(l.default_label))},
+                      {"members", members},
+                      {"admins", admins},
+                      {"subject_prefix", l.subject_prefix},
+                      {"deliver_to_sender", l.deliver_to_sender},
+                      {"file", l.at.file},
+                      {"key_fingerprint", list_keys[i].fingerprint},
+                      {"key_status", list_keys[i].fingerprint.empty() ? list_keys[i].word : "ok"}};
+      if (!list_keys[i].problem.empty()) row.insert("key_problem", list_keys[i].problem);
+      a.push_back(std::move(row));
+    }
+    print_json(out, toml::table{{"lists", a}});
+    return problem ? 1 : 0;
+  }
+  admin::Table t({"ADDRESS", "CEILING", "DEFAULT", "MEMBERS", "ADMINS", "KEY", "DESCRIPTION"});
+  for (std::size_t i = 0; i < lists.size(); ++i) {
+    const auto& l = lists[i];
+    t.add({l.address, std::string(policy::to_string(l.ceiling)),
+           std::string(policy::to_string(l.default_label)), std::to_string(l.members.size()),
+           std::to_string(l.admins.size()), list_keys[i].word, l.description});
+  }
+  out << t.render();
+  // "unknown" is the same reason for every list: say it once.
+  std::string said;
+  for (std::size_t i = 0; i < lists.size(); ++i) {
+    const auto& why = list_keys[i].problem;
+    if (why.empty() || why == said) continue;
+    if (list_keys[i].word == "unknown") {
+      err << "tlpmailctl: list keys unknown: " << why << "\n";
+      said = why;
+    } else {
+      err << "tlpmailctl: " << lists[i].address << ": " << why << "\n";
+    }
+  }
+  return problem ? 1 : 0;
+}
+
+int members(const Options& o, std::ostream& out, std::ostream& err) {
+  std::vector<Diagnostic> diags;
+  auto cfg = load(o, out, err, diags);
+  if (!cfg) return 1;
+  const auto& address = o.args.at(0);
+  const auto* list = cfg->directory.find_list(address);
+  if (!list) {
+    err << "tlpmailctl: no list with address '" << address << "'\n";
+    return 1;
+  }
+  auto keys = load_keys(*cfg);
+  if (!keys) {
+    err << "tlpmailctl: cannot check keys: " << keys.error().message << "\n";
+    return 1;
+  }
+  auto is_admin = [&](const std::string& email) {
+    for (const auto& a : list->admins) {
+      if (cfg->directory.find_person(a) == cfg->directory.find_person(email)) return true;
+    }
+    return false;
+  };
+  bool all_usable = true;
+  if (o.json) {
+    toml::array a;
+    for (const auto& email : list->members) {
+      const auto* p = cfg->directory.find_person(email);
+      const auto* k = keys->find(email);
+      all_usable = all_usable && k && k->usable;
+      a.push_back(toml::table{{"email", p->email},
+                              {"name", p->name},
+                              {"organization", p->organization},
+                              {"country", p->country},
+                              {"kind", std::string(directory::to_string(p->kind))},
+                              {"clearance", std::string(policy::to_string(p->clearance))},
+                              {"admin", is_admin(email)},
+                              {"fingerprint", p->fingerprint},
+                              {"key_status", k ? k->status_word : "missing"},
+                              {"usable", k && k->usable}});
+    }
+    print_json(out, toml::table{{"list", list->address}, {"members", a}});
+    return all_usable ? 0 : 1;
+  }
+  admin::Table t({"EMAIL", "NAME", "ORGANIZATION", "COUNTRY", "KIND", "CLEARANCE", "ADMIN", "KEY"});
+  for (const auto& email : list->members) {
+    const auto* p = cfg->directory.find_person(email);
+    const auto* k = keys->find(email);
+    all_usable = all_usable && k && k->usable;
+    t.add({p->email, p->name, p->organization, p->country,
+           std::string(directory::to_string(p->kind)), std::string(policy::to_string(p->clearance)),
+           yes_no(is_admin(email)), k ? k->status_word : "missing"});
+  }
+  out << list->address << " (" << list->members.size()
+      << " members, ceiling TLP:" << policy::to_string(list->ceiling) << ")\n\n"
+      << t.render();
+  return all_usable ? 0 : 1;
+}
+
+int keys(const Options& o, std::ostream& out, std::ostream& err) {
+  std::vector<Diagnostic> diags;
+  auto cfg = load(o, out, err, diags);
+  if (!cfg) return 1;
+  auto keys = load_keys(*cfg);
+  if (!keys) {
+    err << "tlpmailctl: cannot check keys: " << keys.error().message << "\n";
+    return 1;
+  }
+  bool all_usable = true;
+  for (const auto& k : keys->people) all_usable = all_usable && k.usable;
+  if (o.json) {
+    toml::array a;
+    for (const auto& k : keys->people) {
+      toml::table row{{"email", k.email},        {"fingerprint", k.fingerprint},
+                      {"status", k.status_word}, {"usable", k.usable},
+                      {"detail", k.detail},      {"file", k.file.string()}};
+      if (k.facts) {
+        row.insert("algorithm", k.facts->algorithm);
+        row.insert("created", date_or_never(k.facts->created));
+        row.insert("expires", date_or_never(expiry(k)));
+      }
+      a.push_back(std::move(row));
+    }
+    toml::array unpinned;
+    for (const auto& u : keys->unpinned) {
+      unpinned.push_back(toml::table{{"fingerprint", u.fingerprint}, {"file", u.file.string()}});
+    }
+    print_json(out, toml::table{{"keys", a}, {"unpinned", unpinned}});
+    return all_usable ? 0 : 1;
+  }
+  admin::Table t({"EMAIL", "FINGERPRINT", "ALGORITHM", "CREATED", "EXPIRES", "STATUS"});
+  for (const auto& k : keys->people) {
+    std::string algo = k.facts ? k.facts->algorithm : "-";
+    std::string created = k.facts ? date_or_never(k.facts->created) : "-";
+    std::string expires = k.facts ? date_or_never(expiry(k)) : "-";
+    std::string status = k.status_word;
+    // The detail adds what the word does not say ("expired on 2026-01-05",
+    // "rsa1024, below 2048 bits"); skip it when it only repeats the word.
+    if (!k.usable && !k.detail.empty() && k.detail != k.status_word) {
+      status += " (" + k.detail + ")";
+    }
+    t.add({k.email, k.fingerprint, algo, created, expires, status});
+  }
+  out << t.render();
+  if (!keys->unpinned.empty()) {
+    out << "\nKeys in keys_dir pinned for nobody (they grant nothing):\n";
+    admin::Table u({"FINGERPRINT", "FILE"});
+    for (const auto& k : keys->unpinned) u.add({k.fingerprint, k.file.string()});
+    out << u.render();
+  }
+  return all_usable ? 0 : 1;
+}
+
+}  // namespace tlpmail::ctl

@@ -1,0 +1,132 @@
+// tlpmailctl: the admin tool. Parses the command line and dispatches to the
+// commands in daemon/ctl/; the logic behind them lives in lib/.
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <string_view>
+
+#include "tlpmailctl/ctl.h"
+#include "openpgp/context.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: tlpmailctl [--config PATH] [--json] COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  check-config [--quiet]   validate everything, print FILE:LINE problems\n"
+    "  lists                    lists with member counts, TLP ceilings, key fingerprints\n"
+    "  members ADDRESS          members of a list with clearance and key status\n"
+    "  keys                     every pinned key: status, algorithm, expiry\n"
+    "  list-key ADDRESS         print the list's public key (armored)\n"
+    "  queue                    messages and copies waiting for delivery\n"
+    "  audit [--since YYYY-MM-DD] [--list ADDRESS]\n"
+    "                           who sent what label to which list, who got copies\n"
+    "  import-list-key ADDRESS FILE\n"
+    "                           import an existing secret key as the list's key\n"
+    "                           (run it as the service user or with tlpmaild stopped)\n"
+    "\n"
+    "options:\n"
+    "  --config PATH   main configuration file (default /etc/tlpmail/tlpmail.toml)\n"
+    "  --json          machine-readable output\n"
+    "\n"
+    "exit status: 0 ok, 1 a reported problem, 2 usage error\n";
+
+int usage_error(std::string_view what) {
+  std::cerr << "tlpmailctl: " << what << "\n" << kUsage;
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace tlpmail;
+  ctl::Options o;
+  std::string command;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--config" || a == "-c") {
+      if (i + 1 >= argc) return usage_error("--config needs a path");
+      o.config_path = argv[++i];
+    } else if (a.starts_with("--config=")) {
+      o.config_path = std::string(a.substr(9));
+    } else if (a == "--json") {
+      o.json = true;
+    } else if (a == "--since" || a == "--list") {
+      if (i + 1 >= argc) return usage_error(std::string(a) + " needs a value");
+      (a == "--since" ? o.since : o.list) = argv[++i];
+    } else if (a.starts_with("--since=")) {
+      o.since = std::string(a.substr(8));
+    } else if (a.starts_with("--list=")) {
+      o.list = std::string(a.substr(7));
+    } else if (a == "--quiet" || a == "-q") {
+      o.quiet = true;
+    } else if (a == "--help" || a == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else if (a == "--version") {
+      std::cout << "tlpmailctl " TLPMAIL_VERSION "\n";
+      return 0;
+    } else if (a.starts_with("-") && a != "-") {
+      return usage_error("unknown option '" + std::string(a) + "'");
+    } else if (command.empty()) {
+      command = a;
+    } else {
+      o.args.emplace_back(a);
+    }
+  }
+  if (command.empty()) return usage_error("no command given");
+  if (command != "audit" && (!o.since.empty() || !o.list.empty())) {
+    return usage_error("--since and --list belong to audit");
+  }
+
+  auto expect_args = [&](std::size_t n, const char* form) -> bool {
+    if (o.args.size() == n) return true;
+    usage_error(std::string("usage: tlpmailctl ") + form);
+    return false;
+  };
+
+  // Started before anything else may create threads (docs/decisions.md,
+  // "GPGME and threads").
+  if (auto r = openpgp::initialize(); !r) {
+    std::cerr << "tlpmailctl: " << r.error().message << "\n";
+    return 1;
+  }
+
+  if (command == "check-config") {
+    if (!expect_args(0, "check-config [--quiet]")) return 2;
+    return ctl::check_config(o, std::cout, std::cerr);
+  }
+  if (command == "lists") {
+    if (!expect_args(0, "lists")) return 2;
+    return ctl::lists(o, std::cout, std::cerr);
+  }
+  if (command == "members") {
+    if (!expect_args(1, "members ADDRESS")) return 2;
+    return ctl::members(o, std::cout, std::cerr);
+  }
+  if (command == "keys") {
+    if (!expect_args(0, "keys")) return 2;
+    return ctl::keys(o, std::cout, std::cerr);
+  }
+  if (command == "list-key") {
+    if (!expect_args(1, "list-key ADDRESS")) return 2;
+    return ctl::list_key(o, std::cout, std::cerr);
+  }
+  if (command == "import-list-key") {
+    if (!expect_args(2, "import-list-key ADDRESS FILE")) return 2;
+    return ctl::import_list_key(o, std::cout, std::cerr);
+  }
+  if (command == "queue") {
+    if (!expect_args(0, "queue")) return 2;
+    return ctl::queue(o, std::cout, std::cerr);
+  }
+  if (command == "audit") {
+    if (!expect_args(0, "audit [--since YYYY-MM-DD] [--list ADDRESS]")) return 2;
+    if (!o.since.empty() && !ctl::parse_audit_date(o.since)) {
+      return usage_error("--since wants a date YYYY-MM-DD, got '" + o.since + "'");
+    }
+    return ctl::audit(o, std::cout, std::cerr);
+  }
+  return usage_error("unknown command '" + command + "'");
+}

@@ -1,0 +1,236 @@
+// Signals, reload and watchdog of tlpmaild.
+#include "tlpmaild/controller.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <csignal>
+#include <ctime>
+#include <exception>
+#include <string>
+#include <utility>
+
+#include "intake/stage.h"
+#include "log/log.h"
+#include "tlpmaild/notify.h"
+#include "util/offload.h"
+
+namespace tlpmail::daemon {
+
+using spdlog::level::level_enum;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+// At a stop, copies being sent get this long to finish; then they are cut
+// and retried at the next start.
+constexpr std::chrono::milliseconds kRelayGrace{std::chrono::seconds(10)};
+// gpg can hang on a broken keys_dir; a reload that takes longer is given up.
+constexpr std::chrono::minutes kReloadLimit{5};
+
+const char* signal_name(int sig) {
+  switch (sig) {
+    case SIGTERM:
+      return "TERM";
+    case SIGINT:
+      return "INT";
+    case SIGHUP:
+      return "HUP";
+  }
+  return "other";
+}
+
+void log_failure(const char* where, std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    log::event(level_enum::critical, "-", "error", {{"where", where}, {"reason", ex.what()}});
+  }
+}
+
+bool same_listen(const config::ServerSettings& a, const config::ServerSettings& b) {
+  if (a.listen.size() != b.listen.size()) return false;
+  for (std::size_t i = 0; i < a.listen.size(); ++i) {
+    if (a.listen[i].host != b.listen[i].host || a.listen[i].port != b.listen[i].port) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::shared_ptr<const net::Settings> server_settings(const Runtime& runtime, queue::Spool& spool,
+                                                     store::Database& db) {
+  auto intake = std::make_shared<const intake::Stage>(
+      intake::Context{runtime.config, runtime.keys, runtime.home, &spool, &db});
+  const auto& server = runtime.config->server;
+  return std::make_shared<const net::Settings>(
+      net::Settings{std::move(intake), runtime.tls, server.hostname, server.max_connections});
+}
+
+std::shared_ptr<const delivery::OutgoingSetup> outgoing_setup(const Runtime& runtime) {
+  return std::make_shared<const delivery::OutgoingSetup>(
+      delivery::OutgoingSetup{runtime.config, runtime.keys, runtime.home});
+}
+
+void log_diagnostics(const std::vector<config::Diagnostic>& diagnostics) {
+  for (const auto& d : diagnostics) {
+    bool error = d.severity == config::Severity::error;
+    std::string text = d.to_string();
+    log::event(error ? level_enum::err : level_enum::warn, "-", "config",
+               {{"severity", error ? "error" : "warning"}, {"problem", text}});
+  }
+}
+
+void log_list_keys(const std::vector<ListKeyEvent>& keys) {
+  for (const auto& k : keys) {
+    log::event(
+        level_enum::info, "-", "list-key",
+        {{"list", k.list}, {"fingerprint", k.fingerprint}, {"created", k.created ? "yes" : "no"}});
+  }
+}
+
+Controller::Controller(asio::io_context& io, asio::thread_pool& pool, asio::signal_set& signals,
+                       net::Server& server, queue::Spool& spool, store::Database& db,
+                       std::filesystem::path config_file, std::filesystem::path gnupg_home,
+                       std::shared_ptr<const Runtime> runtime)
+    : io_(io),
+      pool_(pool),
+      signals_(signals),
+      server_(server),
+      spool_(spool),
+      db_(db),
+      config_file_(std::move(config_file)),
+      gnupg_home_(std::move(gnupg_home)),
+      runtime_(std::move(runtime)),
+      watchdog_(io) {}
+
+void Controller::start() {
+  asio::co_spawn(io_, signal_loop(), [](std::exception_ptr e) { log_failure("signals", e); });
+  if (auto interval = watchdog_interval()) {
+    asio::co_spawn(io_, watchdog_loop(*interval),
+                   [](std::exception_ptr e) { log_failure("watchdog", e); });
+  }
+}
+
+asio::awaitable<void> Controller::signal_loop() {
+  // co_spawn runs shutdown() inline up to its first suspension, so it may
+  // be over (and have cancelled the signal wait) before the next wait.
+  while (!stopped_) {
+    auto [ec, sig] = co_await signals_.async_wait(kTuple);
+    if (ec || stopped_) co_return;
+    if (sig == SIGHUP) {
+      if (stopping_) continue;
+      if (reloading_) {
+        reload_again_ = true;  // one more pass after the one running
+        continue;
+      }
+      reloading_ = true;
+      asio::co_spawn(io_, reload(), [](std::exception_ptr e) { log_failure("reload", e); });
+      continue;
+    }
+    if (!stopping_) {
+      stopping_ = true;
+      asio::co_spawn(io_, shutdown(sig), [](std::exception_ptr e) { log_failure("stop", e); });
+    } else {
+      std::string open = std::to_string(server_.connection_count());
+      log::event(level_enum::warn, "-", "stopping",
+                 {{"signal", signal_name(sig)}, {"closing", open}, {"reason", "second signal"}});
+      server_.close_all();
+    }
+  }
+}
+
+asio::awaitable<void> Controller::shutdown(int sig) {
+  std::string open = std::to_string(server_.connection_count());
+  log::event(level_enum::info, "-", "stopping",
+             {{"signal", signal_name(sig)}, {"connections", open}});
+  notify_stopping();
+  co_await server_.stop();
+  if (outgoing_) co_await outgoing_->stop(kRelayGrace);
+  stopped_ = true;
+  signals_.cancel();
+  watchdog_.cancel();
+}
+
+asio::awaitable<void> Controller::reload() {
+  do {
+    reload_again_ = false;
+    notify_reloading();
+    std::string file = config_file_.string();
+    log::event(level_enum::info, "-", "reload", {{"status", "started"}, {"config", file}});
+    // Named locals, not temporaries inside the co_await (g++ 12, offload.h).
+    auto work = [file = config_file_, home = gnupg_home_] {
+      return load_runtime(file, home, std::time(nullptr));
+    };
+    auto task =
+        start_offload(pool_.get_executor(), io_.get_executor(), std::move(work), kReloadLimit);
+    Offloaded<Loaded> done = co_await task->wait();
+    if (!done.value) {
+      std::string why = done.timed_out ? std::string("loading took too long") : done.failure;
+      log::event(level_enum::err, "-", "reload",
+                 {{"status", "failed"}, {"error", why}, {"kept", "old configuration"}});
+    } else {
+      const Loaded& loaded = *done.value;
+      log_diagnostics(loaded.diagnostics);
+      log_list_keys(loaded.list_keys);
+      for (const auto& e : loaded.errors) {
+        log::event(level_enum::err, "-", "config", {{"severity", "error"}, {"problem", e}});
+      }
+      if (loaded.ok() && !stopping_) {
+        apply(loaded.runtime);
+        const auto& c = *runtime_->config;
+        std::string lists = std::to_string(c.directory.lists().size());
+        std::string people = std::to_string(c.directory.people().size());
+        const char* tls = runtime_->tls ? "yes" : "no";
+        log::event(level_enum::info, "-", "reload",
+                   {{"status", "ok"}, {"lists", lists}, {"people", people}, {"tls", tls}});
+      } else if (!loaded.ok()) {
+        std::size_t errors = loaded.errors.size();
+        for (const auto& d : loaded.diagnostics) {
+          if (d.severity == config::Severity::error) ++errors;
+        }
+        std::string count = std::to_string(errors);
+        log::event(level_enum::err, "-", "reload",
+                   {{"status", "failed"}, {"errors", count}, {"kept", "old configuration"}});
+      }
+    }
+    if (!stopping_) notify_ready("serving");
+  } while (reload_again_ && !stopping_);
+  reloading_ = false;
+}
+
+void Controller::apply(std::shared_ptr<const Runtime> next) {
+  const auto& old_config = *runtime_->config;
+  const auto& new_config = *next->config;
+  if (!same_listen(old_config.server, new_config.server)) {
+    log::event(
+        level_enum::warn, "-", "reload",
+        {{"status", "partial"}, {"setting", "listen"}, {"reason", "takes effect on restart"}});
+  }
+  if (old_config.paths.state_dir != new_config.paths.state_dir) {
+    std::string dir = new_config.paths.state_dir.string();
+    log::event(level_enum::warn, "-", "reload",
+               {{"status", "partial"},
+                {"setting", "state_dir"},
+                {"value", dir},
+                {"reason", "takes effect on restart"}});
+  }
+  auto level = spdlog::level::from_str(new_config.log.level);
+  if (level != spdlog::level::off || new_config.log.level == "off") spdlog::set_level(level);
+  server_.set_settings(server_settings(*next, spool_, db_));
+  if (outgoing_) outgoing_->set_setup(outgoing_setup(*next));
+  runtime_ = std::move(next);
+}
+
+asio::awaitable<void> Controller::watchdog_loop(std::chrono::microseconds interval) {
+  while (!stopped_) {
+    notify_watchdog();
+    watchdog_.expires_after(interval);
+    auto [ec] = co_await watchdog_.async_wait(kTuple);
+    if (ec) co_return;
+  }
+}
+
+}  // namespace tlpmail::daemon

@@ -1,0 +1,85 @@
+// The running daemon's control loop on the io_context thread: signals
+// (SIGHUP reload, SIGTERM/SIGINT graceful stop, a second one closes every
+// connection at once), the atomic configuration swap on reload, and the
+// systemd watchdog pings. Blocking reload work runs on the worker pool.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <filesystem>
+#include <memory>
+
+#include "delivery/outgoing.h"
+#include "net/server.h"
+#include "queue/spool.h"
+#include "store/database.h"
+#include "tlpmaild/runtime.h"
+
+namespace tlpmail::daemon {
+
+namespace asio = boost::asio;
+
+// Thread safety: none; everything runs on the io_context's one thread.
+// REQUIRES: all references outlive the io_context's run().
+class Controller {
+ public:
+  // `spool` and `db` are what each new configuration's intake works with.
+  Controller(asio::io_context& io, asio::thread_pool& pool, asio::signal_set& signals,
+             net::Server& server, queue::Spool& spool, store::Database& db,
+             std::filesystem::path config_file, std::filesystem::path gnupg_home,
+             std::shared_ptr<const Runtime> runtime);
+
+  // Starts the signal loop and, under a systemd watchdog, the pings.
+  void start();
+
+  // The outgoing side gets each new configuration and is stopped after the
+  // server. Optional; call before start().
+  void set_outgoing(delivery::Outgoing* outgoing) { outgoing_ = outgoing; }
+
+  // The configuration in force (replaced on a successful reload).
+  std::shared_ptr<const Runtime> runtime() const { return runtime_; }
+
+ private:
+  asio::awaitable<void> signal_loop();
+  asio::awaitable<void> reload();
+  asio::awaitable<void> shutdown(int signal);
+  asio::awaitable<void> watchdog_loop(std::chrono::microseconds interval);
+  void apply(std::shared_ptr<const Runtime> next);
+
+  asio::io_context& io_;
+  asio::thread_pool& pool_;
+  asio::signal_set& signals_;
+  net::Server& server_;
+  queue::Spool& spool_;
+  store::Database& db_;
+  delivery::Outgoing* outgoing_ = nullptr;
+  std::filesystem::path config_file_;
+  std::filesystem::path gnupg_home_;
+  std::shared_ptr<const Runtime> runtime_;
+  asio::steady_timer watchdog_;
+  bool reloading_ = false;
+  bool reload_again_ = false;
+  bool stopping_ = false;
+  bool stopped_ = false;
+};
+
+// net::Settings for a Runtime: STARTTLS, limits and an intake::Stage that
+// verifies into `spool` and `db`.
+std::shared_ptr<const net::Settings> server_settings(const Runtime& runtime, queue::Spool& spool,
+                                                     store::Database& db);
+
+// What the outgoing loop works with under a Runtime.
+std::shared_ptr<const delivery::OutgoingSetup> outgoing_setup(const Runtime& runtime);
+
+// Logs each diagnostic as a "config" event: errors at error level,
+// warnings at warn level, with the FILE:LINE text.
+void log_diagnostics(const std::vector<config::Diagnostic>& diagnostics);
+
+// Logs each list key as "- list-key list=A fingerprint=F created=yes|no"
+// (info level).
+void log_list_keys(const std::vector<ListKeyEvent>& keys);
+
+}  // namespace tlpmail::daemon

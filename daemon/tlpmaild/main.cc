@@ -1,0 +1,207 @@
+// tlpmaild: the service. Wiring only: command line, configuration, keys,
+// database and spool, the SMTP/LMTP server (lib/net) with the intake
+// (lib/intake) and the outgoing loop (lib/delivery) on one io_context
+// thread plus a small worker pool for blocking work, signals and sd_notify
+// (controller.cc). See docs/operator-guide.md and docs/architecture.md.
+#include <sys/stat.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <csignal>
+#include <ctime>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "delivery/outgoing.h"
+#include "log/log.h"
+#include "net/server.h"
+#include "openpgp/context.h"
+#include "queue/env.h"
+#include "queue/spool.h"
+#include "store/database.h"
+#include "tlpmaild/controller.h"
+#include "tlpmaild/notify.h"
+#include "tlpmaild/options.h"
+#include "tlpmaild/runtime.h"
+
+namespace {
+
+namespace asio = boost::asio;
+using namespace tlpmail;
+using spdlog::level::level_enum;
+
+// Spool commits (fsync, SQLite) and reloads (gpg) run here; several
+// commits in parallel share the filesystem's journal flushes (docs/spool.md).
+constexpr int kWorkerThreads = 4;
+
+void log_recovery(const queue::RecoveryReport& r) {
+  std::string pending = std::to_string(r.pending);
+  std::string temp = std::to_string(r.temp_files_removed);
+  std::string orphans = std::to_string(r.orphan_files_removed);
+  std::string finished = std::to_string(r.finished_files_removed);
+  std::string corrupt = std::to_string(r.corrupt.size());
+  std::string ignored = std::to_string(r.ignored_files.size());
+  bool clean = r.temp_files_removed == 0 && r.orphan_files_removed == 0 &&
+               r.finished_files_removed == 0 && r.corrupt.empty() && r.ignored_files.empty();
+  log::event(clean ? level_enum::info : level_enum::warn, "-", "recovery",
+             {{"pending", pending},
+              {"temp_removed", temp},
+              {"orphans_removed", orphans},
+              {"finished_removed", finished},
+              {"corrupt", corrupt},
+              {"ignored", ignored}});
+  for (const auto& id : r.corrupt) {
+    log::event(level_enum::warn, id, "recovery",
+               {{"state", "corrupt"}, {"reason", "file missing or of the wrong size"}});
+  }
+  for (const auto& name : r.ignored_files) {
+    log::event(level_enum::warn, "-", "recovery", {{"ignored", name}});
+  }
+}
+
+int fail(const std::string& what) {
+  log::event(level_enum::err, "-", "error", {{"reason", what}});
+  return 1;
+}
+
+int run(const daemon::Options& options) {
+  ::umask(077);
+  std::signal(SIGPIPE, SIG_IGN);  // gpg pipes; sockets use MSG_NOSIGNAL anyway
+
+  // Before any thread exists (docs/decisions.md, "GPGME and threads").
+  if (auto r = openpgp::initialize(); !r) {
+    std::cerr << "tlpmaild: " << r.error().message << "\n";
+    return 1;
+  }
+
+  // Caught from here on: a SIGTERM during start-up stops right after it.
+  asio::io_context io(1);
+  asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+
+  auto loaded = daemon::load_runtime(options.config_path, {}, std::time(nullptr));
+  if (!loaded.ok()) {
+    bool config_errors = false;
+    for (const auto& d : loaded.diagnostics) {
+      std::cerr << d.to_string() << "\n";
+      config_errors = config_errors || d.severity == config::Severity::error;
+    }
+    for (const auto& k : loaded.list_keys) {
+      if (k.created)
+        std::cerr << "tlpmaild: created the list key of " << k.list << ": " << k.fingerprint
+                  << "\n";
+    }
+    for (const auto& e : loaded.errors) std::cerr << "tlpmaild: " << e << "\n";
+    // A list without its key could take mail it can never decrypt: no start.
+    std::cerr << (config_errors ? "tlpmaild: not started: the configuration has errors\n"
+                                : "tlpmaild: not started\n");
+    return 1;
+  }
+  auto runtime = loaded.runtime;
+  const config::Config& config = *runtime->config;
+  log::init(config.log.level);
+  std::string config_text = options.config_path;
+  log::event(level_enum::info, "-", "start",
+             {{"version", TLPMAIL_VERSION}, {"config", config_text}});
+  daemon::log_diagnostics(loaded.diagnostics);  // warnings only at this point
+  daemon::log_list_keys(loaded.list_keys);
+
+  const auto state_dir = config.paths.state_dir;
+  auto db = store::Database::open(state_dir / "tlpmail.db");
+  if (!db)
+    return fail("database " + (state_dir / "tlpmail.db").string() + ": " + db.error().message);
+  auto spool = queue::Spool::open(queue::Env::posix(), (state_dir / "spool").string(), **db);
+  if (!spool) return fail("spool " + (state_dir / "spool").string() + ": " + spool.error().message);
+  log_recovery((*spool)->recovery_report());
+  std::size_t pending = (*spool)->recovery_report().pending;
+
+  net::Timeouts timeouts;
+  if (options.timeouts) timeouts = net::test_timeouts(*options.timeouts);
+
+  asio::thread_pool pool(kWorkerThreads);
+  {
+    net::Server server(io, pool.get_executor(), timeouts);
+    if (auto r = server.listen(config.server.listen); !r) {
+      pool.join();
+      return fail(r.error().message);
+    }
+    server.set_settings(daemon::server_settings(*runtime, **spool, **db));
+
+    delivery::OutgoingOptions out_options;
+    if (options.timeouts) {
+      // Tests: short relay timeouts and retry delays (the retry schedule
+      // keeps its shape: first delay, doubling, capped, give-up).
+      auto t = *options.timeouts;
+      delivery::RelayTimeouts rt;
+      rt.connect = rt.reply = rt.data_end = t;
+      rt.idle_close = rt.quit = std::min(t, std::chrono::milliseconds(1000));
+      out_options.relay_timeouts = rt;
+    }
+    if (options.retry_seconds) {
+      delivery::RetryPolicy rp;
+      rp.first_delay = std::chrono::seconds(*options.retry_seconds);
+      rp.max_delay = rp.first_delay * 8;
+      out_options.retry = rp;
+    }
+    delivery::Outgoing outgoing(io, pool, **spool, **db, daemon::outgoing_setup(*runtime),
+                                out_options);
+    if (auto r = outgoing.start(); !r) {
+      pool.join();
+      return fail("outbox: " + r.error().message);
+    }
+    server.set_on_spooled([&outgoing] { outgoing.message_spooled(); });
+    server.start();
+
+    daemon::Controller controller(io, pool, signals, server, **spool, **db, options.config_path,
+                                  daemon::gnupg_home(config), runtime);
+    controller.set_outgoing(&outgoing);
+    controller.start();
+
+    std::string listen;
+    for (const auto& ep : server.local_endpoints()) {
+      if (!listen.empty()) listen.push_back(',');
+      listen += net::format_endpoint(ep);
+    }
+    const char* protocol = config.server.protocol == config::Protocol::lmtp ? "lmtp" : "smtp";
+    std::string pending_text = std::to_string(pending);
+    const char* tls = runtime->tls ? "yes" : "no";
+    log::event(
+        level_enum::info, "-", "ready",
+        {{"listen", listen}, {"protocol", protocol}, {"pending", pending_text}, {"tls", tls}});
+    daemon::notify_ready("listening on " + listen);
+
+    io.run();
+  }
+  pool.join();
+  log::event(level_enum::info, "-", "stopped", {});
+  spdlog::default_logger()->flush();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto parsed = daemon::parse_options(args);
+  switch (parsed.action) {
+    case daemon::Action::help:
+      std::cout << daemon::kUsage;
+      return 0;
+    case daemon::Action::version:
+      std::cout << "tlpmaild " TLPMAIL_VERSION "\n";
+      return 0;
+    case daemon::Action::usage_error:
+      std::cerr << "tlpmaild: " << parsed.error << "\n" << daemon::kUsage;
+      return 2;
+    case daemon::Action::run:
+      break;
+  }
+  try {
+    return run(parsed.options);
+  } catch (const std::exception& e) {
+    std::cerr << "tlpmaild: fatal: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,300 @@
+// tlpmaild's fan-out loop, delivery scheduler and relay client (see
+// outgoing.h). One fan-out at a time on the worker pool; the scheduler is
+// woken after each, so copies of one message go out while the next one is
+// being encrypted.
+#include "delivery/outgoing.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <ctime>
+
+#include "log/log.h"
+#include "fanout/distribute.h"
+#include "openpgp/context.h"
+#include "util/offload.h"
+#include "util/text.h"
+
+namespace tlpmail::delivery {
+namespace {
+
+using spdlog::level::level_enum;
+
+// A fan-out of a large list (1,000 members, RSA keys) takes seconds; a
+// hung gpg is given up after this and the message is tried again later.
+constexpr std::chrono::milliseconds kFanoutLimit{std::chrono::minutes(10)};
+// After a failed fan-out (gpg or database trouble), wait this long.
+constexpr std::chrono::seconds kRetryAfterFault{30};
+// Even without a wake-up the spool and the failure reports are looked at
+// this often.
+constexpr std::chrono::seconds kPoll{60};
+
+smtp::StartTlsPolicy starttls_policy(config::StartTls s) {
+  switch (s) {
+    case config::StartTls::opportunistic:
+      return smtp::StartTlsPolicy::opportunistic;
+    case config::StartTls::required:
+      return smtp::StartTlsPolicy::required;
+    case config::StartTls::off:
+      break;
+  }
+  return smtp::StartTlsPolicy::off;
+}
+
+struct FanoutStep {
+  bool idle = true;  // nothing (left) to fan out
+  std::string id;
+  std::optional<fanout::Distribution> done;
+  std::string error;
+  bool permanent = false;
+};
+
+std::string join_withheld(const std::vector<fanout::Withheld>& w) {
+  std::string out;
+  for (const auto& x : w) {
+    if (!out.empty()) out += ",";
+    out += x.email + "(" + x.why + ")";
+  }
+  return out;
+}
+
+}  // namespace
+
+Outgoing::Outgoing(asio::io_context& io, asio::thread_pool& pool, queue::Spool& spool,
+                   store::Database& db, std::shared_ptr<const OutgoingSetup> setup,
+                   OutgoingOptions options)
+    : io_(io),
+      pool_(pool),
+      spool_(spool),
+      db_(db),
+      setup_(std::move(setup)),
+      options_(std::move(options)),
+      outbox_(db),
+      wake_timer_(io),
+      stopped_timer_(io) {
+  const config::Config& c = *setup_->config;
+  RelayOptions ro;
+  ro.host = c.relay.host;
+  ro.port = c.relay.port;
+  ro.starttls = starttls_policy(c.relay.starttls);
+  ro.max_connections = c.relay.max_connections;
+  ro.helo_name = c.server.hostname;
+  if (ro.starttls != smtp::StartTlsPolicy::off) ro.tls = make_relay_tls_context();
+  if (options_.relay_timeouts) ro.timeouts = *options_.relay_timeouts;
+  relay_ = std::make_unique<Relay>(
+      io_.get_executor(), std::move(ro),
+      [this](std::uint64_t job, const smtp::TransactionResult& r) {
+        if (scheduler_) scheduler_->on_relay_done(job, r);
+      });
+  SchedulerOptions so;
+  if (options_.retry) so.retry = *options_.retry;
+  so.window = std::max<std::size_t>(64, 16 * c.relay.max_connections);
+  scheduler_ = std::make_unique<Scheduler>(io_.get_executor(), pool_.get_executor(),
+                                                     outbox_, *relay_, so);
+  scheduler_->set_on_failed([this] {
+    report_wanted_ = true;
+    wake();
+  });
+}
+
+Outgoing::~Outgoing() = default;
+
+Result<void> Outgoing::start() {
+  auto requeued = outbox_.requeue_in_flight(std::time(nullptr));
+  if (!requeued) return Unexpected(requeued.error());
+  auto counts = outbox_.counts();
+  if (!counts) return Unexpected(counts.error());
+  std::string again = std::to_string(*requeued);
+  std::string waiting = std::to_string(counts->queued + counts->deferred);
+  std::string failed = std::to_string(counts->failed);
+  log::event(*requeued > 0 ? level_enum::warn : level_enum::info, "-", "outbox",
+             {{"requeued_in_flight", again}, {"waiting", waiting}, {"failed_total", failed}});
+  report_wanted_ = true;  // failures recorded before a crash, not reported yet
+  running_ = true;
+  scheduler_->start();
+  asio::co_spawn(io_, fanout_loop(), asio::detached);
+  return {};
+}
+
+void Outgoing::wake() {
+  woken_ = true;
+  wake_timer_.cancel();
+}
+
+void Outgoing::message_spooled() { wake(); }
+
+void Outgoing::set_setup(std::shared_ptr<const OutgoingSetup> setup) {
+  const auto& a = setup_->config->relay;
+  const auto& b = setup->config->relay;
+  if (a.host != b.host || a.port != b.port || a.starttls != b.starttls ||
+      a.max_connections != b.max_connections) {
+    log::event(level_enum::warn, "-", "reload",
+               {{"status", "partial"}, {"setting", "relay"}, {"reason", "takes effect on restart"}});
+  }
+  setup_ = std::move(setup);
+}
+
+asio::awaitable<bool> Outgoing::fanout_once() {
+  auto setup = setup_;
+  queue::Spool* spool = &spool_;
+  store::Database* db = &db_;
+  auto skipped = skipped_;
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (it->second <= now) {
+      it = held_.erase(it);
+    } else {
+      skipped.insert(it->first);
+      ++it;
+    }
+  }
+  auto work = [setup, spool, db, skipped]() {
+    FanoutStep step;
+    auto pending = spool->pending();
+    if (!pending) {
+      step.idle = false;
+      step.error = pending.error().message;
+      return step;
+    }
+    for (const auto& m : *pending) {
+      if (skipped.count(m.id)) continue;
+      step.idle = false;
+      step.id = m.id;
+      auto gpg = openpgp::thread_context(setup->home);
+      if (!gpg) {
+        step.error = gpg.error().message;
+        return step;
+      }
+      fanout::FanoutEnv env{*setup->config, *setup->keys, *db, *spool};
+      auto d = fanout::distribute(**gpg, env, m.id, std::time(nullptr));
+      if (!d) {
+        step.error = d.error().message;
+        step.permanent = d.error().kind == ErrorClass::permanent;
+      } else {
+        step.done = std::move(*d);
+      }
+      return step;
+    }
+    return step;
+  };
+  auto task = start_offload(pool_.get_executor(), io_.get_executor(), std::move(work),
+                                 kFanoutLimit);
+  Offloaded<FanoutStep> out = co_await task->wait();
+  if (!out.value) {
+    std::string reason = out.timed_out ? "timed out" : out.failure;
+    log::event(level_enum::err, "-", "fanout", {{"status", "error"}, {"reason", reason}});
+    co_return false;
+  }
+  FanoutStep& step = *out.value;
+  if (step.idle) co_return false;
+  const std::string id = step.id.empty() ? "-" : step.id;
+  if (!step.error.empty()) {
+    // Nothing was written; the message stays received and is tried again
+    // after a pause, while the messages behind it go on.
+    if (!step.id.empty()) held_[step.id] = std::chrono::steady_clock::now() + kRetryAfterFault;
+    log::event(level_enum::err, id, "fanout",
+               {{"status", step.permanent ? "stuck" : "error"},
+                {"reason", escape_for_log(step.error)},
+                {"retry_in", std::to_string(kRetryAfterFault.count()) + "s"}});
+    co_return true;
+  }
+  const fanout::Distribution& d = *step.done;
+  if (d.kind == fanout::Distribution::Kind::skipped) {
+    skipped_.insert(step.id);
+    log::event(level_enum::warn, id, "fanout", {{"status", "skipped"}, {"reason", d.reason}});
+    co_return true;
+  }
+  std::string copies = std::to_string(d.copies);
+  std::string withheld = join_withheld(d.withheld);
+  std::string notices = std::to_string(d.notices);
+  std::string unreachable = join_withheld(d.admins_without_notice);
+  log::event(d.withheld.empty() ? level_enum::info : level_enum::warn, id, "fanout",
+             {{"list", d.list},
+              {"message_id", d.list_message_id},
+              {"label", d.label},
+              {"copies", copies},
+              {"withheld", withheld.empty() ? "-" : withheld},
+              {"notices", notices},
+              {"admins_without_notice", unreachable.empty() ? "-" : unreachable}});
+  scheduler_->wake();
+  co_return true;
+}
+
+asio::awaitable<void> Outgoing::report_once() {
+  auto setup = setup_;
+  queue::Spool* spool = &spool_;
+  store::Database* db = &db_;
+  using Outcome = std::pair<fanout::FailureReport, std::string>;
+  auto work = [setup, spool, db]() -> Outcome {
+    auto gpg = openpgp::thread_context(setup->home);
+    if (!gpg) return {{}, gpg.error().message};
+    fanout::FanoutEnv env{*setup->config, *setup->keys, *db, *spool};
+    auto r = fanout::report_failures(**gpg, env, std::time(nullptr));
+    if (!r) return {{}, r.error().message};
+    return {std::move(*r), {}};
+  };
+  auto task = start_offload(pool_.get_executor(), io_.get_executor(), std::move(work),
+                                 kFanoutLimit);
+  Offloaded<Outcome> out = co_await task->wait();
+  std::string error =
+      out.value ? out.value->second : (out.timed_out ? "timed out" : out.failure);
+  if (!error.empty()) {
+    report_wanted_ = true;
+    log::event(level_enum::err, "-", "report", {{"status", "error"}, {"reason", error}});
+    co_return;
+  }
+  const fanout::FailureReport& r = out.value->first;
+  if (r.failures > 0) {
+    std::string n = std::to_string(r.failures);
+    std::string notices = std::to_string(r.notices);
+    std::string unreachable = join_withheld(r.admins_without_notice);
+    log::event(r.notices == 0 || !r.admins_without_notice.empty() ? level_enum::warn
+                                                                   : level_enum::info,
+               "-", "report",
+               {{"failures", n},
+                {"notices", notices},
+                {"admins_without_notice", unreachable.empty() ? "-" : unreachable}});
+  }
+  scheduler_->wake();
+}
+
+asio::awaitable<void> Outgoing::fanout_loop() {
+  while (!stopping_) {
+    woken_ = false;
+    if (report_wanted_) {
+      report_wanted_ = false;
+      co_await report_once();
+    }
+    bool more = co_await fanout_once();
+    if (stopping_) break;
+    if (more || woken_) continue;
+    // Idle: wait for a new message, the next look, or a held message's turn.
+    auto wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(kPoll);
+    for (const auto& [id, at] : held_) {
+      wait = std::min(wait, std::max(at - std::chrono::steady_clock::now(),
+                                     std::chrono::steady_clock::duration::zero()));
+    }
+    wake_timer_.expires_after(wait);
+    auto [ec] = co_await wake_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    // A full poll interval without a wake-up: look for unreported failures
+    // too (a safety net; failures normally wake this loop when recorded).
+    if (!ec) report_wanted_ = true;
+  }
+  running_ = false;
+  stopped_timer_.cancel();
+}
+
+asio::awaitable<void> Outgoing::stop(std::chrono::milliseconds grace) {
+  stopping_ = true;
+  wake();
+  while (running_) {
+    stopped_timer_.expires_after(std::chrono::seconds(1));
+    co_await stopped_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  scheduler_->request_stop();
+  co_await relay_->stop(grace);
+  co_await scheduler_->stop();
+}
+
+}  // namespace tlpmail::delivery

@@ -1,0 +1,93 @@
+// The outgoing side of tlpmaild on the io_context thread: the fan-out loop
+// (spooled messages -> fanout::distribute on the worker pool -> outbox;
+// messages whose fan-out failed are held and tried again, messages that
+// are not postings are left alone), the delivery scheduler and the relay
+// client wired to each other, and the admins' failure reports. What a
+// fan-out does is lib/fanout's; what an answer means is retry.h's.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include <filesystem>
+
+#include "config/config.h"
+#include "delivery/relay.h"
+#include "delivery/scheduler.h"
+#include "keyring/keyring.h"
+#include "queue/outbox.h"
+#include "queue/spool.h"
+#include "store/database.h"
+
+namespace tlpmail::delivery {
+
+namespace asio = boost::asio;
+
+// What the fan-outs work with: the configuration, the members' keys and
+// the GnuPG home they (and the list keys) are in. Replaced on reload.
+struct OutgoingSetup {
+  std::shared_ptr<const config::Config> config;  // REQUIRES: not null
+  std::shared_ptr<const keyring::KeyReport> keys;  // REQUIRES: not null
+  std::filesystem::path home;
+};
+
+struct OutgoingOptions {
+  // Test hooks (hidden options): shorter relay timeouts and retry delays.
+  std::optional<delivery::RelayTimeouts> relay_timeouts;
+  std::optional<delivery::RetryPolicy> retry;
+};
+
+// Thread safety: none; construct and call on the io thread. The spool, db
+// and pool must outlive it.
+class Outgoing {
+ public:
+  Outgoing(asio::io_context& io, asio::thread_pool& pool, queue::Spool& spool,
+           store::Database& db, std::shared_ptr<const OutgoingSetup> setup,
+           OutgoingOptions options = {});
+  ~Outgoing();
+
+  // Requeues copies a previous process left in flight (blocking: call
+  // before io.run()), then starts the loops; messages already waiting in
+  // the spool are fanned out first.
+  Result<void> start();
+  // A message was spooled: fan it out now.
+  void message_spooled();
+  // The configuration and keys for the next fan-outs (a reload). Relay
+  // settings take effect on restart.
+  void set_setup(std::shared_ptr<const OutgoingSetup> setup);
+  // Finishes the fan-out in progress, stops the relay (running
+  // transactions get `grace`) and records every outcome.
+  asio::awaitable<void> stop(std::chrono::milliseconds grace);
+
+ private:
+  asio::awaitable<void> fanout_loop();
+  asio::awaitable<bool> fanout_once();
+  asio::awaitable<void> report_once();
+  void wake();
+
+  asio::io_context& io_;
+  asio::thread_pool& pool_;
+  queue::Spool& spool_;
+  store::Database& db_;
+  std::shared_ptr<const OutgoingSetup> setup_;
+  OutgoingOptions options_;
+  queue::Outbox outbox_;
+  std::unique_ptr<delivery::Relay> relay_;
+  std::unique_ptr<delivery::Scheduler> scheduler_;
+  asio::steady_timer wake_timer_;
+  asio::steady_timer stopped_timer_;
+  bool woken_ = false, stopping_ = false, running_ = false, report_wanted_ = false;
+  std::set<std::string> skipped_;  // spooled ids left alone (reason logged once)
+  // Spooled ids whose fan-out failed, and when to try them again.
+  std::map<std::string, std::chrono::steady_clock::time_point> held_;
+};
+
+}  // namespace tlpmail::delivery

@@ -1,0 +1,487 @@
+// The fan-out of one spooled message and the admins' failure reports (see
+// distribute.h). Plaintext exists only in memory here, between the list
+// key's decryption and the members' encryption, and is wiped after use.
+#include "fanout/distribute.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <random>
+#include <variant>
+
+#include "audit/audit_log.h"
+#include "compose/compose.h"
+#include "mime/mime.h"
+#include "openpgp/decrypt.h"
+#include "openpgp/fanout.h"
+#include "openpgp/list_key.h"
+#include "pipeline/tables.h"
+#include "policy/decision.h"
+#include "policy/tlp.h"
+#include "util/text.h"
+
+namespace tlpmail::fanout {
+namespace {
+
+// Overwrites a string that held plaintext before it is freed.
+void wipe(std::string& s) {
+  volatile char* p = s.data();
+  for (std::size_t i = 0; i < s.size(); ++i) p[i] = 0;
+  s.clear();
+  s.shrink_to_fit();
+}
+
+// Plaintext that is wiped when it goes. Move-only, so that no copy of it
+// is left behind unwiped (or wiped twice) by accident.
+struct Wiped {
+  std::string value;
+  Wiped() = default;
+  explicit Wiped(std::string v) : value(std::move(v)) {}
+  Wiped(Wiped&& other) noexcept : value(std::move(other.value)) { other.value.clear(); }
+  Wiped(const Wiped&) = delete;
+  Wiped& operator=(const Wiped&) = delete;
+  Wiped& operator=(Wiped&&) = delete;
+  ~Wiped() { wipe(value); }
+};
+
+std::string random_hex(std::size_t bytes) {
+  static thread_local std::random_device rd;
+  std::string out;
+  char buf[3];
+  for (std::size_t i = 0; i < bytes; ++i) {
+    std::snprintf(buf, sizeof buf, "%02x", static_cast<unsigned>(rd() & 0xff));
+    out += buf;
+  }
+  return out;
+}
+
+std::string new_message_id(const config::Config& c, std::string_view seed) {
+  return "tlpmail." + std::string(seed) + "." + random_hex(6) + "@" + c.server.hostname;
+}
+
+Error db_error(const store::DbError& e) { return Error(e); }
+
+// The accepted verdict recorded at intake for a spooled message.
+struct RecordedVerdict {
+  std::int64_t audit_id = 0;
+  std::string signer_email;
+  std::string signer_fingerprint;
+  policy::Tlp label = policy::Tlp::red;
+  std::vector<std::string> raise_lines;
+  std::string message_id;
+  std::vector<std::string> recipients;    // chosen, in list order
+  std::vector<std::string> key_withheld;  // left out for their key at intake
+};
+
+std::vector<std::string> split_raises(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find("; TLP raised", start);
+    if (end == std::string::npos) end = text.size();
+    out.push_back(text.substr(start, end - start));
+    start = end == text.size() ? end : end + 2;
+  }
+  return out;
+}
+
+Result<std::optional<RecordedVerdict>> recorded_verdict(store::Database& db,
+                                                        const queue::QueueId& id) {
+  auto row = audit::accepted_row(db, id);
+  if (!row) return Unexpected(db_error(row.error()));
+  if (!*row) return std::optional<RecordedVerdict>();
+  const audit::Row& r = **row;
+  RecordedVerdict v;
+  v.audit_id = r.id;
+  v.signer_email = r.signer_email;
+  v.signer_fingerprint = r.signer_fingerprint;
+  auto label = r.label.empty() ? std::nullopt : policy::parse_name(r.label);
+  if (!label) return Unexpected(Error::permanent("audit row of " + id + " has no label"));
+  v.label = *label;
+  if (!r.raised.empty()) v.raise_lines = split_raises(r.raised);
+  v.message_id = r.message_id;
+  const std::string key_reason =
+      policy::describe(policy::Exclusion::key_unusable, policy::Tlp::clear, policy::Tlp::clear);
+  for (const audit::Recipient& p : r.recipients) {
+    if (p.chosen) {
+      v.recipients.push_back(p.address);
+    } else if (p.why == key_reason) {
+      v.key_withheld.push_back(p.address);
+    }
+  }
+  return std::optional<RecordedVerdict>(std::move(v));
+}
+
+// The primary fingerprint of the list's key. Errors: temporary (a list
+// without its key cannot work until it is back).
+Result<std::string> list_key_fingerprint(openpgp::Context& gpg, const directory::MailingList& l) {
+  auto key = openpgp::find_list_key(gpg, l.address);
+  if (!key) return Unexpected(Error::temporary(key.error().message));
+  if (!*key) return Unexpected(Error::temporary("no list key for " + l.address));
+  return (*key)->fingerprint;
+}
+
+// The content to forward and the subject, from the spooled bytes.
+struct Opened {
+  Wiped content;        // a MIME entity (compose::content_of_*)
+  std::string subject;  // decoded; the protected subject when the sender used one
+  std::vector<std::string> in_reply_to, references;
+};
+
+std::optional<std::string> protected_subject_of(std::string_view entity) {
+  auto e = mime::parse_entity(entity);
+  if (!e) return std::nullopt;
+  return e->protected_subject;
+}
+
+Result<Opened> open_message(openpgp::Context& gpg, const std::string& list_fpr,
+                            std::string_view raw) {
+  auto parsed = mime::parse_message(raw);
+  if (!parsed) return Unexpected(Error::permanent("spooled message does not parse any more"));
+  Opened out;
+  out.subject = parsed->subject;
+  out.in_reply_to = parsed->in_reply_to;
+  out.references = parsed->references;
+  const mime::Shape& shape = parsed->content.shape;
+
+  if (const auto* s = std::get_if<mime::PgpMimeSigned>(&shape)) {
+    if (auto p = protected_subject_of(s->signed_bytes)) out.subject = *p;
+  }
+  if (std::holds_alternative<mime::PgpMimeSigned>(shape) ||
+      std::holds_alternative<mime::InlineClearsigned>(shape)) {
+    auto c = compose::content_of_message(raw);
+    if (!c) return Unexpected(c.error());
+    out.content.value = std::move(*c);
+    return out;
+  }
+
+  std::string_view ciphertext;
+  bool is_mime = false;
+  if (const auto* e = std::get_if<mime::PgpMimeEncrypted>(&shape)) {
+    ciphertext = e->ciphertext;
+    is_mime = true;
+  } else if (const auto* i = std::get_if<mime::InlineEncrypted>(&shape)) {
+    ciphertext = i->block;
+  } else {
+    return Unexpected(Error::permanent("spooled message is no longer of an accepted shape (" +
+                                       std::string(mime::to_string(parsed->content.kind())) + ")"));
+  }
+  auto d = openpgp::decrypt(gpg, ciphertext);
+  if (!d) return Unexpected(d.error());
+  Wiped plaintext{std::move(d->plaintext)};
+  if (d->status != openpgp::DecryptStatus::decrypted) {
+    return Unexpected(Error::permanent("the list key no longer decrypts the spooled message (" +
+                                       escape_for_log(d->detail) + ")"));
+  }
+  if (!iequals(list_fpr, d->decryption_primary_fingerprint)) {
+    return Unexpected(Error::permanent("the spooled message was not decrypted by the list key"));
+  }
+  if (is_mime) {
+    if (auto p = protected_subject_of(plaintext.value)) out.subject = *p;
+  }
+  out.content.value = compose::content_of_plaintext(plaintext.value, is_mime);
+  return out;
+}
+
+// The recipients' fingerprints, or why each one is withheld now.
+struct Recipients {
+  std::vector<std::string> emails;
+  std::vector<std::string> fingerprints;
+  std::vector<Withheld> withheld;
+};
+
+// Whether `k` can be encrypted to at `now` (judged now, not at the last
+// load: a key may have expired since).
+bool usable_now(const keyring::PersonKey* k, std::time_t now) {
+  return k && k->usable && k->facts && keyring::assess_key(*k->facts, now).usable;
+}
+
+std::string key_problem(const keyring::PersonKey* k, std::time_t now) {
+  if (!k) return "no longer in the directory";
+  if (k->facts) {
+    const keyring::KeyAssessment a = keyring::assess_key(*k->facts, now);
+    if (!a.usable && !a.word.empty()) return "key " + a.word;
+  }
+  if (k->status_word.empty() || k->usable) return "key not usable";
+  return "key " + k->status_word;
+}
+
+Recipients resolve(const FanoutEnv& env, const RecordedVerdict& v, std::time_t now) {
+  Recipients out;
+  for (const std::string& email : v.recipients) {
+    const keyring::PersonKey* k = env.keys.find(email);
+    if (!usable_now(k, now) || !env.config.directory.find_person(email)) {
+      out.withheld.push_back({email, key_problem(k, now)});
+      continue;
+    }
+    out.emails.push_back(email);
+    out.fingerprints.push_back(k->fingerprint);
+  }
+  for (const std::string& email : v.key_withheld) {
+    out.withheld.push_back({email, key_problem(env.keys.find(email), now)});
+  }
+  return out;
+}
+
+compose::ListFacts list_facts(const directory::MailingList& l) {
+  compose::ListFacts f;
+  f.address = l.address;
+  f.description = l.description;
+  f.subject_prefix = l.subject_prefix;
+  f.protect_subject = l.protect_subject;
+  return f;
+}
+
+// Signs `plaintext` with the list key and encrypts it once to every
+// recipient; the outbox row for it.
+Result<queue::NewOutgoing> seal(openpgp::Context& gpg, const directory::MailingList& list,
+                                const std::string& list_fpr, std::string_view plaintext,
+                                const std::vector<std::string>& emails,
+                                const std::vector<std::string>& fingerprints) {
+  auto fan = openpgp::sign_and_encrypt_once(gpg, plaintext, list_fpr, fingerprints);
+  if (!fan) return Unexpected(fan.error());
+  queue::NewOutgoing m;
+  m.list = list.address;
+  m.envelope_from = list.bounces_address();
+  m.shared_data = fan->shared_data();
+  for (std::size_t i = 0; i < emails.size(); ++i) {
+    auto copy = fan->copy_for(fingerprints[i], openpgp::CopyFormat::binary);
+    if (!copy) return Unexpected(copy.error());
+    // copy = PKESK + shared data: keep the PKESK only.
+    if (copy->size() < m.shared_data.size()) {
+      return Unexpected(Error::permanent("fan-out copy shorter than its shared data"));
+    }
+    m.copies.push_back(
+        {emails[i], fingerprints[i], copy->substr(0, copy->size() - m.shared_data.size())});
+  }
+  return m;
+}
+
+// The admins of `list` who can receive a notice, and those who cannot.
+Recipients admins_of(const FanoutEnv& env, const directory::MailingList& list, std::time_t now) {
+  Recipients out;
+  for (const std::string& a : list.admins) {
+    const keyring::PersonKey* k = env.keys.find(a);
+    if (!usable_now(k, now)) {
+      out.withheld.push_back({a, key_problem(k, now)});
+      continue;
+    }
+    out.emails.push_back(a);
+    out.fingerprints.push_back(k->fingerprint);
+  }
+  return out;
+}
+
+// One notice per usable admin of `list`, each signed by the list and
+// encrypted to that admin alone (ids ID.1, ID.2, ...). Admins whose key is
+// unusable get none: they are added to `unreachable` for the log.
+Result<std::vector<queue::NewOutgoing>> notices(openpgp::Context& gpg, const FanoutEnv& env,
+                                                const directory::MailingList& list,
+                                                const std::string& id, const std::string& subject,
+                                                const std::string& body, std::time_t now,
+                                                std::vector<Withheld>& unreachable) {
+  Recipients admins = admins_of(env, list, now);
+  for (auto& w : admins.withheld) unreachable.push_back(std::move(w));
+  std::vector<queue::NewOutgoing> out;
+  if (admins.emails.empty()) return out;
+  auto list_fpr = list_key_fingerprint(gpg, list);
+  if (!list_fpr) return Unexpected(list_fpr.error());
+  for (std::size_t i = 0; i < admins.emails.size(); ++i) {
+    compose::NoticeFacts f;
+    f.list = list_facts(list);
+    f.to = admins.emails[i];
+    f.subject = subject;
+    f.body = body;
+    f.message_id = new_message_id(env.config, id);
+    f.date = now;
+    Wiped entity{compose::notice_entity(f)};
+    auto sealed =
+        seal(gpg, list, *list_fpr, entity.value, {admins.emails[i]}, {admins.fingerprints[i]});
+    if (!sealed) return Unexpected(sealed.error());
+    compose::Frame frame = compose::notice_frame(f);
+    sealed->id = id + "." + std::to_string(i + 1);
+    sealed->kind = queue::OutgoingKind::notice;
+    sealed->list_message_id = f.message_id;
+    sealed->head = std::move(frame.head);
+    sealed->tail = std::move(frame.tail);
+    out.push_back(std::move(*sealed));
+  }
+  return out;
+}
+
+std::string withheld_body(const directory::MailingList& list, const RecordedVerdict& v,
+                          const std::string& list_message_id, const queue::QueueId& id,
+                          const std::vector<Withheld>& withheld) {
+  std::string b = "A message to " + list.address + " was not sent to every member it was for.\n\n";
+  b += "Message: <" + list_message_id + "> (queue id " + id + "), " +
+       policy::label_text(v.label) + ", sent by " + v.signer_email + "\n\n";
+  b += "Withheld (their pinned key cannot be used):\n";
+  for (const Withheld& w : withheld) b += "  " + w.email + ": " + w.why + "\n";
+  b += "\nThey will not get this message later. Fix the key in keys_dir and reload\n"
+       "tlpmaild (tlpmailctl keys shows every key's status). This notice never\n"
+       "contains the message itself.\n";
+  return b;
+}
+
+}  // namespace
+
+Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
+                                const queue::QueueId& id, std::time_t now) {
+  Distribution out;
+  auto spooled = env.spool.message(id);
+  if (!spooled) return Unexpected(spooled.error());
+  if (spooled->state != queue::MessageState::received) {
+    out.kind = Distribution::Kind::skipped;
+    out.reason = "not waiting in the spool (" + std::string(queue::to_string(spooled->state)) + ")";
+    return out;
+  }
+  const directory::MailingList* list = nullptr;
+  if (auto m = env.config.directory.match_recipients(spooled->recipients)) {
+    if (m->role != directory::ListRole::post) {
+      out.kind = Distribution::Kind::skipped;
+      out.reason = "mail for the -request/-bounces address is kept, not processed yet";
+      return out;
+    }
+    list = m->list;
+  }
+  if (!list) {
+    out.kind = Distribution::Kind::skipped;
+    out.reason = "its list is no longer configured";
+    return out;
+  }
+  out.list = list->address;
+  auto verdict = recorded_verdict(env.db, id);
+  if (!verdict) return Unexpected(verdict.error());
+  if (!*verdict) {
+    out.kind = Distribution::Kind::skipped;
+    out.reason = "no accepted verdict recorded for it";
+    return out;
+  }
+  const RecordedVerdict& v = **verdict;
+  out.label = std::string(policy::to_string(v.label));
+
+  Recipients rcpt = resolve(env, v, now);
+  out.withheld = rcpt.withheld;
+  out.list_message_id = new_message_id(env.config, id);
+
+  std::optional<queue::NewOutgoing> copies;
+  if (!rcpt.emails.empty()) {
+    Wiped raw;
+    {
+      auto r = env.spool.read_message(id);
+      if (!r) return Unexpected(r.error());
+      raw.value = std::move(*r);
+    }
+    auto list_fpr = list_key_fingerprint(gpg, *list);
+    if (!list_fpr) return Unexpected(list_fpr.error());
+    auto opened = open_message(gpg, *list_fpr, raw.value);
+    if (!opened) return Unexpected(opened.error());
+
+    compose::CopyFacts f;
+    f.list = list_facts(*list);
+    if (const directory::Person* p = env.config.directory.find_person(v.signer_email)) {
+      f.sender = {p->name, p->organization, p->email, v.signer_fingerprint};
+    } else {
+      f.sender = {v.signer_email, "", v.signer_email, v.signer_fingerprint};
+    }
+    f.label = v.label;
+    policy::Decision d;
+    d.label = v.label;
+    f.banner_lines = policy::banner_lines(d);
+    for (const std::string& line : v.raise_lines) f.banner_lines.push_back(line);
+    f.subject = opened->subject;
+    f.message_id = out.list_message_id;
+    f.date = now;
+    f.in_reply_to = opened->in_reply_to;
+    f.references = opened->references;
+
+    Wiped inner{compose::inner_entity(f, opened->content.value)};
+    auto sealed = seal(gpg, *list, *list_fpr, inner.value, rcpt.emails, rcpt.fingerprints);
+    if (!sealed) return Unexpected(sealed.error());
+    compose::Frame frame = compose::copy_frame(f);
+    sealed->id = id;
+    sealed->kind = queue::OutgoingKind::copy;
+    sealed->list_message_id = out.list_message_id;
+    sealed->source_id = id;
+    sealed->head = std::move(frame.head);
+    sealed->tail = std::move(frame.tail);
+    copies = std::move(*sealed);
+    out.copies = copies->copies.size();
+  }
+
+  std::vector<queue::NewOutgoing> withheld_notices;
+  if (!rcpt.withheld.empty()) {
+    auto n = notices(gpg, env, *list, id + ".withheld",
+                     "[" + list->local_part() + "] members withheld from a " +
+                         policy::label_text(v.label) + " message",
+                     withheld_body(*list, v, out.list_message_id, id, rcpt.withheld), now,
+                     out.admins_without_notice);
+    if (!n) return Unexpected(n.error());
+    withheld_notices = std::move(*n);
+    out.notices = withheld_notices.size();
+  }
+
+  auto written = env.db.transaction([&](store::Transaction& tx) -> store::DbResult<void> {
+    if (copies) {
+      if (auto r = queue::Outbox::add(tx, *copies, now); !r) return r;
+      auto t = pipeline::tables::index_copies(tx, list->address, out.list_message_id, v.label, now);
+      if (!t) return t;
+      if (auto a = audit::set_list_message_id(tx, v.audit_id, out.list_message_id); !a) return a;
+    }
+    for (const queue::NewOutgoing& n : withheld_notices) {
+      if (auto r = queue::Outbox::add(tx, n, now); !r) return r;
+    }
+    return queue::Spool::mark_in_transaction(tx, id, queue::MessageState::done);
+  });
+  if (!written) return Unexpected(Error(written.error()));
+  // The row no longer claims the file; a lost unlink is redone at recovery.
+  (void)env.spool.remove_finished_file(id, queue::MessageState::done);
+  return out;
+}
+
+Result<FailureReport> report_failures(openpgp::Context& gpg, const FanoutEnv& env,
+                                      std::time_t now) {
+  FailureReport report;
+  queue::Outbox outbox(env.db);
+  auto failures = outbox.unreported_failures(500);
+  if (!failures) return Unexpected(failures.error());
+  std::map<std::string, std::vector<const queue::UnreportedFailure*>> by_list;
+  for (const auto& f : *failures) by_list[f.list].push_back(&f);
+
+  for (const auto& [address, group] : by_list) {
+    std::vector<std::int64_t> ids;
+    std::string lines;
+    for (const queue::UnreportedFailure* f : group) {
+      ids.push_back(f->id);
+      if (f->kind == queue::OutgoingKind::notice) continue;  // no notices about notices
+      lines += "  " + f->recipient + ": " + escape_for_log(f->reply) + "\n    message <" +
+               f->list_message_id + ">, " + std::to_string(f->attempts) + " attempt(s), queued " +
+               iso_date(static_cast<std::time_t>(f->queued_at)) + "\n";
+    }
+    std::vector<queue::NewOutgoing> made;
+    const directory::MailingList* list = env.config.directory.find_list(address);
+    if (list && !lines.empty()) {
+      std::string body = "Copies from " + list->address +
+                         " could not be delivered and will not be retried:\n\n" + lines +
+                         "\nThe relay's answer is quoted for each. The message content is not part"
+                         "\nof this notice; tlpmailctl audit shows who got the message.\n";
+      auto n = notices(gpg, env, *list, "failures." + std::to_string(ids.front()),
+                       "[" + list->local_part() + "] delivery failures", body, now,
+                       report.admins_without_notice);
+      if (!n) return Unexpected(n.error());
+      made = std::move(*n);
+      report.notices += made.size();
+    }
+    auto written = env.db.transaction([&](store::Transaction& tx) -> store::DbResult<void> {
+      for (const queue::NewOutgoing& n : made) {
+        if (auto r = queue::Outbox::add(tx, n, now); !r) return r;
+      }
+      return queue::Outbox::mark_reported(tx, ids);
+    });
+    if (!written) return Unexpected(Error(written.error()));
+  }
+  report.failures = failures->size();
+  return report;
+}
+
+}  // namespace tlpmail::fanout

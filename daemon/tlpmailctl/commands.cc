@@ -1,11 +1,12 @@
 // check-config, lists, members and keys: load the configuration (and the
 // members' keys into a throwaway GnuPG home, so these commands never touch
 // the daemon's state; `lists` reads the list keys from a snapshot of it,
-// ctl/list_keys.cc), then report as aligned text or JSON. JSON is written
+// tlpmailctl/list_keys.cc), then report as aligned text or JSON. JSON is written
 // with toml++'s json_formatter rather than by hand.
 #include <toml++/toml.h>
 
 #include <ctime>
+#include <optional>
 #include <iostream>
 #include <sstream>
 
@@ -60,11 +61,18 @@ std::shared_ptr<const Config> load(const Options& o, std::ostream& out, std::ost
   return nullptr;
 }
 
-// The members' keys, judged now, in a throwaway GnuPG home.
-Result<keyring::KeyReport> load_keys(const Config& c) {
+// The members' keys, judged now, in a throwaway GnuPG home; on failure
+// says so on err and returns nullopt.
+std::optional<keyring::KeyReport> load_keys_or_report(const Config& c, std::ostream& err) {
   auto home = openpgp::TempHome::create();
-  if (!home) return Unexpected(home.error());
-  return keyring::load_keys(c, home->path(), std::time(nullptr));
+  Result<keyring::KeyReport> keys =
+      home ? keyring::load_keys(c, home->path(), std::time(nullptr))
+           : Result<keyring::KeyReport>(Unexpected(home.error()));
+  if (!keys) {
+    err << "tlpmailctl: cannot check keys: " << keys.error().message << "\n";
+    return std::nullopt;
+  }
+  return std::move(*keys);
 }
 
 std::string yes_no(bool b) { return b ? "yes" : "no"; }
@@ -85,15 +93,20 @@ std::shared_ptr<const Config> load_config_or_report(const Options& o, std::ostre
   return load(o, out, err, diags);
 }
 
+const directory::MailingList* find_list_or_report(const Config& c, const Options& o,
+                                                  std::ostream& err) {
+  const auto& address = o.args.at(0);
+  const auto* list = c.directory.find_list(address);
+  if (!list) err << "tlpmailctl: no list with address '" << address << "'\n";
+  return list;
+}
+
 int check_config(const Options& o, std::ostream& out, std::ostream& err) {
   std::vector<Diagnostic> diags;
   auto cfg = load(o, out, err, diags);
   if (!cfg) return 1;
-  auto keys = load_keys(*cfg);
-  if (!keys) {
-    err << "tlpmailctl: cannot check keys: " << keys.error().message << "\n";
-    return 1;
-  }
+  auto keys = load_keys_or_report(*cfg, err);
+  if (!keys) return 1;
   diags.insert(diags.end(), keys->diagnostics.begin(), keys->diagnostics.end());
   std::size_t errors = count_errors(diags);
   std::size_t warnings = diags.size() - errors;
@@ -193,17 +206,10 @@ int members(const Options& o, std::ostream& out, std::ostream& err) {
   std::vector<Diagnostic> diags;
   auto cfg = load(o, out, err, diags);
   if (!cfg) return 1;
-  const auto& address = o.args.at(0);
-  const auto* list = cfg->directory.find_list(address);
-  if (!list) {
-    err << "tlpmailctl: no list with address '" << address << "'\n";
-    return 1;
-  }
-  auto keys = load_keys(*cfg);
-  if (!keys) {
-    err << "tlpmailctl: cannot check keys: " << keys.error().message << "\n";
-    return 1;
-  }
+  const auto* list = find_list_or_report(*cfg, o, err);
+  if (!list) return 1;
+  auto keys = load_keys_or_report(*cfg, err);
+  if (!keys) return 1;
   auto is_admin = [&](const std::string& email) {
     for (const auto& a : list->admins) {
       if (cfg->directory.find_person(a) == cfg->directory.find_person(email)) return true;
@@ -250,11 +256,8 @@ int keys(const Options& o, std::ostream& out, std::ostream& err) {
   std::vector<Diagnostic> diags;
   auto cfg = load(o, out, err, diags);
   if (!cfg) return 1;
-  auto keys = load_keys(*cfg);
-  if (!keys) {
-    err << "tlpmailctl: cannot check keys: " << keys.error().message << "\n";
-    return 1;
-  }
+  auto keys = load_keys_or_report(*cfg, err);
+  if (!keys) return 1;
   bool all_usable = true;
   for (const auto& k : keys->people) all_usable = all_usable && k.usable;
   if (o.json) {

@@ -14,6 +14,9 @@
 namespace tlpmail::config {
 struct Config;
 }
+namespace tlpmail::directory {
+struct MailingList;
+}
 namespace tlpmail::store {
 class Database;
 }
@@ -33,6 +36,11 @@ struct Options {
 // and returns null.
 std::shared_ptr<const config::Config> load_config_or_report(const Options& o, std::ostream& out,
                                                             std::ostream& err);
+
+// The list whose address is o.args[0]; prints "no list with address 'X'"
+// to err and returns null when there is none.
+const directory::MailingList* find_list_or_report(const config::Config& c, const Options& o,
+                                                  std::ostream& err);
 
 int check_config(const Options& o, std::ostream& out, std::ostream& err);
 int lists(const Options& o, std::ostream& out, std::ostream& err);

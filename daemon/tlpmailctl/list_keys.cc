@@ -161,12 +161,8 @@ std::vector<ListKeyView> view_list_keys(const config::Config& c) {
 int list_key(const Options& o, std::ostream& out, std::ostream& err) {
   auto cfg = load_config_or_report(o, out, err);
   if (!cfg) return 1;
-  const auto& address = o.args.at(0);
-  const auto* list = cfg->directory.find_list(address);
-  if (!list) {
-    err << "tlpmailctl: no list with address '" << address << "'\n";
-    return 1;
-  }
+  const auto* list = find_list_or_report(*cfg, o, err);
+  if (!list) return 1;
   const fs::path real = home_of(*cfg);
   const std::string no_key = "tlpmailctl: no key for list " + list->address + " yet" + kNoKeyYet;
   auto snap = snapshot(real);
@@ -212,13 +208,9 @@ int list_key(const Options& o, std::ostream& out, std::ostream& err) {
 int import_list_key(const Options& o, std::ostream& out, std::ostream& err) {
   auto cfg = load_config_or_report(o, out, err);
   if (!cfg) return 1;
-  const auto& address = o.args.at(0);
   const fs::path file = o.args.at(1);
-  const auto* list = cfg->directory.find_list(address);
-  if (!list) {
-    err << "tlpmailctl: no list with address '" << address << "'\n";
-    return 1;
-  }
+  const auto* list = find_list_or_report(*cfg, o, err);
+  if (!list) return 1;
   const fs::path state_dir = cfg->paths.state_dir;
   const fs::path home = home_of(*cfg);
   for (const auto& dir : {state_dir, home}) {

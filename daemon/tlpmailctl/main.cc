@@ -1,5 +1,5 @@
 // tlpmailctl: the admin tool. Parses the command line and dispatches to the
-// commands in daemon/ctl/; the logic behind them lives in lib/.
+// commands in daemon/tlpmailctl/; the logic behind them lives in lib/.
 #include <cstring>
 #include <iostream>
 #include <string>

@@ -1,5 +1,5 @@
 // tlpmail's configuration: tlpmail.toml, directory.toml and lists.d/*.toml
-// (DESIGN.md "Configuration files"), loaded with toml++ into an immutable
+// (docs/configuration.md), loaded with toml++ into an immutable
 // Config. load_config() validates everything and reports every problem it
 // finds as "FILE:LINE: message", not just the first. No globals: callers
 // own the returned value and swap it atomically on reload.

@@ -27,15 +27,15 @@ std::string join(const std::vector<std::string>& v) {
   return out;
 }
 
-Outcome spool_failed(queue::SpoolError e) {
+}  // namespace
+
+Outcome Outcome::spool_failure(queue::SpoolError e) {
   Outcome out;
-  out.kind = Outcome::Kind::spool_failed;
+  out.kind = Kind::spool_failed;
   out.reply = spool_failure_reply(e);
   out.spool_error = std::move(e);
   return out;
 }
-
-}  // namespace
 
 void log_outcome(const std::string& session, const smtp::Envelope& envelope, std::uint64_t size,
                  const Outcome& outcome) {
@@ -141,7 +141,7 @@ Outcome Message::conclude(std::string bytes) {
   std::lock_guard<std::mutex> lock(mu_);
   begin_locked();
   content_.append(bytes);
-  if (!tx_) return spool_failed(error_.value_or(queue::SpoolError{}));
+  if (!tx_) return Outcome::spool_failure(error_.value_or(queue::SpoolError{}));
   if (!bytes.empty()) (void)tx_->write(bytes);
   return decide_locked(std::time(nullptr));
 }
@@ -157,7 +157,7 @@ Outcome Message::decide_locked(std::time_t now) {
     // -request / -bounces (or no pipeline): committed as received.
     auto committed = tx_->commit();
     tx_.reset();
-    if (!committed) return spool_failed(committed.error());
+    if (!committed) return Outcome::spool_failure(committed.error());
     out.kind = Outcome::Kind::queued;
     out.id = *committed;
     out.reply = queued_reply(*committed);
@@ -229,7 +229,7 @@ Outcome Message::decide_locked(std::time_t now) {
   });
   tx_.reset();
   if (raced) return raced->is_duplicate() ? duplicate(*raced) : refuse(as_replay(*verdict));
-  if (!committed) return spool_failed(committed.error());
+  if (!committed) return Outcome::spool_failure(committed.error());
   out.kind = Outcome::Kind::queued;
   out.id = *committed;
   out.reply = queued_reply(*committed);

@@ -55,6 +55,9 @@ struct Outcome {
   bool verified = false;  // the pipeline ran
   bool already = false;   // an exact retry of an accepted message
   std::optional<queue::SpoolError> spool_error;
+
+  // The outcome of a spool that could not take the message (its 4xx).
+  static Outcome spool_failure(queue::SpoolError e);
 };
 
 // Logs an outcome as the intake's events (accept + spool, duplicate,

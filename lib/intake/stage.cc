@@ -5,7 +5,6 @@
 #include <utility>
 
 #include "intake/recipients.h"
-#include "intake/replies.h"
 
 namespace tlpmail::intake {
 
@@ -26,11 +25,8 @@ std::shared_ptr<net::MessageIntake> Stage::begin(const std::string& session_id,
 
 net::DataOutcome Stage::unavailable(const std::string& session_id, const smtp::Envelope& envelope,
                                     std::string detail, std::uint64_t size) const {
-  Outcome out;
-  queue::SpoolError e{queue::SpoolErrorCode::unavailable, std::move(detail)};
-  out.kind = Outcome::Kind::spool_failed;
-  out.reply = spool_failure_reply(e);
-  out.spool_error = std::move(e);
+  Outcome out =
+      Outcome::spool_failure(queue::SpoolError{queue::SpoolErrorCode::unavailable, std::move(detail)});
   log_outcome(session_id, envelope, size, out);
   return net::DataOutcome{out.reply, false};
 }

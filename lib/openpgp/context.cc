@@ -24,16 +24,8 @@ namespace tlpmail::openpgp {
 
 namespace {
 
-std::string gpgme_text(gpgme_error_t err) {
-  char buf[256];
-  buf[0] = '\0';
-  gpgme_strerror_r(err, buf, sizeof buf);
-  return buf;
-}
-
-Error gpgme_failure(std::string_view what, gpgme_error_t err) {
-  return Error::temporary(std::string(what) + ": " + gpgme_text(err));
-}
+using detail::gpgme_failure;
+using detail::gpgme_text;
 
 std::string c_str_or_empty(const char* s) { return s ? std::string(s) : std::string(); }
 

@@ -85,31 +85,36 @@ store::DbResult<std::optional<ReplayRecord>> claim_replay_digest(store::Transact
   return std::optional<ReplayRecord>();
 }
 
-store::DbResult<void> index_thread(store::Transaction& tx, std::string_view list,
-                                   std::string_view message_id, policy::Tlp label,
-                                   std::time_t now) {
+namespace {
+
+store::DbResult<void> insert_thread(store::Transaction& tx, std::string_view list,
+                                    std::string_view message_id, policy::Tlp label,
+                                    std::time_t now, std::string_view on_conflict) {
   auto ok = tx.execute(
       "INSERT INTO thread_index (list, message_id, label, label_rank, recorded_at)"
-      " VALUES (?1, ?2, ?3, ?4, ?5)"
-      " ON CONFLICT (list, message_id) DO UPDATE SET label = excluded.label,"
-      " label_rank = excluded.label_rank, recorded_at = excluded.recorded_at"
-      " WHERE excluded.label_rank > thread_index.label_rank",
+      " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (list, message_id) " +
+          std::string(on_conflict),
       {ascii_lower(list), std::string(message_id), std::string(policy::to_string(label)),
        static_cast<std::int64_t>(label), static_cast<std::int64_t>(now)});
   if (!ok) return Unexpected(ok.error());
   return {};
 }
 
+}  // namespace
+
+store::DbResult<void> index_thread(store::Transaction& tx, std::string_view list,
+                                   std::string_view message_id, policy::Tlp label,
+                                   std::time_t now) {
+  return insert_thread(tx, list, message_id, label, now,
+                       "DO UPDATE SET label = excluded.label, label_rank = excluded.label_rank,"
+                       " recorded_at = excluded.recorded_at"
+                       " WHERE excluded.label_rank > thread_index.label_rank");
+}
+
 store::DbResult<void> index_copies(store::Transaction& tx, std::string_view list,
                                    std::string_view message_id, policy::Tlp label,
                                    std::time_t now) {
-  auto ok = tx.execute(
-      "INSERT OR IGNORE INTO thread_index (list, message_id, label, label_rank, recorded_at)"
-      " VALUES (?1, ?2, ?3, ?4, ?5)",
-      {ascii_lower(list), std::string(message_id), std::string(policy::to_string(label)),
-       static_cast<std::int64_t>(label), static_cast<std::int64_t>(now)});
-  if (!ok) return Unexpected(ok.error());
-  return {};
+  return insert_thread(tx, list, message_id, label, now, "DO NOTHING");
 }
 
 }  // namespace tlpmail::pipeline::tables

@@ -1,4 +1,4 @@
-// decide(): DESIGN.md's TLP rules 1-4 as one pure function, and the texts
+// decide(): the TLP rules 1-4 of docs/tlp.md as one pure function, and the texts
 // that go with its result (exclusion reasons, raise notes, banner lines).
 // Every branch that gives no copy names its reason; nothing here guesses in
 // the direction of a lower label or a wider audience.

@@ -1,4 +1,4 @@
-// The TLP decision of DESIGN.md "TLP rules" as one pure function: from the
+// The TLP decision of docs/tlp.md as one pure function: from the
 // labels found in a message, the thread's label and the list's settings and
 // members, decide the message's label and who receives a copy, or refuse it.
 // It does not scan text (see tlp.h), look up people or keys, or log: the

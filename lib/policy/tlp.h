@@ -1,7 +1,7 @@
 // The Traffic Light Protocol as tlpmail's policy: the label type, its order
 // (tlpmail's own rule: CLEAR < GREEN < AMBER < AMBER+STRICT < RED; TLP 2.0
 // defines audiences, not an order), parsing labels out of subjects and body
-// lines, and the distribution decision of DESIGN.md "TLP rules".
+// lines, and the distribution decision (docs/tlp.md).
 // Pure functions: no I/O, no configuration lookups, no logging. All of them
 // are thread-safe (no shared state). The spellings accepted are in docs/tlp.md.
 #pragma once

@@ -1,8 +1,13 @@
 // Result<T>: a small std::expected-like type used across libtlpmail.
-// Every error carries a class that decides what the outside world sees:
-// temporary (4xx, retry later), permanent (5xx), refused (policy decision,
-// reason safe to show the sender) and corrupt (quarantine). Named after
-// std::expected so that moving to C++23 is a one-line change.
+// Every error carries a class that says what kind of fault it is:
+// temporary (retry later), permanent (will not work by retrying this
+// operation), refused (a policy decision, reason safe to show the sender)
+// and corrupt (stored data damaged). What a class means on the wire is
+// decided in one place per stage: at intake every class but refused is a
+// local fault, 451 4.3.0, so the MTA keeps the message
+// (intake/replies.h); the fan-out holds a message after any error and
+// tries it again (delivery/outgoing.h). Named after std::expected so that
+// moving to C++23 is a one-line change.
 #pragma once
 
 #include <string>
@@ -13,10 +18,10 @@
 namespace tlpmail {
 
 enum class ErrorClass {
-  temporary,  // local fault; the peer should retry (SMTP 4xx)
-  permanent,  // will never work; give up (SMTP 5xx)
+  temporary,  // a local fault that may pass (database busy, gpg failed)
+  permanent,  // will not work by retrying (bad input, a list key missing)
   refused,    // a policy refusal; the message is safe to show the sender
-  corrupt,    // stored data is damaged; quarantine
+  corrupt,    // stored data is damaged
 };
 
 std::string_view to_string(ErrorClass c);

@@ -1,7 +1,7 @@
 // libFuzzer target: parse + walk one input with mimetic 0.9.8 (iterator
 // constructor; set MIMETIC_VARIANT=stream for the istream constructor).
 // Built with clang++ -fsanitize=fuzzer,address by run.sh, which runs it for
-// a bounded time to try to reproduce the leak claimed in DESIGN.md.
+// a bounded time to try to reproduce the leak recorded in docs/decisions.md.
 // Not part of tlpmail.
 #include <cstdint>
 #include <cstdlib>

@@ -88,8 +88,35 @@ class ExampleConfigTest(unittest.TestCase):
             self.assertTrue(line.endswith("  ok"), line)
 
 
-class BrokenConfigTest(unittest.TestCase):
+class TreeCase(unittest.TestCase):
+    """A configuration tree per test in a short temp folder: MAIN, an empty
+    lists.d, and the keys and directory entries of `people` ((attribute
+    holding the fingerprint, e-mail, clearance)); tlpmailctl runs in it."""
+
+    people = ()
+
+    def setUp(self):
+        self.dir = helpers.short_tempdir()
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        helpers.write(os.path.join(self.dir, "config/tlpmail.toml"), MAIN)
+        os.makedirs(os.path.join(self.dir, "config/keys"))
+        os.makedirs(os.path.join(self.dir, "config/lists.d"))
+        people = ""
+        for name, email, clearance in self.people:
+            fpr = getattr(self, name)
+            self.gpg.export(fpr, os.path.join(self.dir, f"config/keys/{name}.asc"))
+            people += helpers.person_toml(email, name.title(), fpr, clearance)
+        helpers.write(os.path.join(self.dir, "config/directory.toml"), people)
+
+    def run_ctl(self, *args):
+        return ctl("--config", "config/tlpmail.toml", *args, cwd=self.dir)
+
+
+class BrokenConfigTest(TreeCase):
     """Configuration trees written per test, keys generated once."""
+
+    people = (("alice", "alice@a.example", "RED"), ("bob", "bob@b.example", "AMBER"),
+              ("carol", "carol@c.example", "GREEN"))
 
     @classmethod
     def setUpClass(cls):
@@ -107,18 +134,7 @@ class BrokenConfigTest(unittest.TestCase):
         cls.gpg.close()
 
     def setUp(self):
-        self.dir = helpers.short_tempdir()
-        self.addCleanup(shutil.rmtree, self.dir, True)
-        helpers.write(os.path.join(self.dir, "config/tlpmail.toml"), MAIN)
-        os.makedirs(os.path.join(self.dir, "config/keys"))
-        for name, fpr in (("alice", self.alice), ("bob", self.bob),
-                          ("carol", self.carol)):
-            self.gpg.export(fpr, os.path.join(self.dir, f"config/keys/{name}.asc"))
-        people = (helpers.person_toml("alice@a.example", "Alice", self.alice) +
-                  helpers.person_toml("bob@b.example", "Bob", self.bob, "AMBER") +
-                  helpers.person_toml("carol@c.example", "Carol", self.carol,
-                                      "GREEN"))
-        helpers.write(os.path.join(self.dir, "config/directory.toml"), people)
+        super().setUp()
         self.write_list("""
             address = "ops@lists.example.org"
             tlp_ceiling = "AMBER"
@@ -128,9 +144,6 @@ class BrokenConfigTest(unittest.TestCase):
 
     def write_list(self, text):
         helpers.write(os.path.join(self.dir, "config/lists.d/ops.toml"), text)
-
-    def run_ctl(self, *args):
-        return ctl("--config", "config/tlpmail.toml", *args, cwd=self.dir)
 
     def test_expired_key_is_a_warning_and_withheld(self):
         code, out, err = self.run_ctl("check-config")
@@ -416,10 +429,12 @@ class ListKeyTest(unittest.TestCase):
             self.assertIn("usage:", err)
 
 
-class AuditTest(unittest.TestCase):
+class AuditTest(TreeCase):
     """audit without a daemon: no database is a problem (1) and creates
     nothing; bad options are usage errors (2). The rows themselves are
     checked against a running daemon in verdict_test."""
+
+    people = (("alice", "alice@a.example", "RED"),)
 
     @classmethod
     def setUpClass(cls):
@@ -430,18 +445,6 @@ class AuditTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.gpg.close()
 
-    def setUp(self):
-        self.dir = helpers.short_tempdir()
-        self.addCleanup(shutil.rmtree, self.dir, True)
-        helpers.write(os.path.join(self.dir, "config/tlpmail.toml"), MAIN)
-        os.makedirs(os.path.join(self.dir, "config/keys"))
-        os.makedirs(os.path.join(self.dir, "config/lists.d"))
-        self.gpg.export(self.alice, os.path.join(self.dir, "config/keys/alice.asc"))
-        helpers.write(os.path.join(self.dir, "config/directory.toml"),
-                      helpers.person_toml("alice@a.example", "Alice", self.alice))
-
-    def run_ctl(self, *args):
-        return ctl("--config", "config/tlpmail.toml", *args, cwd=self.dir)
 
     def test_no_database_is_a_problem_and_creates_nothing(self):
         state = os.path.join(self.dir, "config", "state")

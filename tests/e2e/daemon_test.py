@@ -152,8 +152,7 @@ class SmtpTest(DaemonCase):
         self.daemon.wait_log(r"abort reason=message_too_big")
 
     def test_pipelined_transaction_in_one_write(self):
-        c = Raw(self.port)
-        try:
+        with Raw(self.port) as c:
             self.assertTrue(c.line().startswith("220 lists.example.org ESMTP"))
             c.send("EHLO client.example\r\nMAIL FROM:<alice@a.example>\r\n"
                    f"RCPT TO:<{OPS}>\r\nDATA\r\nSubject: piped\r\n\r\nbody\r\n.\r\n"
@@ -169,8 +168,6 @@ class SmtpTest(DaemonCase):
             self.assertEqual(c.line(), "250 2.0.0 Ok")
             self.assertEqual(c.line(), "221 2.0.0 Bye")
             self.assertTrue(c.at_eof())
-        finally:
-            c.close()
         self.assert_spooled(queued.split()[-1], b"Subject: piped\r\n\r\nbody\r\n")
 
     def test_many_idle_connections_do_not_slow_a_sender(self):
@@ -190,8 +187,7 @@ class SmtpTest(DaemonCase):
         data = ("Subject: 8bit\r\nContent-Type: text/plain; charset=utf-8\r\n"
                 "Content-Transfer-Encoding: 8bit\r\n\r\nGr\u00fc\u00dfe aus \u00d6sterreich "
                 "\u2013 \u20ac\r\n").encode("utf-8") + bytes([0xff, 0x80, 0x0d, 0x0a])
-        c = Raw(self.port)
-        try:
+        with Raw(self.port) as c:
             c.line()
             c.send("EHLO client.example\r\n")
             c.reply()
@@ -200,19 +196,14 @@ class SmtpTest(DaemonCase):
                                                                   "354"])
             c.send(data + b".\r\n")
             queued = c.line()
-        finally:
-            c.close()
         self.assert_spooled(queued.split()[-1], data)
 
     def test_endless_command_line_is_refused_and_the_session_goes_on(self):
-        c = Raw(self.port)
-        try:
+        with Raw(self.port) as c:
             c.line()
             c.send(b"NOOP " + b"A" * 2_000_000 + b"\r\nNOOP\r\n")
             self.assertEqual(c.line(), "500 5.5.2 Error: line too long")
             self.assertEqual(c.line(), "250 2.0.0 Ok")
-        finally:
-            c.close()
 
     def test_swaks_smtp(self):
         p = subprocess.run(["swaks", "--server", f"127.0.0.1:{self.port}",
@@ -243,8 +234,7 @@ class LmtpTest(DaemonCase):
 
     def test_one_reply_per_accepted_recipient(self):
         sec = "sec-request@" + LIST_DOMAIN
-        c = Raw(self.port)
-        try:
+        with Raw(self.port) as c:
             self.assertEqual(c.line(), "220 lists.example.org LMTP tlpmail")
             c.send("LHLO client.example\r\n")
             self.assertEqual(c.reply()[-1], "250 8BITMIME")
@@ -261,8 +251,6 @@ class LmtpTest(DaemonCase):
             self.assertEqual(first, second)
             c.send("QUIT\r\n")
             self.assertEqual(c.line(), "221 2.0.0 Bye")
-        finally:
-            c.close()
         self.assert_spooled(first.split()[-1], b"Subject: lmtp\r\n\r\nhi\r\n",
                             recipients=(OPS, sec))
 
@@ -333,8 +321,7 @@ class TlsTest(DaemonCase):
             self.assertTrue(s.has_extn("8bitmime"))
 
     def test_failed_handshake_closes_the_connection(self):
-        c = Raw(self.port)
-        try:
+        with Raw(self.port) as c:
             c.line()
             c.send("EHLO client.example\r\n")
             c.reply()
@@ -342,8 +329,6 @@ class TlsTest(DaemonCase):
             self.assertEqual(c.line(), "220 2.0.0 Ready to start TLS")
             c.send(b"this is not a TLS ClientHello\r\n" * 4)
             self.assertTrue(c.at_eof(10))
-        finally:
-            c.close()
         self.daemon.wait_log(r" starttls status=failed error=")
 
     def test_swaks_tls(self):
@@ -356,8 +341,7 @@ class TlsTest(DaemonCase):
     def test_commands_pipelined_after_starttls_are_discarded(self):
         # CVE-2011-0411: plaintext injected behind STARTTLS must not run
         # inside the TLS session.
-        c = Raw(self.port)
-        try:
+        with Raw(self.port) as c:
             c.line()
             c.send("EHLO client.example\r\n")
             c.reply()
@@ -381,8 +365,6 @@ class TlsTest(DaemonCase):
                 lines.append(line)
             self.assertEqual(lines[-2:], [b"250 2.1.0 Ok\r\n", b"221 2.0.0 Bye\r\n"])
             tls.close()
-        finally:
-            c.close()
         self.daemon.wait_log(rf"starttls status=discarded bytes={len(injected)} ")
 
 
@@ -419,8 +401,7 @@ class LimitsTest(DaemonCase):
             b.close()
 
     def test_idle_connection_times_out_and_does_not_block_others(self):
-        idle = Raw(self.port)
-        try:
+        with Raw(self.port) as idle:
             self.assertTrue(idle.line().startswith("220 "))
             start = time.monotonic()
             code, text = smtp_send(self.port, ALICE, [OPS], message(subject="meanwhile"))
@@ -432,22 +413,14 @@ class LimitsTest(DaemonCase):
             self.assertGreater(waited, 2.0)
             self.assertLess(waited, 15.0)
             self.assertTrue(idle.at_eof())
-        finally:
-            idle.close()
         self.daemon.wait_log(r" timeout client=127\.0\.0\.1:\d+ phase=command$")
 
     def test_stalled_data_times_out_and_nothing_is_spooled(self):
         before = self.site.spool_files()
-        c = Raw(self.port)
-        try:
-            c.line()
-            c.send(f"HELO client.example\r\nMAIL FROM:<{ALICE}>\r\nRCPT TO:<{OPS}>\r\nDATA\r\n")
-            for _ in range(4):
-                c.line()
+        with Raw(self.port) as c:
+            c.start_data("client.example", ALICE, OPS)
             c.send("Subject: never finished\r\n\r\npartial")
             self.assertEqual(c.line(), "421 4.4.2 lists.example.org Error: timeout exceeded")
-        finally:
-            c.close()
         self.daemon.wait_log(r" abort reason=timeout$")
         self.assertEqual(self.site.spool_files(), before)
 
@@ -508,20 +481,14 @@ class LifecycleTest(unittest.TestCase):
 
     def test_sigterm_aborts_data_in_progress_and_exits_0(self):
         d = self.site.start()
-        c = Raw(d.port)
-        try:
-            c.line()
-            c.send(f"HELO c.example\r\nMAIL FROM:<{ALICE}>\r\nRCPT TO:<{OPS}>\r\nDATA\r\n")
-            for _ in range(4):
-                c.line()
+        with Raw(d.port) as c:
+            c.start_data("c.example", ALICE, OPS)
             c.send("Subject: interrupted\r\n\r\nhalf a message\r\n")
             # Read or not yet read by the server: the message is in DATA either way.
             d.signal(signal.SIGTERM)
             self.assertEqual(c.line(), "421 4.3.2 lists.example.org Error: service "
                                        "shutting down, closing connection")
             self.assertTrue(c.at_eof())
-        finally:
-            c.close()
         self.assertEqual(d.stop(), 0, d.log())
         d.wait_log(r" abort reason=shutdown$")
         d.wait_log(r" - stopped$")
@@ -530,15 +497,12 @@ class LifecycleTest(unittest.TestCase):
 
     def test_sigterm_with_idle_client_is_prompt(self):
         d = self.site.start()
-        c = Raw(d.port)
-        try:
+        with Raw(d.port) as c:
             c.line()
             start = time.monotonic()
             self.assertEqual(d.stop(), 0, d.log())
             self.assertLess(time.monotonic() - start, 10)
             self.assertTrue(c.line().startswith("421 4.3.2 "))
-        finally:
-            c.close()
 
     def test_restart_reports_pending_messages(self):
         d = self.site.start()

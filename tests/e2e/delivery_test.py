@@ -15,7 +15,6 @@ import os
 import re
 import secrets
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
@@ -200,18 +199,12 @@ def body_text(marker):
             "-- \nAlice\n")
 
 
-class Site:
+class Site(harness.DaemonSite):
     """Configuration (one list, ops@) and state in a short temp folder;
     [relay] points at `relay_port`."""
 
     def __init__(self, directory, members, admins, relay_port, max_connections=4):
-        self.root = helpers.short_tempdir("tlpd")
-        self.config_dir = os.path.join(self.root, "config")
-        self.config = os.path.join(self.config_dir, "tlpmail.toml")
-        self.state = os.path.join(self.root, "state")
-        self.port = harness.free_port()
-        self.daemon = None
-        self.daemons = []
+        super().__init__("tlpd")
         keys = os.path.join(self.config_dir, "keys")
         os.makedirs(keys)
         os.makedirs(os.path.join(self.config_dir, "lists.d"))
@@ -247,10 +240,7 @@ class Site:
             """)
 
     def start(self, *args):
-        self.daemon = harness.Daemon(self.config, list(DAEMON_ARGS) + list(args))
-        self.daemons.append(self.daemon)
-        self.daemon.start()
-        return self.daemon
+        return super().start(*DAEMON_ARGS, *args)
 
     def list_key(self):
         """(fingerprint, armored public key) of ops@, made at the first start."""
@@ -270,13 +260,6 @@ class Site:
             raise AssertionError(f"posting refused: {code} {text}\n{self.daemon.log()}")
         return qid
 
-    def query(self, sql, args=()):
-        db = sqlite3.connect(os.path.join(self.state, "tlpmail.db"), timeout=10)
-        try:
-            return db.execute(sql, args).fetchall()
-        finally:
-            db.close()
-
     def outbox(self):
         """[(kind, message id, recipient, state, attempts, last_reply, reported)]."""
         if not os.path.exists(os.path.join(self.state, "tlpmail.db")):
@@ -284,18 +267,6 @@ class Site:
         return self.query(
             "SELECT m.kind, m.id, c.recipient, c.state, c.attempts, c.last_reply, c.reported"
             " FROM outbox_copies c JOIN outbox_messages m ON c.message = m.id ORDER BY c.id")
-
-    def log(self):
-        return "\n---- next run ----\n".join(d.log() for d in self.daemons)
-
-    def close(self):
-        if self.daemon is not None and self.daemon.running():
-            self.daemon.kill()
-        gnupg = os.path.join(self.state, "gnupg")
-        if os.path.isdir(gnupg):
-            subprocess.run(["gpgconf", "--homedir", gnupg, "--kill", "all"],
-                           capture_output=True)
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 class Directory:

@@ -65,19 +65,72 @@ def make_certificate(folder, name="tls"):
     return cert, key
 
 
-class Site:
+class DaemonSite:
     """A configuration tree (config/) and a state folder (state/) in a short
-    temp folder, for one daemon at a time."""
+    temp folder, and the tlpmaild runs on it, one at a time. Subclasses
+    write the tree; this class starts daemons, reads what they stored and
+    removes everything on close()."""
 
-    def __init__(self, keys, lists=None, **server):
-        self.keys = keys
-        self.root = helpers.short_tempdir("tlpd")
+    def __init__(self, prefix):
+        self.root = helpers.short_tempdir(prefix)
         self.config_dir = os.path.join(self.root, "config")
         self.config = os.path.join(self.config_dir, "tlpmail.toml")
         self.state = os.path.join(self.root, "state")
-        self.port = server.pop("port", None) or free_port()
-        self.server = server
+        self.port = free_port()
         self.daemon = None
+        self.daemons = []
+
+    def start(self, *args):
+        """Starts tlpmaild on this tree with `args`; waits for its ready line."""
+        self.daemon = Daemon(self.config, args)
+        self.daemons.append(self.daemon)
+        self.daemon.start()
+        return self.daemon
+
+    def log(self):
+        """The stderr of every daemon started here, in order."""
+        return "\n---- next run ----\n".join(d.log() for d in self.daemons)
+
+    # --- what the daemon stored ---
+
+    def spool_files(self):
+        d = os.path.join(self.state, "spool", "msg")
+        return set(os.listdir(d)) if os.path.isdir(d) else set()
+
+    def spool_bytes(self, queue_id):
+        with open(os.path.join(self.state, "spool", "msg", queue_id), "rb") as f:
+            return f.read()
+
+    def db(self):
+        return sqlite3.connect(os.path.join(self.state, "tlpmail.db"), timeout=10)
+
+    def query(self, sql, args=()):
+        """Every row of `sql` on tlpmail.db."""
+        db = self.db()
+        try:
+            return db.execute(sql, args).fetchall()
+        finally:
+            db.close()
+
+    def close(self):
+        if self.daemon is not None and self.daemon.running():
+            self.daemon.kill()
+        gnupg = os.path.join(self.state, "gnupg")
+        if os.path.isdir(gnupg):
+            subprocess.run(["gpgconf", "--homedir", gnupg, "--kill", "all"],
+                           capture_output=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class Site(DaemonSite):
+    """A site with the members of `keys` on one list per name in `lists`
+    (default: ops) and the [server] settings given."""
+
+    def __init__(self, keys, lists=None, **server):
+        super().__init__("tlpd")
+        self.keys = keys
+        self.port = server.pop("port", None) or self.port
+        self.server = server
         os.makedirs(os.path.join(self.config_dir, "keys"))
         os.makedirs(os.path.join(self.config_dir, "lists.d"))
         people = ""
@@ -127,75 +180,37 @@ class Site:
         extra = list(args)
         if timeouts_ms is not None:
             extra += ["--timeouts-ms", str(timeouts_ms)]
-        self.daemon = Daemon(self.config, extra)
-        self.daemon.start()
-        return self.daemon
-
-    # --- what the daemon stored ---
-
-    def spool_files(self):
-        d = os.path.join(self.state, "spool", "msg")
-        return set(os.listdir(d)) if os.path.isdir(d) else set()
-
-    def spool_bytes(self, queue_id):
-        with open(os.path.join(self.state, "spool", "msg", queue_id), "rb") as f:
-            return f.read()
+        return super().start(*extra)
 
     def db_messages(self):
         """{id: {"state", "sender", "size", "recipients"}} from tlpmail.db."""
-        db = sqlite3.connect(os.path.join(self.state, "tlpmail.db"), timeout=10)
-        try:
-            out = {}
-            for mid, state, sender, size in db.execute(
-                    "SELECT id, state, sender, size FROM spool_messages"):
-                out[mid] = {"state": state, "sender": sender, "size": size,
-                            "recipients": []}
-            for mid, addr in db.execute(
-                    "SELECT message_id, address FROM spool_recipients "
-                    "ORDER BY message_id, position"):
-                out[mid]["recipients"].append(addr)
-            return out
-        finally:
-            db.close()
-
-    def close(self):
-        if self.daemon is not None and self.daemon.running():
-            self.daemon.kill()
-        gnupg = os.path.join(self.state, "gnupg")
-        if os.path.isdir(gnupg):
-            subprocess.run(["gpgconf", "--homedir", gnupg, "--kill", "all"],
-                           capture_output=True)
-        shutil.rmtree(self.root, ignore_errors=True)
+        out = {}
+        for mid, state, sender, size in self.query(
+                "SELECT id, state, sender, size FROM spool_messages"):
+            out[mid] = {"state": state, "sender": sender, "size": size, "recipients": []}
+        for mid, addr in self.query("SELECT message_id, address FROM spool_recipients "
+                                    "ORDER BY message_id, position"):
+            out[mid]["recipients"].append(addr)
+        return out
 
 
-class Daemon:
-    """One tlpmaild process; stderr is collected line by line."""
+class Child:
+    """A child process started here, its stderr collected line by line by a
+    reader thread (self.lines, guarded by self.cond). Only this process is
+    ever signalled, by PID."""
 
-    def __init__(self, config, args=()):
-        self.config = config
-        self.args = list(args)
+    def __init__(self):
         self.proc = None
         self.lines = []
         self.cond = threading.Condition()
         self.reader = None
-        self.ready = None
 
-    def start(self):
-        env = dict(os.environ)
-        env.pop("JOURNAL_STREAM", None)  # log to stderr, not the journal
-        env.pop("NOTIFY_SOCKET", None)
-        cmd = [os.path.abspath(TLPMAILD), "--config", self.config] + self.args
+    def spawn(self, cmd, env=None):
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, env=env)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
-        m = self.wait_log(READY_RE, timeout=READY_TIMEOUT)
-        self.ready = {"listen": m.group(1), "protocol": m.group(2),
-                      "pending": int(m.group(3))}
-        host, port = self.ready["listen"].split(",")[0].rsplit(":", 1)
-        self.port = int(port)
-        return self.ready
 
     def _read(self):
         for raw in self.proc.stderr:
@@ -209,6 +224,46 @@ class Daemon:
     def log(self):
         with self.cond:
             return "\n".join(self.lines)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def terminate(self, timeout):
+        """SIGTERM, then waits up to `timeout` seconds. Returns the exit
+        status, or None when it had to be killed."""
+        if self.running():
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            code = None
+        self.reader.join(5)
+        self.proc.stderr.close()
+        return code
+
+
+class Daemon(Child):
+    """One tlpmaild process; stderr is collected line by line."""
+
+    def __init__(self, config, args=()):
+        super().__init__()
+        self.config = config
+        self.args = list(args)
+        self.ready = None
+
+    def start(self):
+        env = dict(os.environ)
+        env.pop("JOURNAL_STREAM", None)  # log to stderr, not the journal
+        env.pop("NOTIFY_SOCKET", None)
+        self.spawn([os.path.abspath(TLPMAILD), "--config", self.config] + self.args, env)
+        m = self.wait_log(READY_RE, timeout=READY_TIMEOUT)
+        self.ready = {"listen": m.group(1), "protocol": m.group(2),
+                      "pending": int(m.group(3))}
+        host, port = self.ready["listen"].split(",")[0].rsplit(":", 1)
+        self.port = int(port)
+        return self.ready
 
     def mark(self):
         """Position in the log; wait_log(since=mark) looks only after it."""
@@ -247,25 +302,15 @@ class Daemon:
                                      + self.log())
             time.sleep(0.05)
 
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
     def signal(self, sig):
         self.proc.send_signal(sig)
 
     def stop(self, timeout=30):
         """SIGTERM; returns the exit status (the caller asserts 0)."""
-        if self.running():
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        code = self.terminate(timeout)
+        if code is None:
             raise AssertionError("tlpmaild did not stop within %ss; stderr:\n%s"
                                  % (timeout, self.log()))
-        self.reader.join(5)
-        self.proc.stderr.close()
         self.check_sanitizers()
         return code
 
@@ -305,26 +350,33 @@ def message(subject="test", body="hello", sender="alice@a.example",
     return text.encode()
 
 
-def smtp_send(port, sender, recipients, data, tls_context=None, timeout=30):
-    """Sends one message with smtplib, step by step; returns the DATA reply
-    (code, text). Refused recipients are skipped (as MTAs do)."""
+def smtp_transaction(port, sender, recipients, data, tls_context=None, timeout=30):
+    """Sends one message with smtplib, step by step (EHLO, STARTTLS when
+    `tls_context` is given, MAIL, every RCPT, DATA when a recipient was
+    accepted). Returns the replies (code, text) of MAIL, of each RCPT in
+    order and of DATA (None when DATA was not sent); text is str."""
     with smtplib.SMTP("127.0.0.1", port, timeout=timeout) as s:
         s.ehlo("client.example")
         if tls_context is not None:
             s.starttls(context=tls_context)
             s.ehlo("client.example")
         code, text = s.mail(sender)
+        mail = (code, text.decode())
         if code != 250:
-            return code, text.decode()
-        accepted = 0
-        for r in recipients:
-            code, text = s.rcpt(r)
-            if code == 250:
-                accepted += 1
-        if accepted == 0:
-            return code, text.decode()
+            return mail, [], None
+        rcpts = [(c, t.decode()) for c, t in (s.rcpt(r) for r in recipients)]
+        if not any(c == 250 for c, _ in rcpts):
+            return mail, rcpts, None
         code, text = s.data(data)
-        return code, text.decode()
+        return mail, rcpts, (code, text.decode())
+
+
+def smtp_send(port, sender, recipients, data, tls_context=None, timeout=30):
+    """Sends one message (smtp_transaction); returns the reply (code, text)
+    that ended it: DATA's, or MAIL's or the last RCPT's when DATA was not
+    sent. Refused recipients are skipped (as MTAs do)."""
+    mail, rcpts, done = smtp_transaction(port, sender, recipients, data, tls_context, timeout)
+    return done or (rcpts[-1] if rcpts else mail)
 
 
 def queued_id(text):
@@ -340,6 +392,12 @@ class Raw:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.buf = b""
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
     def send(self, data):
         self.sock.sendall(data if isinstance(data, bytes) else data.encode())
 
@@ -351,6 +409,13 @@ class Raw:
             self.buf += chunk
         line, self.buf = self.buf.split(b"\r\n", 1)
         return line.decode()
+
+    def start_data(self, helo, sender, recipient):
+        """Reads the greeting, pipelines HELO, MAIL, RCPT and DATA and reads
+        their four replies: the session is then in DATA."""
+        self.line()
+        self.send(f"HELO {helo}\r\nMAIL FROM:<{sender}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n")
+        return [self.line() for _ in range(4)]
 
     def reply(self):
         """One (possibly multi-line) reply as a list of lines."""
@@ -379,32 +444,26 @@ def dedent(text):
 SINK_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sink.py")
 
 
-class Sink:
+class Sink(Child):
     """One sink.py process (a controllable SMTP server on 127.0.0.1) that
     writes N.eml + N.json into its own folder; `options` are sink.py's
     (e.g. "--defer-first", "2"). port=0 picks a free port. stop() sends
     SIGTERM and waits; only this process is signalled, by PID."""
 
     def __init__(self, options=(), port=0, folder=None):
+        super().__init__()
         self.root = folder or helpers.short_tempdir("tlpsink")
         self.own_root = folder is None
         self.dir = os.path.join(self.root, "mail")
         self.port_file = os.path.join(self.root, "port")
         self.options = [str(o) for o in options]
         self.port = port
-        self.proc = None
-        self.lines = []
-        self.reader = None
 
     def start(self, timeout=20.0):
         if os.path.exists(self.port_file):
             os.remove(self.port_file)
-        cmd = [sys.executable, SINK_SCRIPT, "--port", str(self.port), "--port-file",
-               self.port_file, "--dir", self.dir] + self.options
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
+        self.spawn([sys.executable, SINK_SCRIPT, "--port", str(self.port), "--port-file",
+                    self.port_file, "--dir", self.dir] + self.options)
         deadline = time.monotonic() + timeout
         while not os.path.exists(self.port_file):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -413,13 +472,6 @@ class Sink:
         with open(self.port_file) as f:
             self.port = int(f.read())
         return self
-
-    def _read(self):
-        for raw in self.proc.stderr:
-            self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
-
-    def log(self):
-        return "\n".join(self.lines)
 
     def count(self):
         """How many messages were accepted so far (N.json files)."""
@@ -452,23 +504,9 @@ class Sink:
             time.sleep(0.05)
         return self.messages()
 
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
     def stop(self, timeout=20):
-        if self.proc is None:
-            return None
-        if self.running():
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            code = self.proc.wait()
-        if self.reader is not None:
-            self.reader.join(5)
-        self.proc.stderr.close()
-        return code
+        """SIGTERM; the exit status (None when it had to be killed or never ran)."""
+        return self.terminate(timeout) if self.proc is not None else None
 
     def close(self):
         self.stop()

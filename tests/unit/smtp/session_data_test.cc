@@ -9,20 +9,6 @@
 namespace tlpmail::smtp::testing {
 namespace {
 
-constexpr std::string_view kStart = R"(
-  <220 lists.example.org ESMTP tlpmail
-  >EHLO c.example
-  <@ehlo
-  >MAIL FROM:<a@b.example>
-  <250 2.1.0 Ok
-  >RCPT TO:<ops@lists.example.org>
-  <250 2.1.5 Ok
-  >DATA
-  <354 End data with <CR><LF>.<CR><LF>
-)";
-
-std::string script(std::string_view rest) { return std::string(kStart) + std::string(rest); }
-
 // Opens a transaction up to 354 and returns the output position after it.
 std::size_t open_data(Driver& d, std::string_view rcpts = "RCPT TO:<ops@lists.example.org>\r\n") {
   d.feed("EHLO c.example\r\nMAIL FROM:<a@b.example>\r\n" + std::string(rcpts) + "DATA\r\n");
@@ -32,7 +18,7 @@ std::size_t open_data(Driver& d, std::string_view rcpts = "RCPT TO:<ops@lists.ex
 
 TEST(SessionDataTest, DotStuffingIsUndone) {
   Driver d;
-  ASSERT_TRUE(run_transcript(d, script(R"(
+  ASSERT_TRUE(run_transcript(d, opened(Upto::data, R"(
     >..hidden dot\r\n...\r\n..\r\n. \r\n.x\r\ntext.\r\n.\r\n\c
     <250 2.0.0 Ok: queued as Q1
   )")));
@@ -42,7 +28,7 @@ TEST(SessionDataTest, DotStuffingIsUndone) {
 
 TEST(SessionDataTest, EmptyMessage) {
   Driver d;
-  ASSERT_TRUE(run_transcript(d, script(R"(
+  ASSERT_TRUE(run_transcript(d, opened(Upto::data, R"(
     >.
     <250 2.0.0 Ok: queued as Q1
   )")));
@@ -53,7 +39,7 @@ TEST(SessionDataTest, EmptyMessage) {
 
 TEST(SessionDataTest, CommandsInsideDataAreData) {
   Driver d;
-  ASSERT_TRUE(run_transcript(d, script(R"(
+  ASSERT_TRUE(run_transcript(d, opened(Upto::data, R"(
     >QUIT\r\nRSET\r\nMAIL FROM:<x@y.example>\r\n .\r\n.\r\nNOOP
     <250 2.0.0 Ok: queued as Q1
     <250 2.0.0 Ok
@@ -114,7 +100,7 @@ TEST(SessionDataTest, SmugglingSequencesNeverEndData) {
 
 TEST(SessionDataTest, BareLfAtStartOfData) {
   Driver d;
-  ASSERT_TRUE(run_transcript(d, script(R"(
+  ASSERT_TRUE(run_transcript(d, opened(Upto::data, R"(
     >\n.\n\c
     >.\r\n\c
     >.\r\n\c
@@ -276,7 +262,7 @@ TEST(SessionDataTest, NoReplyUntilSpoolResultAndPipeliningAfterData) {
 
 TEST(SessionDataTest, PipelinedInputIsAnsweredAfterTheResult) {
   Driver d;
-  ASSERT_TRUE(run_transcript(d, script(R"(
+  ASSERT_TRUE(run_transcript(d, opened(Upto::data, R"(
     !hold
     >hello\r\n.\r\nMAIL FROM:<b@c.example>\r\nRCPT TO:<ops@lists.example.org>\r\nDATA\r\nsecond\r\n.\r\nQUIT
     !result 451 4.3.0 Error: local fault, try again later
@@ -338,7 +324,7 @@ TEST(SessionDataTest, CompleteDataOutsideWaitIsIgnored) {
 
 TEST(SessionDataTest, DeferredShutdownAfterResult) {
   Driver d;
-  ASSERT_TRUE(run_transcript(d, script(R"(
+  ASSERT_TRUE(run_transcript(d, opened(Upto::data, R"(
     !hold
     >x\r\n.\r\nNOOP
     !shutdown
@@ -386,39 +372,42 @@ TEST(SessionDataTest, ConnectionLostWhileWaiting) {
   EXPECT_TRUE(d.session.wants_close());
 }
 
-TEST(SessionDataTest, PendingInputOverflowCloses) {
-  SessionOptions o = default_options();
-  o.max_pending_input = 600;
-  Driver d(o);
-  d.hold = true;
-  const std::size_t before = open_data(d);
-  std::string noops;
-  for (int i = 0; i < 100; ++i) noops += "NOOP\r\n";
-  d.feed(".\r\n" + noops);
-  d.feed("NOOP\r\n");
-  d.hold = false;
-  d.release();
-  EXPECT_EQ(d.output.substr(before),
-            "250 2.0.0 Ok: queued as Q1\r\n421 4.5.0 lists.example.org Error: too much pipelined "
-            "input\r\n");
-  EXPECT_TRUE(d.session.wants_close());
-}
-
-TEST(SessionDataTest, PendingInputWithinLimitIsKept) {
-  SessionOptions o = default_options();
-  o.max_pending_input = 600;
-  Driver d(o);
-  d.hold = true;
-  const std::size_t before = open_data(d);
-  std::string noops;
-  for (int i = 0; i < 50; ++i) noops += "NOOP\r\n";  // 300 octets
-  d.feed(".\r\n" + noops);
-  d.feed(noops);  // 600 in all: exactly the limit
-  d.hold = false;
-  d.release();
-  std::string want = "250 2.0.0 Ok: queued as Q1\r\n";
-  for (int i = 0; i < 100; ++i) want += "250 2.0.0 Ok\r\n";
-  EXPECT_EQ(d.output.substr(before), want);
+// While DATA's result is held, up to max_pending_input octets of
+// pipelined commands wait for it; one octet more closes the session.
+TEST(SessionDataTest, PendingInputLimit) {
+  const auto times = [](int n, std::string_view s) {
+    std::string out;
+    for (int i = 0; i < n; ++i) out += s;
+    return out;
+  };
+  struct Case {
+    std::string name;
+    std::string first, then;  // fed after the final dot, then on their own
+    std::string want;         // replies once the result is released
+    bool want_close;
+  };
+  const Case cases[] = {
+      {"overflow closes", times(100, "NOOP\r\n"), "NOOP\r\n",
+       "250 2.0.0 Ok: queued as Q1\r\n421 4.5.0 lists.example.org Error: too much pipelined "
+       "input\r\n",
+       true},
+      // 300 octets and 300 more: exactly the limit.
+      {"within the limit is kept", times(50, "NOOP\r\n"), times(50, "NOOP\r\n"),
+       "250 2.0.0 Ok: queued as Q1\r\n" + times(100, "250 2.0.0 Ok\r\n"), false},
+  };
+  for (const Case& c : cases) {
+    SessionOptions o = default_options();
+    o.max_pending_input = 600;
+    Driver d(o);
+    d.hold = true;
+    const std::size_t before = open_data(d);
+    d.feed(".\r\n" + c.first);
+    d.feed(c.then);
+    d.hold = false;
+    d.release();
+    EXPECT_EQ(d.output.substr(before), c.want) << c.name;
+    EXPECT_EQ(d.session.wants_close(), c.want_close) << c.name;
+  }
 }
 
 constexpr std::string_view kLmtpStart = R"(

@@ -40,14 +40,7 @@ struct Recorder {
 TEST(TransactionResolverTest, SeesEarlierAcceptedRecipientsAndRsetClearsThem) {
   Recorder rec;
   Driver d(Session::with_transaction_resolver(default_options(), rec.resolver()));
-  ASSERT_TRUE(run_transcript(d, R"(
-    <220 lists.example.org ESMTP tlpmail
-    >EHLO c.example
-    <@ehlo
-    >MAIL FROM:<a@b.example>
-    <250 2.1.0 Ok
-    >RCPT TO:<ops@lists.example.org>
-    <250 2.1.5 Ok
+  ASSERT_TRUE(run_transcript(d, opened(Upto::rcpt, R"(
     >RCPT TO:<busy@lists.example.org>
     <452 4.5.3 one list per message
     >RCPT TO:<Ops@Lists.Example.org>
@@ -68,7 +61,7 @@ TEST(TransactionResolverTest, SeesEarlierAcceptedRecipientsAndRsetClearsThem) {
     <250 2.1.0 Ok
     >RCPT TO:<ops@lists.example.org>
     <250 2.1.5 Ok
-  )"));
+  )")));
   const std::vector<std::string> want = {
       "ops@lists.example.org <-",
       "busy@lists.example.org <- ops@lists.example.org",
@@ -90,14 +83,7 @@ TEST(TransactionResolverTest, TemporaryRefusalsDoNotCountTowardTheErrorLimit) {
   SessionOptions o = default_options();
   o.max_errors = 2;
   Driver d(Session::with_transaction_resolver(o, rec.resolver()));
-  ASSERT_TRUE(run_transcript(d, R"(
-    <220 lists.example.org ESMTP tlpmail
-    >EHLO c.example
-    <@ehlo
-    >MAIL FROM:<a@b.example>
-    <250 2.1.0 Ok
-    >RCPT TO:<ops@lists.example.org>
-    <250 2.1.5 Ok
+  ASSERT_TRUE(run_transcript(d, opened(Upto::rcpt, R"(
     >RCPT TO:<busy@lists.example.org>
     <452 4.5.3 one list per message
     >RCPT TO:<busy@lists.example.org>
@@ -109,7 +95,7 @@ TEST(TransactionResolverTest, TemporaryRefusalsDoNotCountTowardTheErrorLimit) {
     >.
     <250 2.0.0 Ok: queued as Q1
     !open
-  )"));
+  )")));
   EXPECT_EQ(d.refusals.size(), 3u);
 }
 
@@ -118,19 +104,14 @@ TEST(TransactionResolverTest, PermanentRefusalsCountTowardTheErrorLimit) {
   SessionOptions o = default_options();
   o.max_errors = 2;
   Driver d(Session::with_transaction_resolver(o, rec.resolver()));
-  ASSERT_TRUE(run_transcript(d, R"(
-    <220 lists.example.org ESMTP tlpmail
-    >EHLO c.example
-    <@ehlo
-    >MAIL FROM:<a@b.example>
-    <250 2.1.0 Ok
+  ASSERT_TRUE(run_transcript(d, opened(Upto::mail, R"(
     >RCPT TO:<gone@lists.example.org>
     <550 5.1.1 gone
     >RCPT TO:<gone@lists.example.org>
     <550 5.1.1 gone
     <421 4.7.0 lists.example.org Error: too many errors
     !close
-  )"));
+  )")));
 }
 
 TEST(TransactionResolverTest, ExceptionOrInvalidReplyIsAnInternalError) {
@@ -151,15 +132,10 @@ TEST(TransactionResolverTest, ExceptionOrInvalidReplyIsAnInternalError) {
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     Driver d(Session::with_transaction_resolver(default_options(), c.resolver));
-    ASSERT_TRUE(run_transcript(d, R"(
-      <220 lists.example.org ESMTP tlpmail
-      >EHLO c.example
-      <@ehlo
-      >MAIL FROM:<a@b.example>
-      <250 2.1.0 Ok
+    ASSERT_TRUE(run_transcript(d, opened(Upto::mail, R"(
       >RCPT TO:<ops@lists.example.org>
       <451 4.3.0 Error: internal error while checking the recipient
-    )"));
+    )")));
   }
 }
 

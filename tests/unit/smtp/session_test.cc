@@ -213,9 +213,7 @@ TEST(SessionTest, MailArgumentErrors) {
   for (const Case& c : cases) {
     Driver d;
     d.feed("EHLO c.example\r\n");
-    const std::size_t before = d.output.size();
-    d.feed(c.command + "\r\n");
-    EXPECT_EQ(d.output.substr(before), c.want + "\r\n") << c.command;
+    EXPECT_EQ(d.answer(c.command + "\r\n"), c.want + "\r\n") << c.command;
     // The failed MAIL left no transaction behind.
     d.feed("RCPT TO:<ops@lists.example.org>\r\n");
     EXPECT_TRUE(d.output.ends_with("503 5.5.1 Error: need MAIL command\r\n")) << c.command;
@@ -286,20 +284,13 @@ TEST(SessionTest, RcptArgumentErrors) {
   for (const Case& c : cases) {
     Driver d;
     d.feed("EHLO c.example\r\nMAIL FROM:<a@b.example>\r\n");
-    const std::size_t before = d.output.size();
-    d.feed(c.command + "\r\n");
-    EXPECT_EQ(d.output.substr(before), c.want + "\r\n") << c.command;
+    EXPECT_EQ(d.answer(c.command + "\r\n"), c.want + "\r\n") << c.command;
   }
 }
 
 TEST(SessionTest, RcptSourceRouteAndCaseInsensitiveLists) {
   Driver d;
-  ASSERT_TRUE(run_transcript(d, R"(
-    <220 lists.example.org ESMTP tlpmail
-    >EHLO c.example
-    <@ehlo
-    >MAIL FROM:<a@b.example>
-    <250 2.1.0 Ok
+  ASSERT_TRUE(run_transcript(d, opened(Upto::mail, R"(
     >RCPT TO:<@hop1.example,@hop2.example:ops-request@lists.example.org>
     <250 2.1.5 Ok
     >RCPT TO:<red-team@lists.example.org>
@@ -310,7 +301,7 @@ TEST(SessionTest, RcptSourceRouteAndCaseInsensitiveLists) {
     <250 2.1.5 Ok
     >DATA
     <354 End data with <CR><LF>.<CR><LF>
-  )"));
+  )")));
   ASSERT_EQ(d.messages.size(), 1u);
   EXPECT_EQ(d.messages[0].envelope.recipients,
             (std::vector<std::string>{"ops-request@lists.example.org", "red-team@lists.example.org",
@@ -323,10 +314,7 @@ TEST(SessionTest, TooManyRecipients) {
   o.max_recipients = 2;
   o.max_errors = 3;  // 452 does not count as an error
   Driver d(o);
-  ASSERT_TRUE(run_transcript(d, R"(
-    <220 lists.example.org ESMTP tlpmail
-    >EHLO c.example
-    <@ehlo
+  ASSERT_TRUE(run_transcript(d, opened(Upto::ehlo, R"(
     >MAIL FROM:<a@b.example>\r\nRCPT TO:<ops@lists.example.org>\r\nRCPT TO:<red-team@lists.example.org>\r\nRCPT TO:<ops-request@lists.example.org>\r\nRCPT TO:<ops+1@lists.example.org>\r\nRCPT TO:<ops+2@lists.example.org>\r\nRCPT TO:<ops+3@lists.example.org>\r\nDATA
     <250 2.1.0 Ok
     <250 2.1.5 Ok
@@ -339,7 +327,7 @@ TEST(SessionTest, TooManyRecipients) {
     >.
     <250 2.0.0 Ok: queued as Q1
     !open
-  )"));
+  )")));
   EXPECT_EQ(d.messages.at(0).envelope.recipients.size(), 2u);
 }
 
@@ -420,14 +408,7 @@ TEST(SessionTest, SimpleCommands) {
 
 TEST(SessionTest, RsetAndEhloEndTheTransaction) {
   Driver d;
-  ASSERT_TRUE(run_transcript(d, R"(
-    <220 lists.example.org ESMTP tlpmail
-    >EHLO c.example
-    <@ehlo
-    >MAIL FROM:<a@b.example>
-    <250 2.1.0 Ok
-    >RCPT TO:<ops@lists.example.org>
-    <250 2.1.5 Ok
+  ASSERT_TRUE(run_transcript(d, opened(Upto::rcpt, R"(
     >RSET
     <250 2.0.0 Ok
     >DATA
@@ -440,7 +421,7 @@ TEST(SessionTest, RsetAndEhloEndTheTransaction) {
     <503 5.5.1 Error: need MAIL command
     >MAIL FROM:<c@d.example>
     <250 2.1.0 Ok
-  )"));
+  )")));
 }
 
 TEST(SessionTest, CommandLineLimits) {
@@ -551,38 +532,29 @@ TEST(SessionTest, ErrorLimitCloses) {
 }
 
 TEST(SessionTest, TimeoutAndShutdown) {
-  {
+  const std::string scripts[] = {
+      R"(
+        <220 lists.example.org ESMTP tlpmail
+        !timeout
+        <421 4.4.2 lists.example.org Error: timeout exceeded
+        !close
+        >NOOP
+        !timeout
+        !shutdown
+      )",
+      opened(Upto::ehlo, R"(
+        !shutdown
+        <421 4.3.2 lists.example.org Error: service shutting down, closing connection
+        !close
+      )"),
+      opened(Upto::ehlo, R"(
+        !lost
+        !close
+      )"),
+  };
+  for (const std::string& script : scripts) {
     Driver d;
-    ASSERT_TRUE(run_transcript(d, R"(
-      <220 lists.example.org ESMTP tlpmail
-      !timeout
-      <421 4.4.2 lists.example.org Error: timeout exceeded
-      !close
-      >NOOP
-      !timeout
-      !shutdown
-    )"));
-  }
-  {
-    Driver d;
-    ASSERT_TRUE(run_transcript(d, R"(
-      <220 lists.example.org ESMTP tlpmail
-      >EHLO c.example
-      <@ehlo
-      !shutdown
-      <421 4.3.2 lists.example.org Error: service shutting down, closing connection
-      !close
-    )"));
-  }
-  {
-    Driver d;
-    ASSERT_TRUE(run_transcript(d, R"(
-      <220 lists.example.org ESMTP tlpmail
-      >EHLO c.example
-      <@ehlo
-      !lost
-      !close
-    )"));
+    ASSERT_TRUE(run_transcript(d, script));
   }
 }
 

@@ -56,6 +56,12 @@ void Driver::feed(std::string_view bytes) {
   pump();
 }
 
+std::string Driver::answer(std::string_view bytes) {
+  const std::size_t before = output.size();
+  feed(bytes);
+  return output.substr(before);
+}
+
 DataResult Driver::next_result() {
   if (!results.empty()) {
     DataResult r = std::move(results.front());
@@ -113,6 +119,17 @@ void PrintTo(const Message& m, std::ostream* os) {
   *os << "{from=" << m.envelope.mail_from << " rcpts=" << m.envelope.recipients.size() << " body=\""
       << escape_for_log(m.body, 300) << "\" ended=" << m.ended
       << " aborted=" << (m.aborted ? std::string(to_string(*m.aborted)) : "-") << "}";
+}
+
+std::string opened(Upto upto, std::string_view rest) {
+  std::string steps =
+      "<220 lists.example.org ESMTP tlpmail\n"
+      ">EHLO c.example\n"
+      "<@ehlo\n";
+  if (upto >= Upto::mail) steps += ">MAIL FROM:<a@b.example>\n<250 2.1.0 Ok\n";
+  if (upto >= Upto::rcpt) steps += ">RCPT TO:<ops@lists.example.org>\n<250 2.1.5 Ok\n";
+  if (upto >= Upto::data) steps += ">DATA\n<354 End data with <CR><LF>.<CR><LF>\n";
+  return steps + std::string(rest);
 }
 
 std::string unescape(std::string_view s, bool* crlf) {

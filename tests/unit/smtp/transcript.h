@@ -46,6 +46,8 @@ class Driver {
   explicit Driver(Session s);
 
   void feed(std::string_view bytes);
+  // Feeds `bytes` and returns what the session wrote in answer to them.
+  std::string answer(std::string_view bytes);
   // Runs after every session call: handles events until none are left.
   void pump();
   // Answers the held DataEnded with `result` (or the next queued one).
@@ -65,6 +67,14 @@ class Driver {
  private:
   DataResult next_result();
 };
+
+// How far the common opening of a transcript goes (see opened()).
+enum class Upto { ehlo, mail, rcpt, data };
+
+// The opening most transcripts share, as steps: the greeting, "EHLO
+// c.example" and, as far as `upto`, "MAIL FROM:<a@b.example>", "RCPT
+// TO:<ops@lists.example.org>" and "DATA", each with its reply; then `rest`.
+std::string opened(Upto upto, std::string_view rest);
 
 // Decodes C escapes; sets *crlf to false when the text ends in "\c".
 std::string unescape(std::string_view s, bool* crlf);

@@ -16,13 +16,6 @@
 namespace tlpmail::policy {
 namespace {
 
-constexpr std::optional<Tlp> kNone = std::nullopt;
-constexpr Tlp kClear = Tlp::clear;
-constexpr Tlp kGreen = Tlp::green;
-constexpr Tlp kAmber = Tlp::amber;
-constexpr Tlp kStrict = Tlp::amber_strict;
-constexpr Tlp kRed = Tlp::red;
-
 Candidate person(std::string email, Tlp clearance) {
   return {std::move(email), clearance, false, true};
 }

@@ -1,5 +1,6 @@
-// GoogleTest printers for policy types, so that a failing table row shows
-// "AMBER" rather than raw bytes. Shared by the policy test files.
+// Shared by the policy test files: GoogleTest printers for policy types, so
+// that a failing table row shows "AMBER" rather than raw bytes, and short
+// names for the labels that keep the tables' rows on one line.
 #pragma once
 
 #include <optional>
@@ -9,6 +10,13 @@
 #include "policy/tlp.h"
 
 namespace tlpmail::policy {
+
+inline constexpr std::optional<Tlp> kNone = std::nullopt;
+inline constexpr Tlp kClear = Tlp::clear;
+inline constexpr Tlp kGreen = Tlp::green;
+inline constexpr Tlp kAmber = Tlp::amber;
+inline constexpr Tlp kStrict = Tlp::amber_strict;
+inline constexpr Tlp kRed = Tlp::red;
 
 inline void PrintTo(Tlp t, std::ostream* os) { *os << to_string(t); }
 

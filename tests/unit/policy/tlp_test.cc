@@ -17,13 +17,6 @@
 namespace tlpmail::policy {
 namespace {
 
-constexpr std::optional<Tlp> kNone = std::nullopt;
-constexpr Tlp kClear = Tlp::clear;
-constexpr Tlp kGreen = Tlp::green;
-constexpr Tlp kAmber = Tlp::amber;
-constexpr Tlp kStrict = Tlp::amber_strict;
-constexpr Tlp kRed = Tlp::red;
-
 TEST(TlpNames, ToStringLabelTextAndSubjectTag) {
   struct Case {
     Tlp t;

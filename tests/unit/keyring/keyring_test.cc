@@ -44,9 +44,8 @@ class KeyringTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     ASSERT_TRUE(openpgp::initialize());
-    auto home = TempHome::create("/tmp/tlpt-XXXXXX");
-    ASSERT_TRUE(home) << home.error().message;
-    gen_ = std::make_unique<TempHome>(std::move(*home));
+    gen_ = tk::new_home();
+    ASSERT_TRUE(gen_);
     const std::string h = gen_->path().string();
     Keys k;
     auto good = [&](const std::string& email, const std::string& expire) {
@@ -87,12 +86,10 @@ class KeyringTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    auto root = TempHome::create("/tmp/tlpt-XXXXXX");
-    ASSERT_TRUE(root) << root.error().message;
-    root_ = std::make_unique<TempHome>(std::move(*root));
-    auto home = TempHome::create("/tmp/tlpt-XXXXXX");
-    ASSERT_TRUE(home) << home.error().message;
-    home_ = std::make_unique<TempHome>(std::move(*home));
+    root_ = tk::new_home();
+    ASSERT_TRUE(root_);
+    home_ = tk::new_home();
+    ASSERT_TRUE(home_);
   }
 
   std::string root() const { return root_->path().string(); }
@@ -511,8 +508,8 @@ TEST(ExampleConfiguration, LoadsCleanlyWithEveryKeyUsable) {
   auto loaded = config::load_config(main_file);
   for (const auto& d : loaded.diagnostics) ADD_FAILURE() << d.to_string();
   ASSERT_TRUE(loaded.ok());
-  auto home = openpgp::TempHome::create("/tmp/tlpt-XXXXXX");
-  ASSERT_TRUE(home) << home.error().message;
+  auto home = tk::new_home();
+  ASSERT_TRUE(home);
   auto report = load_keys(*loaded.config, home->path(), std::time(nullptr));
   ASSERT_TRUE(report) << report.error().message;
   for (const auto& d : report->diagnostics) ADD_FAILURE() << d.to_string();

@@ -3,11 +3,7 @@
 // runs the real gpg with input from a file on stdin. Test-only.
 #pragma once
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <stdlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
@@ -16,11 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include <gtest/gtest.h>
-
+#include "support/run.h"
 #include "support/temp_dir.h"
-
-extern char** environ;
 
 namespace tlpmail::mime::testing {
 
@@ -43,11 +36,8 @@ inline std::string lf_only(std::string_view s) {
   return out;
 }
 
-struct RunResult {
-  int status = -1;  // exit status; -1 when it did not run or was killed
-  std::string out;
-  std::string err;
-};
+using ::tlpmail::testing::run;
+using ::tlpmail::testing::RunResult;
 
 inline std::string read_whole(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -61,41 +51,12 @@ inline void write_whole(const std::string& path, std::string_view bytes) {
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-// Runs argv (no shell) with stdin from `stdin_file` ("" = /dev/null),
-// stdout and stderr into files beside it.
-inline RunResult run(const std::vector<std::string>& args, const std::string& dir,
-                     const std::string& stdin_file) {
-  RunResult r;
-  const std::string out_file = dir + "/run.out";
-  const std::string err_file = dir + "/run.err";
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, stdin_file.empty() ? "/dev/null" : stdin_file.c_str(),
-                                   O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&fa, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  std::vector<std::string> copy = args;
-  std::vector<char*> argv;
-  for (std::string& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return r;
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_whole(out_file);
-  r.err = read_whole(err_file);
-  return r;
-}
-
 class GpgHome {
  public:
   GpgHome() = default;
   GpgHome(const GpgHome&) = delete;
   GpgHome& operator=(const GpgHome&) = delete;
-  ~GpgHome() { run({"gpgconf", "--homedir", path(), "--kill", "all"}, path(), ""); }
+  ~GpgHome() { run({"gpgconf", "--homedir", path(), "--kill", "all"}); }
 
   const std::string& path() const { return dir_.path(); }
 
@@ -107,7 +68,7 @@ class GpgHome {
     all.insert(all.end(), args.begin(), args.end());
     const std::string in = dir_.file("stdin.bin");
     write_whole(in, input);
-    return run(all, path(), in);
+    return run(all, in);
   }
 
   // Armored detached signature over exactly `bytes`, SHA-256, by `signer`

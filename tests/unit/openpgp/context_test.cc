@@ -38,9 +38,8 @@ class OpenpgpTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     ASSERT_TRUE(initialize());
-    auto home = TempHome::create("/tmp/tlpt-XXXXXX");
-    ASSERT_TRUE(home) << home.error().message;
-    gen_home_ = std::make_unique<TempHome>(std::move(*home));
+    gen_home_ = tk::new_home();
+    ASSERT_TRUE(gen_home_);
     const std::string h = gen_home_->path().string();
     Generated g;
     g.good = tk::generate(h, "Good Key", "good@x.example", "ed25519", "sign,cert", "1y");
@@ -66,9 +65,8 @@ class OpenpgpTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    auto home = TempHome::create("/tmp/tlpt-XXXXXX");
-    ASSERT_TRUE(home) << home.error().message;
-    home_ = std::make_unique<TempHome>(std::move(*home));
+    home_ = tk::new_home();
+    ASSERT_TRUE(home_);
   }
 
   Context open_context() {
@@ -258,7 +256,7 @@ TEST_F(OpenpgpTest, LookupsMatchPrimaryFingerprintsOnly) {
 }
 
 TEST_F(OpenpgpTest, ContextsKeepTheirHomesApart) {
-  auto other_home = TempHome::create("/tmp/tlpt-XXXXXX");
+  auto other_home = tk::new_home();
   ASSERT_TRUE(other_home);
   Context a = open_context();
   auto b = Context::open(other_home->path());

@@ -46,9 +46,8 @@ class CryptoTest : public ::testing::Test {
   static void SetUpTestSuite() { ASSERT_TRUE(initialize()); }
 
   void SetUp() override {
-    auto home = TempHome::create("/tmp/tlpt-XXXXXX");
-    ASSERT_TRUE(home) << home.error().message;
-    home_ = std::make_unique<TempHome>(std::move(*home));
+    home_ = tk::new_home();
+    ASSERT_TRUE(home_);
     auto ctx = Context::open(home_->path());
     ASSERT_TRUE(ctx) << ctx.error().message;
     ctx_ = std::make_unique<Context>(std::move(*ctx));
@@ -56,11 +55,7 @@ class CryptoTest : public ::testing::Test {
 
   // The shared sender home (created on first use, removed at exit).
   static const std::string& sender_home() {
-    static std::unique_ptr<TempHome> home = [] {
-      auto h = TempHome::create("/tmp/tlps-XXXXXX");
-      EXPECT_TRUE(h) << h.error().message;
-      return std::make_unique<TempHome>(std::move(*h));
-    }();
+    static std::unique_ptr<TempHome> home = tk::new_home("/tmp/tlps-XXXXXX");
     static const std::string path = home->path().string();
     return path;
   }
@@ -144,10 +139,8 @@ class CryptoTest : public ::testing::Test {
   };
   static ProtectedKey protected_key(const std::string& email) {
     ProtectedKey k;
-    auto h = TempHome::create("/tmp/tlpt-XXXXXX");
-    EXPECT_TRUE(h);
-    if (!h) return k;
-    k.home = std::make_unique<TempHome>(std::move(*h));
+    k.home = tk::new_home();
+    if (!k.home) return k;
     const std::string g = k.home->path().string();
     tk::write_file(g + "/gpg-agent.conf", "s2k-count 65536\n");
     tk::gpg(g, {"--passphrase", "pw", "--quick-gen-key", "P <" + email + ">", "ed25519",

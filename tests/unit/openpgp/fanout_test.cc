@@ -222,8 +222,8 @@ TEST(PacketsTest, SharedArmorEqualsArmorOfTheWholeMessage) {
 }
 
 TEST(PacketsTest, ArmorIsOneBlockThatGpgDearmors) {
-  auto home = TempHome::create("/tmp/tlpt-XXXXXX");
-  ASSERT_TRUE(home) << home.error().message;
+  auto home = tk::new_home();
+  ASSERT_TRUE(home);
   const std::string h = home->path().string();
   for (std::size_t n : {0u, 1u, 2u, 3u, 47u, 48u, 49u, 1000u}) {
     std::string binary(n, '\0');
@@ -248,9 +248,8 @@ class FanoutTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     ASSERT_TRUE(initialize());
-    auto lh = TempHome::create("/tmp/tlpt-XXXXXX");
-    ASSERT_TRUE(lh) << lh.error().message;
-    list_home_ = new TempHome(std::move(*lh));
+    list_home_ = tk::new_home();
+    ASSERT_TRUE(list_home_);
     auto ctx = Context::open(list_home_->path());
     ASSERT_TRUE(ctx) << ctx.error().message;
     ctx_ = new Context(std::move(*ctx));
@@ -264,9 +263,8 @@ class FanoutTest : public ::testing::Test {
     const std::vector<std::string> algos = {"cv25519", "cv25519", "cv25519", "rsa3072"};
     for (std::size_t i = 0; i < algos.size(); ++i) {
       Member m;
-      auto mh = TempHome::create("/tmp/tlpt-XXXXXX");
-      ASSERT_TRUE(mh) << mh.error().message;
-      m.home = std::make_unique<TempHome>(std::move(*mh));
+      m.home = tk::new_home();
+      ASSERT_TRUE(m.home);
       const std::string h = m.home->path().string();
       const std::string email = "m" + std::to_string(i) + "@members.example";
       if (algos[i] == "rsa3072") {
@@ -293,10 +291,9 @@ class FanoutTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete members_;
     delete ctx_;
-    delete list_home_;
+    list_home_.reset();
     members_ = nullptr;
     ctx_ = nullptr;
-    list_home_ = nullptr;
   }
 
   static std::vector<std::string> all_fprs() {
@@ -317,8 +314,8 @@ class FanoutTest : public ::testing::Test {
     const std::string out = home + "/out";
     tk::write_file(in, message);
     std::filesystem::remove(out);
-    tk::RunOutput r = tk::run({"gpg", "--homedir", home, "--batch", "--status-fd", "1",
-                               "--output", out, "--decrypt", in});
+    tk::RunResult r = tk::run({"gpg", "--homedir", home, "--batch", "--status-fd", "1", "--output",
+                               out, "--decrypt", in});
     GpgDecrypt d;
     d.status = r.status;
     d.status_lines = r.out;
@@ -329,7 +326,7 @@ class FanoutTest : public ::testing::Test {
     return d;
   }
 
-  static inline TempHome* list_home_ = nullptr;
+  static inline std::unique_ptr<TempHome> list_home_;
   static inline Context* ctx_ = nullptr;
   static inline std::string list_fpr_;
   static inline std::vector<Member>* members_ = nullptr;
@@ -374,7 +371,7 @@ TEST_F(FanoutTest, EachCopyDecryptsWithItsMembersKeyAndNoOther) {
 TEST_F(FanoutTest, EachCopyHoldsOnlyItsMembersKeyId) {
   auto msg = sign_and_encrypt_once(*ctx_, kPlaintext, list_fpr_, all_fprs());
   ASSERT_TRUE(msg) << msg.error().message;
-  auto empty = TempHome::create("/tmp/tlpt-XXXXXX");
+  auto empty = tk::new_home();
   ASSERT_TRUE(empty);
   const std::string h = empty->path().string();
   for (std::size_t i = 0; i < members_->size(); ++i) {

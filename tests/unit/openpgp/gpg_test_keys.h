@@ -1,61 +1,33 @@
-// Test helper shared by the openpgp and keyring tests: runs the real gpg
-// command line in a short temporary home to generate, revoke and export
-// keys at test time. Test-only: aborts the test (ADD_FAILURE + empty
-// result) when gpg fails; never used by the library.
+// Test helper shared by the openpgp and keyring tests: short temporary
+// GnuPG homes, and the real gpg command line run in them to generate,
+// revoke and export keys at test time. Test-only: fails the test
+// (ADD_FAILURE + empty result) when gpg fails; never used by the library.
 #pragma once
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <gtest/gtest.h>
 
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-
-extern char** environ;
+#include "openpgp/temp_home.h"
+#include "support/run.h"
 
 namespace tlpmail::testkeys {
 
-struct RunOutput {
-  int status = -1;  // exit status, -1 when it could not run
-  std::string out;  // standard output (standard error is discarded)
-};
+using ::tlpmail::testing::run;
+using ::tlpmail::testing::RunResult;
 
-// Runs argv (no shell) and captures its standard output.
-inline RunOutput run(const std::vector<std::string>& args) {
-  RunOutput r;
-  int fds[2];
-  if (::pipe(fds) != 0) return r;
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addclose(&fa, fds[0]);
-  std::vector<std::string> copy = args;
-  std::vector<char*> argv;
-  for (std::string& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(fds[1]);
-  if (rc != 0) {
-    ::close(fds[0]);
-    return r;
-  }
-  char buf[4096];
-  ssize_t n = 0;
-  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) r.out.append(buf, static_cast<size_t>(n));
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+// A fresh GnuPG home for a test (openpgp::TempHome: gpg-agent stopped and
+// folder removed when it goes); nullptr and a test failure when it cannot
+// be made.
+inline std::unique_ptr<openpgp::TempHome> new_home(
+    const std::string& pattern = "/tmp/tlpt-XXXXXX") {
+  auto h = openpgp::TempHome::create(pattern);
+  EXPECT_TRUE(h) << (h ? "" : h.error().message);
+  return h ? std::make_unique<openpgp::TempHome>(std::move(*h)) : nullptr;
 }
 
 // Runs gpg --batch on `home` with extra arguments; ADD_FAILURE on error.
@@ -63,11 +35,11 @@ inline std::string gpg(const std::string& home, std::vector<std::string> args) {
   std::vector<std::string> all = {"gpg", "--homedir", home, "--batch", "--yes",
                                   "--passphrase", "", "--pinentry-mode", "loopback"};
   all.insert(all.end(), args.begin(), args.end());
-  RunOutput r = run(all);
+  RunResult r = run(all);
   if (r.status != 0) {
     std::string joined;
     for (const auto& a : args) joined += a + " ";
-    ADD_FAILURE() << "gpg failed (" << r.status << "): " << joined;
+    ADD_FAILURE() << "gpg failed (" << r.status << "): " << joined << "\n" << r.err;
   }
   return r.out;
 }

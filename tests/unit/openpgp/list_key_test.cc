@@ -31,9 +31,8 @@ class ListKeyTest : public CryptoTest {
   };
   OtherHome other_home() {
     OtherHome o;
-    auto h = TempHome::create("/tmp/tlpt-XXXXXX");
-    EXPECT_TRUE(h);
-    o.home = std::make_unique<TempHome>(std::move(*h));
+    o.home = tk::new_home();
+    if (!o.home) return o;
     auto c = Context::open(o.home->path());
     EXPECT_TRUE(c);
     o.ctx = std::make_unique<Context>(std::move(*c));
@@ -273,7 +272,7 @@ TEST_F(ListKeyTest, ImportRefusals) {
   const ProtectedKey p = protected_key(kAddress);
   const std::string& prot = p.fpr;
   const std::string& prot_secret = p.secret;
-  auto gen2 = TempHome::create("/tmp/tlpt-XXXXXX");
+  auto gen2 = tk::new_home();
   ASSERT_TRUE(gen2);
   const std::string g2 = gen2->path().string();
   const std::string signonly = tk::generate(g2, "S", kAddress, "ed25519", "sign,cert", "never");

@@ -194,7 +194,7 @@ TEST_F(VerifyTest, ExpiredSignature) {
 }
 
 TEST_F(VerifyTest, RevokedKeyStillVerifiesWithTheFlagSet) {
-  auto gen = TempHome::create("/tmp/tlpt-XXXXXX");
+  auto gen = tk::new_home();
   ASSERT_TRUE(gen);
   const std::string h = gen->path().string();
   const std::string fpr =

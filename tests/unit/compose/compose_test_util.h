@@ -22,9 +22,7 @@ namespace tlpmail::compose::testing {
 using mime::testing::crlf;
 using mime::testing::GpgHome;
 using mime::testing::lf_only;
-using mime::testing::read_whole;
 using mime::testing::RunResult;
-using mime::testing::write_whole;
 
 inline constexpr std::time_t kDate = 1763837467;  // Sat, 22 Nov 2025 18:51:07 +0000
 

@@ -14,15 +14,14 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "delivery/relay.h"
+#include "support/files.h"
 #include "support/temp_dir.h"
 
 namespace tlpmail::delivery::test_support {
@@ -31,14 +30,8 @@ namespace fs = std::filesystem;
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using asio::ip::tcp;
+using ::tlpmail::testing::read_file;
 using ::tlpmail::testing::TempDir;
-
-inline std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // A port that was free a moment ago (bind 0, read, close).
 inline std::uint16_t free_port() {

@@ -5,13 +5,11 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "support/files.h"
 #include "support/run.h"
 #include "support/temp_dir.h"
 
@@ -39,18 +37,6 @@ inline std::string lf_only(std::string_view s) {
 using ::tlpmail::testing::run;
 using ::tlpmail::testing::RunResult;
 
-inline std::string read_whole(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-inline void write_whole(const std::string& path, std::string_view bytes) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
 class GpgHome {
  public:
   GpgHome() = default;
@@ -67,7 +53,7 @@ class GpgHome {
                                     "loopback"};
     all.insert(all.end(), args.begin(), args.end());
     const std::string in = dir_.file("stdin.bin");
-    write_whole(in, input);
+    ::tlpmail::testing::write_file(in, input);
     return run(all, in);
   }
 
@@ -91,7 +77,7 @@ class GpgHome {
 
   std::string file(const std::string& name, std::string_view bytes) const {
     const std::string p = dir_.file(name);
-    write_whole(p, bytes);
+    ::tlpmail::testing::write_file(p, bytes);
     return p;
   }
 

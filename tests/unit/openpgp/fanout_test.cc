@@ -319,10 +319,7 @@ class FanoutTest : public ::testing::Test {
     GpgDecrypt d;
     d.status = r.status;
     d.status_lines = r.out;
-    std::ifstream f(out, std::ios::binary);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    d.plaintext = ss.str();
+    d.plaintext = tk::read_file(out);
     return d;
   }
 

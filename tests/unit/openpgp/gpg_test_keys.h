@@ -6,17 +6,18 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "openpgp/temp_home.h"
+#include "support/files.h"
 #include "support/run.h"
 
 namespace tlpmail::testkeys {
 
+using ::tlpmail::testing::read_file;
 using ::tlpmail::testing::run;
 using ::tlpmail::testing::RunResult;
 
@@ -79,10 +80,7 @@ inline void add_subkey(const std::string& home, const std::string& fpr, const st
 
 // Imports the revocation certificate gpg made at generation time.
 inline void revoke(const std::string& home, const std::string& fpr) {
-  std::ifstream in(home + "/openpgp-revocs.d/" + fpr + ".rev");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
+  std::string text = ::tlpmail::testing::read_file(home + "/openpgp-revocs.d/" + fpr + ".rev");
   const std::string marker = ":-----BEGIN PGP PUBLIC KEY BLOCK-----";
   auto pos = text.find(marker);
   if (pos == std::string::npos) {
@@ -91,7 +89,7 @@ inline void revoke(const std::string& home, const std::string& fpr) {
   }
   text.erase(pos, 1);
   const std::string rev = home + "/rev.asc";
-  std::ofstream(rev) << text.substr(pos);
+  ::tlpmail::testing::write_file(rev, text.substr(pos));
   gpg(home, {"--import", rev});
 }
 
@@ -100,10 +98,9 @@ inline std::string export_public(const std::string& home, const std::string& fpr
   return gpg(home, {"--armor", "--export", fpr});
 }
 
+// Writes `text` to `path`; a test failure when that fails.
 inline void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  if (!out) ADD_FAILURE() << "cannot write " << path;
+  if (!::tlpmail::testing::write_file(path, text)) ADD_FAILURE() << "cannot write " << path;
 }
 
 }  // namespace tlpmail::testkeys

@@ -19,6 +19,7 @@
 #include "openpgp/packets.h"
 #include "sink_support.h"
 #include "store/database.h"
+#include "support/text.h"
 
 namespace tlpmail::delivery {
 namespace {
@@ -125,13 +126,8 @@ TEST_F(SchedulerTest, EveryCopyGoesOutOnceWithItsOwnKeyPacket) {
     bool matched = false;
     for (const auto& c : m.copies) {
       if (json.find("\"" + c.recipient + "\"") == std::string::npos) continue;
-      std::string armored = openpgp::armor_message(c.pkesk + m.shared_data);
-      std::string crlf;
-      for (char ch : armored) {
-        if (ch == '\n') crlf += '\r';
-        crlf += ch;
-      }
-      EXPECT_EQ(eml, m.head + crlf + m.tail) << c.recipient;
+      const std::string armored = openpgp::armor_message(c.pkesk + m.shared_data);
+      EXPECT_EQ(eml, m.head + ::tlpmail::testing::crlf(armored) + m.tail) << c.recipient;
       EXPECT_TRUE(seen.insert(id + c.recipient).second) << "twice: " << c.recipient;
       matched = true;
     }

@@ -3,15 +3,18 @@
 // clearsigned_text() and the binary OpenPGP message sniffing.
 #include "mime/armor.h"
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "mime/mime.h"
+#include "support/text.h"
 
 namespace tlpmail::mime {
 namespace {
+
+using ::tlpmail::testing::crlf;
 
 const std::string kClear =
     "-----BEGIN PGP SIGNED MESSAGE-----\n"
@@ -128,12 +131,7 @@ TEST(ClearsignedText, UnescapesAndDropsTheLastLineBreak) {
 }
 
 TEST(ClearsignedText, Crlf) {
-  std::string crlf_block;
-  for (char c : kClear) {
-    if (c == '\n') crlf_block.push_back('\r');
-    crlf_block.push_back(c);
-  }
-  auto got = clearsigned_text(crlf_block);
+  auto got = clearsigned_text(crlf(kClear));
   ASSERT_TRUE(got);
   EXPECT_EQ(*got, "[TLP:AMBER] hello\n-----BEGIN PGP MESSAGE-----\n-- dash line");
 }

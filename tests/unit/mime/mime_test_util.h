@@ -12,28 +12,12 @@
 #include "support/files.h"
 #include "support/run.h"
 #include "support/temp_dir.h"
+#include "support/text.h"
 
 namespace tlpmail::mime::testing {
 
-// "\n" -> "\r\n" (input must not contain CR).
-inline std::string crlf(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\n') out.push_back('\r');
-    out.push_back(c);
-  }
-  return out;
-}
-
-// Removes every CR.
-inline std::string lf_only(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c != '\r') out.push_back(c);
-  }
-  return out;
-}
-
+using ::tlpmail::testing::crlf;
+using ::tlpmail::testing::lf_only;
 using ::tlpmail::testing::run;
 using ::tlpmail::testing::RunResult;
 

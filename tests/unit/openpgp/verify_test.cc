@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "openpgp/crypto_fixture.h"
+#include "support/text.h"
 
 namespace tlpmail::openpgp {
 namespace {
@@ -342,12 +343,7 @@ TEST_F(ClearsignTest, FramingRefusals) {
     EXPECT_EQ(v->plaintext, "") << c.name;
   }
   // Blank lines and CRLF around the block are fine.
-  std::string crlf;
-  for (char ch : block) {
-    if (ch == '\n') crlf += '\r';
-    crlf += ch;
-  }
-  auto v = verify_clearsigned(*ctx_, "\r\n  \r\n" + crlf + "\r\n\r\n");
+  auto v = verify_clearsigned(*ctx_, "\r\n  \r\n" + ::tlpmail::testing::crlf(block) + "\r\n\r\n");
   ASSERT_TRUE(v) << v.error().message;
   EXPECT_EQ(v->outcome, VerifyOutcome::checked) << v->detail;
   EXPECT_TRUE(v->all_good());

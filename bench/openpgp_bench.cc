@@ -119,12 +119,12 @@ int main(int argc, char** argv) {
       return v && v->all_good();
     });
     measure("decrypt+verify", size, count, [&] {
-      auto d = decrypt(list, ct);
+      auto d = decrypt(list, ct, 1 << 30);
       return d && d->status == DecryptStatus::decrypted && d->signatures.size() == 1 &&
              d->signatures[0].status == SignatureStatus::good;
     });
     measure("decrypt (unsigned)", size, count, [&] {
-      auto d = decrypt(list, ct_only);
+      auto d = decrypt(list, ct_only, 1 << 30);
       return d && d->status == DecryptStatus::decrypted;
     });
   }

@@ -21,6 +21,7 @@ packages=(
   gnupg gpg-agent
   python3
   swaks libnet-ssleay-perl
+  rnp                     # AEAD messages as Thunderbird's engine makes them (tests)
   postfix                 # smtp-source / smtp-sink for tests and benchmarks
   faketime
   openssl

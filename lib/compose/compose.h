@@ -61,12 +61,15 @@ inline constexpr std::size_t kMaxSubjectBytes = 1000;
 // ------------------------------------------------------------- content
 
 // The original content of a message that was signed but not encrypted
-// (root multipart/signed, or a clearsigned text/plain), as an entity: the
-// root's Content-* header fields exactly as written (folding kept, bare LF
-// made CRLF), a blank line, and the body byte for byte (bare LF made CRLF,
-// nothing else changed). Every other header field (From, Received,
-// DKIM-Signature, ...) is left out. A message without Content-* fields
-// gives an entity without header fields (a blank line, then the body).
+// (root multipart/signed, or a clearsigned text/plain), or of the unsigned
+// wrapper of decrypted plaintext (a multipart/signed inside the
+// encryption), as an entity: the root's Content-Type and
+// Content-Transfer-Encoding fields exactly as written (folding kept, bare
+// LF made CRLF), a blank line, and the body byte for byte (bare LF made
+// CRLF, nothing else changed). Every other header field (From, Received,
+// Content-Description, the wrapper's protected headers, ...) is left out:
+// none of them is signed. A message without those two fields gives an
+// entity without header fields (a blank line, then the body).
 // Errors: Error::refused("the message has no blank line between header
 // and body") when there is no header/body separator;
 // Error::refused("the message has N Content-Type header fields") (or

@@ -1,7 +1,10 @@
-// The original content kept inside a copy: the Content-* fields and body of
-// a signed (not encrypted) message, byte for byte; or decrypted plaintext,
-// as it is (PGP/MIME) or wrapped as text/plain (inline PGP). Never parses
-// and re-serialises MIME: a multipart/signed must still verify afterwards.
+// The original content kept inside a copy: the Content-Type and
+// Content-Transfer-Encoding fields and the body of a signed (not encrypted)
+// message, byte for byte; or decrypted plaintext, as it is (PGP/MIME) or
+// wrapped as text/plain (inline PGP). Never parses and re-serialises MIME:
+// a multipart/signed must still verify afterwards. Other Content-* fields
+// of a signed root (Content-Description, Content-Disposition, ...) are not
+// signed, so anybody on the path could have written them: they are dropped.
 #include <string>
 #include <vector>
 
@@ -20,10 +23,6 @@ bool next_line(std::string_view raw, std::size_t begin, std::size_t* end, std::s
   *next = lf + 1;
   *end = (lf > begin && raw[lf - 1] == '\r') ? lf - 1 : lf;
   return true;
-}
-
-bool starts_with_ci(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
 }  // namespace
@@ -71,7 +70,9 @@ Result<std::string> content_of_message(std::string_view raw) {
   }
   std::string out;
   for (const Field& f : fields) {
-    if (starts_with_ci(f.name, "Content-")) out += to_crlf(raw.substr(f.begin, f.end - f.begin));
+    if (iequals(f.name, "Content-Type") || iequals(f.name, "Content-Transfer-Encoding")) {
+      out += to_crlf(raw.substr(f.begin, f.end - f.begin));
+    }
   }
   out += "\r\n";
   out += to_crlf(raw.substr(body));

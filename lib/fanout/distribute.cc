@@ -15,6 +15,7 @@
 #include "openpgp/decrypt.h"
 #include "openpgp/fanout.h"
 #include "openpgp/list_key.h"
+#include "pipeline/presentation.h"
 #include "pipeline/tables.h"
 #include "policy/decision.h"
 #include "policy/tlp.h"
@@ -73,11 +74,13 @@ struct RecordedVerdict {
   std::vector<std::string> key_withheld;  // left out for their key at intake
 };
 
+// The audit row's banner lines (intake/record.cc): "; " between lines that
+// each start with "TLP " (a raise, or an unsigned label not used).
 std::vector<std::string> split_raises(const std::string& text) {
   std::vector<std::string> out;
   std::size_t start = 0;
   while (start < text.size()) {
-    std::size_t end = text.find("; TLP raised", start);
+    std::size_t end = text.find("; TLP ", start);
     if (end == std::string::npos) end = text.size();
     out.push_back(text.substr(start, end - start));
     start = end == text.size() ? end : end + 2;
@@ -112,46 +115,35 @@ Result<std::optional<RecordedVerdict>> recorded_verdict(store::Database& db,
   return std::optional<RecordedVerdict>(std::move(v));
 }
 
-// The primary fingerprint of the list's key. Errors: temporary (a list
-// without its key cannot work until it is back).
-Result<std::string> list_key_fingerprint(openpgp::Context& gpg, const directory::MailingList& l) {
+// The list's key. Errors: temporary (a list without its key cannot work
+// until it is back).
+Result<openpgp::KeyFacts> list_key_of(openpgp::Context& gpg, const directory::MailingList& l) {
   auto key = openpgp::find_list_key(gpg, l.address);
   if (!key) return Unexpected(Error::temporary(key.error().message));
   if (!*key) return Unexpected(Error::temporary("no list key for " + l.address));
-  return (*key)->fingerprint;
+  return **key;
 }
 
-// The content to forward and the subject, from the spooled bytes.
+// The content to forward and what the copy shows of the sender's header
+// fields, from the spooled bytes.
 struct Opened {
   Wiped content;        // a MIME entity (compose::content_of_*)
-  std::string subject;  // decoded; the protected subject when the sender used one
-  std::vector<std::string> in_reply_to, references;
+  pipeline::Shown shown;  // from the signed place when there is one (pipeline/presentation.h)
 };
 
-std::optional<std::string> protected_subject_of(std::string_view entity) {
-  auto e = mime::parse_entity(entity);
-  if (!e) return std::nullopt;
-  return e->protected_subject;
-}
-
-Result<Opened> open_message(openpgp::Context& gpg, const std::string& list_fpr,
-                            std::string_view raw) {
+Result<Opened> open_message(openpgp::Context& gpg, const openpgp::KeyFacts& list_key,
+                            std::size_t max_plaintext, std::string_view raw) {
   auto parsed = mime::parse_message(raw);
   if (!parsed) return Unexpected(Error::permanent("spooled message does not parse any more"));
   Opened out;
-  out.subject = parsed->subject;
-  out.in_reply_to = parsed->in_reply_to;
-  out.references = parsed->references;
   const mime::Shape& shape = parsed->content.shape;
 
-  if (const auto* s = std::get_if<mime::PgpMimeSigned>(&shape)) {
-    if (auto p = protected_subject_of(s->signed_bytes)) out.subject = *p;
-  }
   if (std::holds_alternative<mime::PgpMimeSigned>(shape) ||
       std::holds_alternative<mime::InlineClearsigned>(shape)) {
     auto c = compose::content_of_message(raw);
     if (!c) return Unexpected(c.error());
     out.content.value = std::move(*c);
+    out.shown = pipeline::shown_headers(*parsed, pipeline::signed_entity_of(*parsed, nullptr));
     return out;
   }
 
@@ -166,20 +158,33 @@ Result<Opened> open_message(openpgp::Context& gpg, const std::string& list_fpr,
     return Unexpected(Error::permanent("spooled message is no longer of an accepted shape (" +
                                        std::string(mime::to_string(parsed->content.kind())) + ")"));
   }
-  auto d = openpgp::decrypt(gpg, ciphertext);
+  auto d = openpgp::decrypt(gpg, ciphertext, max_plaintext);
   if (!d) return Unexpected(d.error());
   Wiped plaintext{std::move(d->plaintext)};
   if (d->status != openpgp::DecryptStatus::decrypted) {
     return Unexpected(Error::permanent("the list key no longer decrypts the spooled message (" +
                                        escape_for_log(d->detail) + ")"));
   }
-  if (!iequals(list_fpr, d->decryption_primary_fingerprint)) {
-    return Unexpected(Error::permanent("the spooled message was not decrypted by the list key"));
+  if (!openpgp::is_meant_for(*d, list_key)) {
+    return Unexpected(Error::permanent("the spooled message is not encrypted to the list key"));
   }
-  if (is_mime) {
-    if (auto p = protected_subject_of(plaintext.value)) out.subject = *p;
+  if (!is_mime) {
+    out.content.value = compose::content_of_plaintext(plaintext.value, false);
+    out.shown = pipeline::shown_headers(*parsed, std::nullopt);
+    return out;
   }
-  out.content.value = compose::content_of_plaintext(plaintext.value, is_mime);
+  auto inner = mime::parse_entity(plaintext.value);
+  if (!inner) return Unexpected(Error::permanent("the decrypted message does not parse any more"));
+  if (inner->kind() == mime::ShapeKind::pgpmime_signed ||
+      inner->kind() == mime::ShapeKind::inline_clearsigned) {
+    // Sign, then encrypt: the wrapper's own fields are not signed.
+    auto c = compose::content_of_message(plaintext.value);
+    if (!c) return Unexpected(c.error());
+    out.content.value = std::move(*c);
+  } else {
+    out.content.value = compose::content_of_plaintext(plaintext.value, true);
+  }
+  out.shown = pipeline::shown_headers(*parsed, pipeline::signed_entity_of(*parsed, &*inner));
   return out;
 }
 
@@ -284,8 +289,9 @@ Result<std::vector<queue::NewOutgoing>> notices(openpgp::Context& gpg, const Fan
   for (auto& w : admins.withheld) unreachable.push_back(std::move(w));
   std::vector<queue::NewOutgoing> out;
   if (admins.emails.empty()) return out;
-  auto list_fpr = list_key_fingerprint(gpg, list);
-  if (!list_fpr) return Unexpected(list_fpr.error());
+  auto list_key = list_key_of(gpg, list);
+  if (!list_key) return Unexpected(list_key.error());
+  const std::string list_fpr = list_key->fingerprint;
   for (std::size_t i = 0; i < admins.emails.size(); ++i) {
     compose::NoticeFacts f;
     f.list = list_facts(list);
@@ -296,7 +302,7 @@ Result<std::vector<queue::NewOutgoing>> notices(openpgp::Context& gpg, const Fan
     f.date = now;
     Wiped entity{compose::notice_entity(f)};
     auto sealed =
-        seal(gpg, list, *list_fpr, entity.value, {admins.emails[i]}, {admins.fingerprints[i]});
+        seal(gpg, list, list_fpr, entity.value, {admins.emails[i]}, {admins.fingerprints[i]});
     if (!sealed) return Unexpected(sealed.error());
     compose::Frame frame = compose::notice_frame(f);
     sealed->id = id + "." + std::to_string(i + 1);
@@ -372,9 +378,10 @@ Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
       if (!r) return Unexpected(r.error());
       raw.value = std::move(*r);
     }
-    auto list_fpr = list_key_fingerprint(gpg, *list);
-    if (!list_fpr) return Unexpected(list_fpr.error());
-    auto opened = open_message(gpg, *list_fpr, raw.value);
+    auto list_key = list_key_of(gpg, *list);
+    if (!list_key) return Unexpected(list_key.error());
+    auto opened =
+        open_message(gpg, *list_key, env.config.server.max_message_size, raw.value);
     if (!opened) return Unexpected(opened.error());
 
     compose::CopyFacts f;
@@ -389,14 +396,15 @@ Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
     d.label = v.label;
     f.banner_lines = policy::banner_lines(d);
     for (const std::string& line : v.raise_lines) f.banner_lines.push_back(line);
-    f.subject = opened->subject;
+    f.subject = opened->shown.subject;
     f.message_id = out.list_message_id;
     f.date = now;
-    f.in_reply_to = opened->in_reply_to;
-    f.references = opened->references;
+    f.in_reply_to = opened->shown.in_reply_to;
+    f.references = opened->shown.references;
 
     Wiped inner{compose::inner_entity(f, opened->content.value)};
-    auto sealed = seal(gpg, *list, *list_fpr, inner.value, rcpt.emails, rcpt.fingerprints);
+    auto sealed =
+        seal(gpg, *list, list_key->fingerprint, inner.value, rcpt.emails, rcpt.fingerprints);
     if (!sealed) return Unexpected(sealed.error());
     compose::Frame frame = compose::copy_frame(f);
     sealed->id = id;

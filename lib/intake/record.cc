@@ -13,12 +13,18 @@
 namespace tlpmail::intake {
 namespace {
 
+// The banner's extra lines (raises, an unsigned label not used), "; "
+// between them; each starts with "TLP " (the fan-out splits on "; TLP ").
 std::string raises_text(const pipeline::Verdict& v) {
   std::string out;
   if (!v.decision) return out;
   for (const policy::Raise& r : v.decision->raises) {
     if (!out.empty()) out += "; ";
     out += policy::describe(r);
+  }
+  if (v.decision->not_lowered_to) {
+    if (!out.empty()) out += "; ";
+    out += policy::describe_not_lowered(*v.decision->not_lowered_to);
   }
   return out;
 }
@@ -82,7 +88,9 @@ store::DbResult<pipeline::Verdict> record_in_transaction(store::Transaction& tx,
                                   v.signer ? v.signer->fingerprint : std::string(),
                                   v.signed_at,
                                   v.message_id,
-                                  std::string(queue_id)};
+                                  std::string(queue_id),
+                                  v.encrypted_to,
+                                  v.list_key_ids};
     auto seen = pipeline::tables::claim_replay_digest(tx, d, now);
     if (!seen) return Unexpected(seen.error());
     if (*seen) {

@@ -27,7 +27,11 @@ smtp::Reply reply_for(pipeline::RefusalKind kind, std::string_view reason) {
       return {250, "2.0.0", "message accepted"};
     case pipeline::RefusalKind::malformed:
     case pipeline::RefusalKind::unsupported_format:
+    case pipeline::RefusalKind::bad_encrypted_part:
+    case pipeline::RefusalKind::aead_not_supported:
       return {550, "5.6.0", std::string(reason)};
+    case pipeline::RefusalKind::decrypted_too_large:
+      return {552, "5.3.4", std::string(reason)};
     default:
       return {550, "5.7.1", std::string(reason)};
   }
@@ -41,6 +45,10 @@ smtp::Reply reply_for(const pipeline::Verdict& v) {
 smtp::Reply reply_for_fault(const Error& fault) {
   if (fault.kind == ErrorClass::refused) return {550, "5.7.1", fault.message};
   return {451, "4.3.0", "local error, please try again later"};
+}
+
+smtp::Reply memory_budget_reply() {
+  return {452, "4.3.1", "not enough memory for this message now, please try again later"};
 }
 
 smtp::Reply spool_failure_reply(const queue::SpoolError& e) { return queue::to_smtp_reply(e); }

@@ -9,9 +9,13 @@
 //   at the end of DATA
 //     250 2.0.0 Ok: queued as ID                 accepted and committed to the spool
 //     250 2.0.0 Ok: already queued as ID         an exact retry of an accepted message
-//     550 5.6.0 REASON                           refused: malformed, unsupported format
+//     550 5.6.0 REASON                           refused: malformed, unsupported format,
+//                                                  bad encrypted part, AEAD
+//     552 5.3.4 decrypted content is too large (more than N bytes)
 //     550 5.7.1 REASON                           every other refusal (docs/pipeline.md)
 //     451 4.3.0 local error, please try again later   gpg or the database failed
+//     452 4.3.1 not enough memory for this message now, please try again later
+//                                                  the memory budget (max_message_memory)
 //     451 / 452 spool failures                   queue::to_smtp_reply (lib/queue)
 //
 // Pure functions; no I/O.
@@ -45,7 +49,10 @@ smtp::Reply duplicate_reply(std::string_view queue_id);
 
 // The mapping refusal -> reply:
 //   none                           250 2.0.0 "message accepted"
-//   malformed, unsupported_format  550 5.6.0 REASON
+//   malformed, unsupported_format,
+//   bad_encrypted_part,
+//   aead_not_supported             550 5.6.0 REASON
+//   decrypted_too_large            552 5.3.4 REASON
 //   every other refusal            550 5.7.1 REASON
 smtp::Reply reply_for(pipeline::RefusalKind kind, std::string_view reason);
 
@@ -62,6 +69,11 @@ smtp::Reply reply_for(const pipeline::Verdict& v);
 // try again later" so the MTA retries. The fault's own text is for the log
 // only, never the reply.
 smtp::Reply reply_for_fault(const Error& fault);
+
+// "452 4.3.1 not enough memory for this message now, please try again
+// later": the message did not fit in [server] max_message_memory beside
+// the messages being received and verified; its bytes were discarded.
+smtp::Reply memory_budget_reply();
 
 // A spool failure's 4xx (queue::to_smtp_reply, the one mapping of spool
 // failures, lives with the spool).

@@ -248,4 +248,20 @@ std::string decode_header_text(std::string_view value);
 // Every bare LF (not preceded by CR) becomes CRLF; everything else is kept.
 std::string to_canonical_crlf(std::string_view bytes);
 
+// The protected header fields of a signed entity, as the pipeline judges
+// them (docs/pipeline.md, "Protected headers").
+struct ProtectedHeaders {
+  bool has_from = false;         // a protected From field exists
+  bool from_unparsable = false;  // ... but is not exactly one clean mailbox
+  Mailbox from;                  // the single From mailbox, when has_from and parsable
+  bool has_to_cc = false;        // a protected To or Cc field exists
+  bool to_cc_unparsable = false;  // one of them is not a clean address list
+  std::vector<Mailbox> to_cc;     // every mailbox of every To and Cc field
+  std::vector<std::string> in_reply_to, references;  // ids without <>, as parse_message
+};
+
+// Reads Entity::protected_headers (empty result when the entity has none).
+// Thread-safe.
+ProtectedHeaders read_protected_headers(const Entity& e);
+
 }  // namespace tlpmail::mime

@@ -2,6 +2,7 @@
 // armor lines with trailing whitespace removed. Pure; no GPGME.
 #include "openpgp/armor.h"
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,65 @@ ArmorFraming check_message_framing(std::string_view text) {
 
 bool contains_armor(std::string_view data) {
   return data.find("-----BEGIN PGP ") != std::string_view::npos;
+}
+
+namespace {
+
+int base64_value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+std::string_view trim_line(std::string_view line) {
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
+    line.remove_suffix(1);
+  }
+  return line;
+}
+
+}  // namespace
+
+std::optional<std::string> dearmor_message(std::string_view text, std::size_t max_bytes) {
+  const std::size_t begin = text.find(kMessageBegin);
+  if (begin == std::string_view::npos) return std::nullopt;
+  std::size_t pos = text.find('\n', begin);
+  if (pos == std::string_view::npos) return std::nullopt;
+  ++pos;
+  // Armor headers ("Version: ...") up to the first blank line.
+  bool in_headers = true;
+  std::string out;
+  std::uint32_t bits = 0;
+  int nbits = 0;
+  while (pos < text.size() && out.size() < max_bytes) {
+    std::size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = text.size();
+    const std::string_view line = trim_line(text.substr(pos, nl - pos));
+    pos = nl + 1;
+    if (in_headers) {
+      if (line.empty()) in_headers = false;
+      else if (line.find(':') == std::string_view::npos) in_headers = false;  // no header block
+      else continue;
+      if (line.empty()) continue;
+    }
+    if (line.starts_with("-----") || line.starts_with("=")) break;  // END or checksum
+    for (char c : line) {
+      if (c == '=') break;  // padding
+      const int v = base64_value(c);
+      if (v < 0) return std::nullopt;
+      bits = (bits << 6) | static_cast<std::uint32_t>(v);
+      nbits += 6;
+      if (nbits >= 8) {
+        nbits -= 8;
+        out.push_back(static_cast<char>((bits >> nbits) & 0xff));
+      }
+    }
+  }
+  if (out.size() > max_bytes) out.resize(max_bytes);
+  return out;
 }
 
 }  // namespace tlpmail::openpgp

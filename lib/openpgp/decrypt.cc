@@ -4,10 +4,12 @@
 // plaintext before it knows whether the data was intact or protected.
 #include "openpgp/decrypt.h"
 
+#include <optional>
 #include <set>
 
 #include "openpgp/armor.h"
 #include "openpgp/gpgme_util.h"
+#include "openpgp/packets.h"
 #include "util/text.h"
 
 namespace tlpmail::openpgp {
@@ -26,6 +28,10 @@ std::string_view to_string(DecryptStatus s) {
       return "integrity check failed";
     case DecryptStatus::nested_encryption:
       return "nested encryption";
+    case DecryptStatus::too_large:
+      return "too large";
+    case DecryptStatus::aead_unsupported:
+      return "AEAD not supported";
     case DecryptStatus::text_outside_message:
       return "text outside the encrypted block";
     case DecryptStatus::malformed:
@@ -67,6 +73,58 @@ Result<std::set<std::string>> secret_key_ids(gpgme_ctx_t ctx) {
   return ids;
 }
 
+// True when the packet starting at `at` is AEAD-encrypted data: an AEAD
+// Encrypted Data packet (tag 20) or a version 2 SEIPD packet (RFC 9580).
+// Reads the packet header and, for SEIPD, the version octet only.
+bool is_aead_packet_at(std::string_view data, std::size_t at) {
+  if (at >= data.size()) return false;
+  const auto ctb = static_cast<unsigned char>(data[at]);
+  if (!(ctb & 0x80)) return false;
+  std::size_t header = 1;
+  unsigned tag = 0;
+  if (ctb & 0x40) {
+    tag = ctb & 0x3f;
+    if (at + 1 >= data.size()) return tag == 20;
+    const auto first = static_cast<unsigned char>(data[at + 1]);
+    header += first < 192 ? 1 : first < 224 ? 2 : first == 255 ? 5 : 1;
+  } else {
+    tag = (ctb >> 2) & 0x0f;
+    static constexpr std::size_t kOldLength[4] = {1, 2, 4, 0};
+    header += kOldLength[ctb & 3];
+  }
+  if (tag == 20) return true;
+  return tag == kTagSeipd && at + header < data.size() && data[at + header] == 2;
+}
+
+// True when the message's encrypted data is AEAD (the format of RNP's
+// --aead and of GnuPG 2.3+ with AEAD keys). Decided from the packets
+// themselves, before gpg runs: gpg 2.2.40 reports an AEAD message as
+// DECRYPTION_INFO 0 <cipher> 0 with GOODMDC, even a corrupted one.
+bool is_aead(std::string_view ciphertext) {
+  constexpr std::size_t kLook = 64 * 1024;  // the session key packets and the data header
+  std::optional<std::string> decoded;
+  std::string_view binary = ciphertext.substr(0, kLook);
+  if (contains_armor(ciphertext)) {
+    decoded = dearmor_message(ciphertext, kLook);
+    if (!decoded) return false;
+    binary = *decoded;
+  }
+  // The look may cut the data packet: the packets before the cut are whole,
+  // and the one at the cut has its header.
+  std::size_t whole = binary.size();
+  auto packets = split_packets(binary);
+  if (!packets) {
+    whole = packets.error().offset;
+    if (is_aead_packet_at(binary, whole)) return true;
+    packets = split_packets(binary.substr(0, whole));
+    if (!packets) return false;
+  }
+  for (const Packet& p : *packets) {
+    if (is_aead_packet_at(binary, p.offset)) return true;
+  }
+  return false;
+}
+
 std::string join(const std::vector<std::string>& ids) {
   std::string out;
   for (const std::string& id : ids) out += (out.empty() ? "" : ", ") + id;
@@ -75,7 +133,7 @@ std::string join(const std::vector<std::string>& ids) {
 
 }  // namespace
 
-Result<Decryption> decrypt(Context& ctx, std::string_view ciphertext) {
+Result<Decryption> decrypt(Context& ctx, std::string_view ciphertext, std::size_t max_plaintext) {
   Decryption d;
   if (contains_armor(ciphertext)) {
     switch (check_message_framing(ciphertext)) {
@@ -92,10 +150,15 @@ Result<Decryption> decrypt(Context& ctx, std::string_view ciphertext) {
     }
   }
 
+  if (is_aead(ciphertext)) {
+    return refusal(std::move(d), DecryptStatus::aead_unsupported,
+                   "the message is AEAD-encrypted (OCB or EAX), which is not supported");
+  }
+
   detail::InputData in;
   if (auto r = in.open(ciphertext); !r) return Unexpected(r.error());
   detail::OutputData out;
-  if (auto r = out.open(); !r) return Unexpected(r.error());
+  if (auto r = out.open(max_plaintext); !r) return Unexpected(r.error());
   gpgme_ctx_t c = ctx.native();
   detail::StatusCapture status(c);
   if (auto r = status.status(); !r) return Unexpected(r.error());
@@ -116,6 +179,13 @@ Result<Decryption> decrypt(Context& ctx, std::string_view ciphertext) {
     }
   }
 
+  if (out.exceeded()) {
+    // The write callback refused more: GPGME stopped gpg, whatever it said.
+    out.discard();
+    return refusal(std::move(d), DecryptStatus::too_large,
+                   "the decrypted content is larger than " + std::to_string(max_plaintext) +
+                       " bytes");
+  }
   if (status.overflowed()) {
     return refusal(std::move(d), DecryptStatus::malformed, "too many packets or signatures");
   }
@@ -213,6 +283,19 @@ Result<Decryption> decrypt(Context& ctx, std::string_view ciphertext) {
   d.signatures = detail::collect_signatures(c, status, d.plaintext);
   d.status = DecryptStatus::decrypted;
   return d;
+}
+
+bool is_meant_for(const Decryption& d, const KeyFacts& key) {
+  if (d.status != DecryptStatus::decrypted) return false;
+  if (iequals(key.fingerprint, d.decryption_primary_fingerprint)) return true;
+  for (const SubkeyFacts& sub : key.subkeys) {
+    if (!sub.can_encrypt || sub.fingerprint.size() < 16) continue;
+    const std::string id = ascii_upper(sub.fingerprint.substr(sub.fingerprint.size() - 16));
+    for (const std::string& r : d.recipients) {
+      if (r == id) return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace tlpmail::openpgp

@@ -26,14 +26,18 @@ enum class DecryptStatus {
   integrity_failed,         // MDC mismatch, or the decrypted data is damaged: refused
   nested_encryption,        // the encrypted data holds another encrypted message as
                             // packets, which gpg began to decrypt too: refused
+  too_large,                // gpg produced more than the limit (decompression): stopped
+  aead_unsupported,         // AEAD-encrypted (a tag 20 packet, or SEIPD version 2): not
+                            // decrypted; gpg 2.2 reports such data as intact even when
+                            // it is not (docs/openpgp.md)
   text_outside_message,     // armored input with text before or after the block, or
                             // several blocks
   malformed,                // damaged or unsupported OpenPGP data (before decryption)
 };
 
 // "decrypted", "not encrypted", "no secret key", "no integrity protection",
-// "integrity check failed", "nested encryption", "text outside the
-// encrypted block", "malformed".
+// "integrity check failed", "nested encryption", "too large", "AEAD not
+// supported", "text outside the encrypted block", "malformed".
 std::string_view to_string(DecryptStatus s);
 
 struct Decryption {
@@ -58,7 +62,9 @@ struct Decryption {
 };
 
 // Decrypts `ciphertext` (armored or binary) with the secret keys of the
-// context's home, never asking for a passphrase. Armored input must be
+// context's home, never asking for a passphrase. gpg's output is limited to
+// `max_plaintext` bytes while it is produced: a message that decompresses
+// to more is stopped there (too_large), its partial output wiped. Armored input must be
 // exactly one "-----BEGIN PGP MESSAGE-----" block with only blank lines
 // around it (text_outside_message otherwise), because gpg skips text
 // outside the armor.
@@ -66,6 +72,13 @@ struct Decryption {
 // agent unable to use a secret key that is present (e.g. one protected by
 // a passphrase). Everything the data says is in the Decryption.
 // REQUIRES: `ctx` is used by this thread only (see Context).
-Result<Decryption> decrypt(Context& ctx, std::string_view ciphertext);
+Result<Decryption> decrypt(Context& ctx, std::string_view ciphertext, std::size_t max_plaintext);
+
+// True when the decrypted message was meant for `key`: `key` decrypted it,
+// or one of its encryption subkeys is among the message's recipients. All
+// list keys share one GnuPG home, and gpg decrypts with whichever of them
+// it meets first: a message encrypted to two lists (a cross-post) is
+// decrypted by one list's key, yet meant for both.
+bool is_meant_for(const Decryption& d, const KeyFacts& key);
 
 }  // namespace tlpmail::openpgp

@@ -7,7 +7,9 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include "util/text.h"
 
@@ -68,36 +70,63 @@ Result<void> InputData::open(std::string_view bytes) {
   return {};
 }
 
-Result<void> OutputData::open() {
-  if (gpgme_error_t err = gpgme_data_new(&h_)) {
-    return Unexpected(gpgme_failure("gpgme_data_new", err));
+Result<void> OutputData::open(std::size_t limit) {
+  limit_ = limit;
+  cbs_ = gpgme_data_cbs{};
+  cbs_.write = &OutputData::on_write;
+  if (gpgme_error_t err = gpgme_data_new_from_cbs(&h_, &cbs_, this)) {
+    h_ = nullptr;
+    return Unexpected(gpgme_failure("gpgme_data_new_from_cbs", err));
   }
   return {};
 }
 
-std::string OutputData::take() {
-  if (!h_) return {};
-  std::size_t n = 0;
-  char* mem = gpgme_data_release_and_get_mem(h_, &n);
-  h_ = nullptr;
-  std::string out;
-  if (mem) {
-    out.assign(mem, n);
-    explicit_bzero(mem, n);
-    gpgme_free(mem);
+ssize_t OutputData::on_write(void* handle, const void* buffer, size_t size) {
+  auto* self = static_cast<OutputData*>(handle);
+  if (size > self->limit_ - self->size_) {
+    self->exceeded_ = true;
+    errno = EFBIG;
+    return -1;
   }
+  if (self->size_ + size > self->capacity_) {
+    std::size_t capacity = self->capacity_ == 0 ? 64 * 1024 : self->capacity_;
+    while (capacity < self->size_ + size) capacity *= 2;
+    if (self->limit_ != kUnlimited && capacity > self->limit_) capacity = self->limit_;
+    char* grown = static_cast<char*>(std::malloc(capacity == 0 ? 1 : capacity));
+    if (!grown) {
+      errno = ENOMEM;
+      return -1;
+    }
+    if (self->size_ > 0) std::memcpy(grown, self->buf_, self->size_);
+    self->wipe_buffer();
+    self->buf_ = grown;
+    self->capacity_ = capacity;
+  }
+  if (size > 0) std::memcpy(self->buf_ + self->size_, buffer, size);
+  self->size_ += size;
+  return static_cast<ssize_t>(size);
+}
+
+void OutputData::wipe_buffer() noexcept {
+  if (!buf_) return;
+  explicit_bzero(buf_, capacity_);
+  std::free(buf_);
+  buf_ = nullptr;
+}
+
+std::string OutputData::take() {
+  std::string out(buf_ ? buf_ : "", size_);
+  discard();
   return out;
 }
 
 void OutputData::discard() noexcept {
-  if (!h_) return;
-  std::size_t n = 0;
-  char* mem = gpgme_data_release_and_get_mem(h_, &n);
-  h_ = nullptr;
-  if (mem) {
-    explicit_bzero(mem, n);
-    gpgme_free(mem);
+  if (h_) {
+    gpgme_data_release(h_);
+    h_ = nullptr;
   }
+  wipe_buffer();
+  size_ = capacity_ = 0;
 }
 
 StatusCapture::StatusCapture(gpgme_ctx_t ctx) : ctx_(ctx) {

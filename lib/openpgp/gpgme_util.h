@@ -45,22 +45,41 @@ class InputData {
   gpgme_data_t h_ = nullptr;
 };
 
-// A growing memory gpgme_data_t for gpg's output. take() moves the bytes
-// out; discard() and the destructor overwrite them with zeros before
-// freeing, so that plaintext which must not be used leaves no copy behind.
+// gpg's output, collected through GPGME data callbacks into a buffer that
+// we own: at most `limit` bytes are ever held. A write that would go past
+// the limit is refused (errno EFBIG), so GPGME stops the operation and gpg
+// stops writing: what gpg produces (a compressed message can inflate a
+// thousandfold) is never buffered whole first. take() moves the bytes out;
+// discard(), the destructor and every regrowth overwrite the old bytes with
+// zeros before freeing them, so that plaintext which must not be used
+// leaves no copy behind.
 class OutputData {
  public:
+  static constexpr std::size_t kUnlimited = static_cast<std::size_t>(-1);
+
   OutputData() = default;
   OutputData(const OutputData&) = delete;
   OutputData& operator=(const OutputData&) = delete;
   ~OutputData() { discard(); }
-  Result<void> open();
+  // Errors: temporary (GPGME).
+  Result<void> open(std::size_t limit = kUnlimited);
   gpgme_data_t get() const { return h_; }
+  // True once gpg tried to write more than the limit (the operation then
+  // failed, and the bytes kept are only the first `limit`).
+  bool exceeded() const { return exceeded_; }
+  std::size_t size() const { return size_; }
   std::string take();  // the bytes; the buffer is wiped and released
   void discard() noexcept;
 
  private:
+  static ssize_t on_write(void* handle, const void* buffer, size_t size);
+  void wipe_buffer() noexcept;
+
   gpgme_data_t h_ = nullptr;
+  gpgme_data_cbs cbs_{};
+  char* buf_ = nullptr;
+  std::size_t size_ = 0, capacity_ = 0, limit_ = kUnlimited;
+  bool exceeded_ = false;
 };
 
 struct KeyRef {

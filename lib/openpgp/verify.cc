@@ -69,9 +69,11 @@ Result<Verification> run_verify(Context& ctx, std::string_view signature,
   if (signed_data) {
     if (auto r = data_in.open(*signed_data); !r) return Unexpected(r.error());
   }
+  // The signed text of a cleartext block is never longer than the block:
+  // more output means gpg found something else (a compressed message).
   detail::OutputData out;
   if (want_plaintext) {
-    if (auto r = out.open(); !r) return Unexpected(r.error());
+    if (auto r = out.open(signature.size()); !r) return Unexpected(r.error());
   }
 
   detail::StatusCapture status(ctx.native());
@@ -86,6 +88,9 @@ Result<Verification> run_verify(Context& ctx, std::string_view signature,
   }
   if (status.overflowed()) {
     return refusal(VerifyOutcome::malformed, "too many signatures or packets");
+  }
+  if (out.exceeded()) {
+    return refusal(VerifyOutcome::malformed, "more output than a cleartext signature can hold");
   }
   if (status.lines().empty() && !detail::gpg_answers(ctx.native())) {
     return Unexpected(Error::temporary("verify: gpg did not run"));

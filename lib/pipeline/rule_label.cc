@@ -1,9 +1,12 @@
-// Rule: the TLP decision. Labels come from every Subject of the message,
-// the protected (inner) Subject when there is one, and the first non-empty
-// lines of the verified (decrypted) body; the most restrictive wins. A
-// reply inherits the label of the thread message this list accepted
-// (In-Reply-To/References looked up in the thread index). policy::decide
-// then applies the default, the ceiling and the members' clearances.
+// Rule: the TLP decision. Labels in signed bytes (the first non-empty lines
+// of the verified body and the signed entity's protected Subject) set the
+// label, the most restrictive winning; labels where no signature reaches
+// (every outer Subject, the Subject of an unsigned wrapper inside the
+// encryption) can only raise it. A reply inherits the label of the thread
+// message this list accepted: In-Reply-To/References, outer and signed
+// (protected), looked up in the thread index, so removing the outer ones
+// defeats nothing. policy::decide then applies the default, the ceiling and
+// the members' clearances.
 #include <algorithm>
 
 #include "pipeline/rules.h"
@@ -31,15 +34,26 @@ Result<Outcome> decide_label(const Evidence& ev, const directory::MailingList& l
                              const directory::Directory& dir, const keyring::KeyReport& keys,
                              store::Database& db, std::time_t now, Verdict& verdict) {
   policy::LabelScan scan = policy::scan_body_head(ev.content.body_head);
-  for (const std::string& subject : ev.message.subjects) {
-    scan = scan.merged(policy::scan_text(subject));
-  }
   if (ev.content.protected_subject) {
     scan = scan.merged(policy::scan_text(*ev.content.protected_subject));
+  }
+  policy::LabelScan unsigned_scan;
+  for (const std::string& subject : ev.message.subjects) {
+    unsigned_scan = unsigned_scan.merged(policy::scan_text(subject));
+  }
+  for (const std::string& subject : ev.wrapper_subjects) {
+    unsigned_scan = unsigned_scan.merged(policy::scan_text(subject));
+  }
+  // Loose mentions only ever raise, signed or not: one pool.
+  if (unsigned_scan.loose && (!scan.loose || *scan.loose < *unsigned_scan.loose)) {
+    scan.loose = unsigned_scan.loose;
   }
 
   std::vector<std::string> ids = ev.message.in_reply_to;
   ids.insert(ids.end(), ev.message.references.begin(), ev.message.references.end());
+  const mime::ProtectedHeaders& p = ev.protected_headers;
+  ids.insert(ids.end(), p.in_reply_to.begin(), p.in_reply_to.end());
+  ids.insert(ids.end(), p.references.begin(), p.references.end());
   std::optional<policy::Tlp> parent_label;
   std::string parent_id;
   if (!ids.empty()) {
@@ -56,6 +70,7 @@ Result<Outcome> decide_label(const Evidence& ev, const directory::MailingList& l
   policy::DecisionInput in;
   in.found_label = scan.label;
   in.loose_label = scan.loose;
+  in.unsigned_label = unsigned_scan.label;
   in.parent_label = parent_label;
   in.list_default = list.default_label;
   in.list_ceiling = list.ceiling;

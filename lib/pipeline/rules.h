@@ -30,7 +30,16 @@ struct Evidence {
   mime::Mailbox from;     // its single From mailbox (rule_from)
   mime::Entity content;   // the entity the facts come from: exactly what was
                           // verified, after decryption (unwrap)
+  mime::ProtectedHeaders protected_headers;  // of `content` (unwrap)
+  // Subjects of unsigned wrappers inside the encryption (the protected
+  // headers of a multipart/signed wrapper: sign, then encrypt). Like the
+  // outer Subject they can raise a label, never lower it.
+  std::vector<std::string> wrapper_subjects;
   bool was_encrypted = false;
+  // Encrypted messages: the key ids of the ciphertext's session key packets
+  // and of this list key's encryption subkeys (cross-posts, rule_replay).
+  std::vector<std::string> encrypted_to;
+  std::vector<std::string> list_key_ids;
   std::vector<openpgp::SignatureFacts> signatures;     // every signature found (unwrap)
   const openpgp::SignatureFacts* signature = nullptr;  // the one good signature
   const keyring::PersonKey* key = nullptr;             // its pinned key (rule_signer)
@@ -47,9 +56,12 @@ Outcome check_content_structure(const Evidence& ev);
 // rule_from.cc: exactly one From header holding exactly one address.
 Outcome check_single_from(Evidence& ev);
 
-// unwrap.cc: decrypt the outermost layer (only with `list`'s key) and/or
-// verify; fills ev.content and ev.signatures. Errors: local faults.
-Result<Outcome> unwrap(openpgp::Context& gpg, const directory::MailingList& list, Evidence& ev);
+// unwrap.cc: decrypt the outermost layer (only for `list`'s key; gpg's
+// output limited to `max_plaintext` bytes) and/or verify; fills
+// ev.content, ev.protected_headers, ev.wrapper_subjects and ev.signatures.
+// Errors: local faults.
+Result<Outcome> unwrap(openpgp::Context& gpg, const directory::MailingList& list,
+                       std::size_t max_plaintext, Evidence& ev);
 
 // rule_signature.cc: exactly one signature, good, with a strong hash.
 // Signatures dated in the future count as such, whatever gpg made of them.
@@ -60,8 +72,12 @@ Outcome check_signature(Evidence& ev, std::time_t now, const Options& options);
 Outcome check_signing_key(Evidence& ev, const keyring::KeyReport& keys,
                           const directory::Directory& dir, std::time_t now);
 
-// rule_sender.cc: From equals the signer's address; the signer is a member.
+// rule_sender.cc: From (and the signed From, when present) equals the
+// signer's address; the signed To/Cc, when present, name the list; the
+// signer is a member.
 Outcome check_from_matches_signer(const Evidence& ev);
+Outcome check_protected_from(const Evidence& ev);
+Outcome check_addressed_to_list(const Evidence& ev, const directory::MailingList& list);
 Outcome check_membership(const Evidence& ev, const directory::MailingList& list);
 
 // rule_age.cc: the signature is neither from the future, nor too old, nor
@@ -69,9 +85,10 @@ Outcome check_membership(const Evidence& ev, const directory::MailingList& list)
 Outcome check_signature_age(const openpgp::SignatureFacts& sig, std::time_t now,
                             const Options& options);
 
-// rule_replay.cc: the signature's replay digest was never recorded.
-// Errors: database faults.
-Result<Outcome> check_replay(const Evidence& ev, store::Database& db);
+// rule_replay.cc: the signature's replay digest was never recorded (or
+// this is a cross-post: tables::may_cross_post). Errors: database faults.
+Result<Outcome> check_replay(const Evidence& ev, const directory::MailingList& list,
+                             store::Database& db);
 // rule_replay.cc: the queue id when this message is an exact retry (its
 // digest recorded as accepted for `list` with the same Message-ID), ""
 // otherwise. Errors: database faults. REQUIRES: check_signature passed.

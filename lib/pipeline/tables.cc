@@ -21,37 +21,89 @@ std::optional<policy::Tlp> label_from_rank(std::int64_t label_rank) {
   return static_cast<policy::Tlp>(label_rank);
 }
 
-std::optional<ReplayRecord> record_from(const store::Rows& rows) {
-  if (rows.empty()) return std::nullopt;
-  const auto& row = rows.front();
+std::vector<std::string> split_ids(std::string_view text) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find(' ', pos);
+    if (end == std::string_view::npos) end = text.size();
+    if (end > pos) out.emplace_back(text.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return out;
+}
+
+std::string join_ids(const std::vector<std::string>& ids) {
+  std::string out;
+  for (const std::string& id : ids) out += (out.empty() ? "" : " ") + ascii_upper(id);
+  return out;
+}
+
+ReplayAcceptance acceptance_from(const store::Row& row) {
+  ReplayAcceptance a;
+  a.list = row.text(0);
+  if (!row.is_null(1)) a.message_id = row.text(1);
+  if (!row.is_null(2)) a.queue_id = row.text(2);
+  return a;
+}
+
+// The record of `digest` in two statements (the digest row, then its
+// cross-posts); `query` is Database::query or Transaction::query.
+template <class Query>
+store::DbResult<std::optional<ReplayRecord>> load_record(Query&& query, std::string_view digest) {
+  auto rows = query("SELECT list, message_id, queue_id, encrypted_to FROM replay_digests"
+                    " WHERE digest = ?1",
+                    store::Params{std::string(digest)});
+  if (!rows) return Unexpected(rows.error());
+  if (rows->empty()) return std::optional<ReplayRecord>();
   ReplayRecord r;
-  r.list = row.text(0);
-  if (!row.is_null(1)) r.message_id = row.text(1);
-  if (!row.is_null(2)) r.queue_id = row.text(2);
-  return r;
+  static_cast<ReplayAcceptance&>(r) = acceptance_from(rows->front());
+  if (!rows->front().is_null(3)) r.encrypted_to = split_ids(rows->front().text(3));
+  auto cross = query("SELECT list, message_id, queue_id FROM replay_cross_posts"
+                     " WHERE digest = ?1 ORDER BY seen_at, list",
+                     store::Params{std::string(digest)});
+  if (!cross) return Unexpected(cross.error());
+  for (const auto& row : *cross) r.cross_posts.push_back(acceptance_from(row));
+  return std::optional<ReplayRecord>(std::move(r));
+}
+
+std::string retry_of(const ReplayAcceptance& a, std::string_view list,
+                     std::string_view message_id) {
+  if (a.queue_id.empty() || a.message_id.empty() || message_id.empty()) return {};
+  if (a.list != ascii_lower(list) || a.message_id != message_id) return {};
+  return a.queue_id;
 }
 
 }  // namespace
 
-store::DbResult<bool> replay_seen(store::Database& db, std::string_view digest) {
-  auto rows = db.query("SELECT 1 FROM replay_digests WHERE digest = ?1", {std::string(digest)});
-  if (!rows) return Unexpected(rows.error());
-  return !rows->empty();
-}
-
 store::DbResult<std::optional<ReplayRecord>> replay_record(store::Database& db,
                                                            std::string_view digest) {
-  auto rows = db.query("SELECT list, message_id, queue_id FROM replay_digests WHERE digest = ?1",
-                       {std::string(digest)});
-  if (!rows) return Unexpected(rows.error());
-  return record_from(*rows);
+  return load_record(
+      [&](std::string_view sql, const store::Params& p) { return db.query(sql, p); }, digest);
 }
 
 std::string exact_retry_of(const ReplayRecord& r, std::string_view list,
                            std::string_view message_id) {
-  if (r.queue_id.empty() || r.message_id.empty() || message_id.empty()) return {};
-  if (r.list != ascii_lower(list) || r.message_id != message_id) return {};
-  return r.queue_id;
+  if (std::string id = retry_of(r, list, message_id); !id.empty()) return id;
+  for (const ReplayAcceptance& a : r.cross_posts) {
+    if (std::string id = retry_of(a, list, message_id); !id.empty()) return id;
+  }
+  return {};
+}
+
+bool may_cross_post(const ReplayRecord& r, std::string_view list,
+                    const std::vector<std::string>& list_key_ids) {
+  const std::string l = ascii_lower(list);
+  if (r.list == l) return false;
+  for (const ReplayAcceptance& a : r.cross_posts) {
+    if (a.list == l) return false;
+  }
+  for (const std::string& id : list_key_ids) {
+    for (const std::string& e : r.encrypted_to) {
+      if (iequals(id, e)) return true;
+    }
+  }
+  return false;
 }
 
 store::DbResult<std::vector<ThreadEntry>> thread_labels(store::Database& db, std::string_view list,
@@ -71,16 +123,26 @@ store::DbResult<std::vector<ThreadEntry>> thread_labels(store::Database& db, std
 store::DbResult<std::optional<ReplayRecord>> claim_replay_digest(store::Transaction& tx,
                                                                  const NewDigest& d,
                                                                  std::time_t now) {
-  auto rows = tx.query("SELECT list, message_id, queue_id FROM replay_digests WHERE digest = ?1",
-                       {d.digest});
-  if (!rows) return Unexpected(rows.error());
-  if (auto seen = record_from(*rows)) return seen;
+  auto seen = load_record(
+      [&](std::string_view sql, const store::Params& p) { return tx.query(sql, p); }, d.digest);
+  if (!seen) return Unexpected(seen.error());
+  if (*seen) {
+    if (!may_cross_post(**seen, d.list, d.list_key_ids)) return seen;
+    auto ok = tx.execute(
+        "INSERT INTO replay_cross_posts (digest, list, message_id, queue_id, seen_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5)",
+        {d.digest, ascii_lower(d.list), text_or_null(d.message_id), text_or_null(d.queue_id),
+         static_cast<std::int64_t>(now)});
+    if (!ok) return Unexpected(ok.error());
+    return std::optional<ReplayRecord>();
+  }
   auto ok = tx.execute(
       "INSERT INTO replay_digests (digest, list, signer_fingerprint, signed_at, seen_at,"
-      " message_id, queue_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+      " message_id, queue_id, encrypted_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
       {d.digest, ascii_lower(d.list), d.signer_fingerprint,
        static_cast<std::int64_t>(d.signed_at), static_cast<std::int64_t>(now),
-       text_or_null(d.message_id), text_or_null(d.queue_id)});
+       text_or_null(d.message_id), text_or_null(d.queue_id),
+       text_or_null(join_ids(d.encrypted_to))});
   if (!ok) return Unexpected(ok.error());
   return std::optional<ReplayRecord>();
 }

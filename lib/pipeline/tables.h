@@ -16,16 +16,21 @@
 
 namespace tlpmail::pipeline::tables {
 
-// True when `digest` is recorded. Errors: database faults.
-store::DbResult<bool> replay_seen(store::Database& db, std::string_view digest);
-
-// A recorded replay digest: the list it was accepted on and, since schema
-// step 3, the Message-ID and queue id of the spooled message ("" when
-// unknown: rows from before step 3, or recorded without a queue id).
-struct ReplayRecord {
+// One acceptance of a signature by a list: the list, and since schema step
+// 3 the Message-ID and queue id of the spooled message ("" when unknown:
+// rows from before step 3, or recorded without a queue id).
+struct ReplayAcceptance {
   std::string list;  // lower case
   std::string message_id;
   std::string queue_id;
+};
+
+// A recorded replay digest: its first acceptance, the key ids its
+// ciphertext was encrypted to (schema step 5; empty when not encrypted),
+// and the other lists that accepted it as a cross-post.
+struct ReplayRecord : ReplayAcceptance {
+  std::vector<std::string> encrypted_to;      // 16-digit key ids, upper case
+  std::vector<ReplayAcceptance> cross_posts;  // in the order accepted
 };
 
 // The row of `digest`, std::nullopt when not recorded. Errors: database faults.
@@ -33,10 +38,19 @@ store::DbResult<std::optional<ReplayRecord>> replay_record(store::Database& db,
                                                            std::string_view digest);
 
 // The queue id when `r` makes a message with this Message-ID sent to
-// `list` an exact retry of the accepted one (same list, same non-empty
-// Message-ID, a known queue id); "" otherwise (a replay).
+// `list` an exact retry of an accepted one (same list, same non-empty
+// Message-ID, a known queue id; the first acceptance or a cross-post);
+// "" otherwise (a replay).
 std::string exact_retry_of(const ReplayRecord& r, std::string_view list,
                            std::string_view message_id);
+
+// True when `list` may accept the recorded signature once more as a
+// cross-post: `list` has not accepted it yet, and one of `list_key_ids`
+// (the list key's encryption subkey ids) is among the key ids the FIRST
+// accepted ciphertext was encrypted to. (Re-encrypting a captured message
+// to another list's key later does not change what the first one named.)
+bool may_cross_post(const ReplayRecord& r, std::string_view list,
+                    const std::vector<std::string>& list_key_ids);
 
 struct ThreadEntry {
   std::string message_id;
@@ -47,17 +61,21 @@ struct ThreadEntry {
 store::DbResult<std::vector<ThreadEntry>> thread_labels(store::Database& db, std::string_view list,
                                                         const std::vector<std::string>& ids);
 
-// Inside `tx`: when `digest` is recorded already, returns its record and
-// writes nothing (a replay, or an exact retry: exact_retry_of()); else
-// records it for the accepted message (list, signer, signature time, the
-// Message-ID and queue id for exact retries) and returns std::nullopt.
+// Inside `tx`: when `digest` is recorded already and this is no cross-post
+// (may_cross_post()), returns its record and writes nothing (a replay, or
+// an exact retry: exact_retry_of()); else records it for the accepted
+// message (list, signer, signature time, the Message-ID and queue id for
+// exact retries, the key ids for cross-posts; a cross-post as such) and
+// returns std::nullopt.
 struct NewDigest {
   std::string digest;
   std::string list;
   std::string signer_fingerprint;
   std::time_t signed_at = 0;
-  std::string message_id;  // "" when none
-  std::string queue_id;    // "" when none
+  std::string message_id;                 // "" when none
+  std::string queue_id;                   // "" when none
+  std::vector<std::string> encrypted_to;  // the ciphertext's key ids; empty: not encrypted
+  std::vector<std::string> list_key_ids;  // the list key's encryption subkey ids
 };
 store::DbResult<std::optional<ReplayRecord>> claim_replay_digest(store::Transaction& tx,
                                                                  const NewDigest& d,

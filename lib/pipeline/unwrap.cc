@@ -59,12 +59,20 @@ Result<Outcome> open_clearsigned(openpgp::Context& gpg, const mime::InlineClears
   return Outcome{};
 }
 
-Outcome decryption_outcome(const openpgp::Decryption& d) {
+Outcome decryption_outcome(const openpgp::Decryption& d, bool is_mime,
+                           std::size_t max_plaintext) {
   switch (d.status) {
     case openpgp::DecryptStatus::decrypted:
       return std::nullopt;
     case openpgp::DecryptStatus::not_encrypted:
+      // Inline, an armored PGP MESSAGE that holds no encryption is a
+      // signed-only message; in a PGP/MIME encrypted part it is garbage.
+      if (is_mime) return refuse(RefusalKind::bad_encrypted_part, kReasonBadEncryptedPart);
       return refuse(RefusalKind::unsupported_format, kReasonSignedOnly);
+    case openpgp::DecryptStatus::aead_unsupported:
+      return refuse(RefusalKind::aead_not_supported, kReasonAead);
+    case openpgp::DecryptStatus::too_large:
+      return Refusal{RefusalKind::decrypted_too_large, decrypted_too_large_reason(max_plaintext)};
     case openpgp::DecryptStatus::no_secret_key:
       return refuse(RefusalKind::not_encrypted_to_list, kReasonNotToList);
     case openpgp::DecryptStatus::no_integrity_protection:
@@ -86,21 +94,30 @@ Outcome decryption_outcome(const openpgp::Decryption& d) {
 // entity (sign, then encrypt) that is verified here. Anything else inside
 // is judged by check_content_structure.
 Result<Outcome> open_encrypted(openpgp::Context& gpg, const directory::MailingList& list,
-                               std::string_view ciphertext, bool is_mime, Evidence& ev) {
-  auto d = openpgp::decrypt(gpg, ciphertext);
+                               std::string_view ciphertext, bool is_mime,
+                               std::size_t max_plaintext, Evidence& ev) {
+  auto d = openpgp::decrypt(gpg, ciphertext, max_plaintext);
   if (!d) return Unexpected(d.error());
-  if (auto r = decryption_outcome(*d)) return r;
+  if (auto r = decryption_outcome(*d, is_mime, max_plaintext)) return r;
   ev.was_encrypted = true;
 
-  // The home holds every list's key: only this list's key may have
-  // decrypted it (a message to another list's key sent here is refused).
+  // The home holds every list's key: the message must be meant for this
+  // list's key (decrypted by it, or naming it among its recipients: a
+  // cross-post decrypted by the other list's key); a message to another
+  // list's key alone sent here is refused.
   auto list_key = openpgp::find_list_key(gpg, list.address);
   if (!list_key) return Unexpected(Error::temporary(list_key.error().message));
   if (!*list_key) {
     return Unexpected(Error::temporary("no list key for " + list.address));
   }
-  if (!iequals((*list_key)->fingerprint, d->decryption_primary_fingerprint)) {
+  if (!openpgp::is_meant_for(*d, **list_key)) {
     return Outcome(refuse(RefusalKind::not_encrypted_to_list, kReasonNotToList));
+  }
+  ev.encrypted_to = d->recipients;
+  for (const openpgp::SubkeyFacts& sub : (*list_key)->subkeys) {
+    if (sub.can_encrypt && sub.fingerprint.size() >= 16) {
+      ev.list_key_ids.push_back(sub.fingerprint.substr(sub.fingerprint.size() - 16));
+    }
   }
 
   mime::Entity inner;
@@ -123,15 +140,16 @@ Result<Outcome> open_encrypted(openpgp::Context& gpg, const directory::MailingLi
     // Signed in the encryption pass and again inside.
     return Outcome(refuse(RefusalKind::several_signatures, kReasonSeveralSignatures));
   }
+  // Sign, then encrypt: the wrapper's own header fields are not signed.
+  if (inner.protected_subject) ev.wrapper_subjects.push_back(*inner.protected_subject);
   if (const auto* s = std::get_if<mime::PgpMimeSigned>(&inner.shape)) {
     return open_pgpmime_signed(gpg, *s, ev);
   }
   return open_clearsigned(gpg, std::get<mime::InlineClearsigned>(inner.shape), ev);
 }
 
-}  // namespace
-
-Result<Outcome> unwrap(openpgp::Context& gpg, const directory::MailingList& list, Evidence& ev) {
+Result<Outcome> open_outer(openpgp::Context& gpg, const directory::MailingList& list,
+                           std::size_t max_plaintext, Evidence& ev) {
   const mime::Shape& shape = ev.message.content.shape;
   if (const auto* s = std::get_if<mime::PgpMimeSigned>(&shape)) {
     return open_pgpmime_signed(gpg, *s, ev);
@@ -140,13 +158,22 @@ Result<Outcome> unwrap(openpgp::Context& gpg, const directory::MailingList& list
     return open_clearsigned(gpg, *s, ev);
   }
   if (const auto* s = std::get_if<mime::PgpMimeEncrypted>(&shape)) {
-    return open_encrypted(gpg, list, s->ciphertext, true, ev);
+    return open_encrypted(gpg, list, s->ciphertext, true, max_plaintext, ev);
   }
   if (const auto* s = std::get_if<mime::InlineEncrypted>(&shape)) {
-    return open_encrypted(gpg, list, s->block, false, ev);
+    return open_encrypted(gpg, list, s->block, false, max_plaintext, ev);
   }
   // parse_and_check_structure refused every other shape.
   return Outcome(refuse(RefusalKind::unsigned_message, kReasonUnsigned));
+}
+
+}  // namespace
+
+Result<Outcome> unwrap(openpgp::Context& gpg, const directory::MailingList& list,
+                       std::size_t max_plaintext, Evidence& ev) {
+  auto opened = open_outer(gpg, list, max_plaintext, ev);
+  if (opened && !*opened) ev.protected_headers = mime::read_protected_headers(ev.content);
+  return opened;
 }
 
 }  // namespace tlpmail::pipeline::rules

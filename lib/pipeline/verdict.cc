@@ -19,6 +19,12 @@ std::string_view to_string(RefusalKind k) {
       return "not_one_from";
     case RefusalKind::not_encrypted_to_list:
       return "not_encrypted_to_list";
+    case RefusalKind::bad_encrypted_part:
+      return "bad_encrypted_part";
+    case RefusalKind::aead_not_supported:
+      return "aead_not_supported";
+    case RefusalKind::decrypted_too_large:
+      return "decrypted_too_large";
     case RefusalKind::no_integrity_protection:
       return "no_integrity_protection";
     case RefusalKind::integrity_failed:
@@ -45,6 +51,10 @@ std::string_view to_string(RefusalKind k) {
       return "key_unusable";
     case RefusalKind::from_mismatch:
       return "from_mismatch";
+    case RefusalKind::protected_from_mismatch:
+      return "protected_from_mismatch";
+    case RefusalKind::not_addressed_to_list:
+      return "not_addressed_to_list";
     case RefusalKind::not_a_member:
       return "not_a_member";
     case RefusalKind::signature_in_future:
@@ -73,6 +83,10 @@ std::string malformed_reason(std::string_view detail) {
 
 std::string unusable_key_reason(std::string_view status_word) {
   return "signing key is not usable (" + std::string(status_word) + ")";
+}
+
+std::string decrypted_too_large_reason(std::size_t limit) {
+  return "decrypted content is too large (more than " + std::to_string(limit) + " bytes)";
 }
 
 }  // namespace tlpmail::pipeline

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "policy/decision.h"
 #include "policy/tlp.h"
@@ -25,6 +26,9 @@ enum class RefusalKind {
   unsupported_format,       // a signed-only OpenPGP message (neither PGP/MIME nor cleartext)
   not_one_from,             // not exactly one From header with exactly one address
   not_encrypted_to_list,    // ciphertext this list's key cannot (or did not) decrypt
+  bad_encrypted_part,       // a PGP/MIME encrypted part that holds no encrypted OpenPGP message
+  aead_not_supported,       // AEAD-encrypted (OCB/EAX): not decrypted
+  decrypted_too_large,      // the decrypted content exceeds max_message_size
   no_integrity_protection,  // ciphertext without MDC/AEAD
   integrity_failed,         // MDC mismatch / damaged ciphertext
   nested_encryption,        // ciphertext inside the (decrypted or signed) content
@@ -38,6 +42,8 @@ enum class RefusalKind {
   key_weak,
   key_unusable,   // pinned key unusable for another reason (invalid, no subkey)
   from_mismatch,  // From is not the signing key's person
+  protected_from_mismatch,  // the signed (protected) From is not the signing key's person
+  not_addressed_to_list,    // the signed (protected) To/Cc do not name this list
   not_a_member,   // the signer is not a member of this list
   signature_in_future,
   signature_too_old,
@@ -76,6 +82,14 @@ inline constexpr std::string_view kReasonNotMember = "signer is not a member of 
 inline constexpr std::string_view kReasonNotToList = "message is not encrypted to this list's key";
 inline constexpr std::string_view kReasonSignedOnly =
     "signed-only OpenPGP messages are not supported; use PGP/MIME or a cleartext signature";
+inline constexpr std::string_view kReasonBadEncryptedPart =
+    "the encrypted part is not a valid encrypted OpenPGP message";
+inline constexpr std::string_view kReasonAead =
+    "AEAD-encrypted messages (OCB/EAX) are not supported yet; please encrypt without AEAD";
+inline constexpr std::string_view kReasonProtectedFrom =
+    "the signed From header does not match the signing key";
+inline constexpr std::string_view kReasonNotAddressed =
+    "the signed To/Cc headers do not name this list";
 
 // "signature uses a weak hash algorithm (SHA1)".
 std::string weak_hash_reason(std::string_view hash_algorithm);
@@ -84,6 +98,8 @@ std::string weak_hash_reason(std::string_view hash_algorithm);
 std::string malformed_reason(std::string_view detail);
 // "signing key is not usable (no encryption key)".
 std::string unusable_key_reason(std::string_view status_word);
+// "decrypted content is too large (more than 26214400 bytes)".
+std::string decrypted_too_large_reason(std::size_t limit);
 
 // One refusal as a rule returns it.
 struct Refusal {
@@ -107,6 +123,11 @@ struct Verdict {
   std::optional<policy::Decision> decision;  // accepted: recipients, left out, raises
   std::string message_id;                    // the received Message-ID (without <>), "" when none
   std::string replay_digest;                 // of the one good signature; "" before that is known
+  // Encrypted messages: the ciphertext's session key packets' key ids and
+  // the list key's encryption subkey ids, recorded with the digest so that
+  // a cross-post is accepted once by each list it was encrypted to.
+  std::vector<std::string> encrypted_to;
+  std::vector<std::string> list_key_ids;
   std::string parent_message_id;             // the thread message whose label was inherited, if any
   std::time_t signed_at = 0;                 // signature creation time, 0 when unknown
   // An exact retry: this signature was accepted for the same list with the

@@ -36,7 +36,7 @@ Result<Verdict> Verifier::verify(openpgp::Context& gpg, const directory::Mailing
   // 2. Exactly one From address.
   if (auto r = rules::check_single_from(ev)) return refused(std::move(v), *r);
   // 3. Decrypt the outermost layer with this list's key, verify.
-  auto opened = rules::unwrap(gpg, list, ev);
+  auto opened = rules::unwrap(gpg, list, config_.server.max_message_size, ev);
   if (!opened) return Unexpected(opened.error());
   if (*opened) return refused(std::move(v), **opened);
   // 4. Structure of what was verified: nested ciphertext, partly signed.
@@ -46,6 +46,8 @@ Result<Verdict> Verifier::verify(openpgp::Context& gpg, const directory::Mailing
   v.signer = Signer{"", ev.signature->primary_fingerprint};
   v.replay_digest = ev.signature->replay_digest;
   v.signed_at = ev.signature->created;
+  v.encrypted_to = ev.encrypted_to;
+  v.list_key_ids = ev.list_key_ids;
   // 5a. An exact retry of a message accepted and spooled before (its 250
   // was lost): "already queued", whatever the later rules would say now.
   auto retry = rules::find_exact_retry(ev, list, db_);
@@ -59,18 +61,23 @@ Result<Verdict> Verifier::verify(openpgp::Context& gpg, const directory::Mailing
     return refused(std::move(v), *r);
   }
   v.signer->email = ev.person->email;
-  // 7. From is that person; 8. who is a member of the list.
+  // 7. From (and the signed From) is that person; 8. the signed To/Cc
+  // name this list.
   if (auto r = rules::check_from_matches_signer(ev)) return refused(std::move(v), *r);
-  if (auto r = rules::check_membership(ev, list)) return refused(std::move(v), *r);
-  // 9. Signature time.
+  if (auto r = rules::check_protected_from(ev)) return refused(std::move(v), *r);
+  if (auto r = rules::check_addressed_to_list(ev, list)) return refused(std::move(v), *r);
+  // 9. Signature time; 10. replay. Both before membership: whoever holds
+  // a member's old signed message learns nothing about who belongs to
+  // which list (the answer is "too old" or "replay" either way).
   if (auto r = rules::check_signature_age(*ev.signature, now, options_)) {
     return refused(std::move(v), *r);
   }
-  // 10. Replay.
-  auto replay = rules::check_replay(ev, db_);
+  auto replay = rules::check_replay(ev, list, db_);
   if (!replay) return Unexpected(replay.error());
   if (*replay) return refused(std::move(v), **replay);
-  // 11. TLP label, thread, ceiling, recipients.
+  // 11. The signer is a member of the list.
+  if (auto r = rules::check_membership(ev, list)) return refused(std::move(v), *r);
+  // 12. TLP label, thread, ceiling, recipients.
   auto label = rules::decide_label(ev, list, config_.directory, keys_, db_, now, v);
   if (!label) return Unexpected(label.error());
   if (*label) return refused(std::move(v), **label);

@@ -61,6 +61,11 @@ std::string describe(const Raise& r) {
   return out;
 }
 
+std::string describe_not_lowered(Tlp unsigned_label) {
+  return "TLP not lowered to " + std::string(to_string(unsigned_label)) +
+         ": that label is not covered by the sender's signature";
+}
+
 std::optional<Tlp> Decision::raised_from() const {
   if (raises.empty()) return std::nullopt;
   return raises.front().from;
@@ -93,6 +98,19 @@ Result<Decision, Refusal> decide(const DecisionInput& in) {
   } else {
     d.label = in.list_default;
     d.source = LabelSource::list_default;
+  }
+
+  // Labels where no signature reaches can raise, never lower: anybody on
+  // the path (an MTA, a wrapper the signature does not cover) can write
+  // them. A higher one is simply the most restrictive label found (rule 1,
+  // as when it was signed); a lower one is not used, and the copy says so.
+  if (in.unsigned_label) {
+    if (d.label < *in.unsigned_label) {
+      d.label = *in.unsigned_label;
+      d.source = LabelSource::message;
+    } else if (*in.unsigned_label < d.label) {
+      d.not_lowered_to = *in.unsigned_label;
+    }
   }
 
   // Loose mentions only ever raise (docs/tlp.md, "Why two kinds of match").
@@ -159,6 +177,7 @@ std::vector<std::string> banner_lines(const Decision& d) {
   std::vector<std::string> out;
   out.push_back(label_text(d.label) + ": " + std::string(sharing_rule(d.label)));
   for (const Raise& r : d.raises) out.push_back(describe(r));
+  if (d.not_lowered_to) out.push_back(describe_not_lowered(*d.not_lowered_to));
   return out;
 }
 

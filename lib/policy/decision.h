@@ -26,10 +26,16 @@ struct Candidate {
 };
 
 struct DecisionInput {
-  // What the subject and body head say (scan_message()): the most
-  // restrictive label, and the most restrictive loose mention.
+  // What the signed content says (its protected Subject and body head,
+  // scan_message()): the most restrictive label, and the most restrictive
+  // loose mention. Only these may lower a message below the list default.
   std::optional<Tlp> found_label;
   std::optional<Tlp> loose_label;
+  // The most restrictive label (or loose mention) found only where no
+  // signature reaches: outer header fields, unsigned MIME wrappers. It may
+  // raise the label, never lower it (docs/tlp.md, "Signed and unsigned
+  // labels").
+  std::optional<Tlp> unsigned_label;
   // Label of the message this one answers, when In-Reply-To/References name
   // a message this list distributed; nullopt when it is not such a reply.
   std::optional<Tlp> parent_label;
@@ -82,6 +88,10 @@ struct Raise {
 // "TLP raised from GREEN to AMBER: reply to a TLP:AMBER message".
 std::string describe(const Raise& r);
 
+// The banner line for an unsigned label that was not used, e.g. "TLP not
+// lowered to GREEN: that label is not covered by the sender's signature".
+std::string describe_not_lowered(Tlp unsigned_label);
+
 struct LeftOut {
   std::string email;
   Exclusion why = Exclusion::above_clearance;
@@ -92,6 +102,9 @@ struct Decision {
   Tlp label = Tlp::red;  // the label every copy carries
   LabelSource source = LabelSource::message;
   std::vector<Raise> raises;            // in the order applied; empty: none
+  // A lower label found only where no signature reaches, which was not
+  // used (the copy's banner says so); nullopt when there was none.
+  std::optional<Tlp> not_lowered_to;
   std::vector<std::string> recipients;  // list order, each address once
   std::vector<LeftOut> left_out;        // list order; never told anything
 
@@ -121,6 +134,8 @@ std::string_view to_string(RefusalKind k);
 // Rules 1 to 4 (docs/tlp.md):
 //  1. label = found_label, or list_default when none was found;
 //  -  a loose mention above it raises it (never lowers it);
+//  -  an unsigned label above it replaces it (it is the most restrictive
+//     label found); one below it is not used (not_lowered_to);
 //  3. a reply is raised to parent_label when that is higher;
 //  2. the final label (after every raise) above list_ceiling is refused;
 //  4. each member, in list order, once: the sender only when
@@ -132,7 +147,7 @@ std::string_view to_string(RefusalKind k);
 Result<Decision, Refusal> decide(const DecisionInput& in);
 
 // The lines opening every copy's body (rule 5): the label with its sharing
-// rule, then one line per raise.
+// rule, then one line per raise, then the not-lowered line if any.
 // e.g. {"TLP:AMBER: Recipients may share this only ...",
 //       "TLP raised from GREEN to AMBER: reply to a TLP:AMBER message"}.
 std::vector<std::string> banner_lines(const Decision& d);

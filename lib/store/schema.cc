@@ -122,6 +122,23 @@ CREATE INDEX outbox_copies_by_message ON outbox_copies (message);
 -- The copies' Message-ID of an accepted message (threading), set at fan-out.
 ALTER TABLE audit_log ADD COLUMN list_message_id TEXT;
 )sql"},
+    {5, "pipeline: cross-posts, one signed message encrypted to several lists' keys",
+     R"sql(
+-- The key ids (16 hex digits, space-separated) of the session key packets
+-- of an accepted encrypted message; NULL when it was not encrypted (or
+-- accepted before step 5). A later message with the same signature is
+-- accepted once more by every other list whose key the FIRST one was
+-- encrypted to (a cross-post), and refused as a replay everywhere else.
+ALTER TABLE replay_digests ADD COLUMN encrypted_to TEXT;
+CREATE TABLE replay_cross_posts (
+  digest     TEXT NOT NULL,   -- replay_digests.digest
+  list       TEXT NOT NULL,   -- the other list that accepted it, lower case
+  message_id TEXT,            -- for exact retries, as in replay_digests
+  queue_id   TEXT,
+  seen_at    INTEGER NOT NULL,
+  PRIMARY KEY (digest, list)
+) STRICT;
+)sql"},
 };
 
 }  // namespace

@@ -164,8 +164,9 @@ def tearDownModule():
 
 def posting(sender, list_fpr, subject, text, attachment=None, extra_headers=()):
     """A PGP/MIME message signed and encrypted in one OpenPGP message (gpg
-    --sign --encrypt, to the list key and the sender), with the sender's
-    client and MTA header fields that copies must not carry."""
+    --sign --encrypt, to the list key and the sender) with protected header
+    fields (From, To, Subject), and the sender's client and MTA header
+    fields that copies must not carry."""
     parts = [entity([("Content-Type", "text/plain; charset=utf-8"),
                      ("Content-Transfer-Encoding", "8bit")], text)]
     if attachment is not None:
@@ -173,8 +174,13 @@ def posting(sender, list_fpr, subject, text, attachment=None, extra_headers=()):
                              ("Content-Disposition", 'attachment; filename="dump.bin"'),
                              ("Content-Transfer-Encoding", "base64")],
                             base64_lines(attachment)))
+    # The client protects its header fields (Thunderbird does): the label in
+    # the Subject is signed, so it may set any label up to the ceiling.
     bnd = boundary()
-    inner = as_part(f'multipart/mixed; boundary="{bnd}"', multipart_body(parts, bnd))
+    inner = as_part(f'multipart/mixed; boundary="{bnd}"; protected-headers="v1"',
+                    multipart_body(parts, bnd),
+                    [("From", f'"{sender.name}" <{sender.email}>'), ("To", OPS),
+                     ("Subject", subject)])
     armored = sender.home.encrypt([list_fpr, sender.fpr], inner, signer=sender.fpr)
     ctype, body = encrypted_multipart(armored)
     domain = sender.email.split("@")[1]

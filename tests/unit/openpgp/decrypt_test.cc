@@ -23,6 +23,9 @@ namespace {
 using testing::CryptoTest;
 namespace tk = tlpmail::testkeys;
 
+// Far above anything these tests decrypt (the limit is tested on its own).
+constexpr std::size_t kTestMaxPlaintext = 64 << 20;
+
 const std::string kSecret = "Subject: [TLP:RED] SECRET-MARKER\r\n\r\nonly for the list\r\n";
 const std::string kList = "ops@lists.example";
 
@@ -41,7 +44,7 @@ class DecryptTest : public CryptoTest {
   }
 
   Decryption run(const std::string& ciphertext) {
-    auto d = decrypt(*ctx_, ciphertext);
+    auto d = decrypt(*ctx_, ciphertext, kTestMaxPlaintext);
     EXPECT_TRUE(d) << d.error().message;
     return d ? *d : Decryption{};
   }
@@ -353,7 +356,7 @@ TEST_F(DecryptTest, ProtectedSecretKeyIsALocalFault) {
   tk::write_file(g + "/m", kSecret);
   const std::string ct = tk::gpg(
       g, {"--armor", "--encrypt", "--trust-model", "always", "-r", fpr, "--output", "-", g + "/m"});
-  auto d = decrypt(*ctx_, ct);
+  auto d = decrypt(*ctx_, ct, kTestMaxPlaintext);
   ASSERT_FALSE(d) << to_string(d->status) << ": " << d->detail;
   EXPECT_EQ(d.error().kind, ErrorClass::temporary);
   const std::string keyid = subkey_with(g, fpr, "e").substr(24);
@@ -366,7 +369,7 @@ TEST_F(DecryptTest, LocalFaultIsTemporary) {
   ASSERT_EQ(gpgme_ctx_set_engine_info(ctx_->native(), GPGME_PROTOCOL_OpenPGP, "/nonexistent/gpg",
                                       home_->path().c_str()),
             0u);
-  auto d = decrypt(*ctx_, ct);
+  auto d = decrypt(*ctx_, ct, kTestMaxPlaintext);
   ASSERT_FALSE(d);
   EXPECT_EQ(d.error().kind, ErrorClass::temporary) << d.error().message;
 }

@@ -20,6 +20,9 @@ namespace {
 using testing::CryptoTest;
 namespace tk = tlpmail::testkeys;
 
+// Far above anything these tests decrypt (the limit is tested on its own).
+constexpr std::size_t kTestMaxPlaintext = 64 << 20;
+
 const std::string kAddress = "csirt-ops@lists.example";
 
 class ListKeyTest : public CryptoTest {
@@ -102,7 +105,7 @@ TEST_F(ListKeyTest, CreateFindExport) {
 TEST_F(ListKeyTest, CreatedKeyDecryptsAndNeedsNoPassphrase) {
   const std::string fpr = make_list_key(kAddress);
   const std::string ct = sender_gpg({"--armor", "--encrypt", "--recipient", fpr}, "for the list\n");
-  auto d = decrypt(*ctx_, ct);
+  auto d = decrypt(*ctx_, ct, kTestMaxPlaintext);
   ASSERT_TRUE(d) << d.error().message;
   EXPECT_EQ(d->status, DecryptStatus::decrypted) << d->detail;
   EXPECT_EQ(d->plaintext, "for the list\n");
@@ -251,7 +254,8 @@ TEST_F(ListKeyTest, ImportMovesAListKeyToAnotherHost) {
   // The imported key decrypts there.
   tk::write_file(sender_home() + "/list.asc", *export_public(*ctx_, *fpr));
   tk::gpg(sender_home(), {"--import", sender_home() + "/list.asc"});
-  auto d = decrypt(*o.ctx, sender_gpg({"--armor", "--encrypt", "-r", *fpr}, "moved\n"));
+  auto d = decrypt(*o.ctx, sender_gpg({"--armor", "--encrypt", "-r", *fpr}, "moved\n"),
+                   kTestMaxPlaintext);
   ASSERT_TRUE(d) << d.error().message;
   EXPECT_EQ(d->status, DecryptStatus::decrypted) << d->detail;
   // Importing the same key again is fine.

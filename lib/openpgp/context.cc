@@ -278,6 +278,15 @@ Result<ImportResult> Context::import_file(const std::filesystem::path& file) {
   return import_data(data);
 }
 
+Result<void> Context::keep_only_self_signatures() {
+  // gpg leaves self-signatures out of drop-sig; the condition holds for
+  // every other signature (every signature has a creation date).
+  if (gpgme_error_t err = gpgme_set_ctx_flag(ctx_, "import-filter", "drop-sig=sig_created_d -n")) {
+    return Unexpected(gpgme_failure("import filter", err));
+  }
+  return {};
+}
+
 Result<std::vector<KeyFacts>> Context::run_keylist(const std::vector<std::string>* patterns) {
   gpgme_error_t err = 0;
   std::vector<const char*> argv;

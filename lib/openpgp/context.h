@@ -91,6 +91,16 @@ class Context {
   Result<ImportResult> import_file(const std::filesystem::path& file);
   static constexpr std::uintmax_t kMaxKeyFileSize = 16 * 1024 * 1024;
 
+  // From this call on, every import through this context keeps only
+  // self-signatures on user IDs: a certification made by any other key is
+  // dropped before gpg stores the key (gpg --import-filter drop-sig, which
+  // does what --import-options self-sigs-only does for user IDs; GPGME
+  // 1.18 cannot pass import options). Against key flooding: third-party
+  // certifications grant nothing here and only make a key larger. Cannot
+  // be undone on this context. Errors: temporary when GPGME lacks the flag
+  // (before 1.14).
+  Result<void> keep_only_self_signatures();
+
   // Every public key in the home, in one gpg run.
   Result<std::vector<KeyFacts>> list_keys();
 

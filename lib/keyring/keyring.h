@@ -1,8 +1,8 @@
-// The members' keys: imports every key file of keys_dir into a GnuPG home
-// and judges, for each person of the directory, the key pinned by primary
-// fingerprint: ok, expiring, expired, revoked, weak, missing, or lacking an
-// encryption or signing (sub)key. User IDs play no part, and a key that is
-// pinned for nobody grants nothing. Reports problems as config::Diagnostic.
+// The members' keys: screens and imports the key files of keys_dir and
+// judges, for each person of the directory, the key pinned by primary
+// fingerprint (ok, expiring, expired, revoked, weak, missing, lacking a
+// capability, sharing a subkey with another pinned key). User IDs play no
+// part; an unpinned key grants nothing; secret keys never reach a home.
 // Not here: TOML (lib/config), signatures and encryption (lib/openpgp).
 #pragma once
 
@@ -81,9 +81,12 @@ struct KeyReport {
   std::vector<UnpinnedKey> unpinned;  // in file order
   std::vector<std::filesystem::path> files;  // key files read, sorted
   // Errors: a pinned fingerprint with no key ("missing"), a key file that
-  // cannot be imported, an unreadable keys_dir. Warnings: a pinned key that
-  // is not usable (the person is withheld from every delivery), a key that
-  // expires within kExpiryWarningDays, a key gpg refused inside a file.
+  // cannot be imported (secret key material, over the size limit, not a
+  // public key, malformed), two pinned keys sharing a (sub)key or key ID,
+  // an unreadable keys_dir. Warnings: a pinned key that is not usable (the
+  // person is withheld from every delivery), a key that expires within
+  // kExpiryWarningDays, a key gpg refused inside a file. A key file's
+  // diagnostics have line 0 ("FILE: message").
   std::vector<config::Diagnostic> diagnostics;
 
   // Case-insensitive on the e-mail address; nullptr when not a person.
@@ -98,16 +101,28 @@ struct KeyReport {
 
 // Imports every regular file named *.asc or *.gpg directly in
 // config.paths.keys_dir (sorted by name, not recursive, names starting
-// with '.' skipped) into the GnuPG home `gnupg_home` (created when
-// missing; see openpgp::Context::open), then judges each person's key at
-// `now`. A key counts as present only when its primary fingerprint was
-// imported from keys_dir in this call; keys left in the home by earlier
-// imports grant nothing. A file holding secret key material is refused.
-// Problems with files and keys are diagnostics in the report (the call
-// still succeeds); the Result fails only when GnuPG cannot be used at all
-// (home too long or not creatable: permanent; GPGME failures: temporary).
-// Spawns one gpg per key file plus one key listing.
-// Thread safety: uses its own openpgp::Context; callable from any thread
+// with '.' skipped) and judges each person's key at `now`, in three steps:
+// 1. Each file is read (at most openpgp::kMaxPublicKeyFileSize bytes) and
+//    screened without gpg (openpgp::extract_public_keys): a file with
+//    secret key material anywhere, or with anything that is not part of
+//    a public key, is refused and nothing of it reaches any GnuPG home.
+// 2. The public packets of the other files go into a throwaway staging
+//    home, with third-party certifications dropped
+//    (Context::keep_only_self_signatures), and the pinned keys are judged
+//    there, including two pinned keys that share a (sub)key or key ID.
+// 3. Only when steps 1-2 found no error are the same packets imported into
+//    `gnupg_home` (created when missing; see openpgp::Context::open), and
+//    the keys are judged again on what that home then holds. With an
+//    error, `gnupg_home` is left as it was (not even created).
+// A key counts as present only when its primary fingerprint was imported
+// from keys_dir in this call; keys left in the home by earlier imports
+// grant nothing. Problems with files and keys are diagnostics in the
+// report (the call still succeeds); the Result fails only when GnuPG
+// cannot be used at all (home too long or not creatable: permanent;
+// GPGME failures, no staging home: temporary).
+// Spawns one gpg per key file plus, when all is clear, one more import and
+// a key listing per home.
+// Thread safety: uses its own openpgp::Contexts; callable from any thread
 // after openpgp::initialize().
 Result<KeyReport> load_keys(const config::Config& config,
                             const std::filesystem::path& gnupg_home, std::time_t now);

@@ -1,7 +1,8 @@
-// load_keys(): imports keys_dir into a GnuPG home, then pairs each person's
-// pinned fingerprint with the key imported under that primary fingerprint
-// and turns the judgement into diagnostics. Files holding secret keys are
-// refused before gpg sees them. KeyReport's lookups live here too.
+// load_keys(): reads and screens every file of keys_dir (no gpg), imports
+// what passed into a throwaway staging home, judges the pinned keys there,
+// and only when that found no error imports the same public packets into
+// the caller's home and judges again on what that home then holds (what
+// fan-out and verification will use). KeyReport's lookups live here too.
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -11,6 +12,8 @@
 
 #include "keyring/keyring.h"
 #include "openpgp/context.h"
+#include "openpgp/key_material.h"
+#include "openpgp/temp_home.h"
 #include "util/text.h"
 
 namespace tlpmail::keyring {
@@ -29,18 +32,15 @@ bool is_key_file_name(const std::string& name) {
   return ends_with(".asc") || ends_with(".gpg");
 }
 
-// True when the data visibly holds secret key material: an armored
-// private key block, or a binary first packet that is a secret key or
-// secret subkey (tags 5 and 7).
-bool looks_like_secret_key(std::string_view data) {
-  if (data.find("-----BEGIN PGP PRIVATE KEY BLOCK-----") != std::string_view::npos) return true;
-  if (data.empty()) return false;
-  const auto b = static_cast<unsigned char>(data.front());
-  if (!(b & 0x80)) return false;
-  const unsigned tag = (b & 0x40) ? (b & 0x3f) : ((b >> 2) & 0x0f);
-  return tag == 5 || tag == 7;
+std::string too_large(std::uintmax_t size) {
+  return "the file is " + std::to_string(size) + " bytes; a key file may have " +
+         std::to_string(openpgp::kMaxPublicKeyFileSize) +
+         " bytes at most (export the key without third-party signatures: gpg --export "
+         "--export-options export-minimal)";
 }
 
+// The whole file, or "" with *error set. Never reads more than the limit
+// plus one byte, so a file that grows after the size check is caught too.
 std::string read_file(const std::filesystem::path& p, std::string* error) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(p, ec);
@@ -48,9 +48,8 @@ std::string read_file(const std::filesystem::path& p, std::string* error) {
     *error = ec.message();
     return {};
   }
-  if (size > openpgp::Context::kMaxKeyFileSize) {
-    *error = "file is larger than " + std::to_string(openpgp::Context::kMaxKeyFileSize) +
-             " bytes";
+  if (size > openpgp::kMaxPublicKeyFileSize) {
+    *error = too_large(size);
     return {};
   }
   std::FILE* f = std::fopen(p.c_str(), "rb");
@@ -61,16 +60,17 @@ std::string read_file(const std::filesystem::path& p, std::string* error) {
   std::string data;
   char buf[65536];
   size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, n);
+  while (data.size() <= openpgp::kMaxPublicKeyFileSize &&
+         (n = std::fread(buf, 1, sizeof buf, f)) > 0) {
+    data.append(buf, n);
+  }
   const bool failed = std::ferror(f);
   std::fclose(f);
   if (failed) *error = "read error";
   return data;
 }
 
-std::string withheld(const std::string& email) {
-  return email + " gets no mail and cannot post";
-}
+std::string withheld(const std::string& email) { return email + " gets no mail and cannot post"; }
 
 std::string warning_for(const PersonKey& pk) {
   const std::string key = "key " + pk.fingerprint + " of " + pk.email;
@@ -97,85 +97,94 @@ std::string warning_for(const PersonKey& pk) {
   return {};
 }
 
-}  // namespace
+// A key file that passed extract_public_keys: what gpg may import from it.
+struct Screened {
+  std::filesystem::path file;
+  std::string packets;
+  bool imported = false;  // gpg took it in the staging home
+};
 
-Result<KeyReport> load_keys(const config::Config& config,
-                            const std::filesystem::path& gnupg_home, std::time_t now) {
-  auto ctx = openpgp::Context::open(gnupg_home);
-  if (!ctx) return Unexpected(ctx.error());
-
-  KeyReport report;
-  const std::filesystem::path& dir = config.paths.keys_dir;
-
-  // 1. The key files, sorted by name.
+// The key files of keys_dir, sorted by name; problems with the folder go
+// to `diags`.
+std::vector<std::filesystem::path> key_files(const std::filesystem::path& dir,
+                                             std::vector<Diagnostic>& diags) {
+  std::vector<std::filesystem::path> files;
   std::error_code ec;
   std::filesystem::directory_iterator it(dir, ec);
   if (ec) {
-    report.diagnostics.push_back(
+    diags.push_back(
         {Severity::error, dir.string(), 0, "cannot read the key folder: " + ec.message()});
-  } else {
-    for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
-      const std::string name = it->path().filename().string();
-      std::error_code type_ec;
-      if (is_key_file_name(name) && it->is_regular_file(type_ec)) {
-        report.files.push_back(it->path());
-      }
-    }
-    if (ec) {
-      report.diagnostics.push_back(
-          {Severity::error, dir.string(), 0, "cannot read the key folder: " + ec.message()});
-    }
-    std::sort(report.files.begin(), report.files.end());
+    return files;
   }
+  for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code type_ec;
+    if (is_key_file_name(name) && it->is_regular_file(type_ec)) files.push_back(it->path());
+  }
+  if (ec) {
+    diags.push_back(
+        {Severity::error, dir.string(), 0, "cannot read the key folder: " + ec.message()});
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
 
-  // 2. Import them; remember which file brought each primary fingerprint.
-  std::map<std::string, std::filesystem::path> present;  // fingerprint -> first file
-  std::vector<std::string> order;                        // fingerprints in file order
-  for (const auto& file : report.files) {
-    const std::string shown = file.string();
-    std::string error;
-    const std::string data = read_file(file, &error);
-    if (!error.empty()) {
-      report.diagnostics.push_back({Severity::error, shown, 0, "cannot import: " + error});
-      continue;
-    }
-    if (looks_like_secret_key(data)) {
-      report.diagnostics.push_back(
-          {Severity::error, shown, 0,
-           "cannot import: the file holds a secret key; keys_dir is for public keys only"});
-      continue;
-    }
-    auto imported = ctx->import_data(data);
-    if (!imported) {
-      if (imported.error().kind == ErrorClass::temporary) return Unexpected(imported.error());
-      report.diagnostics.push_back(
-          {Severity::error, shown, 0, "cannot import: " + imported.error().message});
-      continue;
-    }
-    if (imported->secret_read > 0) {
-      report.diagnostics.push_back(
-          {Severity::error, shown, 0,
-           "cannot import: the file holds a secret key; keys_dir is for public keys only"});
-      continue;
-    }
-    for (const std::string& problem : imported->problems) {
-      report.diagnostics.push_back(
-          {Severity::warning, shown, 0, "gpg refused a key: " + problem});
-    }
-    for (const std::string& fpr : imported->fingerprints) {
-      if (present.emplace(fpr, file).second) order.push_back(fpr);
+// The key ID of a v4 fingerprint (its last 16 hex digits), as fan-out
+// matches session key packets to members.
+std::string key_id_of(const std::string& fpr) {
+  return fpr.size() >= 16 ? fpr.substr(fpr.size() - 16) : fpr;
+}
+
+// Two pinned keys holding the same (sub)key, or subkeys with the same key
+// ID: a member can bind another member's encryption subkey under their own
+// primary key without any secret. Each copy names its member's subkey by
+// key ID, so such a pair makes every fan-out to both fail; it is an error
+// on the later person's fingerprint line. `where` is appended to the
+// message ("" or a note on the home).
+void check_shared_subkeys(const std::vector<PersonKey>& people, const config::Config& config,
+                          const std::string& where, std::vector<Diagnostic>& diags) {
+  struct Owner {
+    std::size_t person;
+    std::string subkey;
+  };
+  std::map<std::string, Owner> owners;  // key ID -> first person holding it
+  const auto& dir_people = config.directory.people();
+  for (std::size_t i = 0; i < people.size(); ++i) {
+    const PersonKey& pk = people[i];
+    if (!pk.facts) continue;
+    std::set<std::size_t> reported;  // one message per pair
+    for (const openpgp::SubkeyFacts& sub : pk.facts->subkeys) {
+      auto [it, fresh] = owners.emplace(key_id_of(sub.fingerprint), Owner{i, sub.fingerprint});
+      if (fresh || it->second.person == i || !reported.insert(it->second.person).second) continue;
+      const PersonKey& first = people[it->second.person];
+      const auto& first_at = dir_people[it->second.person].fingerprint_at;
+      const auto& at = dir_people[i].fingerprint_at;
+      const std::string shared = sub.fingerprint == it->second.subkey
+                                     ? "the subkey " + sub.fingerprint
+                                     : "the key ID " + key_id_of(sub.fingerprint) +
+                                           " (its subkey " + sub.fingerprint + ", theirs " +
+                                           it->second.subkey + ")";
+      diags.push_back(
+          {Severity::error, at.file, at.line,
+           "key " + pk.fingerprint + " of " + pk.email + " shares " + shared + " with key " +
+               first.fingerprint + " of " + first.email + " (" + first_at.file + ":" +
+               std::to_string(first_at.line) + ")" + where +
+               "; a subkey belongs to one person's key only, so mail to both could not be "
+               "encrypted: replace the key that should not hold it"});
     }
   }
+}
 
-  // 3. One key listing for everything imported in this call.
-  std::map<std::string, openpgp::KeyFacts> facts;
-  if (!order.empty()) {
-    auto listed = ctx->list_keys(order);
-    if (!listed) return Unexpected(listed.error());
-    for (auto& k : *listed) facts.emplace(k.fingerprint, std::move(k));
-  }
-
-  // 4. Each person's pinned key.
+// Steps 4 and 5: each person's pinned key judged on `facts` (the keys
+// imported in this call, by primary fingerprint), then the keys nobody
+// pins. Fills people and unpinned, appends diagnostics.
+void judge(const config::Config& config, const std::map<std::string, openpgp::KeyFacts>& facts,
+           const std::map<std::string, std::filesystem::path>& present,
+           const std::vector<std::string>& order, std::time_t now, const std::string& where,
+           KeyReport& report, std::vector<Diagnostic>& diags) {
+  const std::filesystem::path& dir = config.paths.keys_dir;
+  report.people.clear();
+  report.unpinned.clear();
   std::set<std::string> pinned;
   for (const directory::Person& person : config.directory.people()) {
     PersonKey pk;
@@ -189,9 +198,9 @@ Result<KeyReport> load_keys(const config::Config& config,
       pk.status = KeyStatus::missing;
       pk.status_word = std::string(to_string(KeyStatus::missing));
       pk.detail = "no key with this fingerprint in " + dir.string();
-      report.diagnostics.push_back({Severity::error, at_file, at_line,
-                                    "no key with fingerprint " + person.fingerprint + " for " +
-                                        person.email + " in " + dir.string()});
+      diags.push_back({Severity::error, at_file, at_line,
+                       "no key with fingerprint " + person.fingerprint + " for " + person.email +
+                           " in " + dir.string()});
       report.people.push_back(std::move(pk));
       continue;
     }
@@ -204,12 +213,12 @@ Result<KeyReport> load_keys(const config::Config& config,
     pk.facts = f->second;
     pk.file = present.at(f->first);
     if (pk.status != KeyStatus::ok) {
-      report.diagnostics.push_back({Severity::warning, at_file, at_line, warning_for(pk)});
+      diags.push_back({Severity::warning, at_file, at_line, warning_for(pk)});
     }
     report.people.push_back(std::move(pk));
   }
+  check_shared_subkeys(report.people, config, where, diags);
 
-  // 5. Keys nobody pins: reported, never used.
   for (const std::string& fpr : order) {
     if (pinned.count(fpr)) continue;
     UnpinnedKey u;
@@ -218,6 +227,129 @@ Result<KeyReport> load_keys(const config::Config& config,
     if (auto f = facts.find(fpr); f != facts.end()) u.user_ids = f->second.user_ids;
     report.unpinned.push_back(std::move(u));
   }
+}
+
+// One key listing of `fingerprints` in `ctx`, by primary fingerprint.
+Result<std::map<std::string, openpgp::KeyFacts>> list_facts(
+    openpgp::Context& ctx, const std::vector<std::string>& fingerprints) {
+  std::map<std::string, openpgp::KeyFacts> facts;
+  if (fingerprints.empty()) return facts;
+  auto listed = ctx.list_keys(fingerprints);
+  if (!listed) return Unexpected(listed.error());
+  for (auto& k : *listed) facts.emplace(k.fingerprint, std::move(k));
+  return facts;
+}
+
+bool has_error(const std::vector<Diagnostic>& diags) {
+  return std::any_of(diags.begin(), diags.end(),
+                     [](const Diagnostic& d) { return d.severity == Severity::error; });
+}
+
+}  // namespace
+
+Result<KeyReport> load_keys(const config::Config& config, const std::filesystem::path& gnupg_home,
+                            std::time_t now) {
+  if (auto init = openpgp::initialize(); !init) return Unexpected(init.error());
+  if (auto checked = openpgp::check_home_path(gnupg_home); !checked) {
+    return Unexpected(checked.error());
+  }
+  KeyReport report;
+  std::vector<Diagnostic> file_diags;  // about folders and files, in file order
+
+  // 1. The key files, sorted by name, read and screened without gpg: a
+  //    file with secret key material anywhere, or anything that is not a
+  //    public key, never reaches any GnuPG home.
+  report.files = key_files(config.paths.keys_dir, file_diags);
+  std::vector<Screened> screened;
+  for (const auto& file : report.files) {
+    const std::string shown = file.string();
+    std::string error;
+    const std::string data = read_file(file, &error);
+    if (!error.empty()) {
+      file_diags.push_back({Severity::error, shown, 0, "cannot import: " + error});
+      continue;
+    }
+    auto packets = openpgp::extract_public_keys(data);
+    if (!packets) {
+      file_diags.push_back(
+          {Severity::error, shown, 0, "cannot import: " + packets.error().message});
+      continue;
+    }
+    screened.push_back({file, std::move(packets->binary)});
+  }
+
+  // 2. Import them into a staging home, one file at a time so that each
+  //    primary fingerprint is known by the file that brought it.
+  auto staging_home = openpgp::TempHome::create();
+  if (!staging_home) return Unexpected(staging_home.error());
+  auto staging = openpgp::Context::open(staging_home->path());
+  if (!staging) return Unexpected(staging.error());
+  if (auto r = staging->keep_only_self_signatures(); !r) return Unexpected(r.error());
+  std::map<std::string, std::filesystem::path> present;  // fingerprint -> first file
+  std::vector<std::string> order;                        // fingerprints in file order
+  for (Screened& s : screened) {
+    const std::string shown = s.file.string();
+    auto imported = staging->import_data(s.packets);
+    if (!imported) {
+      if (imported.error().kind == ErrorClass::temporary) return Unexpected(imported.error());
+      file_diags.push_back(
+          {Severity::error, shown, 0, "cannot import: " + imported.error().message});
+      continue;
+    }
+    if (imported->secret_read > 0) {  // cannot happen after step 1; never trusted blindly
+      file_diags.push_back(
+          {Severity::error, shown, 0,
+           "cannot import: the file holds a secret key; keys_dir is for public keys only"});
+      continue;
+    }
+    s.imported = true;
+    for (const std::string& problem : imported->problems) {
+      file_diags.push_back({Severity::warning, shown, 0, "gpg refused a key: " + problem});
+    }
+    for (const std::string& fpr : imported->fingerprints) {
+      if (present.emplace(fpr, s.file).second) order.push_back(fpr);
+    }
+  }
+
+  // 3. Judge on the staging home. With any error the caller's home is not
+  //    touched: a daemon that keeps its old configuration keeps its old
+  //    keys too (gpg merges imports into what a home holds, so a refused
+  //    key imported there would change the running configuration's keys).
+  auto staged = list_facts(*staging, order);
+  if (!staged) return Unexpected(staged.error());
+  std::vector<Diagnostic> key_diags;
+  judge(config, *staged, present, order, now, "", report, key_diags);
+  if (has_error(file_diags) || has_error(key_diags)) {
+    report.diagnostics = std::move(file_diags);
+    report.diagnostics.insert(report.diagnostics.end(), key_diags.begin(), key_diags.end());
+    return report;
+  }
+
+  // 4. All clear: the same packets into the caller's home in one gpg run,
+  //    and the judgement again on what that home holds now (earlier loads
+  //    may have left more there, e.g. a subkey since removed from a file).
+  auto ctx = openpgp::Context::open(gnupg_home);
+  if (!ctx) return Unexpected(ctx.error());
+  if (auto r = ctx->keep_only_self_signatures(); !r) return Unexpected(r.error());
+  std::string all;
+  for (const Screened& s : screened) {
+    if (s.imported) all += s.packets;
+  }
+  if (!all.empty()) {
+    auto imported = ctx->import_data(all);
+    if (!imported)
+      return Unexpected(Error::temporary("importing keys_dir into " + gnupg_home.string() + ": " +
+                                         imported.error().message));
+  }
+  auto held = list_facts(*ctx, order);
+  if (!held) return Unexpected(held.error());
+  key_diags.clear();
+  judge(config, *held, present, order, now,
+        " in the GnuPG home " + gnupg_home.string() +
+            " (left there by an earlier import: delete the key from that home and reload)",
+        report, key_diags);
+  report.diagnostics = std::move(file_diags);
+  report.diagnostics.insert(report.diagnostics.end(), key_diags.begin(), key_diags.end());
   return report;
 }
 

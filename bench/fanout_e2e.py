@@ -67,24 +67,26 @@ def kill_agent(home):
 
 # --------------------------------------------------------------- /proc readers
 
-def proc_stat(pid):
-    """(utime, stime, cutime, cstime) in seconds, or None when gone."""
+def stat_fields(pid):
+    """The fields of /proc/PID/stat after the command name (state first),
+    or None when the process is gone."""
     try:
         with open("/proc/%d/stat" % pid) as f:
             s = f.read()
     except OSError:
         return None
-    rest = s[s.rfind(")") + 2:].split()
-    return tuple(int(x) / CLK_TCK for x in rest[11:15])
+    return s[s.rfind(")") + 2:].split()
+
+
+def proc_stat(pid):
+    """(utime, stime, cutime, cstime) in seconds, or None when gone."""
+    rest = stat_fields(pid)
+    return None if rest is None else tuple(int(x) / CLK_TCK for x in rest[11:15])
 
 
 def proc_ppid(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            s = f.read()
-    except OSError:
-        return None
-    return int(s[s.rfind(")") + 2:].split()[1])
+    rest = stat_fields(pid)
+    return None if rest is None else int(rest[1])
 
 
 def proc_status(pid, key):

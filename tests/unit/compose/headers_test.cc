@@ -316,7 +316,8 @@ TEST(FrameAssemble, NormalisesTheArmor) {
   EXPECT_EQ(frame.assemble("A\r\nB"), "HEAD\r\n\r\nA\r\nB\r\n\r\n--b--\r\n");
 }
 
-TEST(NoticeFrame, WholeHeadExactly) {
+// The facts of a typical notice to an admin of base_facts()'s list.
+NoticeFacts base_notice() {
   NoticeFacts n;
   n.list = base_facts().list;
   n.to = "alice@csirt-a.example";
@@ -324,6 +325,11 @@ TEST(NoticeFrame, WholeHeadExactly) {
   n.body = "bob@csirt-b.example was withheld: key not usable.\n";
   n.message_id = "notice.1@lists.example.org";
   n.date = testing::kDate;
+  return n;
+}
+
+TEST(NoticeFrame, WholeHeadExactly) {
+  NoticeFacts n = base_notice();
   const Frame frame = notice_frame(n);
   const std::string b = header_param(frame.head, "boundary");
   const std::string want_head = crlf(
@@ -353,13 +359,7 @@ TEST(NoticeFrame, WholeHeadExactly) {
 }
 
 TEST(NoticeEntity, ProtectedHeadersAndBody) {
-  NoticeFacts n;
-  n.list = base_facts().list;
-  n.to = "alice@csirt-a.example";
-  n.subject = "[csirt-ops] 1 member withheld";
-  n.body = "bob@csirt-b.example was withheld: key not usable.\n";
-  n.message_id = "notice.1@lists.example.org";
-  n.date = testing::kDate;
+  NoticeFacts n = base_notice();
   const std::string e = notice_entity(n);
   EXPECT_EQ(e, crlf("Content-Type: text/plain; charset=utf-8; protected-headers=\"v1\"\n"
                     "Content-Transfer-Encoding: 8bit\n"

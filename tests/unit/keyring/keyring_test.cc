@@ -235,28 +235,24 @@ TEST_F(KeyringTest, ExactDiagnostics) {
   const PersonKey* bob = r.find("bob@csirt-b.example");
   const PersonKey* grace = r.find("grace@csirt-g.example");
   ASSERT_TRUE(bob && bob->facts && grace && grace->facts);
+  // The warning for a key that leaves its member without mail.
+  const auto unusable = [this](const std::string& who, const std::string& why) {
+    return at(who) + "warning: key " + fpr(who) + " of " + who + " " + why + "; " + who +
+           " gets no mail and cannot post";
+  };
   const std::vector<std::string> want = {
-      at("bob@csirt-b.example") + "warning: key " + fpr("bob@csirt-b.example") +
-          " of bob@csirt-b.example expired on 2020-01-02; bob@csirt-b.example gets no mail and "
-          "cannot post",
-      at("carol@csirt-c.example") + "warning: key " + fpr("carol@csirt-c.example") +
-          " of carol@csirt-c.example is revoked; carol@csirt-c.example gets no mail and cannot "
-          "post",
-      at("dave@csirt-d.example") + "warning: key " + fpr("dave@csirt-d.example") +
-          " of dave@csirt-d.example is weak (primary key rsa1024, below 2048 bits); "
-          "dave@csirt-d.example gets no mail and cannot post",
-      at("erin@csirt-e.example") + "warning: key " + fpr("erin@csirt-e.example") +
-          " of erin@csirt-e.example has no usable encryption subkey; erin@csirt-e.example gets "
-          "no mail and cannot post",
-      at("frank@csirt-f.example") + "warning: key " + fpr("frank@csirt-f.example") +
-          " of frank@csirt-f.example has no usable signing key; frank@csirt-f.example gets no "
-          "mail and cannot post",
+      unusable("bob@csirt-b.example", "expired on 2020-01-02"),
+      unusable("carol@csirt-c.example", "is revoked"),
+      unusable("dave@csirt-d.example", "is weak (primary key rsa1024, below 2048 bits)"),
+      unusable("erin@csirt-e.example", "has no usable encryption subkey"),
+      unusable("frank@csirt-f.example", "has no usable signing key"),
       at("grace@csirt-g.example") + "warning: key " + fpr("grace@csirt-g.example") +
           " of grace@csirt-g.example expires on " + iso_date(grace->facts->expires) +
           " (in 20 days); replace it before then",
       at("heidi@csirt-h.example") +
           "no key with fingerprint 0123456789ABCDEF0123456789ABCDEF01234567 for "
-          "heidi@csirt-h.example in " + keys_dir(),
+          "heidi@csirt-h.example in " +
+          keys_dir(),
       at("ivan@csirt-i.example") + "no key with fingerprint " + fpr("ivan@csirt-i.example") +
           " for ivan@csirt-i.example in " + keys_dir(),
   };

@@ -37,6 +37,13 @@ struct Recorder {
   }
 };
 
+// A session with rec's resolver that closes after `max_errors` errors.
+Session closing_after(std::size_t max_errors, Recorder& rec) {
+  SessionOptions o = default_options();
+  o.max_errors = max_errors;
+  return Session::with_transaction_resolver(o, rec.resolver());
+}
+
 TEST(TransactionResolverTest, SeesEarlierAcceptedRecipientsAndRsetClearsThem) {
   Recorder rec;
   Driver d(Session::with_transaction_resolver(default_options(), rec.resolver()));
@@ -80,9 +87,7 @@ TEST(TransactionResolverTest, SeesEarlierAcceptedRecipientsAndRsetClearsThem) {
 
 TEST(TransactionResolverTest, TemporaryRefusalsDoNotCountTowardTheErrorLimit) {
   Recorder rec;
-  SessionOptions o = default_options();
-  o.max_errors = 2;
-  Driver d(Session::with_transaction_resolver(o, rec.resolver()));
+  Driver d(closing_after(2, rec));
   ASSERT_TRUE(run_transcript(d, opened(Upto::rcpt, R"(
     >RCPT TO:<busy@lists.example.org>
     <452 4.5.3 one list per message
@@ -101,9 +106,7 @@ TEST(TransactionResolverTest, TemporaryRefusalsDoNotCountTowardTheErrorLimit) {
 
 TEST(TransactionResolverTest, PermanentRefusalsCountTowardTheErrorLimit) {
   Recorder rec;
-  SessionOptions o = default_options();
-  o.max_errors = 2;
-  Driver d(Session::with_transaction_resolver(o, rec.resolver()));
+  Driver d(closing_after(2, rec));
   ASSERT_TRUE(run_transcript(d, opened(Upto::mail, R"(
     >RCPT TO:<gone@lists.example.org>
     <550 5.1.1 gone

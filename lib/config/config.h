@@ -30,6 +30,11 @@ struct ServerSettings {
   Protocol protocol = Protocol::smtp;
   std::uint64_t max_message_size = 26214400;
   unsigned max_connections = 100;
+  // Message bytes held in memory by the intake at once (docs/smtp.md,
+  // "Memory"); >= max_message_size.
+  std::uint64_t max_message_memory = 268435456;
+  unsigned max_connections_per_client = 50;  // per client IP address
+  std::uint32_t max_session_time = 1800;     // seconds from connect to 421 4.4.2
   std::filesystem::path tls_certificate;  // empty: no STARTTLS
   std::filesystem::path tls_private_key;
 };

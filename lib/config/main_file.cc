@@ -16,9 +16,16 @@ namespace tlpmail::config::detail {
 namespace {
 
 constexpr std::array<std::string_view, 4> kSections = {"server", "relay", "paths", "log"};
-constexpr std::array<std::string_view, 7> kServerKeys = {
-    "hostname",        "listen",          "protocol",       "max_message_size",
-    "max_connections", "tls_certificate", "tls_private_key"};
+constexpr std::array<std::string_view, 10> kServerKeys = {"hostname",
+                                                          "listen",
+                                                          "protocol",
+                                                          "max_message_size",
+                                                          "max_connections",
+                                                          "max_message_memory",
+                                                          "max_connections_per_client",
+                                                          "max_session_time",
+                                                          "tls_certificate",
+                                                          "tls_private_key"};
 constexpr std::array<std::string_view, 4> kRelayKeys = {"host", "port", "starttls",
                                                         "max_connections"};
 constexpr std::array<std::string_view, 4> kPathKeys = {"state_dir", "directory", "lists_dir",
@@ -26,7 +33,9 @@ constexpr std::array<std::string_view, 4> kPathKeys = {"state_dir", "directory",
 constexpr std::array<std::string_view, 1> kLogKeys = {"level"};
 
 constexpr std::int64_t kMaxConnections = 10000;
-constexpr std::int64_t kMaxMessageSize = std::int64_t{1} << 30;  // 1 GiB
+constexpr std::int64_t kMaxMessageSize = std::int64_t{1} << 30;    // 1 GiB
+constexpr std::int64_t kMaxMessageMemory = std::int64_t{1} << 40;  // 1 TiB
+constexpr std::int64_t kMaxSessionTime = 86400;                    // one day, in seconds
 constexpr std::uint16_t kDefaultListenPort = 10030;
 
 template <class E>
@@ -187,6 +196,27 @@ void read_server(const toml::table& t, const std::filesystem::path& base, int se
   }
   if (auto v = read_int_in_range(t, "max_connections", 1, kMaxConnections, f)) {
     m.server.max_connections = static_cast<unsigned>(*v);
+  }
+  // One message of max_message_size must always fit in the budget. Unset,
+  // the budget grows with max_message_size, so that a configuration that
+  // worked before the key existed still starts.
+  if (!t.contains("max_message_memory")) {
+    m.server.max_message_memory = std::max(m.server.max_message_memory, m.server.max_message_size);
+  } else if (auto v = read_int_in_range(t, "max_message_memory", 1, kMaxMessageMemory, f)) {
+    if (static_cast<std::uint64_t>(*v) < m.server.max_message_size) {
+      f.error(line_of(*t.get("max_message_memory")), "max_message_memory (" + std::to_string(*v) +
+                                                         ") must be at least max_message_size (" +
+                                                         std::to_string(m.server.max_message_size) +
+                                                         ")");
+    } else {
+      m.server.max_message_memory = static_cast<std::uint64_t>(*v);
+    }
+  }
+  if (auto v = read_int_in_range(t, "max_connections_per_client", 1, kMaxConnections, f)) {
+    m.server.max_connections_per_client = static_cast<unsigned>(*v);
+  }
+  if (auto v = read_int_in_range(t, "max_session_time", 1, kMaxSessionTime, f)) {
+    m.server.max_session_time = static_cast<std::uint32_t>(*v);
   }
 
   read_path(t, base, m.tls_certificate, f);

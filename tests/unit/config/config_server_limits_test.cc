@@ -1,0 +1,88 @@
+// [server] keys of the intake's limits (docs/configuration.md): the memory
+// budget max_message_memory and its check against max_message_size, the
+// per-client connection limit and the session time limit: defaults,
+// values, ranges and the exact FILE:LINE messages.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "config_fixture.h"
+
+namespace tlpmail::config::testing {
+namespace {
+
+TEST_F(ConfigTest, IntakeLimitDefaults) {
+  auto c = load_ok();
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->server.max_message_memory, 268435456u);
+  EXPECT_EQ(c->server.max_connections_per_client, 50u);
+  EXPECT_EQ(c->server.max_session_time, 1800u);
+}
+
+TEST_F(ConfigTest, IntakeLimitValues) {
+  write("config/tlpmail.toml", R"([server]
+hostname = "lists.example.org"
+max_message_size = 1048576
+max_message_memory = 1048576
+max_connections_per_client = 3
+max_session_time = 60
+)");
+  auto c = load_ok();
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->server.max_message_memory, 1048576u);  // equal to max_message_size is enough
+  EXPECT_EQ(c->server.max_connections_per_client, 3u);
+  EXPECT_EQ(c->server.max_session_time, 60u);
+}
+
+TEST_F(ConfigTest, UnsetMemoryBudgetGrowsWithTheMessageSize) {
+  write("config/tlpmail.toml", R"([server]
+hostname = "lists.example.org"
+max_message_size = 536870912
+)");
+  auto c = load_ok();
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->server.max_message_memory, 536870912u);
+}
+
+TEST_F(ConfigTest, MemoryBudgetBelowTheMessageSizeIsAnError) {
+  write("config/tlpmail.toml", R"([server]
+hostname = "lists.example.org"
+max_message_memory = 1000000
+max_message_size = 26214400
+)");
+  EXPECT_EQ(check(), (Lines{
+                         "config/tlpmail.toml:3: max_message_memory (1000000) must be at least "
+                         "max_message_size (26214400)",
+                     }));
+}
+
+TEST_F(ConfigTest, IntakeLimitRanges) {
+  struct Case {
+    std::string line;
+    std::string want;
+  };
+  const Case cases[] = {
+      {"max_message_memory = 0\n",
+       "config/tlpmail.toml:3: max_message_memory must be between 1 and 1099511627776, got 0"},
+      {"max_message_memory = \"256M\"\n",
+       "config/tlpmail.toml:3: wrong type for 'max_message_memory': expected an integer, got a "
+       "string"},
+      {"max_connections_per_client = 0\n",
+       "config/tlpmail.toml:3: max_connections_per_client must be between 1 and 10000, got 0"},
+      {"max_session_time = 0\n",
+       "config/tlpmail.toml:3: max_session_time must be between 1 and 86400, got 0"},
+      {"max_session_time = \"30m\"\n",
+       "config/tlpmail.toml:3: wrong type for 'max_session_time': expected an integer, got a "
+       "string"},
+      {"max_sesion_time = 60\n",
+       "config/tlpmail.toml:3: unknown key 'max_sesion_time' in [server] (did you mean "
+       "'max_session_time'?)"},
+  };
+  for (const auto& c : cases) {
+    write("config/tlpmail.toml", "[server]\nhostname = \"lists.example.org\"\n" + c.line);
+    EXPECT_EQ(check(), (Lines{c.want})) << c.line;
+  }
+}
+
+}  // namespace
+}  // namespace tlpmail::config::testing

@@ -689,24 +689,22 @@ void Session::tls_started() {
 }
 
 void Session::timeout() {
-  if (phase_ == Phase::closed) return;
-  Reply r{421, "4.4.2", options_.hostname + " Error: timeout exceeded"};
-  if (phase_ == Phase::awaiting_result) {
-    if (!deferred_close_) deferred_close_ = std::move(r);
-    return;
-  }
-  if (phase_ == Phase::data) abort_data(AbortReason::timeout);
-  close_with(std::move(r));
+  close_early({421, "4.4.2", options_.hostname + " Error: timeout exceeded"}, AbortReason::timeout);
 }
 
 void Session::shutdown() {
+  close_early(
+      {421, "4.3.2", options_.hostname + " Error: service shutting down, closing connection"},
+      AbortReason::shutdown);
+}
+
+void Session::close_early(Reply r, AbortReason reason) {
   if (phase_ == Phase::closed) return;
-  Reply r{421, "4.3.2", options_.hostname + " Error: service shutting down, closing connection"};
   if (phase_ == Phase::awaiting_result) {
     if (!deferred_close_) deferred_close_ = std::move(r);
     return;
   }
-  if (phase_ == Phase::data) abort_data(AbortReason::shutdown);
+  if (phase_ == Phase::data) abort_data(reason);
   close_with(std::move(r));
 }
 

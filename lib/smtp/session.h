@@ -223,6 +223,14 @@ class Session {
   // DataAborted{shutdown} comes first. While awaiting_data_result() the
   // 421 waits until the DATA reply from complete_data() has been sent.
   void shutdown();
+  // The server ends the session for a limit of its own (the session time
+  // limit, a busy server taking back an idle session's slot): `reply` and
+  // close, like timeout() and shutdown(): during DATA a
+  // DataAborted{`reason`} comes first; while awaiting_data_result() the
+  // reply waits until the DATA reply has been sent. The first of
+  // timeout(), shutdown() and close_early() wins.
+  // REQUIRES: reply.code == 421 and is_valid_reply(reply).
+  void close_early(Reply reply, AbortReason reason);
   // The peer closed the connection or it failed: no output; during DATA a
   // DataAborted{connection_lost}. Then wants_close(). A later
   // complete_data() is ignored.

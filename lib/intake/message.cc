@@ -1,8 +1,9 @@
 // One message's decision at the end of DATA (see message.h). Logs accept,
-// spool, duplicate, reject, verify and spool failures; never message
-// content or subjects.
+// spool, duplicate, reject (a refusal, or the memory budget's 452), verify
+// and spool failures; never message content or subjects.
 #include "intake/message.h"
 
+#include <algorithm>
 #include <ctime>
 #include <utility>
 
@@ -83,6 +84,14 @@ void log_outcome(const std::string& session, const smtp::Envelope& envelope, std
                   {"error", outcome.detail},
                   {"reply", reply}});
       break;
+    case Outcome::Kind::busy:
+      log::event(level_enum::warn, session, "reject",
+                 {{"reason", "memory budget exhausted"},
+                  {"budget", outcome.detail},
+                  {"from", envelope.mail_from},
+                  {"size", size_text},
+                  {"reply", reply}});
+      break;
     case Outcome::Kind::spool_failed: {
       queue::SpoolError e = outcome.spool_error.value_or(queue::SpoolError{});
       auto level =
@@ -100,16 +109,52 @@ void log_outcome(const std::string& session, const smtp::Envelope& envelope, std
   }
 }
 
-Message::Message(std::shared_ptr<const Context> context, std::string session,
-                 smtp::Envelope envelope)
-    : context_(std::move(context)), session_(std::move(session)), envelope_(std::move(envelope)) {}
+Message::Message(std::shared_ptr<const Context> context, std::shared_ptr<MemoryBudget> memory,
+                 std::string session, smtp::Envelope envelope)
+    : context_(std::move(context)),
+      memory_(std::move(memory)),
+      session_(std::move(session)),
+      envelope_(std::move(envelope)),
+      content_(memory_) {
+  // SIZE= is what MTAs send: charging it now means a message that fits is
+  // never refused halfway, and one that does not is never held at all.
+  std::uint64_t declared = std::min<std::uint64_t>(envelope_.declared_size.value_or(0),
+                                                   context_->config->server.max_message_size);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!content_.reserve(declared, kTransitAllowance)) refuse_for_memory_locked();
+}
 
 bool Message::write(std::string bytes) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (over_budget_) return true;  // discarded as it comes; finish() says why
   begin_locked();
-  content_.append(bytes);
+  if (!content_.append(bytes)) {
+    refuse_for_memory_locked();
+    return true;
+  }
   if (tx_ && !bytes.empty()) (void)tx_->write(bytes);  // a failure sticks; commit() returns it
   return true;
+}
+
+void Message::refuse_for_memory_locked() {
+  if (memory_) {
+    budget_note_ = std::to_string(memory_->in_use()) + " of " + std::to_string(memory_->limit()) +
+                   " bytes in use";
+  } else {
+    budget_note_ = "no memory for the message";
+  }
+  over_budget_ = true;
+  content_.clear();
+  if (tx_) tx_->abort();
+  tx_.reset();
+}
+
+Outcome Message::memory_outcome() const {
+  Outcome out;
+  out.kind = Outcome::Kind::busy;
+  out.reply = memory_budget_reply();
+  out.detail = budget_note_;
+  return out;
 }
 
 net::DataOutcome Message::finish(std::string bytes, std::uint64_t size) {
@@ -122,7 +167,7 @@ void Message::abort() {
   std::lock_guard<std::mutex> lock(mu_);
   if (tx_) tx_->abort();
   tx_.reset();
-  std::string().swap(content_);
+  content_.clear();
 }
 
 void Message::begin_locked() {
@@ -139,8 +184,11 @@ void Message::begin_locked() {
 
 Outcome Message::conclude(std::string bytes) {
   std::lock_guard<std::mutex> lock(mu_);
-  begin_locked();
-  content_.append(bytes);
+  if (!over_budget_) {
+    begin_locked();
+    if (!content_.append(bytes)) refuse_for_memory_locked();
+  }
+  if (over_budget_) return memory_outcome();
   if (!tx_) return Outcome::spool_failure(error_.value_or(queue::SpoolError{}));
   if (!bytes.empty()) (void)tx_->write(bytes);
   return decide_locked(std::time(nullptr));
@@ -155,6 +203,7 @@ Outcome Message::decide_locked(std::time_t now) {
   }
   if (!list || !c.keys || !c.db) {
     // -request / -bounces (or no pipeline): committed as received.
+    content_.clear();
     auto committed = tx_->commit();
     tx_.reset();
     if (!committed) return Outcome::spool_failure(committed.error());
@@ -177,8 +226,8 @@ Outcome Message::decide_locked(std::time_t now) {
   auto gpg = openpgp::thread_context(c.gnupg_home);
   if (!gpg) return fault(gpg.error());
   pipeline::Verifier verifier(*c.config, *c.keys, *c.db);
-  auto verdict = verifier.verify(**gpg, *list, content_, now);
-  std::string().swap(content_);
+  auto verdict = verifier.verify(**gpg, *list, content_.view(), now);
+  content_.clear();
   if (!verdict) return fault(verdict.error());
   if (verdict->signer) out.signer = verdict->signer->fingerprint;
 

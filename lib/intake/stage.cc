@@ -8,7 +8,8 @@
 
 namespace tlpmail::intake {
 
-Stage::Stage(Context context) : context_(std::make_shared<const Context>(std::move(context))) {}
+Stage::Stage(Context context, std::shared_ptr<MemoryBudget> memory)
+    : context_(std::make_shared<const Context>(std::move(context))), memory_(std::move(memory)) {}
 
 smtp::SessionOptions Stage::session_options(bool starttls_available) const {
   return intake::session_options(*context_->config, starttls_available);
@@ -20,7 +21,7 @@ smtp::Session::TransactionRcptResolver Stage::recipient_resolver() const {
 
 std::shared_ptr<net::MessageIntake> Stage::begin(const std::string& session_id,
                                                  const smtp::Envelope& envelope) const {
-  return std::make_shared<Message>(context_, session_id, envelope);
+  return std::make_shared<Message>(context_, memory_, session_id, envelope);
 }
 
 net::DataOutcome Stage::unavailable(const std::string& session_id, const smtp::Envelope& envelope,

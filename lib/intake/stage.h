@@ -1,6 +1,7 @@
 // intake::Stage: the intake as the server's net::Intake. tlpmaild makes
 // one per configuration (at start and on each reload) and hands it to the
 // server inside net::Settings; sessions keep the one they started with.
+// Every Stage of the daemon charges the same memory budget.
 #pragma once
 
 #include <memory>
@@ -14,8 +15,9 @@ namespace tlpmail::intake {
 // Immutable; every method may be called from any thread.
 class Stage final : public net::Intake {
  public:
-  // REQUIRES: context->config and context->spool not null.
-  explicit Stage(Context context);
+  // REQUIRES: context->config and context->spool not null. `memory`: the
+  // daemon's budget of message bytes in memory (null: none, for tests).
+  explicit Stage(Context context, std::shared_ptr<MemoryBudget> memory = nullptr);
 
   smtp::SessionOptions session_options(bool starttls_available) const override;
   smtp::Session::TransactionRcptResolver recipient_resolver() const override;
@@ -29,6 +31,7 @@ class Stage final : public net::Intake {
 
  private:
   std::shared_ptr<const Context> context_;
+  std::shared_ptr<MemoryBudget> memory_;
 };
 
 }  // namespace tlpmail::intake

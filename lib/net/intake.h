@@ -38,6 +38,10 @@ class MessageIntake {
   virtual DataOutcome finish(std::string bytes, std::uint64_t size) = 0;
   // The client went away or the session aborted the message: nothing is kept.
   virtual void abort() = 0;
+  // True once the intake has decided not to keep this message (its reply
+  // at finish() is already decided): the server drops the bytes that
+  // still come instead of handing them over. Any thread; cheap.
+  virtual bool is_discarding() const { return false; }
 };
 
 // The intake for new sessions. Immutable and shared between sessions;

@@ -61,12 +61,14 @@ bool same_listen(const config::ServerSettings& a, const config::ServerSettings& 
 }  // namespace
 
 std::shared_ptr<const net::Settings> server_settings(const Runtime& runtime, queue::Spool& spool,
-                                                     store::Database& db) {
+                                                     store::Database& db,
+                                                     std::shared_ptr<intake::MemoryBudget> memory) {
   auto intake = std::make_shared<const intake::Stage>(
-      intake::Context{runtime.config, runtime.keys, runtime.home, &spool, &db});
+      intake::Context{runtime.config, runtime.keys, runtime.home, &spool, &db}, std::move(memory));
   const auto& server = runtime.config->server;
-  return std::make_shared<const net::Settings>(
-      net::Settings{std::move(intake), runtime.tls, server.hostname, server.max_connections});
+  return std::make_shared<const net::Settings>(net::Settings{
+      std::move(intake), runtime.tls, server.hostname, server.max_connections,
+      server.max_connections_per_client, std::chrono::seconds(server.max_session_time)});
 }
 
 std::shared_ptr<const delivery::OutgoingSetup> outgoing_setup(const Runtime& runtime) {
@@ -93,6 +95,7 @@ void log_list_keys(const std::vector<ListKeyEvent>& keys) {
 
 Controller::Controller(asio::io_context& io, asio::thread_pool& pool, asio::signal_set& signals,
                        net::Server& server, queue::Spool& spool, store::Database& db,
+                       std::shared_ptr<intake::MemoryBudget> memory,
                        std::filesystem::path config_file, std::filesystem::path gnupg_home,
                        std::shared_ptr<const Runtime> runtime)
     : io_(io),
@@ -101,6 +104,7 @@ Controller::Controller(asio::io_context& io, asio::thread_pool& pool, asio::sign
       server_(server),
       spool_(spool),
       db_(db),
+      memory_(std::move(memory)),
       config_file_(std::move(config_file)),
       gnupg_home_(std::move(gnupg_home)),
       runtime_(std::move(runtime)),
@@ -219,7 +223,8 @@ void Controller::apply(std::shared_ptr<const Runtime> next) {
   }
   auto level = spdlog::level::from_str(new_config.log.level);
   if (level != spdlog::level::off || new_config.log.level == "off") spdlog::set_level(level);
-  server_.set_settings(server_settings(*next, spool_, db_));
+  memory_->set_limit(new_config.server.max_message_memory);
+  server_.set_settings(server_settings(*next, spool_, db_, memory_));
   if (outgoing_) outgoing_->set_setup(outgoing_setup(*next));
   runtime_ = std::move(next);
 }

@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "delivery/outgoing.h"
+#include "intake/memory_budget.h"
 #include "net/server.h"
 #include "queue/spool.h"
 #include "store/database.h"
@@ -26,11 +27,12 @@ namespace asio = boost::asio;
 // REQUIRES: all references outlive the io_context's run().
 class Controller {
  public:
-  // `spool` and `db` are what each new configuration's intake works with.
+  // `spool`, `db` and `memory` are what each new configuration's intake
+  // works with; a reload sets the budget's limit.
   Controller(asio::io_context& io, asio::thread_pool& pool, asio::signal_set& signals,
              net::Server& server, queue::Spool& spool, store::Database& db,
-             std::filesystem::path config_file, std::filesystem::path gnupg_home,
-             std::shared_ptr<const Runtime> runtime);
+             std::shared_ptr<intake::MemoryBudget> memory, std::filesystem::path config_file,
+             std::filesystem::path gnupg_home, std::shared_ptr<const Runtime> runtime);
 
   // Starts the signal loop and, under a systemd watchdog, the pings.
   void start();
@@ -55,6 +57,7 @@ class Controller {
   net::Server& server_;
   queue::Spool& spool_;
   store::Database& db_;
+  std::shared_ptr<intake::MemoryBudget> memory_;
   delivery::Outgoing* outgoing_ = nullptr;
   std::filesystem::path config_file_;
   std::filesystem::path gnupg_home_;
@@ -67,9 +70,11 @@ class Controller {
 };
 
 // net::Settings for a Runtime: STARTTLS, limits and an intake::Stage that
-// verifies into `spool` and `db`.
+// verifies into `spool` and `db` and charges `memory` (the daemon's one
+// budget; its limit is the caller's to set).
 std::shared_ptr<const net::Settings> server_settings(const Runtime& runtime, queue::Spool& spool,
-                                                     store::Database& db);
+                                                     store::Database& db,
+                                                     std::shared_ptr<intake::MemoryBudget> memory);
 
 // What the outgoing loop works with under a Runtime.
 std::shared_ptr<const delivery::OutgoingSetup> outgoing_setup(const Runtime& runtime);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "delivery/outgoing.h"
+#include "intake/memory_budget.h"
 #include "log/log.h"
 #include "net/server.h"
 #include "openpgp/context.h"
@@ -120,6 +121,10 @@ int run(const daemon::Options& options) {
   net::Timeouts timeouts;
   if (options.timeouts) timeouts = net::test_timeouts(*options.timeouts);
 
+  // One budget for the daemon's life: sessions that started under an older
+  // configuration keep charging it after a reload.
+  auto memory = std::make_shared<intake::MemoryBudget>(config.server.max_message_memory);
+
   asio::thread_pool pool(kWorkerThreads);
   {
     net::Server server(io, pool.get_executor(), timeouts);
@@ -127,7 +132,7 @@ int run(const daemon::Options& options) {
       pool.join();
       return fail(r.error().message);
     }
-    server.set_settings(daemon::server_settings(*runtime, **spool, **db));
+    server.set_settings(daemon::server_settings(*runtime, **spool, **db, memory));
 
     delivery::OutgoingOptions out_options;
     if (options.timeouts) {
@@ -154,8 +159,8 @@ int run(const daemon::Options& options) {
     server.set_on_spooled([&outgoing] { outgoing.message_spooled(); });
     server.start();
 
-    daemon::Controller controller(io, pool, signals, server, **spool, **db, options.config_path,
-                                  daemon::gnupg_home(config), runtime);
+    daemon::Controller controller(io, pool, signals, server, **spool, **db, memory,
+                                  options.config_path, daemon::gnupg_home(config), runtime);
     controller.set_outgoing(&outgoing);
     controller.start();
 

@@ -2,26 +2,29 @@
 // STARTTLS handshake, and the message's way to the intake (begin, batched
 // writes and the end of DATA on the worker executor; the intake's outcome
 // is the reply). Logs connect, reject (commands the session refused),
-// starttls, abort, timeout and disconnect; the intake logs what it decides
-// about a message. Never message content or subjects.
+// starttls, abort, timeout (phase command, data, write or session) and
+// disconnect; the intake logs what it decides about a message. Never
+// message content or subjects.
 #include "net/connection.h"
 
 #include <openssl/ssl.h>
 
 #include <algorithm>
-#include <ctime>
-#include <filesystem>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <ctime>
+#include <filesystem>
 #include <mutex>
 #include <utility>
 #include <variant>
 
 #include "log/log.h"
+#include "net/admission.h"
 #include "util/offload.h"
 
 namespace tlpmail::net {
@@ -30,6 +33,8 @@ using namespace asio::experimental::awaitable_operators;
 using asio::ip::tcp;
 using boost::system::error_code;
 using spdlog::level::level_enum;
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
 
 namespace {
 
@@ -59,10 +64,14 @@ Connection::Connection(const ServerCore& core, std::shared_ptr<const Settings> s
           settings_->intake->recipient_resolver())),
       deadline_(socket_.get_executor()),
       read_buffer_(kReadBufferSize),
-      started_(std::chrono::steady_clock::now()) {
+      started_(steady_clock::now()),
+      session_deadline_(started_ + settings_->max_session_time),
+      last_progress_(started_),
+      read_started_(started_) {
   error_code ec;
   auto remote = socket_.remote_endpoint(ec);
   peer_ = ec ? std::string("unknown") : format_endpoint(remote);
+  client_ = ec ? std::string("unknown") : remote.address().to_string();
   socket_.set_option(tcp::no_delay(true), ec);
 }
 
@@ -85,6 +94,30 @@ void Connection::close() {
   error_code ec;
   socket_.close(ec);
   deadline_.cancel();
+}
+
+void Connection::evict() {
+  if (evicted_) return;
+  evicted_ = true;
+  end_reply_ = idle_connection_closed_reply(settings_->hostname);
+  if (reading_) deadline_.cancel();  // interrupts the read; serve() sends the 421
+}
+
+void Connection::rearm() {
+  if (reading_) deadline_.cancel();  // watch_read() computes the deadline again
+}
+
+bool Connection::is_waiting() const {
+  return reading_ && !session_.in_data() && !stop_requested_ && !end_reply_ && !closed_;
+}
+
+milliseconds Connection::write_limit() const {
+  milliseconds limit = core_.timeouts.command;
+  if (stop_requested_ || end_reply_) return std::min(limit, core_.timeouts.shutdown_grace);
+  // Never much past the session time limit; the last reply still gets the
+  // shutdown grace to go out.
+  auto left = std::chrono::duration_cast<milliseconds>(session_deadline_ - steady_clock::now());
+  return std::min(limit, std::max(left, milliseconds(0)) + core_.timeouts.shutdown_grace);
 }
 
 asio::awaitable<void> Connection::serve() {
@@ -121,6 +154,11 @@ asio::awaitable<void> Connection::serve() {
       session_.shutdown();
       continue;
     }
+    if (end_reply_ && !end_sent_) {
+      end_sent_ = true;
+      session_.close_early(*end_reply_, smtp::AbortReason::shutdown);
+      continue;
+    }
     if (!session_.wants_input()) {
       log::event(level_enum::err, id_, "error", {{"reason", "session neither reads nor closes"}});
       break;
@@ -129,9 +167,7 @@ asio::awaitable<void> Connection::serve() {
   }
 
   co_await close_gracefully();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                  started_)
-                .count();
+  auto ms = std::chrono::duration_cast<milliseconds>(steady_clock::now() - started_).count();
   std::string duration = std::to_string(ms);
   std::string messages = std::to_string(messages_);
   log::event(level_enum::info, id_, "disconnect",
@@ -139,9 +175,19 @@ asio::awaitable<void> Connection::serve() {
 }
 
 asio::awaitable<void> Connection::read_and_feed() {
+  read_started_ = steady_clock::now();
+  if (read_started_ >= session_deadline_) {
+    // Checked before reading: a client that always has the next command
+    // ready must not win the race against the limit.
+    std::string limit = std::to_string(settings_->max_session_time.count());
+    log::event(level_enum::info, id_, "timeout",
+               {{"client", peer_}, {"phase", "session"}, {"limit_s", limit}});
+    session_.close_early(session_time_limit_reply(settings_->hostname), smtp::AbortReason::timeout);
+    co_return;
+  }
   reading_ = true;
-  deadline_.expires_after(read_timeout(core_.timeouts, session_.in_data()));
-  auto result = co_await (read_some() || deadline_.async_wait(kTuple));
+  read_cut_ = false;
+  auto result = co_await (read_some() || watch_read());
   reading_ = false;
   if (result.index() == 0) {
     auto [ec, n] = std::get<0>(result);
@@ -155,11 +201,45 @@ asio::awaitable<void> Connection::read_and_feed() {
     }
     co_return;
   }
-  auto [ec] = std::get<1>(result);
-  if (ec) co_return;  // interrupted by stop() or close(): serve() decides
+  ReadEnd end = std::get<1>(result);
+  if (end == ReadEnd::interrupted) co_return;  // stop(), close() or evict(): serve() decides
+  if (end == ReadEnd::session_limit) {
+    std::string limit = std::to_string(settings_->max_session_time.count());
+    log::event(level_enum::info, id_, "timeout",
+               {{"client", peer_}, {"phase", "session"}, {"limit_s", limit}});
+    session_.close_early(session_time_limit_reply(settings_->hostname), smtp::AbortReason::timeout);
+    co_return;
+  }
   const char* phase = session_.in_data() ? "data" : "command";
-  log::event(level_enum::info, id_, "timeout", {{"client", peer_}, {"phase", phase}});
+  const bool in_data = session_.in_data();
+  if (read_timeout(core_.timeouts, in_data, read_cut_) < read_timeout(core_.timeouts, in_data)) {
+    log::event(level_enum::info, id_, "timeout",
+               {{"client", peer_}, {"phase", phase}, {"overload", "yes"}});
+  } else {
+    log::event(level_enum::info, id_, "timeout", {{"client", peer_}, {"phase", phase}});
+  }
   session_.timeout();
+}
+
+asio::awaitable<Connection::ReadEnd> Connection::watch_read() {
+  for (;;) {
+    // A read cut while the server was overloaded stays cut: the overload
+    // ending (below 90 % of the limit) as the first cut reads expire must
+    // not give the others their minutes back.
+    read_cut_ = read_cut_ || core_.overloaded;
+    auto now = steady_clock::now();
+    auto idle_due = read_started_ + read_timeout(core_.timeouts, session_.in_data(), read_cut_);
+    if (now >= session_deadline_) co_return ReadEnd::session_limit;
+    if (now >= idle_due) co_return ReadEnd::idle;
+    deadline_.expires_at(std::min(idle_due, session_deadline_));
+    co_await deadline_.async_wait(kTuple);
+    // The read completed (the || cancels this branch), or stop(), close()
+    // or evict() interrupt; else rearm() woke it early or the deadline
+    // passed: compute it again.
+    auto cancelled = (co_await asio::this_coro::cancellation_state).cancelled();
+    if (cancelled != asio::cancellation_type::none) co_return ReadEnd::interrupted;
+    if (stop_requested_ || closed_ || end_reply_) co_return ReadEnd::interrupted;
+  }
 }
 
 asio::awaitable<std::tuple<error_code, std::size_t>> Connection::read_some() {
@@ -175,9 +255,7 @@ asio::awaitable<std::tuple<error_code, std::size_t>> Connection::write_all(std::
 }
 
 asio::awaitable<bool> Connection::write_output() {
-  auto limit = core_.timeouts.command;
-  if (stop_requested_) limit = std::min(limit, core_.timeouts.shutdown_grace);
-  deadline_.expires_after(limit);
+  deadline_.expires_after(write_limit());
   auto result = co_await (write_all(out_) || deadline_.async_wait(kTuple));
   if (result.index() == 0) {
     auto [ec, n] = std::get<0>(result);
@@ -197,7 +275,7 @@ asio::awaitable<bool> Connection::write_output() {
 asio::awaitable<bool> Connection::start_tls() {
   if (!settings_->tls) co_return false;
   tls_.emplace(socket_, *settings_->tls);
-  deadline_.expires_after(core_.timeouts.command);
+  deadline_.expires_after(write_limit());
   auto result = co_await (tls_->async_handshake(asio::ssl::stream_base::server, kTuple) ||
                           deadline_.async_wait(kTuple));
   std::string failure;
@@ -238,6 +316,7 @@ asio::awaitable<void> Connection::handle_events() {
     if (events.empty()) co_return;
     for (auto& event : events) {
       if (auto* chunk = std::get_if<smtp::DataChunk>(&event)) {
+        if (job_ && job_->is_discarding()) continue;  // refused already: nothing is kept
         batch_.append(chunk->bytes);
         if (batch_.is_full()) co_await flush_batch();
       } else if (auto* started = std::get_if<smtp::DataStarted>(&event)) {
@@ -322,6 +401,7 @@ asio::awaitable<void> Connection::finish_data(std::uint64_t size) {
   if (!outcome) outcome = settings_->intake->unavailable(id_, envelope_, unavailable, size);
   job_.reset();
   batch_.clear();
+  last_progress_ = steady_clock::now();
   if (outcome->new_message) {
     ++messages_;
     if (core_.on_spooled) core_.on_spooled();

@@ -1,9 +1,10 @@
 // One client connection of net::Server: a coroutine that drives an
 // smtp::Session over a TCP socket (and, after STARTTLS, a TLS stream on
-// it), with a deadline on every read, write and handshake, and that hands
-// message bytes to the injected intake (net/intake.h) on the worker
-// executor. Internal to lib/net; the Server creates, tracks and stops
-// connections.
+// it), with a deadline on every read, write and handshake (shorter while
+// the server is overloaded, never past the session time limit), and that
+// hands message bytes to the injected intake (net/intake.h) on the worker
+// executor. Internal to lib/net; the Server creates, tracks, evicts and
+// stops connections.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -44,8 +45,19 @@ class Connection {
   void stop();
   // Closes the socket now; pending operations fail and run() ends.
   void close();
+  // The slot goes to a newcomer: 421 4.3.2 (idle_connection_closed_reply)
+  // and close, as stop() does. is_evicted() from now on.
+  void evict();
+  // The overload state changed: a waiting read takes its new deadline.
+  void rearm();
 
   const std::string& id() const { return id_; }
+  const std::string& peer() const { return peer_; }      // "address:port"
+  const std::string& client() const { return client_; }  // the address alone
+  // Waiting for the client's next command (see OpenSession::waiting).
+  bool is_waiting() const;
+  bool is_evicted() const { return evicted_; }
+  std::chrono::steady_clock::time_point last_progress() const { return last_progress_; }
 
  private:
   asio::awaitable<void> serve();
@@ -63,8 +75,14 @@ class Connection {
   asio::awaitable<void> close_gracefully();
   // Reads once (bounded by the read buffer) with the deadline of the
   // session's phase; feeds the session or tells it what happened
-  // (timeout, lost connection). Returns early when stop()/close() interrupt.
+  // (timeout, session time limit, lost connection). Returns early when
+  // stop(), close() or evict() interrupt.
   asio::awaitable<void> read_and_feed();
+  enum class ReadEnd { idle, session_limit, interrupted };
+  // The read's deadline, re-evaluated whenever rearm() wakes it.
+  asio::awaitable<ReadEnd> watch_read();
+  // How long a write (or handshake) may take from now.
+  std::chrono::milliseconds write_limit() const;
 
   asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> read_some();
   asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> write_all(
@@ -76,16 +94,24 @@ class Connection {
   std::optional<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
   std::string id_;
   std::string peer_;
+  std::string client_;
   smtp::Session session_;
   asio::steady_timer deadline_;
   std::vector<char> read_buffer_;
   std::string out_;  // replies being written
   std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point session_deadline_;  // started_ + max_session_time
+  std::chrono::steady_clock::time_point last_progress_;     // started_, then each DATA answered
+  std::chrono::steady_clock::time_point read_started_;
 
   bool stop_requested_ = false;
   bool shutdown_sent_ = false;
   bool reading_ = false;  // a read is pending: stop() may interrupt it
+  bool read_cut_ = false;  // this read's limit is Timeouts::overload
   bool closed_ = false;
+  bool evicted_ = false;
+  std::optional<smtp::Reply> end_reply_;  // evict(): the 421 the session is to send
+  bool end_sent_ = false;
   bool tls_pending_ = false;  // StartTlsRequested seen; handshake after the 220 is written
 
   // The message being received.

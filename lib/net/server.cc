@@ -1,4 +1,5 @@
-// Listening sockets, accept loops, the connection limit and graceful stop.
+// Listening sockets, accept loops, the connection limits (admission.h),
+// the overload state and graceful stop.
 #include "net/server.h"
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <utility>
 
 #include "log/log.h"
+#include "net/admission.h"
 #include "net/connection.h"
 #include "smtp/session.h"
 
@@ -131,10 +133,30 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
     std::uint64_t serial = ++next_serial_;
     std::string id = "s" + std::to_string(serial);
     std::shared_ptr<const Settings> settings = settings_;
-    unsigned limit = settings->max_connections;
-    if (connections_.size() >= limit) {
-      reject_busy(std::move(socket), id, limit);
+    error_code rec;
+    auto remote = socket.remote_endpoint(rec);
+    std::string client = rec ? std::string("unknown") : remote.address().to_string();
+    std::vector<OpenSession> open;
+    open.reserve(active_);
+    for (const auto& [s, c] : connections_) {
+      if (!c->is_evicted()) open.push_back({s, c->client(), c->is_waiting(), c->last_progress()});
+    }
+    AdmissionLimits limits{settings->max_connections, settings->max_connections_per_client};
+    Admission admission = decide_admission(limits, client, open, Clock::now());
+    if (admission.kind == Admission::Kind::busy) {
+      reject(std::move(socket), id, smtp::too_many_connections_reply(settings->hostname),
+             "too many connections", settings->max_connections);
       continue;
+    }
+    if (admission.kind == Admission::Kind::client_busy) {
+      unsigned limit = settings->max_connections_per_client;
+      reject(std::move(socket), id,
+             too_many_connections_from_reply(settings->hostname, client, limit),
+             "too many connections from this client", limit);
+      continue;
+    }
+    if (admission.kind == Admission::Kind::evict) {
+      evict(admission.victim, id, admission.for_client_limit);
     }
     std::shared_ptr<Connection> connection;
     try {
@@ -144,6 +166,8 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
       continue;
     }
     connections_.emplace(serial, connection);
+    ++active_;
+    update_overload();
     asio::co_spawn(io_, Connection::run(connection), [this, serial, id](std::exception_ptr e) {
       if (e) {
         try {
@@ -157,27 +181,73 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
   }
 }
 
-void Server::reject_busy(tcp::socket socket, const std::string& id, unsigned limit) {
+void Server::reject(tcp::socket socket, const std::string& id, const std::string& reply,
+                    const char* reason, unsigned limit) {
   error_code ec;
   auto remote = socket.remote_endpoint(ec);
   std::string peer = ec ? std::string("unknown") : format_endpoint(remote);
   // A fresh socket's send buffer takes these few bytes at once; without
   // blocking, a peer that cannot take them just misses the reply.
-  std::string reply = smtp::too_many_connections_reply(settings_->hostname);
   socket.non_blocking(true, ec);
   asio::write(socket, asio::buffer(reply), ec);
   socket.shutdown(tcp::socket::shutdown_both, ec);
   socket.close(ec);
   std::string limit_text = std::to_string(limit);
+  std::string code = reply.substr(0, std::min<std::size_t>(reply.size(), 9));  // "421 4.x.y"
   log::event(level_enum::warn, id, "reject",
-             {{"client", peer},
-              {"reason", "too many connections"},
-              {"limit", limit_text},
+             {{"client", peer}, {"reason", reason}, {"limit", limit_text}, {"reply", code}});
+}
+
+void Server::evict(std::uint64_t serial, const std::string& for_id, bool for_client_limit) {
+  auto it = connections_.find(serial);
+  if (it == connections_.end() || it->second->is_evicted()) return;
+  Connection& victim = *it->second;
+  auto waited =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - victim.last_progress());
+  std::string waited_text = std::to_string(waited.count());
+  const char* reason =
+      for_client_limit ? "too many connections from this client" : "too many connections";
+  log::event(level_enum::info, victim.id(), "evict",
+             {{"client", victim.peer()},
+              {"reason", reason},
+              {"for", for_id},
+              {"idle_ms", waited_text},
               {"reply", "421 4.3.2"}});
+  victim.evict();
+  --active_;
+}
+
+void Server::update_overload() {
+  if (!settings_) return;
+  // On at the limit, off below 90 % of it: a server that hovers at the
+  // limit does not flap (nor log) at every connection.
+  const std::size_t limit = settings_->max_connections;
+  const bool now = core_.overloaded ? active_ * 10 >= limit * 9 : active_ >= limit;
+  if (now == core_.overloaded) return;
+  core_.overloaded = now;
+  std::string active = std::to_string(active_);
+  std::string limit_text = std::to_string(limit);
+  if (now) {
+    std::string read_ms = std::to_string(core_.timeouts.overload.count());
+    log::event(level_enum::warn, "-", "overload",
+               {{"status", "on"},
+                {"connections", active},
+                {"limit", limit_text},
+                {"read_timeout_ms", read_ms}});
+    for (auto& [serial, connection] : connections_) connection->rearm();
+  } else {
+    log::event(level_enum::info, "-", "overload",
+               {{"status", "off"}, {"connections", active}, {"limit", limit_text}});
+  }
 }
 
 void Server::on_closed(std::uint64_t serial) {
-  connections_.erase(serial);
+  auto it = connections_.find(serial);
+  if (it != connections_.end()) {
+    if (!it->second->is_evicted()) --active_;
+    connections_.erase(it);
+  }
+  update_overload();
   if (connections_.empty()) idle_.cancel();  // wakes stop(), if it waits
 }
 

@@ -1,11 +1,13 @@
 // net::Server: tlpmaild's SMTP/LMTP listener on Boost.Asio C++20
 // coroutines. One accept loop per listening socket, one coroutine per
 // connection that drives an smtp::Session with a deadline on every read
-// and write, STARTTLS, the max_connections limit (421 4.3.2 for the
-// excess) and graceful shutdown. What happens to a message is the injected
-// intake's business (net/intake.h); its blocking work runs on a worker
-// executor, never on the io_context thread. No configuration loading, no
-// signals: the daemon does those and hands Settings in.
+// and write, STARTTLS, the connection limits (max_connections, per client
+// address, an idle session's slot taken back for a newcomer: admission.h),
+// shorter read deadlines while full, the session time limit, and graceful
+// shutdown. What happens to a message is the injected intake's business
+// (net/intake.h); its blocking work runs on a worker executor, never on
+// the io_context thread. No configuration loading, no signals: the daemon
+// does those and hands Settings in.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -14,6 +16,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -42,6 +45,10 @@ struct Settings {
   std::shared_ptr<asio::ssl::context> tls;  // null: no STARTTLS offered
   std::string hostname;                     // in the 421 for connections over the limit
   unsigned max_connections = 100;
+  unsigned max_connections_per_client = 50;  // by the peer's IP address
+  // From connect to "421 4.4.2 ... session time limit exceeded"; a DATA
+  // being received is aborted, one being committed is answered first.
+  std::chrono::seconds max_session_time{1800};
 };
 
 // "127.0.0.1:10030", "[::1]:10030".
@@ -56,6 +63,9 @@ struct ServerCore {
   // message (DataOutcome::new_message); the fan-out is woken with it. May
   // be empty.
   std::function<void()> on_spooled;
+  // The server is at max_connections: reads wait at most
+  // timeouts.overload. Set by the Server, read by its connections.
+  bool overloaded = false;
 };
 
 // Thread safety: none. REQUIRES: the io_context is run by exactly one
@@ -103,14 +113,22 @@ class Server {
 
  private:
   asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor);
-  void reject_busy(asio::ip::tcp::socket socket, const std::string& id, unsigned limit);
+  // Writes `reply` (a 421) without blocking, closes, logs the reject.
+  void reject(asio::ip::tcp::socket socket, const std::string& id, const std::string& reply,
+              const char* reason, unsigned limit);
+  // Tells the session `serial` to give its slot up to `for_id`.
+  void evict(std::uint64_t serial, const std::string& for_id, bool for_client_limit);
   void on_closed(std::uint64_t serial);
+  // Recomputes core_.overloaded; on the way in, every waiting read is cut
+  // to the overload limit.
+  void update_overload();
 
   asio::io_context& io_;
   ServerCore core_;
   std::list<asio::ip::tcp::acceptor> acceptors_;
   std::shared_ptr<const Settings> settings_;
   std::map<std::uint64_t, std::shared_ptr<Connection>> connections_;
+  std::size_t active_ = 0;  // connections_ minus those told to give their slot up
   std::uint64_t next_serial_ = 0;
   bool stopping_ = false;
   asio::steady_timer idle_;  // cancelled when the last connection is gone while stopping

@@ -11,6 +11,7 @@ Timeouts test_timeouts(milliseconds n) {
   t.command = n;
   t.data_block = n;
   t.shutdown_grace = std::min(t.shutdown_grace, n);
+  t.overload = std::min(t.overload, n);
   return t;
 }
 

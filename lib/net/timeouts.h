@@ -1,8 +1,9 @@
 // The time limits of tlpmaild's SMTP/LMTP intake: how long a client may
 // stay silent between commands and between blocks of message data (RFC
-// 5321 4.5.3.2), how long the server waits for the spool's verdict, and
-// how long sessions get to finish after SIGTERM. Plain values and their
-// parsing only; the timers themselves live in connection.cc.
+// 5321 4.5.3.2), and how much less while the server is full, how long the
+// server waits for the spool's verdict, and how long sessions get to
+// finish after SIGTERM. Plain values and their parsing only; the timers
+// themselves live in connection.cc.
 #pragma once
 
 #include <chrono>
@@ -27,18 +28,26 @@ struct Timeouts {
   // After SIGTERM: sessions get this long to finish (the reply to a DATA
   // being committed, then 421); connections still open are then closed.
   milliseconds shutdown_grace{std::chrono::seconds(10)};
+  // While the server is at max_connections ("overloaded", Postfix's
+  // stress mode: smtpd_timeout 10s), no read waits longer than this, in
+  // commands or in DATA: idle and trickling clients give their slots back
+  // within seconds instead of minutes. Reads already waiting are cut too.
+  milliseconds overload{std::chrono::seconds(10)};
 
   friend bool operator==(const Timeouts&, const Timeouts&) = default;
 };
 
 // For tests only (tlpmaild's hidden --timeouts-ms N): the command and
-// data-block limits become `n`, the shutdown grace at most `n`; the
-// DATA-termination limit stays at its default. REQUIRES: n > 0.
+// data-block limits become `n`, the shutdown grace and the overload limit
+// at most `n`; the DATA-termination limit stays at its default.
+// REQUIRES: n > 0.
 Timeouts test_timeouts(milliseconds n);
 
-// The read limit for the session's current phase.
-inline milliseconds read_timeout(const Timeouts& t, bool in_data) {
-  return in_data ? t.data_block : t.command;
+// The read limit for the session's current phase, shortened to
+// t.overload while the server is overloaded.
+inline milliseconds read_timeout(const Timeouts& t, bool in_data, bool overloaded = false) {
+  milliseconds limit = in_data ? t.data_block : t.command;
+  return overloaded && t.overload < limit ? t.overload : limit;
 }
 
 // A decimal number of milliseconds, 1..86400000 (one day), digits only.

@@ -3,6 +3,9 @@
 // input, and base64 + CRC-24 for the armored form. No GPGME.
 #include "openpgp/packets.h"
 
+#define ZLIB_CONST
+#include <zlib.h>
+
 #include <algorithm>
 #include <array>
 
@@ -52,80 +55,127 @@ bool read_be(std::string_view d, std::size_t pos, std::size_t n, std::size_t& ou
 
 }  // namespace
 
+namespace {
+
+// One packet as far as the input holds it: the header, and whether the
+// body (every chunk of a partial body) is there too.
+struct Framed {
+  Packet p;                  // tag, format, offset; header_size once `header`; size once `complete`
+  bool header = false;       // the CTB and the first length field were read
+  bool complete = false;     // the whole packet is inside the input
+  PacketErrorKind error = PacketErrorKind::truncated;  // why not complete
+  std::size_t first_chunk = 0;  // length of the first body chunk (the body when not partial)
+};
+
+// One new-format length field at `cur`: its value, its size in octets and
+// whether it is a partial length. False when it runs past the end.
+bool new_length(std::string_view d, std::size_t cur, std::size_t& len, std::size_t& octets,
+                bool& partial) {
+  if (cur >= d.size()) return false;
+  const std::uint8_t l0 = byte_at(d, cur);
+  partial = false;
+  if (l0 < 192) {
+    len = l0;
+    octets = 1;
+  } else if (l0 < 224) {
+    if (cur + 1 >= d.size()) return false;
+    len = ((static_cast<std::size_t>(l0) - 192) << 8) + byte_at(d, cur + 1) + 192;
+    octets = 2;
+  } else if (l0 == 255) {
+    if (!read_be(d, cur + 1, 4, len)) return false;
+    octets = 5;
+  } else {
+    len = std::size_t{1} << (l0 & 0x1f);
+    octets = 1;
+    partial = true;
+  }
+  return true;
+}
+
+Framed frame_at(std::string_view data, std::size_t pos) {
+  Framed f;
+  f.p.offset = pos;
+  if (pos >= data.size()) return f;
+  const std::uint8_t ctb = byte_at(data, pos);
+  if ((ctb & 0x80) == 0) {
+    f.error = PacketErrorKind::not_a_packet;
+    return f;
+  }
+  f.p.new_format = (ctb & 0x40) != 0;
+  f.p.tag = f.p.new_format ? (ctb & 0x3f) : ((ctb >> 2) & 0x0f);
+  if (f.p.tag == 0) {
+    f.error = PacketErrorKind::reserved_tag;
+    return f;
+  }
+  std::size_t cur = pos + 1;
+
+  if (!f.p.new_format) {
+    const unsigned type = ctb & 0x03;
+    if (type == 3) {
+      // Indeterminate: the packet runs to the end of the input.
+      f.p.header_size = 1;
+      f.p.size = data.size() - pos;
+      f.first_chunk = f.p.size - 1;
+      f.header = f.complete = true;
+      return f;
+    }
+    const std::size_t n = type == 0 ? 1 : type == 1 ? 2 : 4;
+    std::size_t len = 0;
+    if (!read_be(data, cur, n, len)) return f;
+    cur += n;
+    f.p.header_size = 1 + n;
+    f.first_chunk = len;
+    f.header = true;
+    if (len > data.size() - cur) return f;
+    f.p.size = f.p.header_size + len;
+    f.complete = true;
+    return f;
+  }
+
+  // New format: one or more length fields; partial chunks until a definite one.
+  for (;;) {
+    std::size_t len = 0;
+    std::size_t n = 0;
+    bool partial = false;
+    if (!new_length(data, cur, len, n, partial)) return f;
+    if (partial && !may_be_partial(f.p.tag)) {
+      f.error = PacketErrorKind::bad_partial;
+      return f;
+    }
+    if (partial) f.p.partial = true;
+    cur += n;
+    if (!f.header) {
+      f.p.header_size = cur - pos;
+      f.first_chunk = len;
+      f.header = true;
+    }
+    if (len > data.size() - cur) return f;
+    cur += len;
+    if (!partial) break;
+  }
+  f.p.size = cur - pos;
+  f.complete = true;
+  return f;
+}
+
+}  // namespace
+
+Result<Packet, PacketError> read_packet(std::string_view data, std::size_t offset) {
+  const Framed f = frame_at(data, offset);
+  if (!f.complete) return Unexpected(PacketError{f.error, offset});
+  return f.p;
+}
+
 Result<std::vector<Packet>, PacketError> split_packets(std::string_view data) {
   using Err = Unexpected<PacketError>;
   if (data.empty()) return Err(PacketError{PacketErrorKind::empty, 0});
   std::vector<Packet> packets;
   std::size_t pos = 0;
   while (pos < data.size()) {
-    Packet p;
-    p.offset = pos;
-    const std::uint8_t ctb = byte_at(data, pos);
-    if ((ctb & 0x80) == 0) return Err(PacketError{PacketErrorKind::not_a_packet, pos});
-    p.new_format = (ctb & 0x40) != 0;
-    p.tag = p.new_format ? (ctb & 0x3f) : ((ctb >> 2) & 0x0f);
-    if (p.tag == 0) return Err(PacketError{PacketErrorKind::reserved_tag, pos});
-    std::size_t cur = pos + 1;
-    const PacketError truncated{PacketErrorKind::truncated, pos};
-
-    if (!p.new_format) {
-      const unsigned type = ctb & 0x03;
-      if (type == 3) {
-        // Indeterminate: the packet runs to the end of the input.
-        p.header_size = 1;
-        p.size = data.size() - pos;
-        packets.push_back(p);
-        break;
-      }
-      const std::size_t n = type == 0 ? 1 : type == 1 ? 2 : 4;
-      std::size_t len = 0;
-      if (!read_be(data, cur, n, len)) return Err(truncated);
-      cur += n;
-      if (len > data.size() - cur) return Err(truncated);
-      p.header_size = 1 + n;
-      p.size = p.header_size + len;
-      packets.push_back(p);
-      pos += p.size;
-      continue;
-    }
-
-    // New format: one or more length fields; partial chunks until a definite one.
-    bool first = true;
-    for (;;) {
-      if (cur >= data.size()) return Err(truncated);
-      const std::uint8_t l0 = byte_at(data, cur);
-      std::size_t len = 0;
-      std::size_t n = 0;
-      bool partial = false;
-      if (l0 < 192) {
-        len = l0;
-        n = 1;
-      } else if (l0 < 224) {
-        if (cur + 1 >= data.size()) return Err(truncated);
-        len = ((static_cast<std::size_t>(l0) - 192) << 8) + byte_at(data, cur + 1) + 192;
-        n = 2;
-      } else if (l0 == 255) {
-        if (!read_be(data, cur + 1, 4, len)) return Err(truncated);
-        n = 5;
-      } else {
-        if (!may_be_partial(p.tag)) return Err(PacketError{PacketErrorKind::bad_partial, pos});
-        len = std::size_t{1} << (l0 & 0x1f);
-        n = 1;
-        partial = true;
-        p.partial = true;
-      }
-      cur += n;
-      if (first) {
-        p.header_size = cur - pos;
-        first = false;
-      }
-      if (len > data.size() - cur) return Err(truncated);
-      cur += len;
-      if (!partial) break;
-    }
-    p.size = cur - pos;
-    packets.push_back(p);
-    pos = cur;
+    auto p = read_packet(data, pos);
+    if (!p) return Err(p.error());
+    packets.push_back(*p);
+    pos += p->size;
   }
   return packets;
 }
@@ -164,6 +214,355 @@ Result<std::string> pkesk_key_id(std::string_view data, const Packet& p) {
     id += kHex[b & 0x0f];
   }
   return id;
+}
+
+// ------------------------------------------------- encrypted messages
+
+std::string_view to_string(EncryptionFinding f) {
+  switch (f) {
+    case EncryptionFinding::none:
+      return "none";
+    case EncryptionFinding::session_key:
+      return "session key packet";
+    case EncryptionFinding::encrypted_data:
+      return "encrypted data packet";
+    case EncryptionFinding::unreadable:
+      return "unreadable compressed packet";
+  }
+  return "none";
+}
+
+namespace {
+
+// What one packet's fixed fields say, for the walk.
+enum class Step {
+  session_key,  // PKESK/SKESK: decides
+  lone_data,    // SEIPD/AEAD: counts when everything frames
+  compressed,   // read its content
+  literal,      // a complete plaintext message begins here
+  next,         // step over it
+  stop,         // not what any reader would accept: the walk ends
+  need_more,    // the octets to check are past the end of the input
+};
+
+bool pkesk_algorithm(std::uint8_t a) {
+  // RSA (1, 2), Elgamal (16, 20), ECDH (18), X25519 (25), X448 (26).
+  return a == 1 || a == 2 || a == 16 || a == 18 || a == 20 || a == 25 || a == 26;
+}
+
+bool symmetric_algorithm(std::uint8_t a) {
+  // IDEA, TripleDES, CAST5, Blowfish, AES-128/192/256, Twofish, Camellia.
+  return (a >= 1 && a <= 4) || (a >= 7 && a <= 13);
+}
+
+bool aead_algorithm(std::uint8_t a) { return a >= 1 && a <= 3; }  // EAX, OCB, GCM
+
+// True when the octet of `body` at `at` passes `ok`, or is past the end of
+// `body` (the input may end early; what is there decides).
+template <class Pred>
+bool octet_ok(std::string_view body, std::size_t at, Pred&& ok) {
+  return at >= body.size() || ok(byte_at(body, at));
+}
+
+// `body` is what the input holds of the first body chunk (at most
+// `first_chunk` octets). The checks are the fixed fields every reader
+// needs, so that bytes that only look like a packet header (random data,
+// text) rarely pass.
+Step judge(std::uint8_t tag, std::string_view body, std::size_t first_chunk) {
+  const auto at = [&](std::size_t i) { return byte_at(body, i); };
+  switch (tag) {
+    case kTagPkesk: {
+      if (body.empty()) return Step::need_more;
+      const std::uint8_t v = at(0);
+      if (v == 2 || v == 3) {
+        // version, 8-octet key ID, algorithm
+        return octet_ok(body, 9, pkesk_algorithm) ? Step::session_key : Step::stop;
+      }
+      if (v == 6) {
+        // version, length of the key version + fingerprint (0: anonymous,
+        // 21: v4 key, 33: v6 key), key version, fingerprint, algorithm
+        if (body.size() < 2) return Step::session_key;
+        const std::uint8_t n = at(1);
+        if (n != 0 && n != 21 && n != 33) return Step::stop;
+        if (n != 0 && !octet_ok(body, 2, [&](std::uint8_t kv) { return kv == (n == 21 ? 4 : 6); })) {
+          return Step::stop;
+        }
+        return octet_ok(body, 2u + n, pkesk_algorithm) ? Step::session_key : Step::stop;
+      }
+      return Step::stop;
+    }
+    case kTagSkesk: {
+      if (body.empty()) return Step::need_more;
+      const std::uint8_t v = at(0);
+      if (v == 4) {
+        // version, cipher, S2K type (simple, salted, iterated, Argon2, GNU)
+        const bool ok = octet_ok(body, 1, symmetric_algorithm) &&
+                        octet_ok(body, 2, [](std::uint8_t t) {
+                          return t == 0 || t == 1 || t == 3 || t == 4 || t == 101;
+                        });
+        return ok ? Step::session_key : Step::stop;
+      }
+      if (v == 5) {  // LibrePGP: version, cipher, AEAD algorithm
+        return octet_ok(body, 1, symmetric_algorithm) && octet_ok(body, 2, aead_algorithm)
+                   ? Step::session_key
+                   : Step::stop;
+      }
+      if (v == 6) {  // RFC 9580: version, count, cipher, AEAD algorithm
+        return octet_ok(body, 2, symmetric_algorithm) && octet_ok(body, 3, aead_algorithm)
+                   ? Step::session_key
+                   : Step::stop;
+      }
+      return Step::stop;
+    }
+    case kTagSeipd:
+      if (body.empty()) return Step::need_more;
+      if (at(0) == 1) return Step::lone_data;
+      // version 2: cipher, AEAD algorithm, chunk size octet (at most 16)
+      return at(0) == 2 && octet_ok(body, 1, symmetric_algorithm) &&
+                     octet_ok(body, 2, aead_algorithm) &&
+                     octet_ok(body, 3, [](std::uint8_t c) { return c <= 16; })
+                 ? Step::lone_data
+                 : Step::stop;
+    case kTagAead:
+      if (body.empty()) return Step::need_more;
+      // version 1, cipher, AEAD algorithm, chunk size octet
+      return at(0) == 1 && octet_ok(body, 1, symmetric_algorithm) &&
+                     octet_ok(body, 2, aead_algorithm) &&
+                     octet_ok(body, 3, [](std::uint8_t c) { return c <= 56; })
+                 ? Step::lone_data
+                 : Step::stop;
+    case kTagCompressed:
+      if (body.empty()) return Step::need_more;
+      return at(0) <= 3 ? Step::compressed : Step::stop;
+    case kTagMarker:
+      if (first_chunk != 3) return Step::stop;
+      if (body.size() < 3) return Step::need_more;
+      return body == "PGP" ? Step::next : Step::stop;
+    case kTagSignature:
+      if (body.empty()) return Step::need_more;
+      return at(0) >= 2 && at(0) <= 6 ? Step::next : Step::stop;
+    case kTagOnePassSig:
+      if (body.empty()) return Step::need_more;
+      return at(0) == 3 || at(0) == 6 ? Step::next : Step::stop;
+    case 5:   // secret key
+    case 6:   // public key
+    case 7:   // secret subkey
+    case 14:  // public subkey
+      if (body.empty()) return Step::need_more;
+      return at(0) >= 2 && at(0) <= 6 ? Step::next : Step::stop;
+    case kTagLiteral:
+      return Step::literal;
+    default:
+      // SED (a lone one is PGP 2 passphrase data no client decrypts), Trust,
+      // user IDs and attributes, Padding, MDC and unknown or private types.
+      // gpg 2.2.40 decrypts a message behind Trust and MDC packets and stops
+      // at the others; readers differ, so the walk goes on (docs/mime.md).
+      return Step::next;
+  }
+}
+
+// The decompressed start of a compressed packet.
+struct Inflated {
+  std::string bytes;
+  bool cut = false;         // the limits stopped reading before the content ended
+  bool unreadable = false;  // BZip2: not read at all
+  bool invalid = false;     // not a compressed packet any reader would accept
+};
+
+// Calls fn(chunk) for each body chunk of the packet at f.p.offset, as far
+// as `data` holds them (the last one clipped). fn returns false to stop.
+template <class Fn>
+void for_each_chunk(std::string_view data, const Framed& f, Fn&& fn) {
+  std::size_t cur = f.p.offset + f.p.header_size;
+  std::size_t len = f.first_chunk;
+  bool partial = f.p.partial;
+  for (;;) {
+    const std::size_t have = std::min(len, data.size() - std::min(cur, data.size()));
+    if (!fn(data.substr(std::min(cur, data.size()), have))) return;
+    if (have < len || !partial) return;
+    cur += len;
+    std::size_t n = 0;
+    if (!new_length(data, cur, len, n, partial)) return;
+    cur += n;
+  }
+}
+
+Inflated inflate_start(std::string_view data, const Framed& f, bool data_cut,
+                       const ScanLimits& limits) {
+  Inflated out;
+  std::uint8_t algorithm = 0;
+  bool first = true;
+  bool stream_end = false;
+  std::size_t fed = 0;
+  z_stream z{};
+  bool z_open = false;
+  bool z_failed = false;
+
+  for_each_chunk(data, f, [&](std::string_view chunk) {
+    if (first) {
+      first = false;
+      if (chunk.empty()) {
+        out.invalid = true;
+        return false;
+      }
+      algorithm = byte_at(chunk, 0);
+      chunk.remove_prefix(1);
+      if (algorithm == 3) {
+        // BZip2 is not read here; a stream that does not even start with
+        // its magic ("BZh" and a block size digit) no reader decompresses.
+        const std::string_view magic = chunk.substr(0, 4);
+        const bool bz = std::string_view("BZh").substr(0, std::min<std::size_t>(magic.size(), 3)) ==
+                            magic.substr(0, 3) &&
+                        (magic.size() < 4 || (magic[3] >= '1' && magic[3] <= '9'));
+        (bz ? out.unreadable : out.invalid) = true;
+        return false;
+      }
+      if (algorithm > 3) {
+        out.invalid = true;
+        return false;
+      }
+      if (algorithm == 1 || algorithm == 2) {
+        // ZIP is a raw deflate stream (RFC 1951), ZLIB has its header (RFC 1950).
+        if (inflateInit2(&z, algorithm == 1 ? -15 : 15) != Z_OK) {
+          out.unreadable = true;
+          return false;
+        }
+        z_open = true;
+        out.bytes.resize(limits.max_inflated);
+        z.next_out = reinterpret_cast<Bytef*>(out.bytes.data());
+        z.avail_out = static_cast<uInt>(out.bytes.size());
+      }
+    }
+    if (algorithm == 0) {
+      const std::size_t room = limits.max_inflated - out.bytes.size();
+      out.bytes.append(chunk.substr(0, room));
+      if (chunk.size() > room) {
+        out.cut = true;
+        return false;
+      }
+      return true;
+    }
+    while (!chunk.empty()) {
+      if (fed >= limits.max_compressed_read) {
+        out.cut = true;
+        return false;
+      }
+      const std::size_t take =
+          std::min({chunk.size(), limits.max_compressed_read - fed, std::size_t{1} << 20});
+      z.next_in = reinterpret_cast<const Bytef*>(chunk.data());
+      z.avail_in = static_cast<uInt>(take);
+      const int rc = inflate(&z, Z_NO_FLUSH);
+      const std::size_t used = take - z.avail_in;
+      fed += used;
+      chunk.remove_prefix(used);
+      if (rc == Z_STREAM_END) {
+        stream_end = true;
+        return false;
+      }
+      if (z.avail_out == 0) {
+        out.cut = true;
+        return false;
+      }
+      if (rc == Z_MEM_ERROR) {
+        out.unreadable = true;
+        return false;
+      }
+      if (rc != Z_OK && rc != Z_BUF_ERROR) {
+        z_failed = true;  // damaged data: gpg reads what came before
+        return false;
+      }
+      if (used == 0) break;  // needs more input than this chunk has left
+    }
+    return true;
+  });
+
+  if (z_open) {
+    out.bytes.resize(out.bytes.size() - z.avail_out);
+    inflateEnd(&z);
+  }
+  // The packet runs past a prefix our limits cut: its content may go on.
+  if (!out.cut && !stream_end && !z_failed && !f.complete && data_cut) out.cut = true;
+  return out;
+}
+
+struct Walk {
+  const ScanLimits& limits;
+  int compressed = 0;
+};
+
+// Walks `data` (see scan_for_encryption); `cut` says our limits ended it.
+// `message_seen` is set when a Literal packet (a whole plaintext message)
+// was met.
+EncryptionScan walk_packets(std::string_view data, bool cut, int depth, Walk& w,
+                            bool& message_seen) {
+  const auto found = [&](EncryptionFinding what, std::size_t at) {
+    return EncryptionScan{what, at, depth > 0};
+  };
+  bool lone = false;
+  std::size_t lone_at = 0;
+  // Where the data ends for a reason other than its own end (our limits
+  // cut it), not knowing what comes next is not knowing.
+  const auto ran_out = [&](std::size_t at) {
+    return cut && !message_seen ? found(EncryptionFinding::unreadable, at) : EncryptionScan{};
+  };
+
+  std::size_t pos = 0;
+  while (pos < data.size()) {
+    const Framed f = frame_at(data, pos);
+    if (!f.header) return f.error == PacketErrorKind::truncated ? ran_out(pos) : EncryptionScan{};
+    const std::size_t body_at = std::min(pos + f.p.header_size, data.size());
+    const std::string_view body = data.substr(body_at, std::min(f.first_chunk, data.size() - body_at));
+    Step step = judge(f.p.tag, body, f.first_chunk);
+    // Octets missing from a first chunk that is all there: a short packet.
+    if (step == Step::need_more && body.size() >= f.first_chunk) step = Step::stop;
+    switch (step) {
+      case Step::session_key:
+        return found(EncryptionFinding::session_key, pos);
+      case Step::stop:
+        return {};
+      case Step::need_more:
+        return ran_out(pos);
+      case Step::lone_data:
+        if (!lone) lone_at = pos;
+        lone = true;
+        break;
+      case Step::literal:
+        message_seen = true;
+        break;
+      case Step::compressed: {
+        if (++w.compressed > w.limits.max_compressed_packets || depth >= w.limits.max_depth) {
+          return found(EncryptionFinding::unreadable, pos);
+        }
+        Inflated in = inflate_start(data, f, cut, w.limits);
+        if (in.invalid) return {};
+        if (in.unreadable) return found(EncryptionFinding::unreadable, pos);
+        bool inner_message = false;
+        const EncryptionScan inner = walk_packets(in.bytes, in.cut, depth + 1, w, inner_message);
+        if (inner.is_encrypted()) return EncryptionScan{inner.finding, pos, true};
+        message_seen = message_seen || inner_message;
+        break;
+      }
+      case Step::next:
+        break;
+    }
+    if (!f.complete) {
+      return f.error == PacketErrorKind::truncated ? ran_out(pos) : EncryptionScan{};
+    }
+    pos += f.p.size;
+  }
+  if (cut && (lone || !message_seen)) {
+    // Our limits ended the content at a packet boundary: more may follow.
+    return found(EncryptionFinding::unreadable, lone ? lone_at : pos);
+  }
+  return lone ? found(EncryptionFinding::encrypted_data, lone_at) : EncryptionScan{};
+}
+
+}  // namespace
+
+EncryptionScan scan_for_encryption(std::string_view data, const ScanLimits& limits) {
+  Walk w{limits};
+  bool message_seen = false;
+  return walk_packets(data, false, 0, w, message_seen);
 }
 
 namespace {

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "openpgp/packets.h"
 #include "util/text.h"
 
 namespace tlpmail::mime {
@@ -152,34 +153,7 @@ Shape classify_inline(std::string_view text, std::string_view where) {
 }
 
 bool looks_like_binary_openpgp_message(std::string_view data) {
-  if (data.size() < 3) return false;
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(data[i]); };
-  const unsigned char b0 = byte(0);
-  if ((b0 & 0x80) == 0) return false;
-  unsigned tag = 0;
-  std::size_t body = 0;
-  if (b0 & 0x40) {  // new format
-    tag = b0 & 0x3f;
-    const unsigned char l0 = byte(1);
-    if (l0 < 192) {
-      body = 2;
-    } else if (l0 < 224) {
-      body = 3;
-    } else if (l0 == 255) {
-      body = 6;
-    } else {
-      body = 2;  // partial length: not valid for these packets, but harmless
-    }
-  } else {  // old format
-    tag = (b0 >> 2) & 0x0f;
-    static constexpr std::size_t kLenBytes[4] = {1, 2, 4, 0};
-    body = 1 + kLenBytes[b0 & 3];
-  }
-  if (body >= data.size()) return false;
-  const unsigned char version = byte(body);
-  if (tag == 1) return version == 3 || version == 6;
-  if (tag == 3) return version == 4 || version == 5 || version == 6;
-  return false;
+  return openpgp::scan_for_encryption(data).is_encrypted();
 }
 
 Result<std::string> clearsigned_text(std::string_view block) {

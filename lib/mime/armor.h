@@ -1,7 +1,9 @@
-// Finds OpenPGP ASCII-armored blocks (RFC 4880 section 6.2) in decoded text,
-// recognises a binary OpenPGP message by its first packet, and decides the
-// inline shapes (one clearsigned block or one PGP MESSAGE and nothing but
-// whitespace around it). Pure functions, no GMime. Internal to lib/mime.
+// Finds OpenPGP ASCII-armored blocks (RFC 4880 section 6.2) in decoded text
+// by the strict line rules of the inline shapes, decides those shapes (one
+// clearsigned block or one PGP MESSAGE and nothing but whitespace around
+// it), and recognises a binary encrypted OpenPGP message. Nested ciphertext
+// in text is found more widely, by nested.h. Pure functions, no GMime.
+// Internal to lib/mime.
 #pragma once
 
 #include <cstddef>
@@ -36,9 +38,11 @@ std::vector<ArmorBlock> find_armor_blocks(std::string_view text);
 // reasons ("the body", "part 2").
 Shape classify_inline(std::string_view text, std::string_view where);
 
-// True when `data` starts with an OpenPGP public-key or symmetric-key
-// encrypted session key packet (tag 1 version 3/6, tag 3 version 4/5/6),
-// old or new packet format: the start of a binary encrypted message.
+// True when `data`, read as OpenPGP packets from its first byte, is or
+// holds an encrypted message a client would decrypt: a session key packet
+// after any Marker, Padding, signature or other packets, a lone SEIPD/AEAD
+// packet, or such inside a compressed packet (openpgp::scan_for_encryption,
+// whose limits make an unreadable compressed packet count too).
 bool looks_like_binary_openpgp_message(std::string_view data);
 
 }  // namespace tlpmail::mime

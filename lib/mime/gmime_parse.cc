@@ -16,6 +16,7 @@
 #include "mime/address_syntax.h"
 #include "mime/armor.h"
 #include "mime/mime.h"
+#include "mime/nested.h"
 #include "mime/raw_multipart.h"
 #include "mime/text_head.h"
 #include "util/text.h"
@@ -249,6 +250,10 @@ bool is_content_header(std::string_view name) {
 
 struct Walk {
   std::vector<CiphertextLocation> ciphertext;
+  // The root leaf holds more than one armor marker, or an armored block of
+  // another label with encrypted data: more than an inline message's own
+  // block, so the root's ciphertext is nested even for inline_encrypted.
+  bool root_has_more_armor = false;
   std::string signed_marker;     // reason for the first signed part below the root
   std::string encrypted_marker;  // reason for the first ciphertext below/beside the root
   bool too_deep = false;
@@ -276,7 +281,9 @@ bool is_attachment(GMimeObject* obj) {
 }
 
 void add_ciphertext(Walk& w, CiphertextKind kind, const std::string& path, bool in_attached) {
-  w.ciphertext.push_back({kind, path});
+  const CiphertextLocation here{kind, path};
+  if (!w.ciphertext.empty() && w.ciphertext.back() == here) return;  // one place, read twice
+  w.ciphertext.push_back(here);
   if (!in_attached && w.encrypted_marker.empty() && !path.empty()) {
     w.encrypted_marker = "encrypted content (" + std::string(to_string(kind)) + ") in " +
                          part_name(path) + " is not the whole message";
@@ -291,45 +298,139 @@ std::string text_of(GMimeObject* obj, const std::string& decoded) {
   return sanitize_utf8(decoded);
 }
 
-void walk_leaf(GMimeObject* obj, const std::string& path, bool in_attached, Walk& w) {
+// Armor markers in the part's content as it was transmitted, when a
+// transfer encoding (base64, quoted-printable, uuencode) makes that differ
+// from the decoded content: a client that ignores a bogus encoding shows
+// these bytes. Streamed from GMime's copy; nothing is kept.
+int markers_as_transmitted(GMimePart* part, bool skip_dash_escaped) {
+  GMimeDataWrapper* w = g_mime_part_get_content(part);
+  if (!w) return 0;
+  switch (g_mime_data_wrapper_get_encoding(w)) {
+    case GMIME_CONTENT_ENCODING_BASE64:
+    case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
+    case GMIME_CONTENT_ENCODING_UUENCODE:
+      break;
+    default:
+      return 0;
+  }
+  GMimeStream* s = g_mime_data_wrapper_get_stream(w);
+  if (!s) return 0;
+  MarkerScanner scan(false, skip_dash_escaped);
+  g_mime_stream_reset(s);
+  char buf[16384];
+  for (;;) {
+    const ssize_t n = g_mime_stream_read(s, buf, sizeof buf);
+    if (n <= 0) break;
+    scan.feed(std::string_view(buf, static_cast<std::size_t>(n)));
+  }
+  g_mime_stream_reset(s);
+  return scan.count();
+}
+
+// Ciphertext in one leaf, wherever a client could meet it (docs/mime.md,
+// "Nested ciphertext"): by the part's type, in the transfer-decoded bytes,
+// in the text converted from the part's charset, and as transmitted.
+void find_ciphertext(GMimeObject* obj, const std::string& type, const std::string& content,
+                     const std::optional<std::string>& text, const std::string& path,
+                     bool in_attached, Walk& w) {
+  bool smime = false;
+  if (type == "application/pgp-encrypted") {
+    add_ciphertext(w, CiphertextKind::pgp_encrypted_part, path, in_attached);
+  } else if (type == "application/pkcs7-mime" || type == "application/x-pkcs7-mime") {
+    const std::string smime_type = ascii_lower(param_of(obj, "smime-type"));
+    smime = smime_type != "signed-data" && smime_type != "certs-only";
+  }
+  // Clients decrypt an attached smime.p7m whatever its label says.
+  if (smime || looks_like_smime_enveloped(content)) {
+    add_ciphertext(w, CiphertextKind::smime_enveloped, path, in_attached);
+  }
+  // A root text/plain that is one clearsigned block: its dash-escaped
+  // lines are read in gpg's verified text, where they are plain lines
+  // (docs/mime.md; the pipeline reads every content fact from there).
+  const bool clearsigned = path.empty() && !in_attached && type == "text/plain" &&
+                           std::holds_alternative<InlineClearsigned>(classify_inline(content, ""));
+  // The converted text is read too when the charset changed its bytes
+  // (UTF-16, EBCDIC, ISO-2022, invalid bytes replaced...).
+  const bool text_differs = text && *text != content;
+  int markers = count_armor_markers(content, clearsigned);
+  if (text_differs && markers < 2) {
+    markers = std::max(markers, count_armor_markers(*text, clearsigned));
+  }
+  if (markers < 2) {
+    markers = std::max(markers, markers_as_transmitted(GMIME_PART(obj), clearsigned));
+  }
+  const bool other_armor =
+      has_encrypted_armor(content) || (text_differs && has_encrypted_armor(*text));
+  const bool armored = markers > 0 || other_armor;
+  if (armored) add_ciphertext(w, CiphertextKind::armored_message, path, in_attached);
+  if (path.empty() && !in_attached) w.root_has_more_armor = markers > 1 || other_armor;
+  if (!armored && looks_like_binary_openpgp_message(content)) {
+    add_ciphertext(w, CiphertextKind::binary_openpgp_message, path, in_attached);
+  }
+}
+
+void walk_encoded_message(const std::string& content, const std::string& path, int depth,
+                          Walk& w);
+
+// message/rfc822, message/global and message/news that GMime keeps as a
+// leaf: transfer-encoded (RFC 6532 allows base64 for message/global, and
+// clients decode message/rfc822 in base64 too).
+bool is_encoded_message(const std::string& type, GMimePart* part) {
+  if (type != "message/rfc822" && type != "message/global" && type != "message/news") return false;
+  GMimeDataWrapper* w = g_mime_part_get_content(part);
+  if (!w) return false;
+  const GMimeContentEncoding e = g_mime_data_wrapper_get_encoding(w);
+  return e == GMIME_CONTENT_ENCODING_BASE64 || e == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+         e == GMIME_CONTENT_ENCODING_UUENCODE;
+}
+
+void walk_leaf(GMimeObject* obj, const std::string& path, int depth, bool in_attached, Walk& w) {
   GMimePart* part = GMIME_PART(obj);
   const std::string type = mime_type_of(obj);
   const bool attachment = is_attachment(obj);
   ++w.leaf_parts;
   if (attachment) ++w.attachments;
   std::string content = decoded_content(part);
+  // What a client shows of a text part: converted from its charset.
+  std::optional<std::string> text;
+  if (GMIME_IS_TEXT_PART(obj)) text = text_of(obj, content);
 
-  if (type == "application/pgp-encrypted") {
-    add_ciphertext(w, CiphertextKind::pgp_encrypted_part, path, in_attached);
-  } else if (type == "application/pkcs7-mime" || type == "application/x-pkcs7-mime") {
-    const std::string smime_type = ascii_lower(param_of(obj, "smime-type"));
-    if (smime_type != "signed-data" && smime_type != "certs-only") {
-      add_ciphertext(w, CiphertextKind::smime_enveloped, path, in_attached);
-    }
+  const bool encoded_message = is_encoded_message(type, part);
+  find_ciphertext(obj, type, content, text, path, in_attached || encoded_message, w);
+  if (encoded_message) {
+    if (!attachment) ++w.attachments;  // an attached message counts as one
+    walk_encoded_message(content, path, depth, w);
   }
-  bool armored = false;
-  for (const ArmorBlock& b : find_armor_blocks(content)) {
-    if (b.kind == ArmorKind::message && !armored) {
-      armored = true;
-      add_ciphertext(w, CiphertextKind::armored_message, path, in_attached);
-    } else if (b.kind == ArmorKind::signed_message && !in_attached && !path.empty() &&
-               w.signed_marker.empty()) {
-      w.signed_marker = "an inline signed block in " + part_name(path) +
-                        " is not the whole message";
+  if (!in_attached && !encoded_message && !path.empty() && w.signed_marker.empty()) {
+    for (const ArmorBlock& b : find_armor_blocks(content)) {
+      if (b.kind == ArmorKind::signed_message) {
+        w.signed_marker = "an inline signed block in " + part_name(path) +
+                          " is not the whole message";
+        break;
+      }
     }
-  }
-  if (!armored && type.rfind("text/", 0) != 0 && looks_like_binary_openpgp_message(content)) {
-    add_ciphertext(w, CiphertextKind::binary_openpgp_message, path, in_attached);
   }
   if (!attachment && !in_attached) {
     if (type == "text/plain" && !w.body_text) {
-      w.body_text = cut_utf8(text_of(obj, content), kBodyHeadMax, &w.text_truncated);
+      w.body_text = cut_utf8(text ? *text : text_of(obj, content), kBodyHeadMax, &w.text_truncated);
     } else if (type == "text/html" && !w.body_html) {
-      w.body_html = cut_utf8(html_to_text(text_of(obj, content), kBodyHeadMax + 1),
+      w.body_html = cut_utf8(html_to_text(text ? *text : text_of(obj, content), kBodyHeadMax + 1),
                              kBodyHeadMax, &w.html_truncated);
     }
   }
   if (path.empty()) w.root_content = std::move(content);
+}
+
+// The text around a multipart's parts (preamble, epilogue) is shown by
+// some clients; an armor marker there counts as well.
+void find_ciphertext_around(GMimeMultipart* mp, const std::string& path, bool in_attached,
+                            Walk& w) {
+  for (const char* around : {g_mime_multipart_get_prologue(mp), g_mime_multipart_get_epilogue(mp)}) {
+    if (around && count_armor_markers(around) > 0) {
+      add_ciphertext(w, CiphertextKind::armored_message, path, in_attached);
+      return;
+    }
+  }
 }
 
 void walk(GMimeObject* obj, const std::string& path, int depth, bool in_attached, Walk& w) {
@@ -346,6 +447,7 @@ void walk(GMimeObject* obj, const std::string& path, int depth, bool in_attached
   if (GMIME_IS_MULTIPART(obj)) {
     GMimeMultipart* mp = GMIME_MULTIPART(obj);
     const int n = g_mime_multipart_get_count(mp);
+    find_ciphertext_around(mp, path, in_attached, w);
     if (GMIME_IS_MULTIPART_SIGNED(obj)) {
       if (!path.empty() && !in_attached && w.signed_marker.empty()) {
         w.signed_marker = "a multipart/signed in " + part_name(path) +
@@ -367,7 +469,7 @@ void walk(GMimeObject* obj, const std::string& path, int depth, bool in_attached
     if (inner) walk(g_mime_message_get_mime_part(inner), path, depth + 1, true, w);
     return;
   }
-  if (GMIME_IS_PART(obj)) walk_leaf(obj, path, in_attached, w);
+  if (GMIME_IS_PART(obj)) walk_leaf(obj, path, depth, in_attached, w);
 }
 
 // ------------------------------------------------ the root's crypto shape
@@ -500,7 +602,8 @@ Entity make_entity(GMimeObject* root, const Source& src, const Findings& finding
     const bool own_layer =
         outermost && c.path.empty() &&
         ((kind == ShapeKind::pgpmime_encrypted && c.kind == CiphertextKind::multipart_encrypted) ||
-         (kind == ShapeKind::inline_encrypted && c.kind == CiphertextKind::armored_message));
+         (kind == ShapeKind::inline_encrypted && c.kind == CiphertextKind::armored_message &&
+          !w.root_has_more_armor));
     if (!own_layer) e.nested_ciphertext.push_back(std::move(c));
   }
   if (w.body_text) {
@@ -547,6 +650,16 @@ std::unique_ptr<Parse> run_parser(std::string_view raw, bool as_message) {
   }
   p->headers_end = g_mime_parser_get_headers_end(p->parser.get());
   return p;
+}
+
+// The decoded content of an encoded message leaf, parsed as a message of
+// its own and walked like an attached one (its findings do not change the
+// outer message's shape; its ciphertext is nested all the same).
+void walk_encoded_message(const std::string& content, const std::string& path, int depth,
+                          Walk& w) {
+  std::unique_ptr<Parse> p = run_parser(content, true);
+  if (!p->object || !GMIME_IS_MESSAGE(p->object.get())) return;
+  walk(g_mime_message_get_mime_part(GMIME_MESSAGE(p->object.get())), path, depth + 1, true, w);
 }
 
 void parse_from(Message& m, const std::vector<RawHeader>& headers) {

@@ -4,6 +4,7 @@
 
 #include "mime/armor.h"
 #include "mime/mime.h"
+#include "mime/nested.h"
 #include "mime/text_head.h"
 
 namespace tlpmail::mime {
@@ -76,10 +77,18 @@ Result<Mailbox> Message::single_from() const {
 Entity parse_text(std::string_view text) {
   Entity e;
   e.shape = classify_inline(text, "the text");
-  for (const ArmorBlock& b : find_armor_blocks(text)) {
-    if (b.kind == ArmorKind::message) {
-      e.nested_ciphertext.push_back({CiphertextKind::armored_message, ""});
-    }
+  // The same readings as for a MIME part (docs/mime.md, "Nested
+  // ciphertext"), without a charset: the text is what gpg returned. A text
+  // that is one clearsigned block is read again, dash escapes removed, in
+  // gpg's verified output.
+  const bool clearsigned = e.kind() == ShapeKind::inline_clearsigned;
+  if (count_armor_markers(text, clearsigned) > 0 || has_encrypted_armor(text)) {
+    e.nested_ciphertext.push_back({CiphertextKind::armored_message, ""});
+  } else if (looks_like_binary_openpgp_message(text)) {
+    e.nested_ciphertext.push_back({CiphertextKind::binary_openpgp_message, ""});
+  }
+  if (looks_like_smime_enveloped(text)) {
+    e.nested_ciphertext.push_back({CiphertextKind::smime_enveloped, ""});
   }
   // Sanitising the whole text would copy it; a little more than the limit
   // is enough to cut at a character boundary afterwards.

@@ -97,12 +97,16 @@ ShapeKind kind_of(const Shape& s);
 
 // ------------------------------------------------------ nested ciphertext
 
+// Where each is found: docs/mime.md, "Nested ciphertext".
 enum class CiphertextKind {
   multipart_encrypted,     // a multipart/encrypted entity
   pgp_encrypted_part,      // an application/pgp-encrypted part
-  armored_message,         // a "-----BEGIN PGP MESSAGE-----" line in any part's content
-  binary_openpgp_message,  // non-text content starting with an OpenPGP PKESK/SKESK packet
-  smime_enveloped,         // application/(x-)pkcs7-mime other than signed-data/certs-only
+  armored_message,         // a "-----BEGIN PGP MESSAGE" marker anywhere in a part as a
+                           // client could show it, or other armor holding ciphertext
+  binary_openpgp_message,  // a part of any type whose content, read as OpenPGP
+                           // packets, is or holds an encrypted message
+  smime_enveloped,         // application/(x-)pkcs7-mime other than signed-data/certs-only,
+                           // or DER enveloped/encrypted data under any type
 };
 
 // "multipart/encrypted", "application/pgp-encrypted part", ...

@@ -17,30 +17,17 @@ namespace {
 
 using testing::base_facts;
 using testing::crlf;
-using testing::GpgHome;
 using testing::lf_only;
 using testing::split_parts;
 
-class GpgTest : public ::testing::Test {
+class GpgTest : public mime::testing::GpgSuite<GpgTest> {
  protected:
   static void SetUpTestSuite() {
-    home_ = new GpgHome();
-    auto r =
-        home_->gpg({"--quick-gen-key", "Signer <signer@a.example>", "ed25519", "sign", "never"});
-    ASSERT_EQ(r.status, 0) << r.err;
-    r = home_->gpg(
-        {"--quick-gen-key", "Member <member@b.example>", "future-default", "default", "never"});
-    ASSERT_EQ(r.status, 0) << r.err;
+    GpgSuite::SetUpTestSuite();
+    ASSERT_TRUE(home_->generate_key("Signer <signer@a.example>", "ed25519", "sign"));
+    ASSERT_TRUE(home_->generate_key("Member <member@b.example>", "future-default", "default"));
   }
-  static void TearDownTestSuite() {
-    delete home_;
-    home_ = nullptr;
-  }
-
-  static GpgHome* home_;
 };
-
-GpgHome* GpgTest::home_ = nullptr;
 
 std::string signed_message(const std::string& part, const std::string& signature) {
   return crlf(

@@ -14,16 +14,14 @@ namespace tlpmail::mime {
 namespace {
 
 using testing::crlf;
-using testing::GpgHome;
 using testing::lf_only;
 
-class GpgShapesTest : public ::testing::Test {
+class GpgShapesTest : public testing::GpgSuite<GpgShapesTest> {
  protected:
   static void SetUpTestSuite() {
-    home_ = new GpgHome();
-    auto r = home_->gpg({"--quick-gen-key", "Alice <alice@a.example>", "ed25519", "sign", "never"});
-    ASSERT_EQ(r.status, 0) << r.err;
-    r = home_->gpg({"--with-colons", "--list-keys", "alice@a.example"});
+    GpgSuite::SetUpTestSuite();
+    ASSERT_TRUE(home_->generate_key("Alice <alice@a.example>", "ed25519", "sign"));
+    auto r = home_->gpg({"--with-colons", "--list-keys", "alice@a.example"});
     const std::size_t fpr = r.out.find("\nfpr:");
     ASSERT_NE(fpr, std::string::npos);
     const std::size_t begin = r.out.find_first_not_of(':', fpr + 5);
@@ -31,11 +29,6 @@ class GpgShapesTest : public ::testing::Test {
     r = home_->gpg({"--quick-add-key", fpr_, "cv25519", "encr", "never"});
     ASSERT_EQ(r.status, 0) << r.err;
   }
-  static void TearDownTestSuite() {
-    delete home_;
-    home_ = nullptr;
-  }
-
   static std::string gpg_out(std::vector<std::string> args, const std::string& input) {
     const auto r = home_->gpg(std::move(args), input);
     EXPECT_EQ(r.status, 0) << r.err;
@@ -52,12 +45,8 @@ class GpgShapesTest : public ::testing::Test {
     return gpg_out({"--decrypt", "-o", "-"}, ciphertext);
   }
 
-  static GpgHome* home_;
-  static std::string fpr_;
+  static inline std::string fpr_;
 };
-
-GpgHome* GpgShapesTest::home_ = nullptr;
-std::string GpgShapesTest::fpr_;
 
 std::string encrypted_message(const std::string& armored) {
   return crlf("From: Alice <alice@a.example>\nTo: list@lists.example\nSubject: ...\n"

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,14 @@ class GpgHome {
     return run(all, in);
   }
 
+  // gpg --quick-gen-key `uid` `algo` `usage` never; a test failure (and
+  // false) when gpg fails.
+  bool generate_key(const std::string& uid, const std::string& algo, const std::string& usage) {
+    const RunResult r = gpg({"--quick-gen-key", uid, algo, usage, "never"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    return r.status == 0;
+  }
+
   // Armored detached signature over exactly `bytes`, SHA-256, by `signer`
   // (the default key when empty); a test failure when gpg fails.
   std::string detach_sign(std::string_view bytes, const std::string& signer = "") const {
@@ -67,6 +76,18 @@ class GpgHome {
 
  private:
   ::tlpmail::testing::TempDir dir_;
+};
+
+// A test suite sharing one GpgHome (home_), made before its first test and
+// removed after its last; a suite that needs keys adds them in its own
+// SetUpTestSuite after calling GpgSuite::SetUpTestSuite().
+template <typename Suite>
+class GpgSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { home_ = std::make_unique<GpgHome>(); }
+  static void TearDownTestSuite() { home_.reset(); }
+
+  static inline std::unique_ptr<GpgHome> home_;
 };
 
 }  // namespace tlpmail::mime::testing

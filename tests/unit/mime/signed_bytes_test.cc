@@ -15,26 +15,15 @@ namespace tlpmail::mime {
 namespace {
 
 using testing::crlf;
-using testing::GpgHome;
 using testing::lf_only;
 
-class SignedBytesTest : public ::testing::Test {
+class SignedBytesTest : public testing::GpgSuite<SignedBytesTest> {
  protected:
   static void SetUpTestSuite() {
-    home_ = new GpgHome();
-    const auto r = home_->gpg({"--quick-gen-key", "Signer <signer@a.example>", "ed25519", "sign",
-                               "never"});
-    ASSERT_EQ(r.status, 0) << r.err;
+    GpgSuite::SetUpTestSuite();
+    ASSERT_TRUE(home_->generate_key("Signer <signer@a.example>", "ed25519", "sign"));
   }
-  static void TearDownTestSuite() {
-    delete home_;
-    home_ = nullptr;
-  }
-
-  static GpgHome* home_;
 };
-
-GpgHome* SignedBytesTest::home_ = nullptr;
 
 std::string make_message(const std::string& part, const std::string& signature,
                          const std::string& boundary, const std::string& delimiter_padding) {

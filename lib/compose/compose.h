@@ -138,29 +138,52 @@ struct Frame {
 // nothing the sender wrote apart from the subject and the thread ids.
 Frame copy_frame(const CopyFacts& f);
 
-// ------------------------------------------------------- admin notices
+// ------------------------------------------- notices and request replies
 
-// A notice to one admin (withheld members, failed deliveries). The body is
-// the list's own text: never put message content in it.
+// A file attached to a notice or reply, e.g. a key as application/pgp-keys.
+struct Attachment {
+  std::string content_type;  // "application/pgp-keys"
+  std::string filename;      // "csirt-ops.asc"
+  std::string data;          // sent 7bit when it is ASCII text with short lines, else base64
+};
+
+// A message from the list's -request address to one person: a notice to
+// an admin (withheld members, failed deliveries, digests) or the reply to
+// a request. The body is the list's own text: never put message content
+// in it.
 struct NoticeFacts {
   ListFacts list;
-  std::string to;          // the admin's address
+  std::string to;          // the recipient's address
   std::string subject;     // e.g. "[csirt-ops] 1 member withheld"
   std::string body;        // plain text, UTF-8
   std::string message_id;  // without <>
   std::time_t date = 0;
+  // RFC 3834: "auto-generated" for notices, "auto-replied" for replies.
+  std::string auto_submitted = "auto-generated";
+  std::vector<std::string> in_reply_to;  // ids without <> (replies); invalid ones dropped
+  std::vector<Attachment> attachments;
 };
 
-// text/plain; charset=utf-8; protected-headers="v1" with Subject, From,
-// To, Message-ID and Date, then the body (8bit or quoted-printable as for
-// content_of_plaintext).
+// The entity to sign and encrypt. Without attachments: text/plain;
+// charset=utf-8; protected-headers="v1" with Subject, From, To,
+// Message-ID and Date, then the body (8bit or quoted-printable as for
+// content_of_plaintext). With attachments: the same header fields on a
+// multipart/mixed (protected-headers="v1") holding the text and then each
+// attachment (Content-Disposition: attachment).
 std::string notice_entity(const NoticeFacts& f);
 
 // The notice's frame: From ("<list local part> list" <list-request
-// address>), To (the admin), Subject (the given one; "Encrypted message",
-// after the prefix when there is one, when f.list.protect_subject), Date,
-// Message-ID, List-Id, Auto-Submitted: auto-generated, MIME-Version,
-// Content-Type as for copies.
+// address>), To, Subject (the given one; "Encrypted message", after the
+// prefix when there is one, when f.list.protect_subject), Date,
+// Message-ID, In-Reply-To and References (the valid ids of
+// f.in_reply_to), List-Id, Auto-Submitted, MIME-Version, Content-Type as
+// for copies.
 Frame notice_frame(const NoticeFacts& f);
+
+// The same message unencrypted and unsigned, whole: the frame's header
+// fields (with the real Subject) and notice_entity's MIME structure
+// without the protected header fields. For the list's public key sent to
+// someone the list cannot encrypt to: it must carry nothing secret.
+std::string plain_message(const NoticeFacts& f);
 
 }  // namespace tlpmail::compose

@@ -1,7 +1,11 @@
-// Admin notices (withheld members, failed deliveries): a text/plain entity
-// with protected headers to sign and encrypt to one admin, and its outer
-// frame from the list's -request address. The body is the caller's text;
+// Messages from the list's -request address to one person: admin notices
+// (withheld members, failed deliveries, digests) and replies to requests.
+// The entity to sign and encrypt (a text, or a multipart/mixed with
+// attachments such as a key), its outer frame, and the unencrypted form
+// for the list key sent to a non-member. The body is the caller's text;
 // nothing of a member's message belongs in it (compose.h).
+#include <algorithm>
+#include <cstdint>
 #include <string>
 
 #include "compose/body_text.h"
@@ -20,33 +24,137 @@ std::string notice_outer_subject(const NoticeFacts& f) {
   return prefix.empty() ? "Encrypted message" : prefix + " Encrypted message";
 }
 
-}  // namespace
+std::string from_field(const NoticeFacts& f) {
+  return mailbox_field("From", notice_display(f.list), request_address_of(f.list.address));
+}
 
-std::string notice_entity(const NoticeFacts& f) {
-  const EncodedBody body = encode_text_body(f.body);
-  std::string out = header_field(
-      "Content-Type",
-      std::vector<std::string>{"text/plain;", "charset=utf-8;", "protected-headers=\"v1\""});
-  out += "Content-Transfer-Encoding: " + body.transfer_encoding + "\r\n";
-  out += subject_field(f.subject);
-  out += mailbox_field("From", notice_display(f.list), request_address_of(f.list.address));
-  out += header_field("To", clean_address(f.to));
-  out += message_id_field(f.message_id);
-  out += header_field("Date", rfc5322_date(f.date));
-  out += "\r\n";
-  out += body.body;
+std::vector<std::string> thread_ids(const std::vector<std::string>& ids) {
+  std::vector<std::string> out;
+  for (const std::string& id : ids) {
+    if (is_message_id(id) && out.size() < kMaxThreadIds) out.push_back("<" + id + ">");
+  }
   return out;
 }
 
-Frame notice_frame(const NoticeFacts& f) {
-  std::string h = mailbox_field("From", notice_display(f.list), request_address_of(f.list.address));
+// Header fields of the frame (and of the plain message) before MIME-Version.
+std::string frame_fields(const NoticeFacts& f, std::string_view subject) {
+  std::string h = from_field(f);
   h += header_field("To", clean_address(f.to));
-  h += subject_field(notice_outer_subject(f));
+  h += subject_field(subject);
   h += header_field("Date", rfc5322_date(f.date));
   h += message_id_field(f.message_id);
+  if (auto ids = thread_ids(f.in_reply_to); !ids.empty()) {
+    h += header_field("In-Reply-To", ids);
+    h += header_field("References", ids);
+  }
   h += list_id_field(f.list);
-  h += "Auto-Submitted: auto-generated\r\n";
-  return encrypted_frame(std::move(h));
+  const bool replied = f.auto_submitted == "auto-replied";
+  h += std::string("Auto-Submitted: ") + (replied ? "auto-replied" : "auto-generated") + "\r\n";
+  return h;
+}
+
+bool is_short_ascii_text(std::string_view data) {
+  std::size_t line = 0;
+  for (char c : data) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u == '\n') {
+      line = 0;
+      continue;
+    }
+    if (u == 0 || u > 0x7e || (u < 0x20 && u != '\r' && u != '\t') || ++line > 998) return false;
+  }
+  return true;
+}
+
+std::string base64_lines(std::string_view data) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t col = 0;
+  for (std::size_t i = 0; i < data.size(); i += 3) {
+    const std::size_t n = std::min<std::size_t>(3, data.size() - i);
+    std::uint32_t v = 0;
+    for (std::size_t k = 0; k < 3; ++k) {
+      v = (v << 8) | (k < n ? static_cast<unsigned char>(data[i + k]) : 0);
+    }
+    for (std::size_t k = 0; k < 4; ++k) {
+      out.push_back(k <= n ? kAlphabet[(v >> (18 - 6 * k)) & 0x3f] : '=');
+    }
+    col += 4;
+    if (col >= 76) {
+      out += "\r\n";
+      col = 0;
+    }
+  }
+  if (col > 0) out += "\r\n";
+  return out;
+}
+
+std::string attachment_part(const Attachment& a) {
+  const std::string name = clean_text(a.filename);
+  std::string out = header_field("Content-Type", std::vector<std::string>{
+                                                     clean_text(a.content_type) + ";",
+                                                     "name=\"" + name + "\""});
+  out += header_field("Content-Disposition",
+                      std::vector<std::string>{"attachment;", "filename=\"" + name + "\""});
+  if (is_short_ascii_text(a.data)) {
+    out += "Content-Transfer-Encoding: 7bit\r\n\r\n" + to_crlf(a.data);
+    if (out.size() < 2 || out.compare(out.size() - 2, 2, "\r\n") != 0) out += "\r\n";
+  } else {
+    out += "Content-Transfer-Encoding: base64\r\n\r\n" + base64_lines(a.data);
+  }
+  return out;
+}
+
+// The MIME structure: `fields` (protected header fields, or none) go on
+// the root, after its Content-Type.
+std::string body_entity(const NoticeFacts& f, const std::string& fields) {
+  const EncodedBody body = encode_text_body(f.body);
+  const std::string text_type = "text/plain;";
+  const std::string protected_param = fields.empty() ? "" : "protected-headers=\"v1\"";
+  if (f.attachments.empty()) {
+    std::vector<std::string> type{text_type, "charset=utf-8" + std::string(fields.empty() ? "" : ";")};
+    if (!protected_param.empty()) type.push_back(protected_param);
+    std::string out = header_field("Content-Type", type);
+    out += "Content-Transfer-Encoding: " + body.transfer_encoding + "\r\n";
+    return out + fields + "\r\n" + body.body;
+  }
+  std::vector<std::string> parts;
+  parts.push_back("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: " +
+                  body.transfer_encoding + "\r\n\r\n" + body.body);
+  for (const Attachment& a : f.attachments) parts.push_back(attachment_part(a));
+  std::string all;
+  for (const std::string& p : parts) all += p;
+  const std::string boundary = fresh_boundary(all);
+  std::vector<std::string> type{"multipart/mixed;", "boundary=\"" + boundary + "\"" +
+                                                        (protected_param.empty() ? "" : ";")};
+  if (!protected_param.empty()) type.push_back(protected_param);
+  std::string out = header_field("Content-Type", type) + fields + "\r\n";
+  for (const std::string& p : parts) {
+    out += "--" + boundary + "\r\n" + p;
+    if (out.compare(out.size() - 2, 2, "\r\n") != 0) out += "\r\n";
+  }
+  out += "--" + boundary + "--\r\n";
+  return out;
+}
+
+}  // namespace
+
+std::string notice_entity(const NoticeFacts& f) {
+  std::string fields = subject_field(f.subject);
+  fields += from_field(f);
+  fields += header_field("To", clean_address(f.to));
+  fields += message_id_field(f.message_id);
+  fields += header_field("Date", rfc5322_date(f.date));
+  return body_entity(f, fields);
+}
+
+Frame notice_frame(const NoticeFacts& f) {
+  return encrypted_frame(frame_fields(f, notice_outer_subject(f)));
+}
+
+std::string plain_message(const NoticeFacts& f) {
+  return frame_fields(f, f.subject) + "MIME-Version: 1.0\r\n" + body_entity(f, "");
 }
 
 }  // namespace tlpmail::compose

@@ -12,6 +12,7 @@
 
 #include "log/log.h"
 #include "fanout/distribute.h"
+#include "requests/request.h"
 #include "openpgp/context.h"
 #include "util/offload.h"
 #include "util/text.h"
@@ -45,7 +46,8 @@ smtp::StartTlsPolicy starttls_policy(config::StartTls s) {
 struct FanoutStep {
   bool idle = true;  // nothing (left) to fan out
   std::string id;
-  std::optional<fanout::Distribution> done;
+  std::optional<fanout::Distribution> done;       // a posting
+  std::optional<requests::Processed> request;     // mail to -request
   std::string error;
   bool permanent = false;
 };
@@ -57,6 +59,43 @@ std::string join_withheld(const std::vector<fanout::Withheld>& w) {
     out += x.email + "(" + x.why + ")";
   }
   return out;
+}
+
+// Out of the coroutines: g++ 12 reports a false mismatched-new-delete in
+// a coroutine frame that holds this much.
+void log_request(const std::string& id, const requests::Processed& r) {
+  if (r.skipped) {
+    log::event(level_enum::warn, id, "request", {{"status", "skipped"}, {"reason", r.reason}});
+    return;
+  }
+  std::string commands;
+  for (const std::string& c : r.commands) commands += (commands.empty() ? "" : ",") + c;
+  log::event(level_enum::info, id, "request",
+             {{"list", r.list},
+              {"from", escape_for_log(r.from)},
+              {"signer", r.signer.empty() ? "-" : r.signer},
+              {"commands", commands.empty() ? "-" : commands},
+              {"outcome", r.outcome},
+              {"reason", r.reason.empty() ? "-" : escape_for_log(r.reason)}});
+}
+
+void log_distribution(const std::string& id, const fanout::Distribution& d) {
+  if (d.kind == fanout::Distribution::Kind::skipped) {
+    log::event(level_enum::warn, id, "fanout", {{"status", "skipped"}, {"reason", d.reason}});
+    return;
+  }
+  std::string copies = std::to_string(d.copies);
+  std::string withheld = join_withheld(d.withheld);
+  std::string notices = std::to_string(d.notices);
+  std::string unreachable = join_withheld(d.admins_without_notice);
+  log::event(d.withheld.empty() ? level_enum::info : level_enum::warn, id, "fanout",
+             {{"list", d.list},
+              {"message_id", d.list_message_id},
+              {"label", d.label},
+              {"copies", copies},
+              {"withheld", withheld.empty() ? "-" : withheld},
+              {"notices", notices},
+              {"admins_without_notice", unreachable.empty() ? "-" : unreachable}});
 }
 
 }  // namespace
@@ -166,6 +205,19 @@ asio::awaitable<bool> Outgoing::fanout_once() {
         step.error = gpg.error().message;
         return step;
       }
+      // The stage is the one of the address the message was sent to.
+      auto role = setup->config->directory.match_recipients(m.recipients);
+      if (role && role->role == directory::ListRole::request) {
+        requests::Env env{*setup->config, *setup->keys, *db, *spool};
+        auto r = requests::process(**gpg, env, m.id, std::time(nullptr));
+        if (!r) {
+          step.error = r.error().message;
+          step.permanent = r.error().kind == ErrorClass::permanent;
+        } else {
+          step.request = std::move(*r);
+        }
+        return step;
+      }
       fanout::FanoutEnv env{*setup->config, *setup->keys, *db, *spool};
       auto d = fanout::distribute(**gpg, env, m.id, std::time(nullptr));
       if (!d) {
@@ -199,24 +251,14 @@ asio::awaitable<bool> Outgoing::fanout_once() {
                 {"retry_in", std::to_string(kRetryAfterFault.count()) + "s"}});
     co_return true;
   }
-  const fanout::Distribution& d = *step.done;
-  if (d.kind == fanout::Distribution::Kind::skipped) {
-    skipped_.insert(step.id);
-    log::event(level_enum::warn, id, "fanout", {{"status", "skipped"}, {"reason", d.reason}});
+  if (step.request) {
+    if (step.request->skipped) skipped_.insert(step.id);
+    log_request(id, *step.request);
+    scheduler_->wake();
     co_return true;
   }
-  std::string copies = std::to_string(d.copies);
-  std::string withheld = join_withheld(d.withheld);
-  std::string notices = std::to_string(d.notices);
-  std::string unreachable = join_withheld(d.admins_without_notice);
-  log::event(d.withheld.empty() ? level_enum::info : level_enum::warn, id, "fanout",
-             {{"list", d.list},
-              {"message_id", d.list_message_id},
-              {"label", d.label},
-              {"copies", copies},
-              {"withheld", withheld.empty() ? "-" : withheld},
-              {"notices", notices},
-              {"admins_without_notice", unreachable.empty() ? "-" : unreachable}});
+  if (step.done->kind == fanout::Distribution::Kind::skipped) skipped_.insert(step.id);
+  log_distribution(id, *step.done);
   scheduler_->wake();
   co_return true;
 }

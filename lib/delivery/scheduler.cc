@@ -160,6 +160,14 @@ asio::awaitable<void> Scheduler::fill() {
       auto m = cache->get(*outbox, c.message);
       if (!m) {
         p.problem = m.error().message;
+      } else if ((*m)->message.kind == queue::OutgoingKind::plain) {
+        // An unencrypted message is stored whole in its head.
+        smtp::OutboundEnvelope e;
+        e.from = (*m)->message.envelope_from;
+        e.recipients = {c.recipient};
+        e.body = (*m)->message.head;
+        if (e.body.empty()) p.problem = "the message is gone";
+        else p.envelope = std::move(e);
       } else if ((*m)->armor->shared().empty() || c.pkesk.empty()) {
         p.problem = "the copy's ciphertext is gone";
       } else {

@@ -4,61 +4,23 @@
 #include "fanout/distribute.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
-#include <random>
 #include <variant>
 
 #include "audit/audit_log.h"
 #include "compose/compose.h"
+#include "fanout/letters.h"
 #include "mime/mime.h"
 #include "openpgp/decrypt.h"
-#include "openpgp/fanout.h"
-#include "openpgp/list_key.h"
 #include "pipeline/presentation.h"
 #include "pipeline/tables.h"
 #include "policy/decision.h"
 #include "policy/tlp.h"
 #include "util/text.h"
+#include "util/wiped.h"
 
 namespace tlpmail::fanout {
 namespace {
-
-// Overwrites a string that held plaintext before it is freed.
-void wipe(std::string& s) {
-  volatile char* p = s.data();
-  for (std::size_t i = 0; i < s.size(); ++i) p[i] = 0;
-  s.clear();
-  s.shrink_to_fit();
-}
-
-// Plaintext that is wiped when it goes. Move-only, so that no copy of it
-// is left behind unwiped (or wiped twice) by accident.
-struct Wiped {
-  std::string value;
-  Wiped() = default;
-  explicit Wiped(std::string v) : value(std::move(v)) {}
-  Wiped(Wiped&& other) noexcept : value(std::move(other.value)) { other.value.clear(); }
-  Wiped(const Wiped&) = delete;
-  Wiped& operator=(const Wiped&) = delete;
-  Wiped& operator=(Wiped&&) = delete;
-  ~Wiped() { wipe(value); }
-};
-
-std::string random_hex(std::size_t bytes) {
-  static thread_local std::random_device rd;
-  std::string out;
-  char buf[3];
-  for (std::size_t i = 0; i < bytes; ++i) {
-    std::snprintf(buf, sizeof buf, "%02x", static_cast<unsigned>(rd() & 0xff));
-    out += buf;
-  }
-  return out;
-}
-
-std::string new_message_id(const config::Config& c, std::string_view seed) {
-  return "tlpmail." + std::string(seed) + "." + random_hex(6) + "@" + c.server.hostname;
-}
 
 Error db_error(const store::DbError& e) { return Error(e); }
 
@@ -113,15 +75,6 @@ Result<std::optional<RecordedVerdict>> recorded_verdict(store::Database& db,
     }
   }
   return std::optional<RecordedVerdict>(std::move(v));
-}
-
-// The list's key. Errors: temporary (a list without its key cannot work
-// until it is back).
-Result<openpgp::KeyFacts> list_key_of(openpgp::Context& gpg, const directory::MailingList& l) {
-  auto key = openpgp::find_list_key(gpg, l.address);
-  if (!key) return Unexpected(Error::temporary(key.error().message));
-  if (!*key) return Unexpected(Error::temporary("no list key for " + l.address));
-  return **key;
 }
 
 // The content to forward and what the copy shows of the sender's header
@@ -228,40 +181,6 @@ Recipients resolve(const FanoutEnv& env, const RecordedVerdict& v, std::time_t n
   return out;
 }
 
-compose::ListFacts list_facts(const directory::MailingList& l) {
-  compose::ListFacts f;
-  f.address = l.address;
-  f.description = l.description;
-  f.subject_prefix = l.subject_prefix;
-  f.protect_subject = l.protect_subject;
-  return f;
-}
-
-// Signs `plaintext` with the list key and encrypts it once to every
-// recipient; the outbox row for it.
-Result<queue::NewOutgoing> seal(openpgp::Context& gpg, const directory::MailingList& list,
-                                const std::string& list_fpr, std::string_view plaintext,
-                                const std::vector<std::string>& emails,
-                                const std::vector<std::string>& fingerprints) {
-  auto fan = openpgp::sign_and_encrypt_once(gpg, plaintext, list_fpr, fingerprints);
-  if (!fan) return Unexpected(fan.error());
-  queue::NewOutgoing m;
-  m.list = list.address;
-  m.envelope_from = list.bounces_address();
-  m.shared_data = fan->shared_data();
-  for (std::size_t i = 0; i < emails.size(); ++i) {
-    auto copy = fan->copy_for(fingerprints[i], openpgp::CopyFormat::binary);
-    if (!copy) return Unexpected(copy.error());
-    // copy = PKESK + shared data: keep the PKESK only.
-    if (copy->size() < m.shared_data.size()) {
-      return Unexpected(Error::permanent("fan-out copy shorter than its shared data"));
-    }
-    m.copies.push_back(
-        {emails[i], fingerprints[i], copy->substr(0, copy->size() - m.shared_data.size())});
-  }
-  return m;
-}
-
 // The admins of `list` who can receive a notice, and those who cannot.
 Recipients admins_of(const FanoutEnv& env, const directory::MailingList& list, std::time_t now) {
   Recipients out;
@@ -300,16 +219,9 @@ Result<std::vector<queue::NewOutgoing>> notices(openpgp::Context& gpg, const Fan
     f.body = body;
     f.message_id = new_message_id(env.config, id);
     f.date = now;
-    Wiped entity{compose::notice_entity(f)};
-    auto sealed =
-        seal(gpg, list, list_fpr, entity.value, {admins.emails[i]}, {admins.fingerprints[i]});
+    auto sealed = sealed_letter(gpg, list, list_fpr, f, admins.fingerprints[i],
+                                id + "." + std::to_string(i + 1), queue::OutgoingKind::notice);
     if (!sealed) return Unexpected(sealed.error());
-    compose::Frame frame = compose::notice_frame(f);
-    sealed->id = id + "." + std::to_string(i + 1);
-    sealed->kind = queue::OutgoingKind::notice;
-    sealed->list_message_id = f.message_id;
-    sealed->head = std::move(frame.head);
-    sealed->tail = std::move(frame.tail);
     out.push_back(std::move(*sealed));
   }
   return out;
@@ -461,7 +373,8 @@ Result<FailureReport> report_failures(openpgp::Context& gpg, const FanoutEnv& en
     std::string lines;
     for (const queue::UnreportedFailure* f : group) {
       ids.push_back(f->id);
-      if (f->kind == queue::OutgoingKind::notice) continue;  // no notices about notices
+      // Only members' copies: no notices about notices or request replies.
+      if (f->kind != queue::OutgoingKind::copy) continue;
       lines += "  " + f->recipient + ": " + escape_for_log(f->reply) + "\n    message <" +
                f->list_message_id + ">, " + std::to_string(f->attempts) + " attempt(s), queued " +
                iso_date(static_cast<std::time_t>(f->queued_at)) + "\n";

@@ -26,12 +26,12 @@ Outcome check_protected_from(const Evidence& ev) {
   return std::nullopt;
 }
 
-Outcome check_addressed_to_list(const Evidence& ev, const directory::MailingList& list) {
+Outcome check_addressed_to(const Evidence& ev, std::string_view address) {
   const mime::ProtectedHeaders& p = ev.protected_headers;
   if (!p.has_to_cc) return std::nullopt;
   if (!p.to_cc_unparsable) {
     for (const mime::Mailbox& m : p.to_cc) {
-      if (iequals(m.address, list.address)) return std::nullopt;
+      if (iequals(m.address, address)) return std::nullopt;
     }
   }
   return Refusal{RefusalKind::not_addressed_to_list, std::string(kReasonNotAddressed)};

@@ -31,6 +31,11 @@ struct Evidence {
   mime::Entity content;   // the entity the facts come from: exactly what was
                           // verified, after decryption (unwrap)
   mime::ProtectedHeaders protected_headers;  // of `content` (unwrap)
+  // The bytes `content` was parsed from (a MIME entity, or the text of an
+  // inline message): kept for requests, whose commands and attached keys
+  // come from exactly what was verified. Plaintext: never logged or stored.
+  std::string content_bytes;
+  bool content_is_mime = false;
   // Subjects of unsigned wrappers inside the encryption (the protected
   // headers of a multipart/signed wrapper: sign, then encrypt). Like the
   // outer Subject they can raise a label, never lower it.
@@ -77,7 +82,8 @@ Outcome check_signing_key(Evidence& ev, const keyring::KeyReport& keys,
 // signer is a member.
 Outcome check_from_matches_signer(const Evidence& ev);
 Outcome check_protected_from(const Evidence& ev);
-Outcome check_addressed_to_list(const Evidence& ev, const directory::MailingList& list);
+// `address`: the list's posting address, or its -request address for requests.
+Outcome check_addressed_to(const Evidence& ev, std::string_view address);
 Outcome check_membership(const Evidence& ev, const directory::MailingList& list);
 
 // rule_age.cc: the signature is neither from the future, nor too old, nor

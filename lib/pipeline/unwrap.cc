@@ -44,6 +44,8 @@ Result<Outcome> open_pgpmime_signed(openpgp::Context& gpg, const mime::PgpMimeSi
   auto e = mime::parse_entity(s.signed_bytes);
   if (!e) return Outcome(refuse(RefusalKind::malformed, malformed_reason(e.error().message)));
   ev.content = std::move(e).value();
+  ev.content_bytes = s.signed_bytes;
+  ev.content_is_mime = true;
   return Outcome{};
 }
 
@@ -56,6 +58,8 @@ Result<Outcome> open_clearsigned(openpgp::Context& gpg, const mime::InlineClears
   if (auto r = verification_outcome(*v)) return r;
   ev.signatures = std::move(v->signatures);
   ev.content = mime::parse_text(v->plaintext);
+  ev.content_bytes = std::move(v->plaintext);
+  ev.content_is_mime = false;
   return Outcome{};
 }
 
@@ -134,6 +138,8 @@ Result<Outcome> open_encrypted(openpgp::Context& gpg, const directory::MailingLi
   if (!signed_inside) {
     ev.signatures = std::move(d->signatures);
     ev.content = std::move(inner);
+    ev.content_bytes = std::move(d->plaintext);
+    ev.content_is_mime = is_mime;
     return Outcome{};
   }
   if (!d->signatures.empty()) {

@@ -25,6 +25,19 @@ Verifier::Verifier(const config::Config& config, const keyring::KeyReport& keys,
 
 Result<Verdict> Verifier::verify(openpgp::Context& gpg, const directory::MailingList& list,
                                  std::string_view raw, std::time_t now) const {
+  return run(gpg, list, raw, now, Purpose::post, nullptr);
+}
+
+Result<Verdict> Verifier::verify_request(openpgp::Context& gpg,
+                                         const directory::MailingList& list,
+                                         std::string_view raw, std::time_t now,
+                                         RequestContent* content) const {
+  return run(gpg, list, raw, now, Purpose::request, content);
+}
+
+Result<Verdict> Verifier::run(openpgp::Context& gpg, const directory::MailingList& list,
+                              std::string_view raw, std::time_t now, Purpose purpose,
+                              RequestContent* content) const {
   using rules::Outcome;
   Verdict v;
   rules::Evidence ev;
@@ -50,11 +63,13 @@ Result<Verdict> Verifier::verify(openpgp::Context& gpg, const directory::Mailing
   v.list_key_ids = ev.list_key_ids;
   // 5a. An exact retry of a message accepted and spooled before (its 250
   // was lost): "already queued", whatever the later rules would say now.
-  auto retry = rules::find_exact_retry(ev, list, db_);
-  if (!retry) return Unexpected(retry.error());
-  if (!retry->empty()) {
-    v.duplicate_of = std::move(*retry);
-    return v;
+  if (purpose == Purpose::post) {
+    auto retry = rules::find_exact_retry(ev, list, db_);
+    if (!retry) return Unexpected(retry.error());
+    if (!retry->empty()) {
+      v.duplicate_of = std::move(*retry);
+      return v;
+    }
   }
   // 6. The key is pinned for a person and usable now.
   if (auto r = rules::check_signing_key(ev, keys_, config_.directory, now)) {
@@ -65,7 +80,8 @@ Result<Verdict> Verifier::verify(openpgp::Context& gpg, const directory::Mailing
   // name this list.
   if (auto r = rules::check_from_matches_signer(ev)) return refused(std::move(v), *r);
   if (auto r = rules::check_protected_from(ev)) return refused(std::move(v), *r);
-  if (auto r = rules::check_addressed_to_list(ev, list)) return refused(std::move(v), *r);
+  const std::string addressed = purpose == Purpose::post ? list.address : list.request_address();
+  if (auto r = rules::check_addressed_to(ev, addressed)) return refused(std::move(v), *r);
   // 9. Signature time; 10. replay. Both before membership: whoever holds
   // a member's old signed message learns nothing about who belongs to
   // which list (the answer is "too old" or "replay" either way).
@@ -75,6 +91,24 @@ Result<Verdict> Verifier::verify(openpgp::Context& gpg, const directory::Mailing
   auto replay = rules::check_replay(ev, list, db_);
   if (!replay) return Unexpected(replay.error());
   if (*replay) return refused(std::move(v), **replay);
+  if (purpose == Purpose::request) {
+    v.accepted = true;
+    v.refusal = RefusalKind::none;
+    if (content) {
+      content->entity = std::move(ev.content_bytes);
+      content->is_mime = ev.content_is_mime;
+      content->body_text = ev.content.body_head;
+      content->message_id = ev.message.message_id;
+      content->in_reply_to = ev.message.in_reply_to;
+      content->references = ev.message.references;
+      const mime::ProtectedHeaders& p = ev.protected_headers;
+      content->in_reply_to.insert(content->in_reply_to.end(), p.in_reply_to.begin(),
+                                  p.in_reply_to.end());
+      content->references.insert(content->references.end(), p.references.begin(),
+                                 p.references.end());
+    }
+    return v;
+  }
   // 11. The signer is a member of the list.
   if (auto r = rules::check_membership(ev, list)) return refused(std::move(v), *r);
   // 12. TLP label, thread, ceiling, recipients.

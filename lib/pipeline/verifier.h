@@ -8,7 +8,9 @@
 
 #include <chrono>
 #include <ctime>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.h"
 #include "directory/directory.h"
@@ -27,6 +29,16 @@ struct Options {
   // A signature dated up to this far after `now` is still accepted
   // (senders' clocks drift); later is "dated in the future".
   std::chrono::seconds clock_skew = std::chrono::minutes(5);
+};
+
+// What a verified request says: exactly the bytes the signature covers.
+// Plaintext: keep it in memory only, never log or store it.
+struct RequestContent {
+  std::string entity;     // the verified MIME entity, or the text of an inline message
+  bool is_mime = false;   // `entity` is a MIME entity (else plain text)
+  std::string body_text;  // its first text part, decoded (at most mime::kBodyHeadMax bytes)
+  std::string message_id;                            // of the received message
+  std::vector<std::string> in_reply_to, references;  // outer and signed (protected) ids
 };
 
 class Verifier {
@@ -53,9 +65,27 @@ class Verifier {
   Result<Verdict> verify(openpgp::Context& gpg, const directory::MailingList& list,
                          std::string_view raw, std::time_t now) const;
 
+  // The same rules for a message to the list's -request address, up to
+  // and including replay: structure, From, decryption with the list key,
+  // one good signature by a pinned, usable key, From (and the signed From)
+  // the signer, the signed To/Cc (when present) naming the -request
+  // address, signature age, replay. Not: exact retries, membership (the
+  // commands decide what a non-member may ask), TLP. Accepted means the
+  // sender is verified; the caller records the digest (replays of
+  // requests are refused too). Errors and thread safety as verify().
+  // `content` (may be null) receives what was verified, when accepted.
+  Result<Verdict> verify_request(openpgp::Context& gpg, const directory::MailingList& list,
+                                 std::string_view raw, std::time_t now,
+                                 RequestContent* content) const;
+
   const Options& options() const { return options_; }
 
  private:
+  enum class Purpose { post, request };
+  Result<Verdict> run(openpgp::Context& gpg, const directory::MailingList& list,
+                      std::string_view raw, std::time_t now, Purpose purpose,
+                      RequestContent* content) const;
+
   const config::Config& config_;
   const keyring::KeyReport& keys_;
   store::Database& db_;

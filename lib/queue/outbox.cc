@@ -25,8 +25,13 @@ DbError constraint(std::string message) {
   return e;
 }
 
+constexpr std::array<std::string_view, 4> kKindNames = {"copy", "notice", "reply", "plain"};
+
 OutgoingKind kind_from(std::string_view s) {
-  return s == "notice" ? OutgoingKind::notice : OutgoingKind::copy;
+  for (std::size_t i = 0; i < kKindNames.size(); ++i) {
+    if (s == kKindNames[i]) return static_cast<OutgoingKind>(i);
+  }
+  return OutgoingKind::copy;
 }
 
 std::string text_or_empty(const store::Row& r, std::size_t i) {
@@ -70,7 +75,7 @@ std::optional<CopyState> parse_copy_state(std::string_view s) {
   return std::nullopt;
 }
 
-std::string_view to_string(OutgoingKind k) { return k == OutgoingKind::notice ? "notice" : "copy"; }
+std::string_view to_string(OutgoingKind k) { return kKindNames.at(static_cast<std::size_t>(k)); }
 
 DbResult<void> Outbox::add(store::Transaction& tx, const NewOutgoing& m, std::time_t now) {
   if (m.copies.empty()) return Unexpected(constraint("message " + m.id + " has no copies"));

@@ -30,7 +30,12 @@ enum class CopyState {
 std::string_view to_string(CopyState s);
 std::optional<CopyState> parse_copy_state(std::string_view s);
 
-enum class OutgoingKind { copy, notice };
+// copy: a member's copy of a posting; notice: to an admin (withheld
+// members, failures); reply: the answer to a -request message, encrypted
+// to its sender; plain: an unencrypted message (the list's public key for
+// someone the list cannot encrypt to), whole in `head`, without PKESK or
+// shared data. Only copies' failures are reported to the admins.
+enum class OutgoingKind { copy, notice, reply, plain };
 std::string_view to_string(OutgoingKind k);
 
 struct NewCopy {

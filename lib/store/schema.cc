@@ -139,6 +139,18 @@ CREATE TABLE replay_cross_posts (
   PRIMARY KEY (digest, list)
 ) STRICT;
 )sql"},
+    {6, "requests: when the list's key was last sent in clear to an address",
+     R"sql(
+-- A request for the list key from someone the list cannot encrypt to (not
+-- a member, or unsigned) is answered with the key in clear at most once a
+-- day per list and address: no backscatter amplification.
+CREATE TABLE request_key_replies (
+  list    TEXT NOT NULL,     -- lower case
+  address TEXT NOT NULL,     -- lower case
+  sent_at INTEGER NOT NULL,  -- Unix time of the last reply
+  PRIMARY KEY (list, address)
+) STRICT;
+)sql"},
 };
 
 }  // namespace

@@ -1,0 +1,76 @@
+// parse_commands() (see commands.h).
+#include "requests/commands.h"
+
+#include "util/text.h"
+
+namespace tlpmail::requests {
+namespace {
+
+constexpr std::size_t kMaxShown = 80;
+
+std::optional<Command> command_of(std::string_view word) {
+  static constexpr std::pair<std::string_view, Command> kWords[] = {
+      {"help", Command::help},
+      {"key", Command::key},
+      {"members", Command::members},
+      {"update-key", Command::update_key},
+      {"my-key", Command::my_key},
+  };
+  for (const auto& [name, command] : kWords) {
+    if (iequals(word, name)) return command;
+  }
+  return std::nullopt;
+}
+
+std::string shown(std::string_view line) {
+  std::string out;
+  for (char c : line.substr(0, kMaxShown)) {
+    const auto u = static_cast<unsigned char>(c);
+    out.push_back(u >= 0x20 && u < 0x7f ? c : '?');
+  }
+  if (line.size() > kMaxShown) out += "...";
+  return out;
+}
+
+}  // namespace
+
+std::string_view to_string(Command c) {
+  switch (c) {
+    case Command::help:
+      return "help";
+    case Command::key:
+      return "key";
+    case Command::members:
+      return "members";
+    case Command::update_key:
+      return "update-key";
+    case Command::my_key:
+      return "my-key";
+  }
+  return "help";
+}
+
+ParsedCommands parse_commands(std::string_view text) {
+  ParsedCommands out;
+  text = text.substr(0, kMaxText);
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view raw = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
+    if (raw == "-- ") break;  // signature block (RFC 3676 4.3)
+    const std::string_view line = trim(raw);
+    if (line.empty() || line.front() == '>') continue;
+    const auto command = command_of(line);
+    if (!command || out.commands.size() == kMaxCommands) {
+      out.stopped_at = shown(line);
+      break;
+    }
+    out.commands.push_back(*command);
+  }
+  return out;
+}
+
+}  // namespace tlpmail::requests

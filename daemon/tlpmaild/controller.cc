@@ -152,6 +152,7 @@ asio::awaitable<void> Controller::shutdown(int sig) {
              {{"signal", signal_name(sig)}, {"connections", open}});
   notify_stopping();
   co_await server_.stop();
+  if (maintenance_) co_await maintenance_->stop();
   if (outgoing_) co_await outgoing_->stop(kRelayGrace);
   stopped_ = true;
   signals_.cancel();
@@ -226,6 +227,7 @@ void Controller::apply(std::shared_ptr<const Runtime> next) {
   memory_->set_limit(new_config.server.max_message_memory);
   server_.set_settings(server_settings(*next, spool_, db_, memory_));
   if (outgoing_) outgoing_->set_setup(outgoing_setup(*next));
+  if (maintenance_) maintenance_->set_setup(outgoing_setup(*next));
   runtime_ = std::move(next);
 }
 

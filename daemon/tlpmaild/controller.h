@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "delivery/outgoing.h"
+#include "maintenance/runner.h"
 #include "intake/memory_budget.h"
 #include "net/server.h"
 #include "queue/spool.h"
@@ -40,6 +41,9 @@ class Controller {
   // The outgoing side gets each new configuration and is stopped after the
   // server. Optional; call before start().
   void set_outgoing(delivery::Outgoing* outgoing) { outgoing_ = outgoing; }
+  // The periodic jobs get each new configuration and are stopped with the
+  // outgoing side. Optional; call before start().
+  void set_maintenance(maintenance::Runner* runner) { maintenance_ = runner; }
 
   // The configuration in force (replaced on a successful reload).
   std::shared_ptr<const Runtime> runtime() const { return runtime_; }
@@ -59,6 +63,7 @@ class Controller {
   store::Database& db_;
   std::shared_ptr<intake::MemoryBudget> memory_;
   delivery::Outgoing* outgoing_ = nullptr;
+  maintenance::Runner* maintenance_ = nullptr;
   std::filesystem::path config_file_;
   std::filesystem::path gnupg_home_;
   std::shared_ptr<const Runtime> runtime_;

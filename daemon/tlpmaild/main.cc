@@ -18,12 +18,14 @@
 #include "delivery/outgoing.h"
 #include "intake/memory_budget.h"
 #include "log/log.h"
+#include "maintenance/runner.h"
 #include "net/server.h"
 #include "openpgp/context.h"
 #include "queue/env.h"
 #include "queue/spool.h"
 #include "store/database.h"
 #include "tlpmaild/controller.h"
+#include "tlpmaild/jobs.h"
 #include "tlpmaild/notify.h"
 #include "tlpmaild/options.h"
 #include "tlpmaild/runtime.h"
@@ -159,9 +161,16 @@ int run(const daemon::Options& options) {
     server.set_on_spooled([&outgoing] { outgoing.message_spooled(); });
     server.start();
 
+    maintenance::Runner jobs(io, pool, **db, **spool, daemon::outgoing_setup(*runtime));
+    if (options.job_tick) jobs.set_tick(*options.job_tick);
+    jobs.set_on_mail([&outgoing] { outgoing.outbox_changed(); });
+    daemon::add_jobs(jobs);
+    jobs.start();
+
     daemon::Controller controller(io, pool, signals, server, **spool, **db, memory,
                                   options.config_path, daemon::gnupg_home(config), runtime);
     controller.set_outgoing(&outgoing);
+    controller.set_maintenance(&jobs);
     controller.start();
 
     std::string listen;

@@ -1,5 +1,6 @@
 // tlpmaild's command line: --config PATH, --help, --version and the
-// test-only --timeouts-ms N and --retry-seconds N. Parsing only; main() acts on the result.
+// test-only --timeouts-ms N, --retry-seconds N and --job-tick-ms N.
+// Parsing only; main() acts on the result.
 #pragma once
 
 #include <chrono>
@@ -19,6 +20,9 @@ struct Options {
   // Test-only: the first retry delay of a deferred copy in seconds (then
   // doubling up to 8 times that) instead of 1 minute doubling to 1 hour.
   std::optional<int> retry_seconds;
+  // Test-only: how often the periodic jobs look whether they are due
+  // (default 30 s).
+  std::optional<std::chrono::milliseconds> job_tick;
 };
 
 enum class Action { run, help, version, usage_error };

@@ -163,6 +163,8 @@ void Outgoing::wake() {
 
 void Outgoing::message_spooled() { wake(); }
 
+void Outgoing::outbox_changed() { scheduler_->wake(); }
+
 void Outgoing::set_setup(std::shared_ptr<const OutgoingSetup> setup) {
   const auto& a = setup_->config->relay;
   const auto& b = setup->config->relay;

@@ -60,6 +60,8 @@ class Outgoing {
   Result<void> start();
   // A message was spooled: fan it out now.
   void message_spooled();
+  // Something else queued mail in the outbox (a periodic job): send it now.
+  void outbox_changed();
   // The configuration and keys for the next fan-outs (a reload). Relay
   // settings take effect on restart.
   void set_setup(std::shared_ptr<const OutgoingSetup> setup);

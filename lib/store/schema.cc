@@ -151,6 +151,15 @@ CREATE TABLE request_key_replies (
   PRIMARY KEY (list, address)
 ) STRICT;
 )sql"},
+    {7, "maintenance: when each periodic job last ran",
+     R"sql(
+CREATE TABLE maintenance_runs (
+  job         TEXT PRIMARY KEY NOT NULL,  -- "key-check", "digest", ...
+  last_run_at INTEGER NOT NULL,           -- Unix time the last run started
+  ok          INTEGER NOT NULL,           -- 1 when it succeeded
+  summary     TEXT                        -- its log summary, or the error
+) STRICT;
+)sql"},
 };
 
 }  // namespace

@@ -153,9 +153,9 @@ std::optional<std::string> decode_base64(std::string_view text) {
 
 // A line of base64 outside armor: a run starts with a line of at least
 // 16 characters (so that short words do not start one) and takes shorter
-// lines after it (the last line of an encoding).
+// lines after it (the last line of an encoding), but not a checksum line.
 bool is_base64_line(std::string_view line, bool in_run) {
-  if (line.empty() || (!in_run && line.size() < 16)) return false;
+  if (line.empty() || line.front() == '=' || (!in_run && line.size() < 16)) return false;
   for (char c : line) {
     if (base64_value(c) < 0 && c != '=') return false;
   }
@@ -210,8 +210,11 @@ TextScan scan_text(std::string_view text) {
   };
   std::size_t i = 0;
   while (i < lines.size()) {
-    const std::string_view line = lines[i];
-    if (line.substr(0, kBeginPrefix.size()) != kBeginPrefix) {
+    // A BEGIN line counts wherever it starts in its line: in a binary file
+    // the armor may follow the last packet without a line break.
+    std::string_view line = lines[i];
+    const std::size_t begin = line.find(kBeginPrefix);
+    if (begin == std::string_view::npos) {
       if (is_base64_line(line, !run.empty())) {
         run.append(line);
       } else {
@@ -221,6 +224,7 @@ TextScan scan_text(std::string_view text) {
       continue;
     }
     end_run();
+    line.remove_prefix(begin);
     ArmorBlock block;
     block.line = static_cast<int>(i) + 1;
     std::string_view label = line.substr(kBeginPrefix.size());

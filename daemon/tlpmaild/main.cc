@@ -137,6 +137,7 @@ int run(const daemon::Options& options) {
     server.set_settings(daemon::server_settings(*runtime, **spool, **db, memory));
 
     delivery::OutgoingOptions out_options;
+    out_options.hold_spool = options.hold_spool;
     if (options.timeouts) {
       // Tests: short relay timeouts and retry delays (the retry schedule
       // keeps its shape: first delay, doubling, capped, give-up).

@@ -59,6 +59,8 @@ Parsed parse_options(const std::vector<std::string>& args) {
       auto ms = net::parse_milliseconds(*v);
       if (!ms) return fail("--timeouts-ms: '" + *v + "' is not a number from 1 to 86400000");
       p.options.timeouts = *ms;
+    } else if (a == "--hold-spool") {
+      p.options.hold_spool = true;
     } else if (auto t = option_value(args, i, "--job-tick-ms")) {
       auto ms = net::parse_milliseconds(*t);
       if (!ms) return fail("--job-tick-ms: '" + *t + "' is not a number from 1 to 86400000");

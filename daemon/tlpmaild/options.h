@@ -1,5 +1,6 @@
 // tlpmaild's command line: --config PATH, --help, --version and the
-// test-only --timeouts-ms N, --retry-seconds N and --job-tick-ms N.
+// test-only --timeouts-ms N, --retry-seconds N, --job-tick-ms N and
+// --hold-spool.
 // Parsing only; main() acts on the result.
 #pragma once
 
@@ -23,6 +24,9 @@ struct Options {
   // Test-only: how often the periodic jobs look whether they are due
   // (default 30 s).
   std::optional<std::chrono::milliseconds> job_tick;
+  // Test-only: nothing is taken from the spool (no fan-out, no requests,
+  // no bounces), so that intake tests see exactly what it holds.
+  bool hold_spool = false;
 };
 
 enum class Action { run, help, version, usage_error };

@@ -150,8 +150,12 @@ Result<void> Outgoing::start() {
   log::event(*requeued > 0 ? level_enum::warn : level_enum::info, "-", "outbox",
              {{"requeued_in_flight", again}, {"waiting", waiting}, {"failed_total", failed}});
   report_wanted_ = true;  // failures recorded before a crash, not reported yet
-  running_ = true;
   scheduler_->start();
+  if (options_.hold_spool) {
+    log::event(level_enum::warn, "-", "outbox", {{"spool", "held (test option --hold-spool)"}});
+    return {};
+  }
+  running_ = true;
   asio::co_spawn(io_, fanout_loop(), asio::detached);
   return {};
 }

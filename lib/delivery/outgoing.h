@@ -43,6 +43,8 @@ struct OutgoingOptions {
   // Test hooks (hidden options): shorter relay timeouts and retry delays.
   std::optional<delivery::RelayTimeouts> relay_timeouts;
   std::optional<delivery::RetryPolicy> retry;
+  // Test hook: take nothing from the spool (intake tests).
+  bool hold_spool = false;
 };
 
 // Thread safety: none; construct and call on the io thread. The spool, db

@@ -17,6 +17,7 @@ packages=(
   libgtest-dev libgmock-dev
   libsystemd-dev
   libssl-dev
+  scdoc                   # man pages (docs/man/*.scd -> roff)
   # runtime and test peers
   gnupg gpg-agent
   python3

@@ -29,6 +29,7 @@ struct Options {
   bool quiet = false;             // check-config: print problems only
   std::string since;              // audit --since YYYY-MM-DD; empty: everything
   std::string list;               // audit --list ADDRESS; empty: every list
+  std::string format;             // mta-maps --format postfix|exim|opensmtpd
   std::vector<std::string> args;  // after the command name
 };
 
@@ -53,6 +54,12 @@ int keys(const Options& o, std::ostream& out, std::ostream& err);
 // and the home, mode 0700, when missing).
 int list_key(const Options& o, std::ostream& out, std::ostream& err);
 int import_list_key(const Options& o, std::ostream& out, std::ostream& err);
+
+// mta-maps --format postfix|exim|opensmtpd (ctl/mta_maps.cc): the MTA's
+// lookup table of every list address (posting, -request, -bounces), to
+// stdout; the MTA snippets that use it are in docs/mta/. Reads only the
+// configuration. 2 for a missing or unknown format.
+int mta_maps(const Options& o, std::ostream& out, std::ostream& err);
 
 // audit [--since DATE] [--list A] (ctl/audit.cc): the verdicts in
 // state_dir/tlpmail.db, oldest first, each accepted one with its copies

@@ -20,6 +20,8 @@ constexpr const char* kUsage =
     "  keys                     every pinned key: status, algorithm, expiry\n"
     "  list-key ADDRESS         print the list's public key (armored)\n"
     "  queue                    messages and copies waiting for delivery\n"
+    "  mta-maps --format postfix|exim|opensmtpd\n"
+    "                           the MTA's table of every list address (docs/mta/)\n"
     "  audit [--since YYYY-MM-DD] [--list ADDRESS]\n"
     "                           who sent what label to which list, who got copies\n"
     "  import-list-key ADDRESS FILE\n"
@@ -59,6 +61,9 @@ int main(int argc, char** argv) {
       o.since = std::string(a.substr(8));
     } else if (a.starts_with("--list=")) {
       o.list = std::string(a.substr(7));
+    } else if (a == "--format" || a.starts_with("--format=")) {
+      if (a == "--format" && i + 1 >= argc) return usage_error("--format needs a value");
+      o.format = a == "--format" ? std::string(argv[++i]) : std::string(a.substr(9));
     } else if (a == "--quiet" || a == "-q") {
       o.quiet = true;
     } else if (a == "--help" || a == "-h") {
@@ -76,6 +81,9 @@ int main(int argc, char** argv) {
     }
   }
   if (command.empty()) return usage_error("no command given");
+  if (command != "mta-maps" && !o.format.empty()) {
+    return usage_error("--format belongs to mta-maps");
+  }
   if (command != "audit" && (!o.since.empty() || !o.list.empty())) {
     return usage_error("--since and --list belong to audit");
   }
@@ -116,6 +124,11 @@ int main(int argc, char** argv) {
   if (command == "import-list-key") {
     if (!expect_args(2, "import-list-key ADDRESS FILE")) return 2;
     return ctl::import_list_key(o, std::cout, std::cerr);
+  }
+  if (command == "mta-maps") {
+    if (!expect_args(0, "mta-maps --format postfix|exim|opensmtpd")) return 2;
+    if (o.format.empty()) return usage_error("mta-maps needs --format postfix, exim or opensmtpd");
+    return ctl::mta_maps(o, std::cout, std::cerr);
   }
   if (command == "queue") {
     if (!expect_args(0, "queue")) return 2;

@@ -176,11 +176,11 @@ class Site(DaemonSite):
         helpers.write(path, text)
         return path
 
-    def start(self, *args, timeouts_ms=None):
+    def start(self, *args, timeouts_ms=None, hold_spool=True):
         # Intake tests look at exactly what the spool holds: the daemon
         # takes nothing from it (the -request mail they send would be
-        # answered and removed).
-        extra = ["--hold-spool"] + list(args)
+        # answered and removed). Tests that want copies pass False.
+        extra = (["--hold-spool"] if hold_spool else []) + list(args)
         if timeouts_ms is not None:
             extra += ["--timeouts-ms", str(timeouts_ms)]
         return super().start(*extra)

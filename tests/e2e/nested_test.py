@@ -121,7 +121,7 @@ class NestedTest(unittest.TestCase):
         with open(cls.site.config, "a") as f:
             f.write(f'\n[relay]\nhost = "127.0.0.1"\nport = {cls.sink.port}\n'
                     'starttls = "off"\n')
-        cls.daemon = cls.site.start()
+        cls.daemon = cls.site.start(hold_spool=False)
         m = cls.daemon.wait_log(rf" - list-key list={re.escape(OPS)} "
                                 r"fingerprint=([0-9A-F]{40}) created=")
         cls.list_fpr = m.group(1)

@@ -142,8 +142,9 @@ class RequestTest(unittest.TestCase):
         text, key = msg.get_payload()
         self.assertIn(" ".join(self.ops_fpr[i:i + 4] for i in range(0, 40, 4)), text.get_content())
         self.assertEqual(key.get_content_type(), "application/pgp-keys")
-        # Asked again the same day: no second answer.
-        qid = self.send(self.carol.email, self.signed_request(self.carol, "key\n", encrypt=False))
+        # Asked again the same day (another signed message): no second answer.
+        qid = self.send(self.carol.email,
+                        self.signed_request(self.carol, "key\n> again\n", encrypt=False))
         refusal, reason = self.processed(qid)
         self.assertIn("24 hours", reason)
         time.sleep(1.5)

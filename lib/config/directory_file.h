@@ -5,6 +5,7 @@
 
 #include <toml++/toml.h>
 
+#include <cstdint>
 #include <vector>
 
 #include "config/diagnostics.h"
@@ -25,6 +26,9 @@ struct DirectoryFile {
   // False when the file's shape is so wrong ('person' not an array) that
   // checking list members against it would only repeat the same error.
   bool usable = true;
+  // directory_review_interval at the top of the file, in seconds; 0 when
+  // unset. The default of every list without its own (config.cc).
+  std::int64_t review_interval = 0;
 };
 
 DirectoryFile read_directory_file(const toml::table& root, FileReporter& f);

@@ -6,6 +6,7 @@
 #include <array>
 #include <map>
 
+#include "config/duration.h"
 #include "config/toml_read.h"
 #include "directory/address.h"
 #include "util/text.h"
@@ -13,10 +14,37 @@
 namespace tlpmail::config::detail {
 namespace {
 
-constexpr std::array<std::string_view, 9> kListKeys = {
+constexpr std::array<std::string_view, 13> kListKeys = {
     "address", "description", "tlp_ceiling",    "tlp_default",
     "members", "admins",      "subject_prefix", "deliver_to_sender",
-    "protect_subject"};
+    "protect_subject", "autocrypt",
+    "comcheck_interval", "directory_review_interval", "bounce_threshold"};
+
+// Communication checks and directory reviews the daemon starts by itself
+// (lib/comcheck): at most this often.
+constexpr std::int64_t kMinCheckInterval = 3600;
+constexpr std::int64_t kMinReviewInterval = 86400;
+
+// A duration setting ("90d") of at least `min` seconds into `out`;
+// whether the key was present and valid.
+bool read_interval(const toml::table& t, std::string_view key, std::int64_t min,
+                   std::int64_t& out, FileReporter& f) {
+  auto v = get_string(t, key, f);
+  if (!v) return false;
+  auto seconds = parse_duration(v->value);
+  if (!seconds) {
+    f.error(v->line, "invalid " + std::string(key) + " " + quote(v->value) +
+                         " (expected a duration such as '90d', '12h' or '1d12h')");
+    return false;
+  }
+  if (*seconds < min) {
+    f.error(v->line, std::string(key) + " must be at least " + format_duration(min) + ", got " +
+                         quote(v->value));
+    return false;
+  }
+  out = *seconds;
+  return true;
+}
 
 // Reads "members" or "admins": well-formed, first occurrence kept.
 void read_addresses(const toml::table& t, std::string_view key, std::string_view what,
@@ -94,6 +122,18 @@ ListEntry read_list_file(const toml::table& root, FileReporter& f) {
   if (auto v = get_text(root, "subject_prefix", f)) l.subject_prefix = v->value;
   if (auto v = get_bool(root, "deliver_to_sender", f)) l.deliver_to_sender = v->value;
   if (auto v = get_bool(root, "protect_subject", f)) l.protect_subject = v->value;
+  read_interval(root, "comcheck_interval", kMinCheckInterval, l.comcheck_interval, f);
+  e.review_interval_set = read_interval(root, "directory_review_interval", kMinReviewInterval,
+                                        l.directory_review_interval, f);
+  if (auto v = get_integer(root, "bounce_threshold", f)) {
+    if (v->value < 1 || v->value > 100) {
+      f.error(v->line, "bounce_threshold must be between 1 and 100, got " +
+                           std::to_string(v->value));
+    } else {
+      l.bounce_threshold = static_cast<int>(v->value);
+    }
+  }
+  if (auto v = get_bool(root, "autocrypt", f)) l.autocrypt = v->value;
   return e;
 }
 

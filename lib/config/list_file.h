@@ -19,6 +19,8 @@ struct ListEntry {
   bool members_read = false;      // members present as an array
   std::vector<int> member_lines;  // parallel to list.members
   std::vector<int> admin_lines;   // parallel to list.admins
+  // directory_review_interval set in this file (else the directory's applies).
+  bool review_interval_set = false;
 };
 
 // The list in the file (with whatever could be read when there are

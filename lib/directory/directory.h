@@ -4,6 +4,7 @@
 // validation, lib/keyring adds what the keys say about each person.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,6 +33,14 @@ struct Person {
   std::string fingerprint;  // normalised: 40 upper-case hex digits
   policy::Tlp clearance = policy::Tlp::clear;
   Kind kind = Kind::person;
+  // Contact facts CSIRT directories carry (Trusted Introducer, FIRST,
+  // Cerebrate; docs/admin-guide.md maps them); "" when not set. Checked by
+  // lib/config, shown and sent for review (lib/comcheck), never enforced.
+  std::string team;             // the team's short name, "CSIRT-A"
+  std::string phone;            // international form, "+43 1 234 5678"
+  std::string emergency_phone;  // reachable around the clock
+  std::string timezone;         // IANA name, "Europe/Vienna"
+  std::string business_hours;   // free text, "Mo-Fr 08:00-17:00"
   std::map<std::string, std::string> extra;  // free-form fields, kept and shown
   SourceLocation at;                         // the [[person]] table
   SourceLocation fingerprint_at;             // the fingerprint key
@@ -49,6 +58,15 @@ struct MailingList {
   // The outer Subject of a copy says only "[TLP:X] <prefix> Encrypted
   // message"; the real one travels in the protected headers.
   bool protect_subject = false;
+  // Copies carry an Autocrypt header with the list key (docs/outgoing.md).
+  bool autocrypt = true;
+  // Seconds between communication checks / directory reviews the daemon
+  // starts by itself (lib/comcheck); 0: only when an admin starts one.
+  // directory_review_interval is the list's own or the directory's.
+  std::int64_t comcheck_interval = 0;
+  std::int64_t directory_review_interval = 0;
+  // A member whose last this many copies bounced is flagged (lib/bounces).
+  int bounce_threshold = 3;
   SourceLocation at;  // the list file, line of `address`
 
   // "csirt-ops" of "csirt-ops@lists.example.org"; split at the last '@'.

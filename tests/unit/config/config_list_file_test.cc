@@ -243,5 +243,18 @@ TEST_F(ConfigTest, EmptyListsDirIsAWarning) {
   EXPECT_TRUE(r.config->directory.lists().empty());
 }
 
+TEST_F(ConfigTest, AutocryptIsOnByDefaultAndCanBeTurnedOff) {
+  auto on = load_ok();
+  ASSERT_NE(on, nullptr);
+  EXPECT_TRUE(on->directory.find_list("csirt-ops@lists.example.org")->autocrypt);
+  write(kOps, std::string(kOpsList) + "autocrypt = false\n");
+  auto off = load_ok();
+  ASSERT_NE(off, nullptr);
+  EXPECT_FALSE(off->directory.find_list("csirt-ops@lists.example.org")->autocrypt);
+  write(kOps, std::string(kOpsList) + "autocrypt = \"no\"\n");
+  EXPECT_EQ(check(), (Lines{"config/lists.d/ops.toml:7: wrong type for 'autocrypt': expected a "
+                            "boolean (true or false), got a string"}));
+}
+
 }  // namespace
 }  // namespace tlpmail::config::testing

@@ -56,6 +56,16 @@ struct KeyAssessment {
 // counting encryption and signing (sub)keys. Pure; no I/O.
 KeyAssessment assess_key(const openpgp::KeyFacts& facts, std::time_t now);
 
+// Where the key tlpmail uses for a person came from.
+enum class KeySource {
+  keys_dir,  // "keys_dir": the admins' files only
+  mail,      // "update by mail": a key the member sent with update-key
+             // (state_dir/keys.d) added something to what keys_dir holds
+};
+
+// "keys_dir", "update by mail".
+std::string_view to_string(KeySource s);
+
 // One person of the directory and their pinned key.
 struct PersonKey {
   std::string email;         // as in the directory
@@ -67,6 +77,11 @@ struct PersonKey {
   std::time_t usable_until = 0;
   std::string detail;        // one line for humans; "" when ok
   std::filesystem::path file;  // the key file it came from; empty when missing
+  // keys_dir, or mail when the member's update (update_file) brought more
+  // than keys_dir holds: a later expiry, a subkey, a user ID, a revocation.
+  KeySource source = KeySource::keys_dir;
+  std::time_t source_date = 0;        // mail: when the update was stored; 0 unknown
+  std::filesystem::path update_file;  // state_dir/keys.d/FPR.asc when there is one
 };
 
 // A key found in keys_dir that nobody's fingerprint pins: it grants nothing.
@@ -99,9 +114,47 @@ struct KeyReport {
   bool has_errors() const;
 };
 
+// ------------------------------------------------- keys updated by mail
+//
+// A member's key sent with update-key (lib/requests/key_update.h) is kept
+// in state_dir/keys.d/FPR.asc, one file per pinned primary fingerprint,
+// beside (never instead of) the admins' keys_dir. load_keys imports both;
+// GnuPG merges what has the same primary key, so the newest self-signature
+// decides the expiry and user IDs, subkeys from either count, and a
+// revocation from either applies (docs/keys.md, "Keys updated by mail").
+
+inline constexpr const char* kUpdatedKeysFolder = "keys.d";
+
+// state_dir/keys.d of `config`.
+std::filesystem::path updated_keys_dir(const config::Config& config);
+
+// state_dir/keys.d/FPR.asc for a normalized (40 upper-case hex) fingerprint.
+std::filesystem::path updated_key_file(const config::Config& config, std::string_view fingerprint);
+
+// Stores `armored` (one armored public key whose primary fingerprint is
+// `fingerprint`, already screened and merged by the caller) as the updated
+// key of that fingerprint: an armor header line "Comment: updated by mail
+// YYYY-MM-DDTHH:MM:SSZ" (from `now`) is added, then the file is written
+// next to its final name, flushed, renamed over it and the folder flushed
+// (keys.d is created with mode 0700 when missing). Returns the file.
+// Errors: permanent for a fingerprint that is not 40 hex digits or text
+// that is not an armored public key block; temporary for I/O failures.
+Result<std::filesystem::path> store_updated_key(const config::Config& config,
+                                                std::string_view fingerprint,
+                                                std::string_view armored, std::time_t now);
+
+// The date of the "Comment: updated by mail ..." line of a file written by
+// store_updated_key; 0 when there is none or it does not parse. Pure.
+std::time_t updated_key_date(std::string_view text);
+
 // Imports every regular file named *.asc or *.gpg directly in
 // config.paths.keys_dir (sorted by name, not recursive, names starting
-// with '.' skipped) and judges each person's key at `now`, in three steps:
+// with '.' skipped), then every state_dir/keys.d/FPR.asc whose FPR someone
+// pins (a file there must hold exactly the key FPR, else it is an error;
+// a keys.d that cannot be read is a warning: the keys_dir keys are used),
+// then the files that hold only revocation certificates (so that a
+// revocation file works whatever its name), and judges each person's key
+// at `now`, in three steps:
 // 1. Each file is read (at most openpgp::kMaxPublicKeyFileSize bytes) and
 //    screened without gpg (openpgp::extract_public_keys): a file with
 //    secret key material anywhere, or with anything that is not part of

@@ -1,7 +1,8 @@
-// load_keys(): reads and screens every file of keys_dir (no gpg), imports
-// what passed into a throwaway staging home, judges the pinned keys there,
-// and only when that found no error imports the same public packets into
-// the caller's home and judges again on what that home then holds (what
+// load_keys(): reads and screens every file of keys_dir and the keys
+// members updated by mail (state_dir/keys.d; no gpg), imports what passed
+// into a throwaway staging home, judges the pinned keys there, and only
+// when that found no error imports the same public packets into the
+// caller's home and judges again on what that home then holds (what
 // fan-out and verification will use). KeyReport's lookups live here too.
 #include <algorithm>
 #include <cerrno>
@@ -102,7 +103,60 @@ struct Screened {
   std::filesystem::path file;
   std::string packets;
   bool imported = false;  // gpg took it in the staging home
+  // Signature packets only (revocation certificates): imported after every
+  // key, each on its own, so that it finds its key whatever the file order.
+  bool revocations_only = false;
+  std::string update_of;  // keys.d: the one primary fingerprint the file may hold
+  std::time_t update_date = 0;
 };
+
+// What a keys.d file added to a pinned key (judge() copies it into the
+// person's PersonKey).
+struct Update {
+  std::filesystem::path file;
+  std::time_t date = 0;
+  bool brought_more = false;  // more than keys_dir holds (or the key is only there)
+};
+
+bool is_update_file_name(const std::string& name) {
+  if (name.size() != 44 || name.substr(40) != ".asc") return false;
+  for (std::size_t i = 0; i < 40; ++i) {
+    const char c = name[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'))) return false;
+  }
+  return true;
+}
+
+// The keys.d files of pinned fingerprints, sorted. A missing folder is
+// normal (no update yet); one that cannot be read is a warning: the keys
+// of keys_dir are still used (tlpmailctl run by a user who cannot read
+// state_dir; the daemon owns the folder).
+std::vector<std::filesystem::path> update_files(const config::Config& config,
+                                                const std::set<std::string>& pinned,
+                                                std::vector<Diagnostic>& diags) {
+  std::vector<std::filesystem::path> files;
+  const std::filesystem::path dir = updated_keys_dir(config);
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec) && !ec) return files;
+  std::filesystem::directory_iterator it(dir, ec);
+  if (!ec) {
+    for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      std::error_code type_ec;
+      if (is_update_file_name(name) && pinned.count(name.substr(0, 40)) &&
+          it->is_regular_file(type_ec)) {
+        files.push_back(it->path());
+      }
+    }
+  }
+  if (ec) {
+    diags.push_back({Severity::warning, dir.string(), 0,
+                     "cannot read the keys members updated by mail: " + ec.message() +
+                         "; only keys_dir is used"});
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
 
 // The key files of keys_dir, sorted by name; problems with the folder go
 // to `diags`.
@@ -180,8 +234,9 @@ void check_shared_subkeys(const std::vector<PersonKey>& people, const config::Co
 // pins. Fills people and unpinned, appends diagnostics.
 void judge(const config::Config& config, const std::map<std::string, openpgp::KeyFacts>& facts,
            const std::map<std::string, std::filesystem::path>& present,
-           const std::vector<std::string>& order, std::time_t now, const std::string& where,
-           KeyReport& report, std::vector<Diagnostic>& diags) {
+           const std::map<std::string, Update>& updates, const std::vector<std::string>& order,
+           std::time_t now, const std::string& where, KeyReport& report,
+           std::vector<Diagnostic>& diags) {
   const std::filesystem::path& dir = config.paths.keys_dir;
   report.people.clear();
   report.unpinned.clear();
@@ -212,6 +267,13 @@ void judge(const config::Config& config, const std::map<std::string, openpgp::Ke
     pk.detail = std::move(a.detail);
     pk.facts = f->second;
     pk.file = present.at(f->first);
+    if (auto u = updates.find(f->first); u != updates.end()) {
+      pk.update_file = u->second.file;
+      if (u->second.brought_more) {
+        pk.source = KeySource::mail;
+        pk.source_date = u->second.date;
+      }
+    }
     if (pk.status != KeyStatus::ok) {
       diags.push_back({Severity::warning, at_file, at_line, warning_for(pk)});
     }
@@ -275,8 +337,43 @@ Result<KeyReport> load_keys(const config::Config& config, const std::filesystem:
           {Severity::error, shown, 0, "cannot import: " + packets.error().message});
       continue;
     }
-    screened.push_back({file, std::move(packets->binary)});
+    Screened one;
+    one.file = file;
+    one.packets = std::move(packets->binary);
+    one.revocations_only = packets->public_keys == 0;
+    screened.push_back(std::move(one));
   }
+
+  // 1b. The keys members sent with update-key, screened the same way; each
+  //     file may hold its own pinned key only (checked at step 2).
+  std::set<std::string> pinned;
+  for (const directory::Person& person : config.directory.people()) {
+    pinned.insert(ascii_upper(person.fingerprint));
+  }
+  for (const auto& file : update_files(config, pinned, file_diags)) {
+    const std::string shown = file.string();
+    std::string error;
+    const std::string data = read_file(file, &error);
+    if (!error.empty()) {
+      file_diags.push_back({Severity::error, shown, 0, "cannot import: " + error});
+      continue;
+    }
+    auto packets = openpgp::extract_public_keys(data);
+    if (!packets) {
+      file_diags.push_back(
+          {Severity::error, shown, 0, "cannot import: " + packets.error().message});
+      continue;
+    }
+    Screened one;
+    one.file = file;
+    one.packets = std::move(packets->binary);
+    one.update_of = file.filename().string().substr(0, 40);
+    one.update_date = updated_key_date(data);
+    screened.push_back(std::move(one));
+  }
+  // Revocation certificates last, whatever their names.
+  std::stable_partition(screened.begin(), screened.end(),
+                        [](const Screened& s) { return !s.revocations_only; });
 
   // 2. Import them into a staging home, one file at a time so that each
   //    primary fingerprint is known by the file that brought it.
@@ -287,6 +384,7 @@ Result<KeyReport> load_keys(const config::Config& config, const std::filesystem:
   if (auto r = staging->keep_only_self_signatures(); !r) return Unexpected(r.error());
   std::map<std::string, std::filesystem::path> present;  // fingerprint -> first file
   std::vector<std::string> order;                        // fingerprints in file order
+  std::map<std::string, Update> updates;                 // fingerprint -> its keys.d file
   for (Screened& s : screened) {
     const std::string shown = s.file.string();
     auto imported = staging->import_data(s.packets);
@@ -301,6 +399,27 @@ Result<KeyReport> load_keys(const config::Config& config, const std::filesystem:
           {Severity::error, shown, 0,
            "cannot import: the file holds a secret key; keys_dir is for public keys only"});
       continue;
+    }
+    if (!s.update_of.empty()) {
+      // A keys.d file is written by the daemon with one key, its name's.
+      // Anything else there was not put there by tlpmail: refuse the load
+      // rather than merge a foreign key into a pinned one.
+      const bool only_its_own = imported->fingerprints.size() == 1 &&
+                                imported->fingerprints.front() == s.update_of &&
+                                imported->problems.empty();
+      if (!only_its_own) {
+        std::string held;
+        for (const std::string& f : imported->fingerprints) held += (held.empty() ? "" : ", ") + f;
+        file_diags.push_back(
+            {Severity::error, shown, 0,
+             "cannot import: a file of keys updated by mail must hold the key " + s.update_of +
+                 " only (it holds " + (held.empty() ? std::string("no usable key") : held) +
+                 "); remove the file and reload"});
+        continue;
+      }
+      // Nothing new for gpg: keys_dir already holds all of it.
+      const bool brought_more = !present.count(s.update_of) || imported->unchanged == 0;
+      updates[s.update_of] = Update{s.file, s.update_date, brought_more};
     }
     s.imported = true;
     for (const std::string& problem : imported->problems) {
@@ -318,7 +437,7 @@ Result<KeyReport> load_keys(const config::Config& config, const std::filesystem:
   auto staged = list_facts(*staging, order);
   if (!staged) return Unexpected(staged.error());
   std::vector<Diagnostic> key_diags;
-  judge(config, *staged, present, order, now, "", report, key_diags);
+  judge(config, *staged, present, updates, order, now, "", report, key_diags);
   if (has_error(file_diags) || has_error(key_diags)) {
     report.diagnostics = std::move(file_diags);
     report.diagnostics.insert(report.diagnostics.end(), key_diags.begin(), key_diags.end());
@@ -333,7 +452,7 @@ Result<KeyReport> load_keys(const config::Config& config, const std::filesystem:
   if (auto r = ctx->keep_only_self_signatures(); !r) return Unexpected(r.error());
   std::string all;
   for (const Screened& s : screened) {
-    if (s.imported) all += s.packets;
+    if (s.imported && !s.revocations_only) all += s.packets;
   }
   if (!all.empty()) {
     auto imported = ctx->import_data(all);
@@ -341,10 +460,19 @@ Result<KeyReport> load_keys(const config::Config& config, const std::filesystem:
       return Unexpected(Error::temporary("importing keys_dir into " + gnupg_home.string() + ": " +
                                          imported.error().message));
   }
+  // A revocation certificate on its own: concatenated after another key's
+  // packets, gpg would take its signature for one on that key.
+  for (const Screened& s : screened) {
+    if (!s.imported || !s.revocations_only) continue;
+    auto imported = ctx->import_data(s.packets);
+    if (!imported)
+      return Unexpected(Error::temporary("importing " + s.file.string() + " into " +
+                                         gnupg_home.string() + ": " + imported.error().message));
+  }
   auto held = list_facts(*ctx, order);
   if (!held) return Unexpected(held.error());
   key_diags.clear();
-  judge(config, *held, present, order, now,
+  judge(config, *held, present, updates, order, now,
         " in the GnuPG home " + gnupg_home.string() +
             " (left there by an earlier import: delete the key from that home and reload)",
         report, key_diags);

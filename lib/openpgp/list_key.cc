@@ -1,12 +1,18 @@
-// List keys with GPGME: gpgme_op_createkey/createsubkey for new keys, a
-// secret-key listing filtered by user-ID e-mail for lookups, a minimal
-// armored export, and an import that is checked in a throwaway home
-// (including a trial signature and decryption without passphrase) before
-// it touches the real one.
+// List keys with GPGME: gpgme_op_createkey/createsubkey/adduid for new
+// keys, keysign for a successor's certifications, setexpire for grace
+// periods and extensions, a secret-key listing filtered by user-ID e-mail
+// for lookups (with a signature listing to tell the current key from the
+// ones it replaces), exports, and an import that is checked in a
+// throwaway home (including a trial signature and decryption without
+// passphrase) before it touches the real one.
 #include "openpgp/list_key.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -25,6 +31,7 @@ namespace {
 struct Candidate {
   KeyFacts facts;
   bool has_address = false;  // a live user ID with the list address
+  std::string address_uid;   // that user ID as written ("Name <addr>")
   std::string problem;       // "" when usable as a list key
 };
 
@@ -68,7 +75,10 @@ Result<std::vector<Candidate>> scan_secret_keys(Context& ctx, std::string_view a
     const bool key_dead = key.h->revoked || key.h->expired;
     for (gpgme_user_id_t uid = key.h->uids; uid; uid = uid->next) {
       if (!uid->email || (!key_dead && (uid->revoked || uid->invalid))) continue;
-      if (iequals(uid->email, address)) cand.has_address = true;
+      if (iequals(uid->email, address)) {
+        cand.has_address = true;
+        if (cand.address_uid.empty() && uid->uid) cand.address_uid = uid->uid;
+      }
     }
     cand.problem = problem_of(key.h);
     out.push_back(std::move(cand));
@@ -76,6 +86,50 @@ Result<std::vector<Candidate>> scan_secret_keys(Context& ctx, std::string_view a
   gpgme_op_keylist_end(c);
   if (gpgme_err_code(err) != GPG_ERR_EOF) {
     return Unexpected(detail::gpgme_failure("secret key listing", err));
+  }
+  return out;
+}
+
+// Sets the context's key listing mode for its lifetime, then restores it.
+class KeylistMode {
+ public:
+  KeylistMode(gpgme_ctx_t c, gpgme_keylist_mode_t mode) : c_(c), old_(gpgme_get_keylist_mode(c)) {
+    err_ = gpgme_set_keylist_mode(c, mode);
+  }
+  KeylistMode(const KeylistMode&) = delete;
+  KeylistMode& operator=(const KeylistMode&) = delete;
+  ~KeylistMode() { gpgme_set_keylist_mode(c_, old_); }
+  gpgme_error_t error() const { return err_; }
+
+ private:
+  gpgme_ctx_t c_;
+  gpgme_keylist_mode_t old_;
+  gpgme_error_t err_ = 0;
+};
+
+std::string key_id_of(std::string_view fpr) {
+  return ascii_upper(fpr.size() >= 16 ? fpr.substr(fpr.size() - 16) : fpr);
+}
+
+// The primary key ids (16 hex digits) that made a valid, live
+// certification of the user ID for `address` on the key `fpr`. gpg checks
+// them (GPGME lists signatures with --check-sigs).
+Result<std::vector<std::string>> certifiers_of(Context& ctx, const std::string& fpr,
+                                               std::string_view address) {
+  gpgme_ctx_t c = ctx.native();
+  KeylistMode mode(c, GPGME_KEYLIST_MODE_LOCAL | GPGME_KEYLIST_MODE_SIGS);
+  if (mode.error()) return Unexpected(detail::gpgme_failure("signature listing", mode.error()));
+  detail::KeyRef key;
+  if (gpgme_error_t err = gpgme_get_key(c, fpr.c_str(), &key.h, 0)) {
+    return Unexpected(detail::gpgme_failure("signature listing of " + fpr, err));
+  }
+  std::vector<std::string> out;
+  for (gpgme_user_id_t uid = key.h->uids; uid; uid = uid->next) {
+    if (!uid->email || !iequals(uid->email, address) || uid->revoked || uid->invalid) continue;
+    for (gpgme_key_sig_t sig = uid->signatures; sig; sig = sig->next) {
+      if (!sig->keyid || sig->revoked || sig->expired || sig->invalid || sig->status != 0) continue;
+      out.push_back(key_id_of(sig->keyid));
+    }
   }
   return out;
 }
@@ -129,71 +183,154 @@ Result<void> make_home_private(const std::filesystem::path& home) {
   return {};
 }
 
-Result<std::optional<KeyFacts>> find_list_key(Context& ctx, std::string_view address) {
+std::string request_address_of(std::string_view list_address) {
+  const std::size_t at = list_address.rfind('@');
+  if (at == std::string_view::npos) return std::string(list_address) + "-request";
+  return std::string(list_address.substr(0, at)) + "-request" + std::string(list_address.substr(at));
+}
+
+namespace {
+
+// The ambiguity error of find_list_keys.
+Error ambiguous(const Context& ctx, std::string_view address,
+                const std::vector<const Candidate*>& usable) {
+  std::vector<std::string> fprs;
+  for (const Candidate* c : usable) fprs.push_back(c->facts.fingerprint);
+  return Error::permanent(std::to_string(usable.size()) + " usable list keys for " +
+                          std::string(address) + " in " + home_of(ctx) + ": " + join(fprs) +
+                          "; delete all but one (gpg --homedir " + home_of(ctx) +
+                          " --delete-secret-and-public-keys FPR)");
+}
+
+// Of several usable keys, the one every other one certified (see
+// find_list_keys), or nullptr.
+Result<const Candidate*> certified_successor(Context& ctx, std::string_view address,
+                                             const std::vector<const Candidate*>& usable) {
+  std::vector<const Candidate*> qualified;
+  for (const Candidate* c : usable) {
+    auto certifiers = certifiers_of(ctx, c->facts.fingerprint, address);
+    if (!certifiers) return Unexpected(certifiers.error());
+    bool all = true;
+    for (const Candidate* other : usable) {
+      if (other == c) continue;
+      const std::string id = key_id_of(other->facts.fingerprint);
+      if (std::find(certifiers->begin(), certifiers->end(), id) == certifiers->end()) all = false;
+    }
+    if (all) qualified.push_back(c);
+  }
+  if (qualified.empty()) return static_cast<const Candidate*>(nullptr);
+  std::sort(qualified.begin(), qualified.end(), [](const Candidate* x, const Candidate* y) {
+    return x->facts.created > y->facts.created;
+  });
+  if (qualified.size() > 1 && qualified[0]->facts.created == qualified[1]->facts.created) {
+    return static_cast<const Candidate*>(nullptr);
+  }
+  return qualified.front();
+}
+
+// find_list_keys on a listing already made.
+Result<std::optional<ListKeys>> pick_list_keys(Context& ctx, std::string_view address,
+                                               const std::vector<Candidate>& scanned,
+                                               const Candidate** current_out = nullptr) {
+  std::vector<const Candidate*> usable;
+  std::vector<const Candidate*> unusable;
+  for (const Candidate& c : scanned) {
+    if (!c.has_address) continue;
+    (c.problem.empty() ? usable : unusable).push_back(&c);
+  }
+  const std::string addr(address);
+  if (usable.empty()) {
+    if (unusable.empty()) return std::optional<ListKeys>();
+    std::vector<std::string> why;
+    for (const Candidate* c : unusable) why.push_back(c->facts.fingerprint + " (" + c->problem + ")");
+    return Unexpected(Error::permanent((why.size() == 1 ? "the list key " : "the list keys ") +
+                                       join(why) + " for " + addr +
+                                       (why.size() == 1 ? " is" : " are") + " not usable"));
+  }
+  const Candidate* current = usable.front();
+  if (usable.size() > 1) {
+    auto successor = certified_successor(ctx, address, usable);
+    if (!successor) return Unexpected(successor.error());
+    if (!*successor) return Unexpected(ambiguous(ctx, address, usable));
+    current = *successor;
+  }
+  ListKeys keys;
+  keys.current = current->facts;
+  for (const Candidate* c : usable) {
+    if (c != current) keys.previous.push_back({c->facts, true});
+  }
+  for (const Candidate* c : unusable) keys.previous.push_back({c->facts, false});
+  std::sort(keys.previous.begin(), keys.previous.end(),
+            [](const PreviousListKey& x, const PreviousListKey& y) {
+              return x.facts.created > y.facts.created;
+            });
+  if (current_out) *current_out = current;
+  return std::optional<ListKeys>(std::move(keys));
+}
+
+}  // namespace
+
+Result<std::optional<ListKeys>> find_list_keys(Context& ctx, std::string_view address) {
   if (!is_plausible_address(address)) {
     return Unexpected(Error::permanent("not a list address: \"" + escape_for_log(address) + "\""));
   }
   if (auto r = make_home_private(ctx.home()); !r) return Unexpected(r.error());
   auto scanned = scan_secret_keys(ctx, address);
   if (!scanned) return Unexpected(scanned.error());
-  std::vector<const Candidate*> usable;
-  std::vector<std::string> unusable;
-  for (const Candidate& c : *scanned) {
-    if (!c.has_address) continue;
-    if (c.problem.empty()) {
-      usable.push_back(&c);
-    } else {
-      unusable.push_back(c.facts.fingerprint + " (" + c.problem + ")");
-    }
-  }
-  const std::string addr(address);
-  if (usable.size() == 1) return std::optional<KeyFacts>(usable.front()->facts);
-  if (usable.size() > 1) {
-    std::vector<std::string> fprs;
-    for (const Candidate* c : usable) fprs.push_back(c->facts.fingerprint);
-    return Unexpected(Error::permanent(std::to_string(usable.size()) + " usable list keys for " +
-                                       addr + " in " + home_of(ctx) + ": " + join(fprs) +
-                                       "; delete all but one (gpg --homedir " + home_of(ctx) +
-                                       " --delete-secret-and-public-keys FPR)"));
-  }
-  if (!unusable.empty()) {
-    return Unexpected(Error::permanent((unusable.size() == 1 ? "the list key " : "the list keys ") +
-                                       join(unusable) + " for " + addr +
-                                       (unusable.size() == 1 ? " is" : " are") + " not usable"));
-  }
-  return std::optional<KeyFacts>();
+  return pick_list_keys(ctx, address, *scanned);
 }
 
-Result<std::string> create_list_key(Context& ctx, std::string_view list_address,
-                                    std::string_view name) {
-  if (!is_plausible_address(list_address)) {
-    return Unexpected(
-        Error::permanent("not a list address: \"" + escape_for_log(list_address) + "\""));
-  }
+Result<std::optional<KeyFacts>> find_list_key(Context& ctx, std::string_view address) {
+  auto keys = find_list_keys(ctx, address);
+  if (!keys) return Unexpected(keys.error());
+  if (!keys->has_value()) return std::optional<KeyFacts>();
+  return std::optional<KeyFacts>(std::move((*keys)->current));
+}
+
+namespace {
+
+// The user ID's name for a new list key: `name` trimmed, else the local part.
+Result<std::string> display_name(std::string_view list_address, std::string_view name) {
   std::string display(trim(name));
-  if (display.empty()) display = std::string(list_address.substr(0, list_address.find('@')));
+  if (display.empty()) display = std::string(list_address.substr(0, list_address.rfind('@')));
   if (has_control_char(display) || display.find_first_of("<>") != std::string::npos ||
       display.size() > 200) {
     return Unexpected(Error::permanent("unusable name for the list key's user ID: \"" +
                                        escape_for_log(display) + "\""));
   }
-  if (auto r = make_home_private(ctx.home()); !r) return Unexpected(r.error());
-  auto scanned = scan_secret_keys(ctx, list_address);
-  if (!scanned) return Unexpected(scanned.error());
-  for (const Candidate& c : *scanned) {
-    if (c.has_address && c.problem.empty()) {
-      return Unexpected(Error::permanent("a list key for " + std::string(list_address) +
-                                         " already exists: " + c.facts.fingerprint));
-    }
-  }
+  return display;
+}
 
+// The key `fpr` of the context's home, secret (`secret`) or public.
+Result<void> get_key(Context& ctx, const std::string& fpr, bool secret, detail::KeyRef& out) {
+  const gpgme_error_t err = gpgme_get_key(ctx.native(), fpr.c_str(), &out.h, secret ? 1 : 0);
+  const gpgme_err_code_t code = gpgme_err_code(err);
+  if (code == GPG_ERR_EOF || code == GPG_ERR_NO_PUBKEY || code == GPG_ERR_NO_SECKEY ||
+      (!err && !out.h)) {
+    return Unexpected(Error::permanent("no " + std::string(secret ? "secret " : "") + "key " +
+                                       fpr + " in " + home_of(ctx)));
+  }
+  if (err) return Unexpected(detail::gpgme_failure("key lookup", err));
+  return {};
+}
+
+// Seconds in `days` days, for gpg's relative expiry.
+unsigned long seconds_in(int days) { return static_cast<unsigned long>(days) * 86400UL; }
+
+// Makes the key pair (no checks of what else the home holds): primary key
+// with the list's user ID and an expiry, the -request user ID, the
+// encryption subkey. A half-made key is deleted again.
+Result<std::string> make_key_pair(Context& ctx, std::string_view list_address,
+                                  const std::string& display, int lifetime_days) {
   gpgme_ctx_t c = ctx.native();
   const std::string uid = display + " <" + std::string(list_address) + ">";
-  // FORCE: an unusable (revoked, expired) key may carry the same user ID.
-  const unsigned primary_flags = GPGME_CREATE_SIGN | GPGME_CREATE_CERT | GPGME_CREATE_NOPASSWD |
-                                 GPGME_CREATE_NOEXPIRE | GPGME_CREATE_FORCE;
-  if (gpgme_error_t err =
-          gpgme_op_createkey(c, uid.c_str(), "ed25519", 0, 0, nullptr, primary_flags)) {
+  const std::string request_uid = display + " <" + request_address_of(list_address) + ">";
+  // FORCE: an unusable (revoked, expired) key or the key being replaced
+  // may carry the same user ID.
+  const unsigned primary_flags =
+      GPGME_CREATE_SIGN | GPGME_CREATE_CERT | GPGME_CREATE_NOPASSWD | GPGME_CREATE_FORCE;
+  if (gpgme_error_t err = gpgme_op_createkey(c, uid.c_str(), "ed25519", 0,
+                                             seconds_in(lifetime_days), nullptr, primary_flags)) {
     return Unexpected(detail::gpgme_failure("creating the list key", err));
   }
   gpgme_genkey_result_t made = gpgme_op_genkey_result(c);
@@ -204,15 +341,296 @@ Result<std::string> create_list_key(Context& ctx, std::string_view list_address,
 
   detail::KeyRef key;
   gpgme_error_t err = gpgme_get_key(c, fpr.c_str(), &key.h, 1);
+  const char* step = "creating the list key's encryption subkey";
   if (!err) {
     err = gpgme_op_createsubkey(c, key.h, "cv25519", 0, 0,
                                 GPGME_CREATE_ENCR | GPGME_CREATE_NOPASSWD | GPGME_CREATE_NOEXPIRE);
   }
+  if (!err) {
+    step = "adding the -request user ID to the list key";
+    err = gpgme_op_adduid(c, key.h, request_uid.c_str(), 0);
+  }
+  if (!err) {
+    // The user ID added last would otherwise count as the primary one.
+    step = "marking the list's user ID primary";
+    err = gpgme_op_set_uid_flag(c, key.h, uid.c_str(), "primary", nullptr);
+  }
   if (err) {
     if (key.h) gpgme_op_delete_ext(c, key.h, GPGME_DELETE_ALLOW_SECRET | GPGME_DELETE_FORCE);
-    return Unexpected(detail::gpgme_failure("creating the list key's encryption subkey", err));
+    return Unexpected(detail::gpgme_failure(step, err));
   }
   return fpr;
+}
+
+}  // namespace
+
+Result<std::string> create_list_key(Context& ctx, std::string_view list_address,
+                                    std::string_view name, int lifetime_days) {
+  if (!is_plausible_address(list_address)) {
+    return Unexpected(
+        Error::permanent("not a list address: \"" + escape_for_log(list_address) + "\""));
+  }
+  auto display = display_name(list_address, name);
+  if (!display) return Unexpected(display.error());
+  if (lifetime_days < 1) {
+    return Unexpected(Error::permanent("a list key must be valid for at least 1 day"));
+  }
+  if (auto r = make_home_private(ctx.home()); !r) return Unexpected(r.error());
+  auto scanned = scan_secret_keys(ctx, list_address);
+  if (!scanned) return Unexpected(scanned.error());
+  for (const Candidate& c : *scanned) {
+    if (c.has_address && c.problem.empty()) {
+      return Unexpected(Error::permanent("a list key for " + std::string(list_address) +
+                                         " already exists: " + c.facts.fingerprint));
+    }
+  }
+  return make_key_pair(ctx, list_address, *display, lifetime_days);
+}
+
+Result<std::string> create_successor_key(Context& ctx, std::string_view list_address,
+                                         std::string_view name, int lifetime_days) {
+  if (!is_plausible_address(list_address)) {
+    return Unexpected(
+        Error::permanent("not a list address: \"" + escape_for_log(list_address) + "\""));
+  }
+  auto display = display_name(list_address, name);
+  if (!display) return Unexpected(display.error());
+  if (lifetime_days < 1) {
+    return Unexpected(Error::permanent("a list key must be valid for at least 1 day"));
+  }
+  if (auto r = make_home_private(ctx.home()); !r) return Unexpected(r.error());
+  auto scanned = scan_secret_keys(ctx, list_address);
+  if (!scanned) return Unexpected(scanned.error());
+  auto keys = pick_list_keys(ctx, list_address, *scanned);
+  if (!keys) return Unexpected(keys.error());
+  if (!keys->has_value()) {
+    return Unexpected(Error::permanent("no list key for " + std::string(list_address) + " in " +
+                                       home_of(ctx)));
+  }
+  std::vector<std::string> certifiers{(*keys)->current.fingerprint};
+  for (const PreviousListKey& p : (*keys)->previous) {
+    if (p.in_grace) certifiers.push_back(p.facts.fingerprint);
+  }
+
+  auto fpr = make_key_pair(ctx, list_address, *display, lifetime_days);
+  if (!fpr) return fpr;
+  gpgme_ctx_t c = ctx.native();
+  detail::KeyRef successor;
+  gpgme_error_t err = gpgme_get_key(c, fpr->c_str(), &successor.h, 0);
+  for (std::size_t i = 0; !err && i < certifiers.size(); ++i) {
+    detail::KeyRef signer;
+    err = gpgme_get_key(c, certifiers[i].c_str(), &signer.h, 1);
+    if (err) break;
+    gpgme_signers_clear(c);
+    err = gpgme_signers_add(c, signer.h);
+    // Every user ID (nullptr), exportable, without expiry.
+    if (!err) err = gpgme_op_keysign(c, successor.h, nullptr, 0, GPGME_KEYSIGN_NOEXPIRE);
+    gpgme_signers_clear(c);
+  }
+  if (err) {
+    detail::KeyRef made;
+    if (!gpgme_get_key(c, fpr->c_str(), &made.h, 1)) {
+      gpgme_op_delete_ext(c, made.h, GPGME_DELETE_ALLOW_SECRET | GPGME_DELETE_FORCE);
+    }
+    return Unexpected(detail::gpgme_failure("certifying the new list key", err));
+  }
+  return fpr;
+}
+
+Result<void> end_grace_in(Context& ctx, std::string_view fingerprint, std::time_t seconds) {
+  const std::string fpr = normalize_fingerprint(fingerprint);
+  if (fpr.empty()) {
+    return Unexpected(
+        Error::permanent("not a fingerprint: \"" + escape_for_log(fingerprint) + "\""));
+  }
+  detail::KeyRef key;
+  if (auto r = get_key(ctx, fpr, true, key); !r) return Unexpected(r.error());
+  if (seconds < 1) seconds = 1;
+  const std::time_t now = std::time(nullptr);
+  if (key.h->subkeys && key.h->subkeys->expires > 0 &&
+      key.h->subkeys->expires <= now + seconds) {
+    return {};  // it ends earlier already
+  }
+  if (gpgme_error_t err = gpgme_op_setexpire(ctx.native(), key.h,
+                                             static_cast<unsigned long>(seconds), nullptr, 0)) {
+    return Unexpected(detail::gpgme_failure("setting the end of the grace period", err));
+  }
+  return {};
+}
+
+Result<std::string> extend_list_key(Context& ctx, std::string_view list_address, int days) {
+  if (!is_plausible_address(list_address)) {
+    return Unexpected(
+        Error::permanent("not a list address: \"" + escape_for_log(list_address) + "\""));
+  }
+  if (days < 1) return Unexpected(Error::permanent("a list key must be valid for at least 1 day"));
+  if (auto r = make_home_private(ctx.home()); !r) return Unexpected(r.error());
+  auto scanned = scan_secret_keys(ctx, list_address);
+  if (!scanned) return Unexpected(scanned.error());
+  std::string fpr;
+  bool any_usable = false;
+  for (const Candidate& c : *scanned) any_usable = any_usable || (c.has_address && c.problem.empty());
+  if (any_usable) {
+    auto keys = pick_list_keys(ctx, list_address, *scanned);
+    if (!keys) return Unexpected(keys.error());
+    fpr = (*keys)->current.fingerprint;
+  } else {
+    std::time_t newest = -1;
+    for (const Candidate& c : *scanned) {
+      if (c.has_address && c.problem == "expired" && c.facts.created > newest) {
+        newest = c.facts.created;
+        fpr = c.facts.fingerprint;
+      }
+    }
+  }
+  if (fpr.empty()) {
+    return Unexpected(Error::permanent("no list key for " + std::string(list_address) + " in " +
+                                       home_of(ctx) + " that could be extended"));
+  }
+  detail::KeyRef key;
+  if (auto r = get_key(ctx, fpr, true, key); !r) return Unexpected(r.error());
+  gpgme_ctx_t c = ctx.native();
+  if (gpgme_error_t err = gpgme_op_setexpire(c, key.h, seconds_in(days), nullptr, 0)) {
+    return Unexpected(detail::gpgme_failure("extending the list key", err));
+  }
+  bool subkey_expires = false;
+  for (gpgme_subkey_t s = key.h->subkeys ? key.h->subkeys->next : nullptr; s; s = s->next) {
+    if (s->expires > 0 && !s->revoked) subkey_expires = true;
+  }
+  if (subkey_expires) {
+    detail::KeyRef again;
+    if (auto r = get_key(ctx, fpr, true, again); !r) return Unexpected(r.error());
+    if (gpgme_error_t err = gpgme_op_setexpire(c, again.h, seconds_in(days), "*", 0)) {
+      return Unexpected(detail::gpgme_failure("extending the list key's subkeys", err));
+    }
+  }
+  return fpr;
+}
+
+Result<bool> add_request_user_id(Context& ctx, std::string_view fingerprint,
+                                 std::string_view list_address) {
+  const std::string fpr = normalize_fingerprint(fingerprint);
+  if (fpr.empty()) {
+    return Unexpected(
+        Error::permanent("not a fingerprint: \"" + escape_for_log(fingerprint) + "\""));
+  }
+  detail::KeyRef key;
+  if (auto r = get_key(ctx, fpr, true, key); !r) return Unexpected(r.error());
+  const std::string request = request_address_of(list_address);
+  std::string list_uid;
+  std::string name;
+  for (gpgme_user_id_t uid = key.h->uids; uid; uid = uid->next) {
+    if (!uid->email || uid->revoked || uid->invalid) continue;
+    if (iequals(uid->email, request)) return false;
+    if (iequals(uid->email, list_address) && list_uid.empty() && uid->uid) {
+      list_uid = uid->uid;
+      name = uid->name ? std::string(trim(uid->name)) : std::string();
+    }
+  }
+  if (list_uid.empty()) {
+    return Unexpected(Error::permanent("key " + fpr + " has no user ID with the address " +
+                                       std::string(list_address)));
+  }
+  auto display = display_name(list_address, name);
+  if (!display) display = display_name(list_address, "");
+  if (!display) return Unexpected(display.error());
+  gpgme_ctx_t c = ctx.native();
+  const std::string request_uid = *display + " <" + request + ">";
+  if (gpgme_error_t err = gpgme_op_adduid(c, key.h, request_uid.c_str(), 0)) {
+    return Unexpected(detail::gpgme_failure("adding the -request user ID to the list key", err));
+  }
+  detail::KeyRef again;
+  if (auto r = get_key(ctx, fpr, true, again); !r) return Unexpected(r.error());
+  if (gpgme_error_t err = gpgme_op_set_uid_flag(c, again.h, list_uid.c_str(), "primary", nullptr)) {
+    return Unexpected(detail::gpgme_failure("marking the list's user ID primary", err));
+  }
+  return true;
+}
+
+Result<void> retire_list_key(Context& ctx, std::string_view list_address,
+                             std::string_view fingerprint) {
+  const std::string fpr = normalize_fingerprint(fingerprint);
+  if (fpr.empty()) {
+    return Unexpected(
+        Error::permanent("not a fingerprint: \"" + escape_for_log(fingerprint) + "\""));
+  }
+  auto keys = find_list_keys(ctx, list_address);
+  if (!keys) return Unexpected(keys.error());
+  const std::string addr(list_address);
+  if (!keys->has_value()) {
+    return Unexpected(Error::permanent(fpr + " is not a key of " + addr + " (it has none)"));
+  }
+  if ((*keys)->current.fingerprint == fpr) {
+    return Unexpected(Error::permanent(fpr + " is the current key of " + addr +
+                                       ": rotate first (tlpmailctl rotate-list-key " + addr +
+                                       ")"));
+  }
+  bool found = false;
+  std::vector<std::string> all{(*keys)->current.fingerprint};
+  for (const PreviousListKey& p : (*keys)->previous) {
+    all.push_back(p.facts.fingerprint);
+    found = found || p.facts.fingerprint == fpr;
+  }
+  if (!found) {
+    return Unexpected(
+        Error::permanent(fpr + " is not a key of " + addr + " (its keys: " + join(all) + ")"));
+  }
+  detail::KeyRef key;
+  if (auto r = get_key(ctx, fpr, true, key); !r) return Unexpected(r.error());
+  if (gpgme_error_t err = gpgme_op_delete_ext(ctx.native(), key.h,
+                                              GPGME_DELETE_ALLOW_SECRET | GPGME_DELETE_FORCE)) {
+    return Unexpected(detail::gpgme_failure("deleting the list key " + fpr, err));
+  }
+  return {};
+}
+
+Result<std::string> export_key(Context& ctx, std::string_view fingerprint, KeyExport how,
+                               bool armor) {
+  const std::string fpr = normalize_fingerprint(fingerprint);
+  if (fpr.empty()) {
+    return Unexpected(
+        Error::permanent("not a fingerprint: \"" + escape_for_log(fingerprint) + "\""));
+  }
+  auto found = ctx.find_key(fpr);
+  if (!found) return Unexpected(found.error());
+  if (!found->has_value()) {
+    return Unexpected(Error::permanent("no key " + fpr + " in " + home_of(ctx)));
+  }
+  gpgme_export_mode_t mode = 0;
+  if (how == KeyExport::public_minimal) mode = GPGME_EXPORT_MODE_MINIMAL;
+  if (how == KeyExport::secret) mode = GPGME_EXPORT_MODE_SECRET;
+  detail::OutputData out;
+  if (auto r = out.open(); !r) return Unexpected(r.error());
+  gpgme_ctx_t c = ctx.native();
+  const int old_armor = gpgme_get_armor(c);
+  gpgme_set_armor(c, armor ? 1 : 0);
+  const gpgme_error_t err = gpgme_op_export(c, fpr.c_str(), mode, out.get());
+  gpgme_set_armor(c, old_armor);
+  if (err) return Unexpected(detail::gpgme_failure("export", err));
+  std::string data = out.take();
+  if (data.empty()) return Unexpected(Error::temporary("export: gpg wrote nothing for " + fpr));
+  return data;
+}
+
+Result<ListKeyLock> ListKeyLock::acquire(const std::filesystem::path& home) {
+  const std::filesystem::path file = home / "tlpmail-list-keys.lock";
+  int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0 && errno == EACCES) fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Unexpected(
+        Error::temporary("cannot open " + file.string() + ": " + std::strerror(errno)));
+  }
+  while (::flock(fd, LOCK_EX) != 0) {
+    if (errno == EINTR) continue;
+    const int e = errno;
+    ::close(fd);
+    return Unexpected(Error::temporary("cannot lock " + file.string() + ": " + std::strerror(e)));
+  }
+  return ListKeyLock(fd);
+}
+
+ListKeyLock::~ListKeyLock() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 Result<std::string> export_public(Context& ctx, std::string_view fingerprint) {

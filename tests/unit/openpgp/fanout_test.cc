@@ -441,6 +441,40 @@ TEST_F(FanoutTest, RefusesBadArguments) {
   }
 }
 
+TEST_F(FanoutTest, SeveralSignersMakeOneSignatureEach) {
+  // A second list key signs too (a rotation's announcement: old and new key).
+  auto second = create_list_key(*ctx_, "second@lists.example", "Second");
+  ASSERT_TRUE(second) << second.error().message;
+  const Member& m = (*members_)[0];
+  const std::string h = m.home->path().string();
+  tk::write_file(h + "/second.asc", *export_public(*ctx_, *second));
+  tk::gpg(h, {"--import", h + "/second.asc"});
+  auto msg = sign_and_encrypt_once(*ctx_, kPlaintext, std::vector<std::string>{list_fpr_, *second},
+                                   {m.fpr});
+  ASSERT_TRUE(msg) << msg.error().message;
+  GpgDecrypt got = gpg_decrypt(h, *msg->copy_for(m.fpr));
+  EXPECT_EQ(got.status, 0) << got.status_lines;
+  EXPECT_EQ(got.plaintext, kPlaintext);
+  std::size_t valid = 0;
+  for (std::size_t pos = 0; (pos = got.status_lines.find("[GNUPG:] VALIDSIG ", pos)) !=
+                            std::string::npos;
+       ++pos) {
+    ++valid;
+  }
+  EXPECT_EQ(valid, 2u) << got.status_lines;
+  EXPECT_NE(got.status_lines.find(" " + list_fpr_ + "\n"), std::string::npos) << got.status_lines;
+  EXPECT_NE(got.status_lines.find(" " + *second + "\n"), std::string::npos) << got.status_lines;
+
+  auto twice = sign_and_encrypt_once(*ctx_, kPlaintext,
+                                     std::vector<std::string>{list_fpr_, ascii_lower(list_fpr_)},
+                                     {m.fpr});
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().message, "fan-out: signer " + list_fpr_ + " is listed twice");
+  auto none = sign_and_encrypt_once(*ctx_, kPlaintext, std::vector<std::string>{}, {m.fpr});
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().message, "fan-out: no signer");
+}
+
 TEST_F(FanoutTest, RefusesAnonymousRecipients) {
   const std::string conf = list_home_->path().string() + "/gpg.conf";
   tk::write_file(conf, "throw-keyids\n");

@@ -1,13 +1,21 @@
-// Tests of the list keys with real gpg: creation (algorithms, user ID, no
+// Tests of the list keys with real gpg: creation (algorithms, user IDs,
 // expiry, no passphrase), lookup by address (case, ambiguity, unusable
 // keys), public export, the import of an existing secret key with each of
-// its refusals, and the private mode of the home.
+// its refusals, the private mode of the home, and the lifecycle: rotation
+// (the certified successor is current, the old key in grace, then past
+// it), extension, the -request user ID for old keys, retirement.
 #include "openpgp/list_key.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "openpgp/crypto_fixture.h"
@@ -64,9 +72,13 @@ TEST_F(ListKeyTest, CreateFindExport) {
   const KeyFacts& k = **found;
   EXPECT_EQ(k.fingerprint, *fpr);
   EXPECT_EQ(k.user_ids,
-            std::vector<std::string>{"CSIRT Network operational exchange <" + kAddress + ">"});
+            (std::vector<std::string>{
+                "CSIRT Network operational exchange <" + kAddress + ">",
+                "CSIRT Network operational exchange <csirt-ops-request@lists.example>"}));
   EXPECT_EQ(k.algorithm, "ed25519");
-  EXPECT_EQ(k.expires, 0);
+  // Three years from now (gpg counts from its own clock, a moment ago).
+  const std::time_t three_years = std::time(nullptr) + kListKeyLifetimeDays * 86400L;
+  EXPECT_LE(std::abs(static_cast<long>(k.expires - three_years)), 120L) << k.expires;
   EXPECT_TRUE(k.has_secret);
   ASSERT_EQ(k.subkeys.size(), 2u);
   EXPECT_TRUE(k.subkeys[0].can_sign);
@@ -117,7 +129,8 @@ TEST_F(ListKeyTest, NameDefaultsToTheLocalPart) {
   ASSERT_TRUE(fpr) << fpr.error().message;
   auto found = find_list_key(*ctx_, kAddress);
   ASSERT_TRUE(found && found->has_value());
-  EXPECT_EQ((*found)->user_ids, std::vector<std::string>{"csirt-ops <" + kAddress + ">"});
+  EXPECT_EQ((*found)->user_ids, (std::vector<std::string>{"csirt-ops <" + kAddress + ">",
+                                                          "csirt-ops <csirt-ops-request@lists.example>"}));
 }
 
 TEST_F(ListKeyTest, CreateRefusals) {
@@ -299,7 +312,7 @@ TEST_F(ListKeyTest, ImportRefusals) {
        "holds 2 keys; a list key file must hold exactly one"},
       {"wrong address", secret, "third@lists.example",
        "key " + *fpr + " has no user ID with the address third@lists.example (it has: Ops <" +
-           kAddress + ">)"},
+           kAddress + ">, Ops <csirt-ops-request@lists.example>)"},
       {"no encryption subkey", signonly_secret, kAddress,
        "key " + signonly + " cannot serve as list key: no secret encryption subkey"},
       {"passphrase", prot_secret, kAddress,
@@ -335,6 +348,257 @@ TEST_F(ListKeyTest, ImportRefusals) {
   EXPECT_EQ(r.error().message, "a different list key " + *existing + " for " + kAddress +
                                    " is already in " + oh + "; delete it first (gpg --homedir " +
                                    oh + " --delete-secret-and-public-keys " + *existing + ")");
+}
+
+// ---- lifecycle ---------------------------------------------------------------
+
+// The user IDs of `fpr` in `home` as gpg lists them, with the primary one
+// first, and the key ids that certified the user ID for `address`.
+struct UidListing {
+  std::vector<std::string> uids;
+  std::string primary;
+  std::vector<std::string> certifiers;
+};
+UidListing uid_listing(const std::string& home, const std::string& fpr,
+                       const std::string& address) {
+  UidListing out;
+  const std::string colons = tk::gpg(home, {"--with-colons", "--check-sigs", fpr});
+  bool in_address_uid = false;
+  std::size_t start = 0;
+  while (start < colons.size()) {
+    std::size_t nl = colons.find('\n', start);
+    if (nl == std::string::npos) nl = colons.size();
+    const std::string line = colons.substr(start, nl - start);
+    start = nl + 1;
+    std::vector<std::string> f;
+    for (std::size_t p = 0;;) {
+      const std::size_t q = line.find(':', p);
+      f.push_back(line.substr(p, q == std::string::npos ? std::string::npos : q - p));
+      if (q == std::string::npos) break;
+      p = q + 1;
+    }
+    if (f[0] == "uid") {
+      out.uids.push_back(f[9]);
+      if (out.primary.empty()) out.primary = f[9];
+      in_address_uid = f[9].find("<" + address + ">") != std::string::npos;
+    } else if (f[0] == "sig" && in_address_uid && f.size() > 4 && f[1] == "!") {
+      out.certifiers.push_back(f[4]);
+    } else if (f[0] == "sub") {
+      in_address_uid = false;
+    }
+  }
+  return out;
+}
+
+std::string key_id(const std::string& fpr) { return fpr.substr(24); }
+
+TEST_F(ListKeyTest, RotationMakesTheCertifiedSuccessorCurrent) {
+  const std::string h = home_->path().string();
+  auto old = create_list_key(*ctx_, kAddress, "Ops");
+  ASSERT_TRUE(old) << old.error().message;
+  auto fresh = create_successor_key(*ctx_, kAddress, "Ops");
+  ASSERT_TRUE(fresh) << fresh.error().message;
+  EXPECT_NE(*fresh, *old);
+
+  auto keys = find_list_keys(*ctx_, kAddress);
+  ASSERT_TRUE(keys) << keys.error().message;
+  ASSERT_TRUE(keys->has_value());
+  EXPECT_EQ((*keys)->current.fingerprint, *fresh);
+  ASSERT_EQ((*keys)->previous.size(), 1u);
+  EXPECT_EQ((*keys)->previous[0].facts.fingerprint, *old);
+  EXPECT_TRUE((*keys)->previous[0].in_grace);
+  auto current = find_list_key(*ctx_, kAddress);
+  ASSERT_TRUE(current && current->has_value());
+  EXPECT_EQ((*current)->fingerprint, *fresh);
+
+  // The old key certified both user IDs of the new one; the list's user ID
+  // stays the primary one.
+  const UidListing l = uid_listing(h, *fresh, kAddress);
+  EXPECT_EQ(l.primary, "Ops <" + kAddress + ">");
+  EXPECT_NE(std::find(l.certifiers.begin(), l.certifiers.end(), key_id(*old)), l.certifiers.end())
+      << tk::gpg(h, {"--check-sigs", *fresh});
+  // The full export carries the certification, the minimal one does not.
+  auto full = export_key(*ctx_, *fresh, KeyExport::public_full, false);
+  auto minimal = export_key(*ctx_, *fresh, KeyExport::public_minimal, false);
+  ASSERT_TRUE(full && minimal);
+  EXPECT_GT(full->size(), minimal->size());
+
+  // A third key while the first is still in grace: certified by both.
+  auto third = create_successor_key(*ctx_, kAddress, "Ops");
+  ASSERT_TRUE(third) << third.error().message;
+  auto three = find_list_keys(*ctx_, kAddress);
+  ASSERT_TRUE(three && three->has_value()) << (three ? "" : three.error().message);
+  EXPECT_EQ((*three)->current.fingerprint, *third);
+  ASSERT_EQ((*three)->previous.size(), 2u);
+
+  // Both old keys still decrypt; mail for either is meant for a key of the list.
+  for (const std::string& f : {*old, *fresh}) {
+    tk::write_file(sender_home() + "/k.asc", *export_public(*ctx_, f));
+    tk::gpg(sender_home(), {"--import", sender_home() + "/k.asc"});
+    auto d = decrypt(*ctx_, sender_gpg({"--armor", "--encrypt", "-r", f}, "to an old key\n"),
+                     kTestMaxPlaintext);
+    ASSERT_TRUE(d) << d.error().message;
+    EXPECT_EQ(d->status, DecryptStatus::decrypted) << d->detail;
+    EXPECT_FALSE(is_meant_for(*d, (*three)->current));
+    const bool for_previous = is_meant_for(*d, (*three)->previous[0].facts) ||
+                              is_meant_for(*d, (*three)->previous[1].facts);
+    EXPECT_TRUE(for_previous);
+  }
+}
+
+TEST_F(ListKeyTest, GraceEndsWithTheOldKeysExpiry) {
+  auto old = create_list_key(*ctx_, kAddress, "Ops");
+  ASSERT_TRUE(old) << old.error().message;
+  auto fresh = create_successor_key(*ctx_, kAddress, "Ops");
+  ASSERT_TRUE(fresh) << fresh.error().message;
+  ASSERT_TRUE(end_grace_in(*ctx_, *old, 2));
+  auto during = find_list_keys(*ctx_, kAddress);
+  ASSERT_TRUE(during && during->has_value());
+  ASSERT_EQ((*during)->previous.size(), 1u);
+  EXPECT_TRUE((*during)->previous[0].in_grace);
+  EXPECT_GT((*during)->previous[0].facts.expires, 0);
+  tk::write_file(sender_home() + "/k.asc", *export_public(*ctx_, *old));
+  tk::gpg(sender_home(), {"--import", sender_home() + "/k.asc"});
+  const std::string to_old = sender_gpg({"--armor", "--encrypt", "-r", *old}, "late\n");
+
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  auto after = find_list_keys(*ctx_, kAddress);
+  ASSERT_TRUE(after && after->has_value()) << (after ? "" : after.error().message);
+  EXPECT_EQ((*after)->current.fingerprint, *fresh);
+  ASSERT_EQ((*after)->previous.size(), 1u);
+  EXPECT_FALSE((*after)->previous[0].in_grace);
+  EXPECT_TRUE((*after)->previous[0].facts.expired);
+  // gpg still decrypts with the expired key: the list can tell the sender
+  // which key to use instead.
+  auto d = decrypt(*ctx_, to_old, kTestMaxPlaintext);
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->status, DecryptStatus::decrypted) << d->detail;
+  EXPECT_TRUE(is_meant_for(*d, (*after)->previous[0].facts));
+
+  // An earlier end is kept: a later call does not lengthen the grace.
+  ASSERT_TRUE(end_grace_in(*ctx_, *old, 86400));
+  auto still = find_list_keys(*ctx_, kAddress);
+  ASSERT_TRUE(still && still->has_value());
+  EXPECT_FALSE((*still)->previous[0].in_grace);
+}
+
+TEST_F(ListKeyTest, ExtendMovesTheExpiryAndRevivesAnExpiredKey) {
+  auto fpr = create_list_key(*ctx_, kAddress, "Ops", 1);
+  ASSERT_TRUE(fpr) << fpr.error().message;
+  auto extended = extend_list_key(*ctx_, kAddress, 400);
+  ASSERT_TRUE(extended) << extended.error().message;
+  EXPECT_EQ(*extended, *fpr);
+  auto found = find_list_key(*ctx_, kAddress);
+  ASSERT_TRUE(found && found->has_value());
+  const std::time_t want = std::time(nullptr) + 400L * 86400;
+  EXPECT_LE(std::abs(static_cast<long>((*found)->expires - want)), 120L);
+
+  // Expired: the list has no usable key, but extend brings it back.
+  ASSERT_TRUE(end_grace_in(*ctx_, *fpr, 1));
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  auto dead = find_list_key(*ctx_, kAddress);
+  ASSERT_FALSE(dead);
+  EXPECT_NE(dead.error().message.find("(expired)"), std::string::npos) << dead.error().message;
+  auto revived = extend_list_key(*ctx_, kAddress, 30);
+  ASSERT_TRUE(revived) << revived.error().message;
+  auto back = find_list_key(*ctx_, kAddress);
+  ASSERT_TRUE(back && back->has_value()) << (back ? "" : back.error().message);
+  EXPECT_EQ((*back)->fingerprint, *fpr);
+
+  auto none = extend_list_key(*ctx_, "other@lists.example", 30);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().message, "no list key for other@lists.example in " +
+                                      home_->path().string() + " that could be extended");
+  auto zero = extend_list_key(*ctx_, kAddress, 0);
+  ASSERT_FALSE(zero);
+  EXPECT_EQ(zero.error().message, "a list key must be valid for at least 1 day");
+}
+
+TEST_F(ListKeyTest, OldKeysGetTheRequestUserId) {
+  const std::string h = home_->path().string();
+  // A key as tlpmail made them before: one user ID, no expiry.
+  const std::string fpr = tk::generate(h, "Old Ops", kAddress, "ed25519", "sign,cert", "never");
+  tk::add_subkey(h, fpr, "cv25519", "encr", "never");
+  auto added = add_request_user_id(*ctx_, fpr, kAddress);
+  ASSERT_TRUE(added) << added.error().message;
+  EXPECT_TRUE(*added);
+  const UidListing l = uid_listing(h, fpr, kAddress);
+  EXPECT_EQ(l.uids, (std::vector<std::string>{"Old Ops <" + kAddress + ">",
+                                              "Old Ops <csirt-ops-request@lists.example>"}));
+  EXPECT_EQ(l.primary, "Old Ops <" + kAddress + ">");
+  auto again = add_request_user_id(*ctx_, fpr, kAddress);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_FALSE(*again);
+  // Still the list key, still without expiry.
+  auto found = find_list_key(*ctx_, kAddress);
+  ASSERT_TRUE(found && found->has_value());
+  EXPECT_EQ((*found)->fingerprint, fpr);
+  EXPECT_EQ((*found)->expires, 0);
+  auto wrong = add_request_user_id(*ctx_, fpr, "other@lists.example");
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().message,
+            "key " + fpr + " has no user ID with the address other@lists.example");
+}
+
+TEST_F(ListKeyTest, RetireDeletesOnlyAReplacedKey) {
+  auto old = create_list_key(*ctx_, kAddress, "Ops");
+  ASSERT_TRUE(old) << old.error().message;
+  auto other = create_list_key(*ctx_, "other@lists.example", "Other");
+  ASSERT_TRUE(other) << other.error().message;
+  auto current = retire_list_key(*ctx_, kAddress, *old);
+  ASSERT_FALSE(current);
+  EXPECT_EQ(current.error().message,
+            *old + " is the current key of " + kAddress +
+                ": rotate first (tlpmailctl rotate-list-key " + kAddress + ")");
+  auto fresh = create_successor_key(*ctx_, kAddress, "Ops");
+  ASSERT_TRUE(fresh) << fresh.error().message;
+  auto foreign = retire_list_key(*ctx_, kAddress, *other);
+  ASSERT_FALSE(foreign);
+  EXPECT_EQ(foreign.error().message,
+            *other + " is not a key of " + kAddress + " (its keys: " + *fresh + ", " + *old + ")");
+  ASSERT_TRUE(retire_list_key(*ctx_, kAddress, ascii_lower(*old)));
+  auto gone = ctx_->find_key(*old);
+  ASSERT_TRUE(gone);
+  EXPECT_FALSE(gone->has_value());
+  auto keys = find_list_keys(*ctx_, kAddress);
+  ASSERT_TRUE(keys && keys->has_value());
+  EXPECT_EQ((*keys)->current.fingerprint, *fresh);
+  EXPECT_TRUE((*keys)->previous.empty());
+}
+
+TEST_F(ListKeyTest, SecretExportMovesTheSuccessorWhole) {
+  auto old = create_list_key(*ctx_, kAddress, "Ops");
+  ASSERT_TRUE(old) << old.error().message;
+  // The real home gets only the old key; the successor is made elsewhere.
+  OtherHome real = other_home();
+  ASSERT_TRUE(real.ctx->import_data(*export_key(*ctx_, *old, KeyExport::secret, false)));
+  auto fresh = create_successor_key(*ctx_, kAddress, "Ops");
+  ASSERT_TRUE(fresh) << fresh.error().message;
+  auto secret = export_key(*ctx_, *fresh, KeyExport::secret, false);
+  ASSERT_TRUE(secret) << secret.error().message;
+  auto imported = real.ctx->import_data(*secret);
+  ASSERT_TRUE(imported) << imported.error().message;
+  EXPECT_EQ(imported->secret_imported, 1);
+  auto there = find_list_keys(*real.ctx, kAddress);
+  ASSERT_TRUE(there && there->has_value()) << (there ? "" : there.error().message);
+  EXPECT_EQ((*there)->current.fingerprint, *fresh);
+  ASSERT_EQ((*there)->previous.size(), 1u);
+  EXPECT_TRUE((*there)->previous[0].in_grace);
+}
+
+TEST_F(ListKeyTest, LockIsExclusive) {
+  auto first = ListKeyLock::acquire(home_->path());
+  ASSERT_TRUE(first) << first.error().message;
+  std::atomic<bool> got{false};
+  std::thread t([&] {
+    auto second = ListKeyLock::acquire(home_->path());
+    got = static_cast<bool>(second);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(got.load());
+  { auto released = std::move(*first); }
+  t.join();
+  EXPECT_TRUE(got.load());
 }
 
 TEST(ListKeyAddress, Plausible) {

@@ -1,0 +1,476 @@
+"""The list key's lifecycle (issue 11, "The list key") through the real
+tlpmaild, the real tlpmailctl, real gpg and a real SMTP sink:
+
+  - copies carry an Autocrypt header whose keydata is the list key (primary,
+    the list's user ID, the encryption subkey), none with autocrypt = false;
+  - rotate-list-key announces the new key to every member (encrypted to
+    each, signed by the old and the new key, the new key attached and
+    certified by the old one, its fingerprint in the text), makes it the
+    key the list signs with, and accepts mail to the old key in the grace
+    period; `lists --json` shows the key in grace;
+  - with the grace period over (--grace 0) mail to the old key is refused
+    with a reason that names the new key; retire-list-key deletes the old
+    key and refuses to delete the current one;
+  - extend-list-key moves the expiry; a key as tlpmail made them before
+    (one user ID, no expiry) keeps working, gets the -request user ID at
+    start and an expiry from extend-list-key;
+  - wkd writes the Web Key Directory files under their z-base-32 names.
+
+One daemon and one sink for the class; test-only keys made at test time.
+Standard library only (plus gpg)."""
+
+import base64
+import email
+import email.policy
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
+import harness  # noqa: E402
+import helpers  # noqa: E402
+from corpus_gpg import Home  # noqa: E402
+from corpus_mime import as_part, boundary, encrypted_multipart, entity, multipart_body  # noqa: E402
+from delivery_test import Person, armored_of, grouped, wait_for  # noqa: E402
+from intake_security_test import Site, header_block, message  # noqa: E402
+
+TLPMAILCTL = os.environ.get("TLPMAILCTL", "build/daemon/tlpmailctl")
+DOMAIN = harness.LIST_DOMAIN
+DAY = 86400
+# The outbox is polled every 30 s: an announcement queued by tlpmailctl
+# goes out within that.
+ANNOUNCE_WAIT = 90.0
+
+
+def addr(name):
+    return name + "@" + DOMAIN
+
+
+def zbase32(data):
+    alphabet = "ybndrfg8ejkmcpqxot1uwisza345h769"
+    bits = "".join(f"{b:08b}" for b in data)
+    bits += "0" * (-len(bits) % 5)
+    return "".join(alphabet[int(bits[i:i + 5], 2)] for i in range(0, len(bits), 5))
+
+
+def wkd_hash(local):
+    return zbase32(hashlib.sha1(local.lower().encode()).digest())
+
+
+class KeyView:
+    """What a fresh GnuPG home sees of some key data."""
+
+    def __init__(self, data):
+        home = Home(helpers.short_tempdir("tlpv"))
+        try:
+            home.import_keys(data)
+            out = home.run("--with-colons", "--fixed-list-mode", "--check-sigs").stdout.decode()
+        finally:
+            home.kill_agent()
+            shutil.rmtree(home.path, ignore_errors=True)
+        self.rows = [line.split(":") for line in out.splitlines()]
+        self.fingerprints = []
+        want = False
+        for r in self.rows:
+            if r[0] == "pub":
+                want = True
+            elif r[0] == "fpr" and want:
+                self.fingerprints.append(r[9])
+                want = False
+        self.uids = [r[9] for r in self.rows if r[0] == "uid"]
+        self.subkeys = [r[11] for r in self.rows if r[0] == "sub"]
+        self.expires = [r[6] for r in self.rows if r[0] == "pub"]
+
+
+class ListKeysTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.alice = Person("alice@a.example", "Alice Example", "RED")
+        cls.bob = Person("bob@b.example", "Bob Beispiel", "AMBER")
+        cls.carol = Person("carol@c.example", "Carol Exemple", "GREEN")
+        cls.people = [cls.alice, cls.bob, cls.carol]
+        cls.sink = harness.Sink()
+        cls.sink.start()
+        members = [cls.alice, cls.bob, cls.carol]
+        cls.lists = ["ops", "quiet", "rot", "fast", "legacy"]
+        cls.site = Site(cls.people, {n: ("GREEN", members) for n in cls.lists}, cls.sink.port)
+        with open(os.path.join(cls.site.config_dir, "lists.d", "quiet.toml"), "a") as f:
+            f.write("autocrypt = false\n")
+        # legacy@: a list key as tlpmail made them before issue 11 (one user
+        # ID, no expiry), imported before the first start.
+        cls.maker = Home(helpers.short_tempdir("tlpk"))
+        cls.legacy_fpr = cls.maker.generate("legacy <" + addr("legacy") + ">", "ed25519",
+                                            "sign,cert")
+        cls.maker.add_subkey(cls.legacy_fpr, "cv25519", "encr")
+        secret = os.path.join(cls.maker.path, "legacy.sec.asc")
+        with open(secret, "wb") as f:
+            f.write(cls.maker.export_secret(cls.legacy_fpr))
+        code, _, err = cls.ctl("import-list-key", addr("legacy"), secret)
+        assert code == 0, err
+        cls.site.start("--retry-seconds", "1")
+        cls.fpr, cls.public = {}, {}
+        for n in cls.lists:
+            cls.fpr[n], cls.public[n] = cls.site.list_key(addr(n))
+            for p in cls.people:
+                p.home.import_keys(cls.public[n])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.site.close()
+        cls.sink.close()
+        cls.maker.kill_agent()
+        shutil.rmtree(cls.maker.path, ignore_errors=True)
+        for p in cls.people:
+            p.close()
+
+    @classmethod
+    def ctl(cls, *args):
+        p = subprocess.run([os.path.abspath(TLPMAILCTL), "--config", cls.site.config] +
+                           list(args), capture_output=True, text=True, timeout=180)
+        return p.returncode, p.stdout, p.stderr
+
+    def ctl_json(self, *args):
+        code, out, err = self.ctl("--json", *args)
+        self.assertEqual(code, 0, err)
+        return json.loads(out)
+
+    def log(self):
+        return "daemon stderr:\n" + self.site.log()
+
+    def list_row(self, name):
+        rows = self.ctl_json("lists")["lists"]
+        return next(r for r in rows if r["address"] == addr(name))
+
+    # --- posting --------------------------------------------------------
+
+    def posting(self, sender, name, key_fprs, subject):
+        """A PGP/MIME posting to NAME@, signed by `sender` and encrypted to
+        `key_fprs` (list keys) and the sender, To/Subject protected."""
+        bnd = boundary()
+        inner = as_part(f'multipart/mixed; boundary="{bnd}"; protected-headers="v1"',
+                        multipart_body([entity([("Content-Type", "text/plain; charset=utf-8")],
+                                               "Hello list.\n")], bnd),
+                        [("From", f'"{sender.name}" <{sender.email}>'), ("To", addr(name)),
+                         ("Subject", subject)])
+        armored = sender.home.encrypt(list(key_fprs) + [sender.fpr], inner, signer=sender.fpr)
+        ctype, body = encrypted_multipart(armored)
+        return message(header_block(sender, addr(name), subject), ctype, body)
+
+    def send(self, sender, name, data):
+        return harness.smtp_send(self.site.daemon.port, sender.email, [addr(name)], data)
+
+    def copies_for(self, person, subject):
+        out = []
+        for meta, raw in self.sink.messages():
+            if meta["rcpt_to"] != [person.email]:
+                continue
+            code, plain, status = person.decrypt(armored_of(raw))
+            if code == 0 and subject.encode() in plain:
+                out.append((raw, plain, status))
+        return out
+
+    def wait_copy(self, person, subject):
+        return wait_for(lambda: self.copies_for(person, subject),
+                        f"a copy of '{subject}' for {person.email}", log=self.log)[0]
+
+    # --- Autocrypt ------------------------------------------------------
+
+    def test_autocrypt_header_carries_the_list_key(self):
+        subject = "[TLP:GREEN] autocrypt check"
+        code, text = self.send(self.alice, "ops",
+                               self.posting(self.alice, "ops", [self.fpr["ops"]], subject))
+        self.assertEqual(code, 250, text)
+        raw, _, _ = self.wait_copy(self.bob, subject)
+        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        headers = msg.get_all("Autocrypt")
+        self.assertEqual(len(headers), 1)
+        value = re.sub(r"\s+", " ", headers[0]).strip()
+        attrs = {}
+        for part in value.split(";"):
+            k, _, v = part.strip().partition("=")
+            attrs[k] = v
+        self.assertEqual(attrs["addr"], addr("ops"))
+        self.assertEqual(attrs["prefer-encrypt"], "mutual")
+        self.assertEqual(set(attrs), {"addr", "prefer-encrypt", "keydata"})
+        keydata = base64.b64decode("".join(attrs["keydata"].split()), validate=True)
+        seen = KeyView(keydata)
+        self.assertEqual(seen.fingerprints, [self.fpr["ops"]])
+        self.assertEqual(seen.uids, ["ops <" + addr("ops") + ">"])
+        self.assertEqual(seen.subkeys, ["e"])
+        # Every header line is folded below 78 columns.
+        head = raw.split(b"\r\n\r\n", 1)[0]
+        self.assertTrue(all(len(l) <= 78 for l in head.split(b"\r\n")), head)
+
+    def test_autocrypt_off_per_list(self):
+        subject = "[TLP:GREEN] quiet list"
+        code, text = self.send(self.alice, "quiet",
+                               self.posting(self.alice, "quiet", [self.fpr["quiet"]], subject))
+        self.assertEqual(code, 250, text)
+        raw, _, _ = self.wait_copy(self.carol, subject)
+        self.assertNotIn(b"\nAutocrypt:", raw)
+
+    # --- rotation in the grace period ---------------------------------------
+
+    def announcement_for(self, person, name):
+        def find():
+            for meta, raw in self.sink.messages():
+                if meta["rcpt_to"] == [person.email] and \
+                        b"the list has a new key" in raw and addr(name).encode() in raw:
+                    return raw
+            return None
+        return wait_for(find, f"the {name} announcement for {person.email}",
+                        timeout=ANNOUNCE_WAIT, log=self.log)
+
+    def test_rotation_announces_and_accepts_the_old_key_in_grace(self):
+        old = self.fpr["rot"]
+        before = time.time()
+        got = self.ctl_json("rotate-list-key", addr("rot"), "--grace", "30")
+        new = got["fingerprint"]
+        self.assertRegex(new, r"^[0-9A-F]{40}$")
+        self.assertNotEqual(new, old)
+        self.assertEqual(got["previous_fingerprint"], old)
+        self.assertEqual(sorted(got["announced_to"]), sorted(p.email for p in self.people))
+        self.assertEqual(got["not_reached"], [])
+        self.assertAlmostEqual(got["grace_until_unix"], before + 30 * DAY, delta=120)
+
+        # lists: the new key is current, the old one in grace for 30 days.
+        row = self.list_row("rot")
+        self.assertEqual(row["key_fingerprint"], new)
+        self.assertEqual([g["fingerprint"] for g in row["keys_in_grace"]], [old])
+        self.assertAlmostEqual(row["keys_in_grace"][0]["until_unix"], before + 30 * DAY,
+                               delta=120)
+        code, out, _ = self.ctl("lists")
+        self.assertIn(f"{addr('rot')}: old key {old} still accepted until ", out)
+
+        # Every member gets the announcement, encrypted to them, from -request@.
+        for person in self.people:
+            raw = self.announcement_for(person, "rot")
+            outer = email.message_from_bytes(raw, policy=email.policy.default)
+            self.assertEqual(email.utils.parseaddr(outer["From"])[1], "rot-request@" + DOMAIN)
+            self.assertEqual(outer["To"], addr("rot"))
+            self.assertEqual(outer["Subject"], "[rot] the list has a new key")
+            self.assertEqual(outer.get_content_type(), "multipart/encrypted")
+            # gpg exits 2 while it lacks the new key for the second signature.
+            code, plain, status = person.decrypt(armored_of(raw))
+            self.assertIn("DECRYPTION_OKAY", status)
+            inner = email.message_from_bytes(plain, policy=email.policy.default)
+            text_part, key_part = inner.get_payload()
+            text = text_part.get_content()
+            self.assertIn("New key: " + grouped(new), text)
+            self.assertIn("Old key: " + grouped(old), text)
+            self.assertIn("still accepted until", text)
+            self.assertEqual(key_part.get_content_type(), "application/pgp-keys")
+            attached = key_part.get_payload(decode=True)
+            seen = KeyView(self.public["rot"] + attached)
+            self.assertIn(new, seen.fingerprints)
+            new_view = KeyView(attached)
+            self.assertEqual(new_view.fingerprints, [new])
+            self.assertEqual(new_view.uids, ["rot <" + addr("rot") + ">",
+                                             "rot <rot-request@" + DOMAIN + ">"])
+            # Signed by both keys: the old one verifies at once; with the
+            # attached key imported, both do.
+            valid = [s.split()[-1] for s in status if s.startswith("VALIDSIG ")]
+            self.assertEqual(valid, [old], status)
+            self.assertIn("NO_PUBKEY " + new[24:], status)
+            person.home.import_keys(attached)
+            code, _, status = person.decrypt(armored_of(raw))
+            self.assertEqual(code, 0, status)
+            valid = sorted(s.split()[-1] for s in status if s.startswith("VALIDSIG "))
+            self.assertEqual(valid, sorted([old, new]), status)
+        # The old key certified the new one (checked against the old key).
+        view = KeyView(self.public["rot"] + self.announcement_key(self.bob, "rot"))
+        self.assertIn(old[24:], [c for c in self.certifiers_of(view, new)])
+
+        # Mail encrypted to the old key only is accepted in the grace period,
+        # and the copies are signed with the new key.
+        subject = "[TLP:GREEN] to the old key in grace"
+        code, text = self.send(self.alice, "rot",
+                               self.posting(self.alice, "rot", [old], subject))
+        self.assertEqual(code, 250, text)
+        _, _, status = self.wait_copy(self.bob, subject)
+        self.assertEqual([s.split()[-1] for s in status if s.startswith("VALIDSIG ")], [new])
+        # And to the new key, of course.
+        subject = "[TLP:GREEN] to the new key"
+        code, text = self.send(self.alice, "rot",
+                               self.posting(self.alice, "rot", [new], subject))
+        self.assertEqual(code, 250, text)
+        self.wait_copy(self.carol, subject)
+        # list-key gives the new key.
+        code, armored, err = self.ctl("list-key", addr("rot"))
+        self.assertEqual(code, 0, err)
+        self.assertEqual(KeyView(armored.encode()).fingerprints, [new])
+
+        # extend-list-key moves the expiry of the current key.
+        got = self.ctl_json("extend-list-key", addr("rot"), "--days", "400")
+        self.assertEqual(got["fingerprint"], new)
+        self.assertAlmostEqual(got["expires_unix"], time.time() + 400 * DAY, delta=300)
+        self.assertEqual(self.list_row("rot")["key_expires"],
+                         time.strftime("%Y-%m-%d", time.gmtime(got["expires_unix"])))
+        code, armored, _ = self.ctl("list-key", addr("rot"))
+        self.assertAlmostEqual(int(KeyView(armored.encode()).expires[0]),
+                               got["expires_unix"], delta=5)
+
+    def announcement_key(self, person, name):
+        raw = self.announcement_for(person, name)
+        _, plain, _ = person.decrypt(armored_of(raw))
+        inner = email.message_from_bytes(plain, policy=email.policy.default)
+        return inner.get_payload()[1].get_payload(decode=True)
+
+    def certifiers_of(self, view, fpr):
+        """Key ids of the good certifications on the first user ID of `fpr`."""
+        out, current, in_uid = [], None, False
+        for r in view.rows:
+            if r[0] == "pub":
+                current, in_uid = None, False
+            elif r[0] == "fpr" and current is None:
+                current = r[9]
+            elif r[0] == "uid":
+                in_uid = current == fpr and not out
+            elif r[0] == "sub":
+                in_uid = False
+            elif r[0] == "sig" and in_uid and r[1] == "!":
+                out.append(r[4])
+        return out
+
+    # --- after the grace period, retirement ----------------------------------
+
+    def test_after_the_grace_old_key_mail_is_refused_and_the_key_retired(self):
+        old = self.fpr["fast"]
+        got = self.ctl_json("rotate-list-key", addr("fast"), "--grace", "0")
+        new = got["fingerprint"]
+        time.sleep(2)  # the old key's end is one second after the rotation
+        self.assertEqual(self.list_row("fast")["keys_in_grace"], [])
+        code, text = self.send(self.bob, "fast",
+                               self.posting(self.bob, "fast", [old], "[TLP:GREEN] too late"))
+        self.assertEqual(code, 550, text)
+        self.assertIn(f"encrypted to the list's old key {old}, replaced by {new}", text)
+        self.assertIn('send "key" to fast-request@' + DOMAIN, text)
+        self.assertIn(f"old key {old}, replaced by {new}", self.site.daemon.log())  # logged too
+        # The announcement says so.
+        raw = self.announcement_for(self.carol, "fast")
+        _, plain, _ = self.carol.decrypt(armored_of(raw))
+        self.assertIn(b"Mail encrypted to the old key is no longer accepted.", plain)
+
+        # The current key cannot be retired; a key of another list neither.
+        code, _, err = self.ctl("retire-list-key", addr("fast"), new)
+        self.assertEqual(code, 1)
+        self.assertIn(f"{new} is the current key of {addr('fast')}: rotate first", err)
+        code, _, err = self.ctl("retire-list-key", addr("fast"), self.fpr["ops"])
+        self.assertEqual(code, 1)
+        self.assertIn(f"{self.fpr['ops']} is not a key of {addr('fast')}", err)
+        # The old one can: its secret key is gone from the daemon's home.
+        home = os.path.join(self.site.state, "gnupg")
+        keygrips = self.keygrips(old)
+        code, out, err = self.ctl("retire-list-key", addr("fast"), old)
+        self.assertEqual(code, 0, err)
+        self.assertIn(f"list key {old} deleted", out)
+        for grip in keygrips:
+            self.assertFalse(os.path.exists(os.path.join(home, "private-keys-v1.d",
+                                                         grip + ".key")), grip)
+        self.assertEqual(self.list_row("fast")["key_fingerprint"], new)
+        # Mail to the retired key cannot be decrypted any more: refused.
+        code, text = self.send(self.bob, "fast",
+                               self.posting(self.bob, "fast", [old], "[TLP:GREEN] retired"))
+        self.assertEqual(code, 550, text)
+        self.assertIn("not encrypted to this list's key", text)
+        # New mail to the new key works.
+        bob_has_new = self.announcement_key(self.bob, "fast")
+        self.bob.home.import_keys(bob_has_new)
+        subject = "[TLP:GREEN] after retirement"
+        code, text = self.send(self.bob, "fast", self.posting(self.bob, "fast", [new], subject))
+        self.assertEqual(code, 250, text)
+        self.wait_copy(self.alice, subject)
+
+    def keygrips(self, fpr):
+        """Keygrips of the key `fpr` as the public keys the members hold
+        say (the daemon's secret key files are named after them)."""
+        rows = self.alice.home.colons(fpr)
+        return [r[9] for r in rows if r[0] == "grp"]
+
+    # --- a key made before issue 11 ------------------------------------------
+
+    def test_an_old_list_key_keeps_working_and_can_be_extended(self):
+        self.assertEqual(self.fpr["legacy"], self.legacy_fpr)
+        row = self.list_row("legacy")
+        self.assertEqual(row["key_fingerprint"], self.legacy_fpr)
+        self.assertEqual(row["key_expires"], "never")
+        # tlpmaild gave it the -request user ID at start (no expiry).
+        seen = KeyView(self.public["legacy"])
+        self.assertEqual(seen.uids, ["legacy <" + addr("legacy") + ">",
+                                     "legacy <legacy-request@" + DOMAIN + ">"])
+        self.assertEqual(seen.expires, [""])
+        subject = "[TLP:GREEN] legacy key"
+        code, text = self.send(self.carol, "legacy",
+                               self.posting(self.carol, "legacy", [self.legacy_fpr], subject))
+        self.assertEqual(code, 250, text)
+        self.wait_copy(self.alice, subject)
+        got = self.ctl_json("extend-list-key", addr("legacy"))
+        self.assertEqual(got["fingerprint"], self.legacy_fpr)
+        self.assertAlmostEqual(got["expires_unix"], time.time() + 3 * 365 * DAY, delta=300)
+        self.assertFalse(got["request_user_id_added"])
+        self.assertNotEqual(self.list_row("legacy")["key_expires"], "never")
+
+    # --- WKD ------------------------------------------------------------------
+
+    def test_wkd_files_are_named_by_the_hash_of_the_local_part(self):
+        out_dir = helpers.short_tempdir("tlpw")
+        self.addCleanup(shutil.rmtree, out_dir, True)
+        got = self.ctl_json("wkd", addr("ops"), addr("legacy"), "--out", out_dir)
+        files = {f["address"]: f for f in got["files"]}
+        self.assertEqual(set(files), {addr("ops"), "ops-request@" + DOMAIN, addr("legacy"),
+                                      "legacy-request@" + DOMAIN})
+        wks = shutil.which("gpg-wks-client") or "/usr/lib/gnupg/gpg-wks-client"
+        for address, f in files.items():
+            local = address.split("@")[0]
+            h = wkd_hash(local)
+            self.assertEqual(f["hash"], h)
+            if os.path.exists(wks):
+                p = subprocess.run([wks, "--print-wkd-hash", address], capture_output=True,
+                                   text=True)
+                self.assertEqual(p.stdout.split()[0], h, p.stderr)
+            advanced = os.path.join(out_dir, "openpgpkey." + DOMAIN, ".well-known", "openpgpkey",
+                                    DOMAIN, "hu", h)
+            direct = os.path.join(out_dir, DOMAIN, ".well-known", "openpgpkey", "hu", h)
+            self.assertEqual((f["advanced"], f["direct"]), (advanced, direct))
+            for path in (advanced, direct):
+                self.assertEqual(os.stat(path).st_mode & 0o777, 0o644)
+                with open(path, "rb") as fh:
+                    data = fh.read()
+                self.assertNotEqual(data[:1], b"-")  # binary, not armored
+                seen = KeyView(data)
+                self.assertEqual(seen.fingerprints, [self.fpr[address.split("@")[0].replace(
+                    "-request", "")]])
+                self.assertEqual(len(seen.uids), 1)
+                self.assertTrue(seen.uids[0].endswith("<" + address + ">"), seen.uids)
+        for policy in (os.path.join(out_dir, "openpgpkey." + DOMAIN, ".well-known", "openpgpkey",
+                                    DOMAIN, "policy"),
+                       os.path.join(out_dir, DOMAIN, ".well-known", "openpgpkey", "policy")):
+            self.assertTrue(os.path.isfile(policy), policy)
+        # Usage errors and unknown lists.
+        code, _, err = self.ctl("wkd", addr("ops"))
+        self.assertEqual(code, 2)
+        code, _, err = self.ctl("wkd", "nope@" + DOMAIN, "--out", out_dir)
+        self.assertEqual((code, err), (1, f"tlpmailctl: no list with address 'nope@{DOMAIN}'\n"))
+
+    def test_usage_errors(self):
+        for args in (["rotate-list-key"], ["rotate-list-key", addr("ops"), "--grace", "x"],
+                     ["retire-list-key", addr("ops")], ["extend-list-key", addr("ops"), "x"],
+                     ["lists", "--grace", "3"], ["rotate-list-key", addr("ops"), "--days", "3"]):
+            code, _, err = self.ctl(*args)
+            self.assertEqual(code, 2, args)
+            self.assertIn("usage:", err)
+        code, _, err = self.ctl("rotate-list-key", addr("ops"), "--grace", "400")
+        self.assertEqual((code, err), (1, "tlpmailctl: --grace wants 0 to 365 days, got 400\n"))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -6,14 +6,20 @@
 #include <toml++/toml.h>
 
 #include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <iostream>
 #include <sstream>
 
 #include "admin/table.h"
+#include "bounces/bounce.h"
 #include "config/config.h"
+#include "queue/outbox.h"
 #include "tlpmailctl/ctl.h"
+#include "tlpmailctl/reviews.h"
 #include "keyring/keyring.h"
+#include "openpgp/list_key.h"
 #include "openpgp/temp_home.h"
 #include "policy/tlp.h"
 #include "util/text.h"
@@ -83,6 +89,81 @@ std::string date_or_never(std::time_t t) { return t == 0 ? "never" : iso_date(t)
 std::time_t expiry(const keyring::PersonKey& k) {
   if (k.usable_until != 0 || !k.facts) return k.usable_until;
   return k.facts->expires;
+}
+
+// Whole days from `now` to `t`, rounded up as the status words count them
+// ("expires in 1 day" on the last day); 0 or less once past.
+std::int64_t days_until(std::time_t t, std::time_t now) {
+  constexpr std::int64_t kDay = 86400;
+  const std::int64_t left = static_cast<std::int64_t>(t) - static_cast<std::int64_t>(now);
+  return left > 0 ? (left + kDay - 1) / kDay : -((-left) / kDay);
+}
+
+std::string source_text(const keyring::PersonKey& k) {
+  if (k.source != keyring::KeySource::mail) return std::string(keyring::to_string(k.source));
+  return "mail" + (k.source_date == 0 ? std::string() : " " + iso_date(k.source_date));
+}
+
+// keys --export DIR: the current key of every person (keys_dir merged with
+// the updates by mail, as tlpmaild loads them) into DIR/EMAIL.asc, armored
+// and minimal, for the admins' repository. `home` holds what load_keys
+// imported.
+int export_keys(const Options& o, const keyring::KeyReport& keys,
+                const std::filesystem::path& home, std::ostream& out, std::ostream& err) {
+  const std::filesystem::path dir = o.export_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec || !std::filesystem::is_directory(dir)) {
+    err << "tlpmailctl: cannot create " << dir.string() << ": "
+        << (ec ? ec.message() : std::string("not a folder")) << "\n";
+    return 1;
+  }
+  auto ctx = openpgp::Context::open(home);
+  if (!ctx) {
+    err << "tlpmailctl: " << ctx.error().message << "\n";
+    return 1;
+  }
+  toml::array written;
+  admin::Table t({"EMAIL", "FINGERPRINT", "SOURCE", "FILE"});
+  bool failed = false;
+  for (const auto& k : keys.people) {
+    if (!k.facts) continue;  // missing: nothing to write
+    auto armored = openpgp::export_public(*ctx, k.fingerprint);
+    if (!armored) {
+      err << "tlpmailctl: " << k.email << ": " << armored.error().message << "\n";
+      failed = true;
+      continue;
+    }
+    // The address is the file name: refuse one that could leave DIR.
+    if (k.email.find('/') != std::string::npos || k.email.front() == '.') {
+      err << "tlpmailctl: " << k.email << ": not usable as a file name\n";
+      failed = true;
+      continue;
+    }
+    const std::filesystem::path file = dir / (k.email + ".asc");
+    std::ofstream f(file, std::ios::binary | std::ios::trunc);
+    f << *armored;
+    f.close();
+    if (!f) {
+      err << "tlpmailctl: cannot write " << file.string() << "\n";
+      failed = true;
+      continue;
+    }
+    t.add({k.email, k.fingerprint, source_text(k), file.string()});
+    written.push_back(toml::table{{"email", k.email},
+                                  {"fingerprint", k.fingerprint},
+                                  {"source", std::string(keyring::to_string(k.source))},
+                                  {"file", file.string()}});
+  }
+  if (o.json) {
+    print_json(out, toml::table{{"exported", written}, {"folder", dir.string()}});
+  } else {
+    out << t.render();
+    out << "\n" << written.size() << " key(s) written to " << dir.string()
+        << ". Review them (gpg --show-keys FILE), replace the files in keys_dir with\n"
+           "them, commit and reload tlpmaild.\n";
+  }
+  return failed ? 1 : 0;
 }
 
 }  // namespace
@@ -174,6 +255,16 @@ int lists(const Options& o, std::ostream& out, std::ostream& err) {
                       {"key_fingerprint", list_keys[i].fingerprint},
                       {"key_status", list_keys[i].fingerprint.empty() ? list_keys[i].word : "ok"}};
       if (!list_keys[i].problem.empty()) row.insert("key_problem", list_keys[i].problem);
+      if (!list_keys[i].fingerprint.empty()) {
+        row.insert("key_expires", date_or_never(list_keys[i].expires));
+        toml::array grace;
+        for (const auto& [fpr, until] : list_keys[i].in_grace) {
+          grace.push_back(toml::table{{"fingerprint", fpr}, {"until", date_or_never(until)},
+                                      {"until_unix", until}});
+        }
+        row.insert("keys_in_grace", std::move(grace));
+        if (!list_keys[i].warning.empty()) row.insert("key_warning", list_keys[i].warning);
+      }
       a.push_back(std::move(row));
     }
     print_json(out, toml::table{{"lists", a}});
@@ -187,6 +278,13 @@ int lists(const Options& o, std::ostream& out, std::ostream& err) {
            std::to_string(l.admins.size()), list_keys[i].word, l.description});
   }
   out << t.render();
+  for (std::size_t i = 0; i < lists.size(); ++i) {
+    for (const auto& [fpr, until] : list_keys[i].in_grace) {
+      out << lists[i].address << ": old key " << fpr << " still accepted until "
+          << date_or_never(until) << " (grace period)\n";
+    }
+    if (!list_keys[i].warning.empty()) err << "tlpmailctl: warning: " << list_keys[i].warning << "\n";
+  }
   // "unknown" is the same reason for every list: say it once.
   std::string said;
   for (std::size_t i = 0; i < lists.size(); ++i) {
@@ -210,6 +308,16 @@ int members(const Options& o, std::ostream& out, std::ostream& err) {
   if (!list) return 1;
   auto keys = load_keys_or_report(*cfg, err);
   if (!keys) return 1;
+  // Directory reviews and bounce streaks, from state_dir/tlpmail.db when
+  // there is one (docs/comchecks.md, docs/bounces.md).
+  const ReviewFacts facts = review_facts(*cfg, err);
+  const std::time_t now = std::time(nullptr);
+  auto streak = [&](const std::string& email) {
+    if (!facts.db) return 0;
+    queue::Outbox outbox(*facts.db);
+    auto n = bounces::streak_of(outbox, list->address, email, now);
+    return n ? *n : 0;
+  };
   auto is_admin = [&](const std::string& email) {
     for (const auto& a : list->admins) {
       if (cfg->directory.find_person(a) == cfg->directory.find_person(email)) return true;
@@ -223,6 +331,8 @@ int members(const Options& o, std::ostream& out, std::ostream& err) {
       const auto* p = cfg->directory.find_person(email);
       const auto* k = keys->find(email);
       all_usable = all_usable && k && k->usable;
+      const auto [reviewed_at, review] = review_of(*cfg, facts, email, now);
+      const int bounced = streak(email);
       a.push_back(toml::table{{"email", p->email},
                               {"name", p->name},
                               {"organization", p->organization},
@@ -232,19 +342,29 @@ int members(const Options& o, std::ostream& out, std::ostream& err) {
                               {"admin", is_admin(email)},
                               {"fingerprint", p->fingerprint},
                               {"key_status", k ? k->status_word : "missing"},
-                              {"usable", k && k->usable}});
+                              {"usable", k && k->usable},
+                              {"reviewed_at", reviewed_at},
+                              {"review", review},
+                              {"bounce_streak", bounced},
+                              {"bounce_flagged", bounced >= list->bounce_threshold}});
     }
     print_json(out, toml::table{{"list", list->address}, {"members", a}});
     return all_usable ? 0 : 1;
   }
-  admin::Table t({"EMAIL", "NAME", "ORGANIZATION", "COUNTRY", "KIND", "CLEARANCE", "ADMIN", "KEY"});
+  admin::Table t({"EMAIL", "NAME", "ORGANIZATION", "COUNTRY", "KIND", "CLEARANCE", "ADMIN", "KEY",
+                  "REVIEW", "FLAGS"});
   for (const auto& email : list->members) {
     const auto* p = cfg->directory.find_person(email);
     const auto* k = keys->find(email);
     all_usable = all_usable && k && k->usable;
+    const auto [reviewed_at, review] = review_of(*cfg, facts, email, now);
+    const int bounced = streak(email);
     t.add({p->email, p->name, p->organization, p->country,
            std::string(directory::to_string(p->kind)), std::string(policy::to_string(p->clearance)),
-           yes_no(is_admin(email)), k ? k->status_word : "missing"});
+           yes_no(is_admin(email)), k ? k->status_word : "missing",
+           review + (reviewed_at.empty() ? "" : " " + reviewed_at.substr(0, 10)),
+           bounced >= list->bounce_threshold ? "bounced " + std::to_string(bounced) + " in a row"
+                                             : "-"});
   }
   out << list->address << " (" << list->members.size()
       << " members, ceiling TLP:" << policy::to_string(list->ceiling) << ")\n\n"
@@ -256,8 +376,27 @@ int keys(const Options& o, std::ostream& out, std::ostream& err) {
   std::vector<Diagnostic> diags;
   auto cfg = load(o, out, err, diags);
   if (!cfg) return 1;
+  if (!o.export_dir.empty()) {
+    auto home = openpgp::TempHome::create();
+    if (!home) {
+      err << "tlpmailctl: cannot check keys: " << home.error().message << "\n";
+      return 1;
+    }
+    auto loaded = keyring::load_keys(*cfg, home->path(), std::time(nullptr));
+    if (!loaded) {
+      err << "tlpmailctl: cannot check keys: " << loaded.error().message << "\n";
+      return 1;
+    }
+    if (loaded->has_errors()) {
+      for (const auto& d : loaded->diagnostics) err << d.to_string() << "\n";
+      err << "tlpmailctl: nothing exported: fix the errors above first\n";
+      return 1;
+    }
+    return export_keys(o, *loaded, home->path(), out, err);
+  }
   auto keys = load_keys_or_report(*cfg, err);
   if (!keys) return 1;
+  const std::time_t now = std::time(nullptr);
   bool all_usable = true;
   for (const auto& k : keys->people) all_usable = all_usable && k.usable;
   if (o.json) {
@@ -270,7 +409,11 @@ int keys(const Options& o, std::ostream& out, std::ostream& err) {
         row.insert("algorithm", k.facts->algorithm);
         row.insert("created", date_or_never(k.facts->created));
         row.insert("expires", date_or_never(expiry(k)));
+        if (expiry(k) != 0) row.insert("days_to_expiry", days_until(expiry(k), now));
       }
+      row.insert("source", std::string(keyring::to_string(k.source)));
+      row.insert("source_date", k.source_date == 0 ? std::string() : iso_date(k.source_date));
+      if (!k.update_file.empty()) row.insert("update_file", k.update_file.string());
       a.push_back(std::move(row));
     }
     toml::array unpinned;
@@ -280,18 +423,22 @@ int keys(const Options& o, std::ostream& out, std::ostream& err) {
     print_json(out, toml::table{{"keys", a}, {"unpinned", unpinned}});
     return all_usable ? 0 : 1;
   }
-  admin::Table t({"EMAIL", "FINGERPRINT", "ALGORITHM", "CREATED", "EXPIRES", "STATUS"});
+  admin::Table t(
+      {"EMAIL", "FINGERPRINT", "ALGORITHM", "CREATED", "EXPIRES", "DAYS", "SOURCE", "STATUS"});
   for (const auto& k : keys->people) {
     std::string algo = k.facts ? k.facts->algorithm : "-";
     std::string created = k.facts ? date_or_never(k.facts->created) : "-";
     std::string expires = k.facts ? date_or_never(expiry(k)) : "-";
+    std::string days =
+        k.facts && expiry(k) != 0 ? std::to_string(days_until(expiry(k), now)) : "-";
     std::string status = k.status_word;
     // The detail adds what the word does not say ("expired on 2026-01-05",
     // "rsa1024, below 2048 bits"); skip it when it only repeats the word.
     if (!k.usable && !k.detail.empty() && k.detail != k.status_word) {
       status += " (" + k.detail + ")";
     }
-    t.add({k.email, k.fingerprint, algo, created, expires, status});
+    t.add({k.email, k.fingerprint, algo, created, expires, days,
+           k.facts ? source_text(k) : "-", status});
   }
   out << t.render();
   if (!keys->unpinned.empty()) {
@@ -300,6 +447,7 @@ int keys(const Options& o, std::ostream& out, std::ostream& err) {
     for (const auto& k : keys->unpinned) u.add({k.fingerprint, k.file.string()});
     out << u.render();
   }
+  warn_about_list_keys(*cfg, err);
   return all_usable ? 0 : 1;
 }
 

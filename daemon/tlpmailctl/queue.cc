@@ -70,7 +70,8 @@ int queue(const Options& o, std::ostream& out, std::ostream& err) {
                                       {"in_flight", counts->in_flight},
                                       {"deferred", counts->deferred},
                                       {"delivered", counts->delivered},
-                                      {"failed", counts->failed}}},
+                                      {"failed", counts->failed},
+                                      {"bounced", counts->bounced}}},
                {"waiting", std::move(copies)}}}
         << "\n";
     return 0;
@@ -79,7 +80,7 @@ int queue(const Options& o, std::ostream& out, std::ostream& err) {
   out << "messages in the spool, not yet fanned out: " << in_spool << "\n";
   out << "copies: " << counts->queued << " queued, " << counts->in_flight << " in flight, "
       << counts->deferred << " deferred, " << counts->delivered << " delivered, "
-      << counts->failed << " failed\n";
+      << counts->failed << " failed, " << counts->bounced << " bounced\n";
   if (waiting->empty()) {
     out << "nothing waits for delivery\n";
     return 0;

@@ -1,4 +1,5 @@
-// Signals, reload and watchdog of tlpmaild.
+// Signals, reloads (everything on SIGHUP, the members' keys alone after
+// update-key) and watchdog of tlpmaild.
 #include "tlpmaild/controller.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -28,6 +29,9 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::chrono::milliseconds kRelayGrace{std::chrono::seconds(10)};
 // gpg can hang on a broken keys_dir; a reload that takes longer is given up.
 constexpr std::chrono::minutes kReloadLimit{5};
+// The periodic job that looks at every member's key (lib/keylife): run at
+// start and after every reload, besides its daily run.
+constexpr const char* kKeyCheckJob = "key-check";
 
 const char* signal_name(int sig) {
   switch (sig) {
@@ -111,6 +115,8 @@ Controller::Controller(asio::io_context& io, asio::thread_pool& pool, asio::sign
       watchdog_(io) {}
 
 void Controller::start() {
+  if (outgoing_) outgoing_->set_on_keys_changed([this] { keys_changed(); });
+  if (maintenance_) maintenance_->run_soon(kKeyCheckJob);
   asio::co_spawn(io_, signal_loop(), [](std::exception_ptr e) { log_failure("signals", e); });
   if (auto interval = watchdog_interval()) {
     asio::co_spawn(io_, watchdog_loop(*interval),
@@ -131,7 +137,7 @@ asio::awaitable<void> Controller::signal_loop() {
         continue;
       }
       reloading_ = true;
-      asio::co_spawn(io_, reload(), [](std::exception_ptr e) { log_failure("reload", e); });
+      asio::co_spawn(io_, reload(true), [](std::exception_ptr e) { log_failure("reload", e); });
       continue;
     }
     if (!stopping_) {
@@ -159,9 +165,75 @@ asio::awaitable<void> Controller::shutdown(int sig) {
   watchdog_.cancel();
 }
 
-asio::awaitable<void> Controller::reload() {
+void Controller::keys_changed() {
+  if (stopping_) return;
+  if (reloading_) {
+    keys_again_ = true;  // one more pass after the one running
+    return;
+  }
+  reloading_ = true;
+  asio::co_spawn(io_, reload(false), [](std::exception_ptr e) { log_failure("reload", e); });
+}
+
+// One pass at a time: a SIGHUP or a key change during a pass asks for one
+// more (a full pass also loads the keys).
+asio::awaitable<void> Controller::reload(bool full) {
   do {
+    const bool this_full = full || reload_again_;
+    full = false;
     reload_again_ = false;
+    keys_again_ = false;
+    if (this_full) {
+      co_await load_all();
+    } else {
+      co_await load_keys_only();
+    }
+  } while ((reload_again_ || keys_again_) && !stopping_);
+  reloading_ = false;
+}
+
+asio::awaitable<void> Controller::load_keys_only() {
+  auto config = runtime_->config;
+  const std::filesystem::path home = runtime_->home;
+  log::event(level_enum::info, "-", "reload", {{"status", "started"}, {"what", "keys"}});
+  auto work = [config, home] { return keyring::load_keys(*config, home, std::time(nullptr)); };
+  auto task =
+      start_offload(pool_.get_executor(), io_.get_executor(), std::move(work), kReloadLimit);
+  Offloaded<Result<keyring::KeyReport>> done = co_await task->wait();
+  std::string error;
+  if (!done.value) {
+    error = done.timed_out ? std::string("loading took too long") : done.failure;
+  } else if (!*done.value) {
+    error = done.value->error().message;
+  }
+  if (!error.empty()) {
+    log::event(level_enum::err, "-", "reload",
+               {{"status", "failed"}, {"what", "keys"}, {"error", error}, {"kept", "old keys"}});
+    co_return;
+  }
+  keyring::KeyReport& keys = **done.value;
+  log_diagnostics(keys.diagnostics);
+  if (keys.has_errors()) {
+    log::event(level_enum::err, "-", "reload",
+               {{"status", "failed"}, {"what", "keys"}, {"kept", "old keys"}});
+    co_return;
+  }
+  if (stopping_ || runtime_->config != config) co_return;  // a full reload came first
+  auto next = std::make_shared<Runtime>(*runtime_);
+  next->keys = std::make_shared<const keyring::KeyReport>(std::move(keys));
+  apply(next);
+  std::size_t usable = 0;
+  for (const auto& k : runtime_->keys->people) usable += k.usable;
+  log::event(level_enum::info, "-", "reload",
+             {{"status", "ok"},
+              {"what", "keys"},
+              {"usable", std::to_string(usable) + "/" +
+                             std::to_string(runtime_->keys->people.size())}});
+  if (maintenance_) maintenance_->run_soon(kKeyCheckJob);
+}
+
+asio::awaitable<void> Controller::load_all() {
+  {
     notify_reloading();
     std::string file = config_file_.string();
     log::event(level_enum::info, "-", "reload", {{"status", "started"}, {"config", file}});
@@ -191,6 +263,7 @@ asio::awaitable<void> Controller::reload() {
         const char* tls = runtime_->tls ? "yes" : "no";
         log::event(level_enum::info, "-", "reload",
                    {{"status", "ok"}, {"lists", lists}, {"people", people}, {"tls", tls}});
+        if (maintenance_) maintenance_->run_soon(kKeyCheckJob);
       } else if (!loaded.ok()) {
         std::size_t errors = loaded.errors.size();
         for (const auto& d : loaded.diagnostics) {
@@ -202,8 +275,7 @@ asio::awaitable<void> Controller::reload() {
       }
     }
     if (!stopping_) notify_ready("serving");
-  } while (reload_again_ && !stopping_);
-  reloading_ = false;
+  }
 }
 
 void Controller::apply(std::shared_ptr<const Runtime> next) {

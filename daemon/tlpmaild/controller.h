@@ -1,7 +1,9 @@
 // The running daemon's control loop on the io_context thread: signals
 // (SIGHUP reload, SIGTERM/SIGINT graceful stop, a second one closes every
-// connection at once), the atomic configuration swap on reload, and the
-// systemd watchdog pings. Blocking reload work runs on the worker pool.
+// connection at once), the atomic configuration swap on reload, the
+// reload of the members' keys alone after a member updated theirs by
+// mail, and the systemd watchdog pings. Blocking reload work runs on the
+// worker pool.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -35,8 +37,16 @@ class Controller {
              std::shared_ptr<intake::MemoryBudget> memory, std::filesystem::path config_file,
              std::filesystem::path gnupg_home, std::shared_ptr<const Runtime> runtime);
 
-  // Starts the signal loop and, under a systemd watchdog, the pings.
+  // Starts the signal loop and, under a systemd watchdog, the pings; asks
+  // the periodic jobs for a key check (start, and after every reload).
   void start();
+
+  // A member's key changed under state_dir/keys.d (update-key): loads the
+  // members' keys again with the configuration in force and, when that
+  // load has no error, swaps them in everywhere (intake, fan-out, jobs);
+  // otherwise the old keys stay and the errors are logged. Serialised
+  // with SIGHUP reloads. The outgoing side calls it (set_outgoing).
+  void keys_changed();
 
   // The outgoing side gets each new configuration and is stopped after the
   // server. Optional; call before start().
@@ -50,7 +60,9 @@ class Controller {
 
  private:
   asio::awaitable<void> signal_loop();
-  asio::awaitable<void> reload();
+  asio::awaitable<void> reload(bool full);
+  asio::awaitable<void> load_all();
+  asio::awaitable<void> load_keys_only();
   asio::awaitable<void> shutdown(int signal);
   asio::awaitable<void> watchdog_loop(std::chrono::microseconds interval);
   void apply(std::shared_ptr<const Runtime> next);
@@ -69,7 +81,8 @@ class Controller {
   std::shared_ptr<const Runtime> runtime_;
   asio::steady_timer watchdog_;
   bool reloading_ = false;
-  bool reload_again_ = false;
+  bool reload_again_ = false;  // a SIGHUP during a reload: one more full pass
+  bool keys_again_ = false;    // keys changed during a reload: one more keys pass
   bool stopping_ = false;
   bool stopped_ = false;
 };

@@ -2,10 +2,75 @@
 // tlpmaild does by itself").
 #include "tlpmaild/jobs.h"
 
+#include "bounces/bounce.h"
+#include "comcheck/job.h"
+#include "digest/digest.h"
+#include "keylife/key_check.h"
+#include "queue/outbox.h"
+
 namespace tlpmail::daemon {
 
+namespace {
+
+// Members whose last bounce_threshold copies or more bounced (lib/bounces).
+Result<digest::Section> bounce_section(const digest::SectionContext& ctx) {
+  queue::Outbox outbox(ctx.db);
+  auto flagged = bounces::flagged_members(outbox, ctx.list, ctx.now);
+  if (!flagged) return Unexpected(flagged.error());
+  bounces::DigestSection s = bounces::digest_section(ctx.list, *flagged);
+  return digest::Section{std::move(s.title), std::move(s.lines), std::move(s.advice)};
+}
+
+// The sections of the admins' daily digest, in the order they appear.
+// Issue 12 (members whose copies bounced on N consecutive messages) and
+// later stages add their digest::Provider here (lib/digest/digest.h,
+// "EXTENSION POINT").
+std::vector<digest::Provider> digest_sections() {
+  return {keylife::key_problems_section, bounce_section};
+}
+
+}  // namespace
+
 void add_jobs(maintenance::Runner& runner) {
-  (void)runner;  // the jobs of the key lifecycle, com-checks and retention go here
+  // Communication checks and directory reviews (lib/comcheck/job.h): the
+  // checks the intervals make due, each member's message at its random
+  // moment, the close and the admins' report at the deadline. At every
+  // tick, since the moments are seconds apart; a tick with nothing to do
+  // logs nothing.
+  runner.add({"comcheck", std::chrono::seconds(0),
+              [](const maintenance::JobEnv& env) -> Result<maintenance::JobResult> {
+                auto r = comcheck::run(env.gpg, comcheck::Env{env.config, env.keys, env.db},
+                                       env.now);
+                if (!r) return Unexpected(r.error());
+                return maintenance::JobResult{r->text(), r->queued_mail()};
+              },
+              std::chrono::seconds(60)});
+  // Expiry notices to members (30, 7, 1 days before). Also run at start,
+  // after every reload and after update-key (daemon/tlpmaild/controller.cc).
+  runner.add({"key-check", std::chrono::hours(24),
+              [](const maintenance::JobEnv& env) -> Result<maintenance::JobResult> {
+                auto r = keylife::run_key_check(env.gpg, env.config, env.keys, env.db, env.now);
+                if (!r) return Unexpected(r.error());
+                std::string summary = std::to_string(r->notices) + " notices, " +
+                                      std::to_string(r->expiring) +
+                                      " keys expiring within 30 days, " +
+                                      std::to_string(r->unusable) + " unusable";
+                for (const std::string& f : r->failed) summary += "; no notice for " + f;
+                return maintenance::JobResult{summary, r->notices > 0};
+              }});
+  // One digest per list and day for its admins (key problems, ...).
+  runner.add({"digest", std::chrono::hours(24),
+              [](const maintenance::JobEnv& env) -> Result<maintenance::JobResult> {
+                auto r = digest::run_digests(env.gpg, env.config, env.keys, env.db,
+                                             digest_sections(), env.now);
+                if (!r) return Unexpected(r.error());
+                std::string summary = std::to_string(r->lists) + " lists due, " +
+                                      std::to_string(r->letters) + " letters";
+                for (const std::string& a : r->admins_without_letter) {
+                  summary += "; no letter for " + a;
+                }
+                return maintenance::JobResult{summary, r->letters > 0};
+              }});
 }
 
 }  // namespace tlpmail::daemon

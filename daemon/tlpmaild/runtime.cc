@@ -23,12 +23,21 @@ std::string key_name(const directory::MailingList& list) {
   return list.description.size() > 200 ? std::string() : list.description;
 }
 
-// Finds or creates the key of every list; the first failure stops.
+// Finds or creates the key of every list; the first failure stops. A key
+// made before list keys had a user ID for LIST-request@ (or imported
+// without one) gets it here; its expiry is left as it is (tlpmailctl
+// extend-list-key gives it one). Under the list key lock, so that a
+// tlpmailctl rotation never runs at the same time.
 void ensure_list_keys(const config::Config& config, const std::filesystem::path& home,
                       Loaded& out) {
   auto ctx = openpgp::Context::open(home);
   if (!ctx) {
     out.errors.push_back("list keys: " + ctx.error().message);
+    return;
+  }
+  auto lock = openpgp::ListKeyLock::acquire(home);
+  if (!lock) {
+    out.errors.push_back("list keys: " + lock.error().message);
     return;
   }
   for (const auto& list : config.directory.lists()) {
@@ -38,6 +47,12 @@ void ensure_list_keys(const config::Config& config, const std::filesystem::path&
       return;
     }
     if (found->has_value()) {
+      auto added = openpgp::add_request_user_id(*ctx, (*found)->fingerprint, list.address);
+      if (!added) {
+        out.errors.push_back("list key for " + list.address + ": cannot add the user ID for " +
+                             list.request_address() + ": " + added.error().message);
+        return;
+      }
       out.list_keys.push_back({list.address, (*found)->fingerprint, false});
       continue;
     }

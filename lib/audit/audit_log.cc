@@ -98,6 +98,32 @@ store::DbResult<void> set_list_message_id(store::Transaction& tx, std::int64_t i
   return {};
 }
 
+store::DbResult<void> mark_left_out(store::Transaction& tx, std::int64_t id,
+                                    std::string_view address, std::string_view why) {
+  auto a = tx.execute(
+      "UPDATE audit_recipients SET chosen = 0, why = ?3"
+      " WHERE audit_id = ?1 AND address = ?2 AND chosen = 1",
+      {id, std::string(address), std::string(why)});
+  if (!a) return Unexpected(a.error());
+  return {};
+}
+
+store::DbResult<std::map<std::string, std::int64_t>> left_out_counts(store::Database& db,
+                                                                     std::string_view list,
+                                                                     std::int64_t since,
+                                                                     std::string_view why) {
+  auto rows = db.query(
+      "SELECT lower(r.address), count(*) FROM audit_recipients r"
+      " JOIN audit_log a ON a.id = r.audit_id"
+      " WHERE a.list = ?1 AND a.at >= ?2 AND r.chosen = 0 AND r.why = ?3"
+      " GROUP BY lower(r.address)",
+      {std::string(list), since, std::string(why)});
+  if (!rows) return Unexpected(rows.error());
+  std::map<std::string, std::int64_t> out;
+  for (const auto& r : *rows) out[r.text(0)] = r.integer(1);
+  return out;
+}
+
 store::DbResult<std::vector<Row>> read(store::Database& db, const Filter& filter) {
   const std::string where = " WHERE a.at >= ?1 AND (?2 = '' OR a.list = ?2)";
   std::string columns;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +52,21 @@ store::DbResult<std::optional<Row>> accepted_row(store::Database& db, std::strin
 // Notes the Message-ID the copies of row `id` went out with.
 store::DbResult<void> set_list_message_id(store::Transaction& tx, std::int64_t id,
                                           std::string_view list_message_id);
+
+// Turns the chosen recipient `address` of row `id` into one left out for
+// `why` (the fan-out found their key unusable after the intake chose them:
+// the audit log shows who got no copy either way). Nothing when the row
+// has no such chosen recipient.
+store::DbResult<void> mark_left_out(store::Transaction& tx, std::int64_t id,
+                                    std::string_view address, std::string_view why);
+
+// For each address, how many rows of `list` (lower case) at or after
+// `since` left it out for exactly `why` (the admins' digest counts the
+// messages a member was withheld from for their key).
+store::DbResult<std::map<std::string, std::int64_t>> left_out_counts(store::Database& db,
+                                                                     std::string_view list,
+                                                                     std::int64_t since,
+                                                                     std::string_view why);
 
 struct Filter {
   std::int64_t since = 0;  // rows at or after this Unix time

@@ -48,6 +48,9 @@ struct CopyFacts {
   // Ids without <>, for threading; every id that is not Message-ID syntax
   // (is_message_id in header_text.h) is dropped.
   std::vector<std::string> in_reply_to, references;
+  // The list key as Autocrypt key data (binary OpenPGP packets, see
+  // openpgp/publish.h); empty: the copy has no Autocrypt header field.
+  std::string autocrypt_key;
 };
 
 // At most this many ids go into In-Reply-To and into References: the first
@@ -133,10 +136,17 @@ struct Frame {
 // <list local part>" <list>), To (the list), Reply-To (the list),
 // Subject (outer_subject), Date, Message-ID, In-Reply-To and References
 // (when any valid id is left), List-Id, List-Post, List-Help (the -request
-// address), MIME-Version, Content-Type: multipart/encrypted;
+// address), Autocrypt (when f.autocrypt_key is set: autocrypt_field),
+// MIME-Version, Content-Type: multipart/encrypted;
 // protocol="application/pgp-encrypted"; boundary="...". Nothing else, and
 // nothing the sender wrote apart from the subject and the thread ids.
 Frame copy_frame(const CopyFacts& f);
+
+// The Autocrypt header field (Autocrypt Level 1) for the list: "Autocrypt:
+// addr=<list address>; prefer-encrypt=mutual; keydata=" and the base64 of
+// `key` in lines of at most 76 characters, each folded onto a line of its
+// own (CRLF, one space). Readers remove the whitespace before decoding.
+std::string autocrypt_field(std::string_view list_address, std::string_view key);
 
 // ------------------------------------------- notices and request replies
 

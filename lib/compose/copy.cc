@@ -1,7 +1,8 @@
 // A member's copy: its subjects, the banner, the entity that is signed and
 // encrypted (protected headers, banner part, original content) and the
-// outer frame. The sender's text reaches the header fields only as the
-// cleaned subject and checked thread ids (compose.h, docs/outgoing.md).
+// outer frame with the list's Autocrypt header. The sender's text reaches
+// the header fields only as the cleaned subject and checked thread ids
+// (compose.h, docs/outgoing.md).
 #include <string>
 #include <vector>
 
@@ -163,7 +164,20 @@ Frame copy_frame(const CopyFacts& f) {
   h += list_id_field(f.list);
   h += list_post_field(f.list);
   h += list_help_field(f.list);
+  if (!f.autocrypt_key.empty()) h += autocrypt_field(f.list.address, f.autocrypt_key);
   return encrypted_frame(std::move(h));
+}
+
+std::string autocrypt_field(std::string_view list_address, std::string_view key) {
+  constexpr std::size_t kLine = 76;
+  std::string out = "Autocrypt: addr=" + clean_address(list_address) +
+                    "; prefer-encrypt=mutual; keydata=";
+  const std::string b64 = base64_encode(key);
+  for (std::size_t i = 0; i < b64.size(); i += kLine) {
+    out += "\r\n " + b64.substr(i, kLine);
+  }
+  out += "\r\n";
+  return out;
 }
 
 }  // namespace tlpmail::compose

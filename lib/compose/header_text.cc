@@ -187,6 +187,8 @@ std::vector<std::string> split_words(std::string_view clean) {
 
 }  // namespace
 
+std::string base64_encode(std::string_view data) { return base64(data); }
+
 std::string clean_text(std::string_view s) {
   std::string out;
   out.reserve(s.size());

@@ -70,6 +70,9 @@ std::string header_field(std::string_view name, const std::vector<Token>& tokens
 std::string header_field(std::string_view name, const std::vector<std::string>& plain);
 std::string header_field(std::string_view name, std::string_view value);
 
+// Base64 (RFC 4648, standard alphabet, '=' padding), one line.
+std::string base64_encode(std::string_view data);
+
 // "Sat, 22 Nov 2025 18:51:07 +0000": RFC 5322 date-time in UTC.
 std::string rfc5322_date(std::time_t t);
 

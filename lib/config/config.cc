@@ -214,6 +214,7 @@ LoadResult load_config(const fs::path& main_file) {
   // Files and folders the main file names, in the order of [paths].
   std::vector<detail::PersonEntry> people;
   bool directory_usable = false;
+  std::int64_t review_interval = 0;  // the directory's directory_review_interval
   std::string directory_name = m.directory.path ? m.directory.path->string() : "";
   if (check_exists(m.directory, Want::file, main)) {
     FileReporter f(rep, directory_name);
@@ -221,6 +222,7 @@ LoadResult load_config(const fs::path& main_file) {
       detail::DirectoryFile d = detail::read_directory_file(*droot, f);
       people = std::move(d.people);
       directory_usable = d.usable;
+      review_interval = d.review_interval;
     }
   }
 
@@ -268,7 +270,10 @@ LoadResult load_config(const fs::path& main_file) {
   for (auto& p : people) persons.push_back(std::move(p.person));
   std::vector<directory::MailingList> mailing_lists;
   mailing_lists.reserve(lists.size());
-  for (auto& l : lists) mailing_lists.push_back(std::move(l.list));
+  for (auto& l : lists) {
+    if (!l.review_interval_set) l.list.directory_review_interval = review_interval;
+    mailing_lists.push_back(std::move(l.list));
+  }
   config->directory = directory::Directory(std::move(persons), std::move(mailing_lists));
   result.config = std::move(config);
   return result;

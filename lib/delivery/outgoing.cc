@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <ctime>
 
+#include "bounces/bounce.h"
 #include "log/log.h"
 #include "fanout/distribute.h"
 #include "requests/request.h"
@@ -48,6 +49,9 @@ struct FanoutStep {
   std::string id;
   std::optional<fanout::Distribution> done;       // a posting
   std::optional<requests::Processed> request;     // mail to -request
+  // Mail to -bounces; on the heap: a larger FanoutStep makes g++ 12 report
+  // a false mismatched-new-delete in fanout_once's coroutine frame.
+  std::shared_ptr<const bounces::Processed> bounce;
   std::string error;
   bool permanent = false;
 };
@@ -79,6 +83,25 @@ void log_request(const std::string& id, const requests::Processed& r) {
               {"reason", r.reason.empty() ? "-" : escape_for_log(r.reason)}});
 }
 
+// Status fields only: nothing of the bounce's text.
+void log_bounce(const std::string& id, const bounces::Processed& b) {
+  if (b.skipped) {
+    log::event(level_enum::warn, id, "bounce", {{"status", "skipped"}, {"reason", b.reason}});
+    return;
+  }
+  const std::string copy = b.copy ? "copy-" + std::to_string(b.copy) : "-";
+  log::event(b.outcome == "dropped" ? level_enum::warn : level_enum::info, id, "bounce",
+             {{"list", b.list},
+              {"token", b.token},
+              {"copy", copy},
+              {"to", b.recipient.empty() ? "-" : b.recipient},
+              {"kind", b.kind.empty() ? "-" : b.kind},
+              {"status", b.status.empty() ? "-" : b.status},
+              {"action", b.action.empty() ? "-" : b.action},
+              {"outcome", b.outcome},
+              {"reason", b.reason.empty() ? "-" : b.reason}});
+}
+
 void log_distribution(const std::string& id, const fanout::Distribution& d) {
   if (d.kind == fanout::Distribution::Kind::skipped) {
     log::event(level_enum::warn, id, "fanout", {{"status", "skipped"}, {"reason", d.reason}});
@@ -86,16 +109,12 @@ void log_distribution(const std::string& id, const fanout::Distribution& d) {
   }
   std::string copies = std::to_string(d.copies);
   std::string withheld = join_withheld(d.withheld);
-  std::string notices = std::to_string(d.notices);
-  std::string unreachable = join_withheld(d.admins_without_notice);
   log::event(d.withheld.empty() ? level_enum::info : level_enum::warn, id, "fanout",
              {{"list", d.list},
               {"message_id", d.list_message_id},
               {"label", d.label},
               {"copies", copies},
-              {"withheld", withheld.empty() ? "-" : withheld},
-              {"notices", notices},
-              {"admins_without_notice", unreachable.empty() ? "-" : unreachable}});
+              {"withheld", withheld.empty() ? "-" : withheld}});
 }
 
 }  // namespace
@@ -224,6 +243,17 @@ asio::awaitable<bool> Outgoing::fanout_once() {
         }
         return step;
       }
+      if (role && role->role == directory::ListRole::bounces) {
+        bounces::Env env{*setup->config, *db, *spool};
+        auto b = bounces::process(env, m.id, std::time(nullptr));
+        if (!b) {
+          step.error = b.error().message;
+          step.permanent = b.error().kind == ErrorClass::permanent;
+        } else {
+          step.bounce = std::make_shared<const bounces::Processed>(std::move(*b));
+        }
+        return step;
+      }
       fanout::FanoutEnv env{*setup->config, *setup->keys, *db, *spool};
       auto d = fanout::distribute(**gpg, env, m.id, std::time(nullptr));
       if (!d) {
@@ -260,7 +290,13 @@ asio::awaitable<bool> Outgoing::fanout_once() {
   if (step.request) {
     if (step.request->skipped) skipped_.insert(step.id);
     log_request(id, *step.request);
+    if (step.request->keys_changed && on_keys_changed_) on_keys_changed_();
     scheduler_->wake();
+    co_return true;
+  }
+  if (step.bounce) {
+    if (step.bounce->skipped) skipped_.insert(step.id);
+    log_bounce(id, *step.bounce);
     co_return true;
   }
   if (step.done->kind == fanout::Distribution::Kind::skipped) skipped_.insert(step.id);

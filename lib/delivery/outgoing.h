@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -64,6 +65,10 @@ class Outgoing {
   void message_spooled();
   // Something else queued mail in the outbox (a periodic job): send it now.
   void outbox_changed();
+  // Called on the io thread after a request stored a member's key
+  // (update-key, requests::Processed::keys_changed): the daemon loads its
+  // keys again. Optional; call before start().
+  void set_on_keys_changed(std::function<void()> f) { on_keys_changed_ = std::move(f); }
   // The configuration and keys for the next fan-outs (a reload). Relay
   // settings take effect on restart.
   void set_setup(std::shared_ptr<const OutgoingSetup> setup);
@@ -90,6 +95,7 @@ class Outgoing {
   asio::steady_timer stopped_timer_;
   bool woken_ = false, stopping_ = false, running_ = false, report_wanted_ = false;
   std::set<std::string> skipped_;  // spooled ids left alone (reason logged once)
+  std::function<void()> on_keys_changed_;
   // Spooled ids whose fan-out failed, and when to try them again.
   std::map<std::string, std::chrono::steady_clock::time_point> held_;
 };

@@ -163,7 +163,7 @@ asio::awaitable<void> Scheduler::fill() {
       } else if ((*m)->message.kind == queue::OutgoingKind::plain) {
         // An unencrypted message is stored whole in its head.
         smtp::OutboundEnvelope e;
-        e.from = (*m)->message.envelope_from;
+        e.from = queue::verp_address((*m)->message.envelope_from, c.verp_token);
         e.recipients = {c.recipient};
         e.body = (*m)->message.head;
         if (e.body.empty()) p.problem = "the message is gone";
@@ -173,7 +173,8 @@ asio::awaitable<void> Scheduler::fill() {
       } else {
         const queue::OutgoingMessage& msg = (*m)->message;
         smtp::OutboundEnvelope e;
-        e.from = msg.envelope_from;
+        // LIST-bounces+TOKEN@DOMAIN: a bounce names this copy (lib/bounces).
+        e.from = queue::verp_address(msg.envelope_from, c.verp_token);
         e.recipients = {c.recipient};
         // compose::Frame::assemble(armor) for an armor already in CRLF.
         // One buffer per copy: ~200 KB each, so no intermediate copies.

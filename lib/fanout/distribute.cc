@@ -12,6 +12,8 @@
 #include "fanout/letters.h"
 #include "mime/mime.h"
 #include "openpgp/decrypt.h"
+#include "openpgp/list_key.h"
+#include "openpgp/publish.h"
 #include "pipeline/presentation.h"
 #include "pipeline/tables.h"
 #include "policy/decision.h"
@@ -84,7 +86,18 @@ struct Opened {
   pipeline::Shown shown;  // from the signed place when there is one (pipeline/presentation.h)
 };
 
-Result<Opened> open_message(openpgp::Context& gpg, const openpgp::KeyFacts& list_key,
+// Whether `d` was meant for one of the list's keys: its current key or
+// any key it replaced (the intake accepted the message, perhaps in the
+// last second of a grace period that has ended since).
+bool meant_for_list(const openpgp::Decryption& d, const openpgp::ListKeys& keys) {
+  if (openpgp::is_meant_for(d, keys.current)) return true;
+  for (const openpgp::PreviousListKey& p : keys.previous) {
+    if (openpgp::is_meant_for(d, p.facts)) return true;
+  }
+  return false;
+}
+
+Result<Opened> open_message(openpgp::Context& gpg, const openpgp::ListKeys& list_keys,
                             std::size_t max_plaintext, std::string_view raw) {
   auto parsed = mime::parse_message(raw);
   if (!parsed) return Unexpected(Error::permanent("spooled message does not parse any more"));
@@ -118,7 +131,7 @@ Result<Opened> open_message(openpgp::Context& gpg, const openpgp::KeyFacts& list
     return Unexpected(Error::permanent("the list key no longer decrypts the spooled message (" +
                                        escape_for_log(d->detail) + ")"));
   }
-  if (!openpgp::is_meant_for(*d, list_key)) {
+  if (!meant_for_list(*d, list_keys)) {
     return Unexpected(Error::permanent("the spooled message is not encrypted to the list key"));
   }
   if (!is_mime) {
@@ -146,6 +159,9 @@ struct Recipients {
   std::vector<std::string> emails;
   std::vector<std::string> fingerprints;
   std::vector<Withheld> withheld;
+  // Chosen at intake, withheld now (their key stopped being usable since):
+  // the audit row is changed to say so.
+  std::vector<std::string> left_out_now;
 };
 
 // Whether `k` can be encrypted to at `now` (judged now, not at the last
@@ -170,6 +186,7 @@ Recipients resolve(const FanoutEnv& env, const RecordedVerdict& v, std::time_t n
     const keyring::PersonKey* k = env.keys.find(email);
     if (!usable_now(k, now) || !env.config.directory.find_person(email)) {
       out.withheld.push_back({email, key_problem(k, now)});
+      out.left_out_now.push_back(email);
       continue;
     }
     out.emails.push_back(email);
@@ -227,20 +244,6 @@ Result<std::vector<queue::NewOutgoing>> notices(openpgp::Context& gpg, const Fan
   return out;
 }
 
-std::string withheld_body(const directory::MailingList& list, const RecordedVerdict& v,
-                          const std::string& list_message_id, const queue::QueueId& id,
-                          const std::vector<Withheld>& withheld) {
-  std::string b = "A message to " + list.address + " was not sent to every member it was for.\n\n";
-  b += "Message: <" + list_message_id + "> (queue id " + id + "), " +
-       policy::label_text(v.label) + ", sent by " + v.signer_email + "\n\n";
-  b += "Withheld (their pinned key cannot be used):\n";
-  for (const Withheld& w : withheld) b += "  " + w.email + ": " + w.why + "\n";
-  b += "\nThey will not get this message later. Fix the key in keys_dir and reload\n"
-       "tlpmaild (tlpmailctl keys shows every key's status). This notice never\n"
-       "contains the message itself.\n";
-  return b;
-}
-
 }  // namespace
 
 Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
@@ -290,10 +293,12 @@ Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
       if (!r) return Unexpected(r.error());
       raw.value = std::move(*r);
     }
-    auto list_key = list_key_of(gpg, *list);
-    if (!list_key) return Unexpected(list_key.error());
+    auto list_keys = openpgp::find_list_keys(gpg, list->address);
+    if (!list_keys) return Unexpected(Error::temporary(list_keys.error().message));
+    if (!*list_keys) return Unexpected(Error::temporary("no list key for " + list->address));
+    const openpgp::KeyFacts* list_key = &(*list_keys)->current;
     auto opened =
-        open_message(gpg, *list_key, env.config.server.max_message_size, raw.value);
+        open_message(gpg, **list_keys, env.config.server.max_message_size, raw.value);
     if (!opened) return Unexpected(opened.error());
 
     compose::CopyFacts f;
@@ -313,6 +318,11 @@ Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
     f.date = now;
     f.in_reply_to = opened->shown.in_reply_to;
     f.references = opened->shown.references;
+    if (list->autocrypt) {
+      auto key = openpgp::autocrypt_key_of(gpg, *list_key, list->address);
+      if (!key) return Unexpected(Error::temporary("Autocrypt key data: " + key.error().message));
+      f.autocrypt_key = std::move(*key);
+    }
 
     Wiped inner{compose::inner_entity(f, opened->content.value)};
     auto sealed =
@@ -329,17 +339,12 @@ Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
     out.copies = copies->copies.size();
   }
 
-  std::vector<queue::NewOutgoing> withheld_notices;
-  if (!rcpt.withheld.empty()) {
-    auto n = notices(gpg, env, *list, id + ".withheld",
-                     "[" + list->local_part() + "] members withheld from a " +
-                         policy::label_text(v.label) + " message",
-                     withheld_body(*list, v, out.list_message_id, id, rcpt.withheld), now,
-                     out.admins_without_notice);
-    if (!n) return Unexpected(n.error());
-    withheld_notices = std::move(*n);
-    out.notices = withheld_notices.size();
-  }
+  // Members withheld for their keys get no notice to the admins per
+  // message: the admins' daily digest lists every key problem (with how
+  // many messages each member missed, from the audit log), and the audit
+  // row of this message says who was left out and why.
+  const std::string key_reason =
+      policy::describe(policy::Exclusion::key_unusable, policy::Tlp::clear, policy::Tlp::clear);
 
   auto written = env.db.transaction([&](store::Transaction& tx) -> store::DbResult<void> {
     if (copies) {
@@ -348,8 +353,8 @@ Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
       if (!t) return t;
       if (auto a = audit::set_list_message_id(tx, v.audit_id, out.list_message_id); !a) return a;
     }
-    for (const queue::NewOutgoing& n : withheld_notices) {
-      if (auto r = queue::Outbox::add(tx, n, now); !r) return r;
+    for (const std::string& email : rcpt.left_out_now) {
+      if (auto a = audit::mark_left_out(tx, v.audit_id, email, key_reason); !a) return a;
     }
     return queue::Spool::mark_in_transaction(tx, id, queue::MessageState::done);
   });

@@ -3,10 +3,12 @@
 // recipients), open the message once more (decrypt the outer layer with the
 // list key; never anything nested), build the copy (lib/compose), sign and
 // encrypt it once for every recipient (lib/openpgp/fanout.h), and in ONE
-// transaction queue a copy per recipient in the outbox, queue the admins'
-// notice about members withheld for their keys, index the copies'
-// Message-ID for threading and mark the spooled message done. Also the
-// admins' reports of failed copies. No sockets, no SMTP: lib/delivery sends
+// transaction queue a copy per recipient in the outbox, record in the
+// audit row who was withheld for their key since the intake chose them,
+// index the copies' Message-ID for threading and mark the spooled message
+// done (members withheld for their keys are told to the admins in their
+// daily digest, lib/digest, not per message). Also the admins' reports of
+// failed copies. No sockets, no SMTP: lib/delivery sends
 // what is queued here. Details: docs/delivery.md.
 #pragma once
 
@@ -53,10 +55,7 @@ struct Distribution {
   std::string list_message_id;
   std::string label;
   std::size_t copies = 0;
-  std::vector<Withheld> withheld;
-  std::size_t notices = 0;  // admins' notices queued
-  // Admins who got no notice because their own key is unusable.
-  std::vector<Withheld> admins_without_notice;
+  std::vector<Withheld> withheld;  // for their key (the audit row says so too)
 };
 
 struct FailureReport {

@@ -6,6 +6,7 @@
 
 #include "openpgp/fanout.h"
 #include "openpgp/list_key.h"
+#include "util/random_token.h"
 #include "util/wiped.h"
 
 namespace tlpmail::fanout {
@@ -61,8 +62,12 @@ Result<queue::NewOutgoing> seal(openpgp::Context& gpg, const directory::MailingL
     if (copy->size() < m.shared_data.size()) {
       return Unexpected(Error::permanent("fan-out copy shorter than its shared data"));
     }
-    m.copies.push_back(
-        {emails[i], fingerprints[i], copy->substr(0, copy->size() - m.shared_data.size())});
+    // Each copy is sent from its own LIST-bounces+TOKEN@ (VERP), so that a
+    // bounce names exactly this copy, and only a real bounce can.
+    auto token = random_token();
+    if (!token) return Unexpected(token.error());
+    m.copies.push_back({emails[i], fingerprints[i],
+                        copy->substr(0, copy->size() - m.shared_data.size()), std::move(*token)});
   }
   return m;
 }
@@ -78,6 +83,11 @@ Result<queue::NewOutgoing> sealed_letter(openpgp::Context& gpg, const directory:
   compose::Frame frame = compose::notice_frame(f);
   sealed->id = id;
   sealed->kind = kind;
+  // A reply goes back to someone who has just written: its bounce would
+  // say nothing about a member, so it is sent from the plain address.
+  if (kind == queue::OutgoingKind::reply) {
+    for (queue::NewCopy& c : sealed->copies) c.verp_token.clear();
+  }
   sealed->list_message_id = f.message_id;
   sealed->head = std::move(frame.head);
   sealed->tail = std::move(frame.tail);

@@ -30,7 +30,8 @@ std::string new_message_id(const config::Config& c, std::string_view seed);
 Result<openpgp::KeyFacts> list_key_of(openpgp::Context& gpg, const directory::MailingList& l);
 
 // Signs `plaintext` with the list key and encrypts it once to every
-// recipient; the outbox row for it (id, kind and frame still to fill in).
+// recipient; the outbox row for it (id, kind and frame still to fill in),
+// each copy with a fresh VERP token (util/random_token.h).
 Result<queue::NewOutgoing> seal(openpgp::Context& gpg, const directory::MailingList& list,
                                 const std::string& list_fpr, std::string_view plaintext,
                                 const std::vector<std::string>& emails,
@@ -38,7 +39,8 @@ Result<queue::NewOutgoing> seal(openpgp::Context& gpg, const directory::MailingL
 
 // compose::notice_entity(f) signed by the list key and encrypted to
 // `fingerprint` (f.to's key), framed by compose::notice_frame(f): the
-// outbox message `id` of `kind`. REQUIRES: `gpg` used by this thread only.
+// outbox message `id` of `kind` (kind reply without a VERP token).
+// REQUIRES: `gpg` used by this thread only.
 Result<queue::NewOutgoing> sealed_letter(openpgp::Context& gpg, const directory::MailingList& list,
                                          const std::string& list_fpr,
                                          const compose::NoticeFacts& f,

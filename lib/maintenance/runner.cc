@@ -114,7 +114,9 @@ asio::awaitable<void> Runner::run_one(const Job& job) {
                          0, job.every.count() - job.retry_after.count()));
   (void)record_run(db_, job.name, recorded, ok, summary);
   if (ok) {
-    log::event(level_enum::info, "-", "job",
+    // A run with nothing to say (a frequent job that found nothing due) is
+    // logged at debug level only.
+    log::event(summary.empty() ? level_enum::debug : level_enum::info, "-", "job",
                {{"job", job.name}, {"status", "ok"}, {"summary", escape_for_log(summary)}});
     if (done.value->result->queued_mail && on_mail_) on_mail_();
   } else {

@@ -43,7 +43,7 @@ struct JobEnv {
 };
 
 struct JobResult {
-  std::string summary;       // one line for the log ("2 notices, 1 digest")
+  std::string summary;       // one line for the log ("2 notices, 1 digest"); "": debug only
   bool queued_mail = false;  // wrote to the outbox: the delivery scheduler is woken
 };
 

@@ -268,4 +268,32 @@ struct ProtectedHeaders {
 // Thread-safe.
 ProtectedHeaders read_protected_headers(const Entity& e);
 
+// ------------------------------------------------------------ leaf parts
+
+// One leaf part of an entity (parts.cc): not a multipart; an attached
+// message (message/rfc822) is one leaf holding its raw text.
+struct LeafPart {
+  std::string path;          // "" the root, "2" its second child, "2.1" ... (as above)
+  std::string content_type;  // lower-case "type/subtype"; "text/plain" when absent
+  std::string filename;      // Content-Disposition filename or Content-Type name; "" when none
+  bool attachment = false;   // Content-Disposition: attachment, or a file name
+  std::string data;          // transfer-decoded content (no charset conversion)
+  bool too_large = false;    // more than max_bytes decoded: `data` is empty
+};
+
+struct LeafParts {
+  std::vector<LeafPart> parts;  // in document order
+  bool cut = false;  // more than max_parts leaves, or nested deeper than kMaxDepth
+};
+
+// The leaf parts of `entity` (a MIME entity with its own header, as
+// RequestContent::entity or PgpMimeSigned::signed_bytes hold it), at most
+// `max_parts` of them, each decoded only when it has at most `max_bytes`
+// bytes (decoded content never exceeds the encoded length for base64 and
+// quoted-printable, so larger parts are skipped before decoding). Memory
+// is bounded by the entity's size. Errors: Error::refused("not a MIME
+// entity") when GMime cannot build one. Thread-safe.
+Result<LeafParts> leaf_parts(std::string_view entity, std::size_t max_parts,
+                             std::size_t max_bytes);
+
 }  // namespace tlpmail::mime

@@ -6,6 +6,7 @@
 
 #include <gpgme.h>
 
+#include <algorithm>
 #include <set>
 #include <utility>
 
@@ -95,13 +96,28 @@ Result<void> get_key(gpgme_ctx_t c, const std::string& fpr, bool secret, detail:
 Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plaintext,
                                             std::string_view signer_fpr,
                                             const std::vector<std::string>& recipient_fprs) {
+  return sign_and_encrypt_once(ctx, plaintext, std::vector<std::string>{std::string(signer_fpr)},
+                               recipient_fprs);
+}
+
+Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plaintext,
+                                            const std::vector<std::string>& signer_fprs,
+                                            const std::vector<std::string>& recipient_fprs) {
   if (recipient_fprs.empty()) {
     return Unexpected(Error::permanent("fan-out: no recipients"));
   }
-  const std::string signer = normalize_fingerprint(signer_fpr);
-  if (signer.empty()) {
-    return Unexpected(Error::permanent("fan-out: signer \"" + escape_for_log(signer_fpr) +
-                                       "\" is not a fingerprint"));
+  if (signer_fprs.empty()) return Unexpected(Error::permanent("fan-out: no signer"));
+  std::vector<std::string> signers;
+  for (const std::string& f : signer_fprs) {
+    std::string signer = normalize_fingerprint(f);
+    if (signer.empty()) {
+      return Unexpected(Error::permanent("fan-out: signer \"" + escape_for_log(f) +
+                                         "\" is not a fingerprint"));
+    }
+    if (std::find(signers.begin(), signers.end(), signer) != signers.end()) {
+      return Unexpected(Error::permanent("fan-out: signer " + signer + " is listed twice"));
+    }
+    signers.push_back(std::move(signer));
   }
   std::vector<std::string> recipients;
   std::set<std::string> seen;
@@ -162,14 +178,20 @@ Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plain
     }
   }
   key_array.push_back(nullptr);
-  detail::KeyRef signer_key;
-  if (auto r = get_key(c, signer, true, signer_key, "signer"); !r) return Unexpected(r.error());
+  std::vector<detail::KeyRef> signer_keys(signers.size());
+  for (std::size_t i = 0; i < signers.size(); ++i) {
+    if (auto r = get_key(c, signers[i], true, signer_keys[i], "signer"); !r) {
+      return Unexpected(r.error());
+    }
+  }
 
   ContextSettings restore(c);
   gpgme_set_armor(c, 0);
   gpgme_signers_clear(c);
-  if (gpgme_error_t err = gpgme_signers_add(c, signer_key.h)) {
-    return Unexpected(detail::gpgme_failure("fan-out: signer", err));
+  for (const detail::KeyRef& k : signer_keys) {
+    if (gpgme_error_t err = gpgme_signers_add(c, k.h)) {
+      return Unexpected(detail::gpgme_failure("fan-out: signer", err));
+    }
   }
   detail::InputData in;
   if (auto r = in.open(plaintext); !r) return Unexpected(r.error());
@@ -187,15 +209,18 @@ Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plain
   gpgme_sign_result_t sr = gpgme_op_sign_result(c);
   if (sr && sr->invalid_signers) {
     return Unexpected(Error::permanent(
-        "fan-out: gpg refused the signing key " + signer + ": " +
-        detail::gpgme_text(sr->invalid_signers->reason)));
+        "fan-out: gpg refused the signing key " +
+        (signers.size() == 1 || !sr->invalid_signers->fpr ? signers.front()
+                                                          : ascii_upper(sr->invalid_signers->fpr)) +
+        ": " + detail::gpgme_text(sr->invalid_signers->reason)));
   }
   if (err) return Unexpected(detail::gpgme_failure("fan-out: sign and encrypt", err));
   int signatures = 0;
   for (gpgme_new_signature_t s = sr ? sr->signatures : nullptr; s; s = s->next) ++signatures;
-  if (signatures != 1) {
+  if (signatures != static_cast<int>(signers.size())) {
     return Unexpected(Error::permanent("fan-out: gpg made " + std::to_string(signatures) +
-                                       " signatures instead of 1"));
+                                       " signatures instead of " +
+                                       std::to_string(signers.size())));
   }
 
   const std::string message = out.take();

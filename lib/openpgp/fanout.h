@@ -42,7 +42,7 @@ class FanoutMessage {
 
  private:
   friend Result<FanoutMessage> sign_and_encrypt_once(Context&, std::string_view,
-                                                     std::string_view,
+                                                     const std::vector<std::string>&,
                                                      const std::vector<std::string>&);
   struct Entry {
     std::string key_id;
@@ -67,6 +67,13 @@ class FanoutMessage {
 // context's armor and signer settings are restored before returning.
 Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plaintext,
                                             std::string_view signer_fpr,
+                                            const std::vector<std::string>& recipient_fprs);
+
+// The same, signed by every key of `signer_fprs` (at least one, each once):
+// one signature per signer in the one message (a list key rotation's
+// announcement is signed by the old and the new list key).
+Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plaintext,
+                                            const std::vector<std::string>& signer_fprs,
                                             const std::vector<std::string>& recipient_fprs);
 
 }  // namespace tlpmail::openpgp

@@ -93,6 +93,25 @@ Outcome decryption_outcome(const openpgp::Decryption& d, bool is_mime,
   return Refusal{RefusalKind::malformed, malformed_reason("damaged OpenPGP data")};
 }
 
+// Whether a decrypted message was meant for the list: for its current key,
+// or for a key it replaced whose grace period has not ended. Mail for a
+// replaced key past its grace is refused with a reason that names the
+// current key, so that the sender knows which key to take.
+Outcome check_meant_for_list(const openpgp::Decryption& d, const directory::MailingList& list,
+                             const openpgp::ListKeys& keys) {
+  if (openpgp::is_meant_for(d, keys.current)) return std::nullopt;
+  for (const openpgp::PreviousListKey& p : keys.previous) {
+    if (!openpgp::is_meant_for(d, p.facts)) continue;
+    if (p.in_grace) return std::nullopt;
+    return Refusal{RefusalKind::not_encrypted_to_list,
+                   "message is encrypted to the list's old key " + p.facts.fingerprint +
+                       ", replaced by " + keys.current.fingerprint +
+                       "; encrypt to the new key (send \"key\" to " + list.request_address() +
+                       ")"};
+  }
+  return refuse(RefusalKind::not_encrypted_to_list, kReasonNotToList);
+}
+
 // Decrypts `ciphertext`; then either the plaintext was signed in the same
 // pass (its signatures come with the decryption), or it holds a signed
 // entity (sign, then encrypt) that is verified here. Anything else inside
@@ -108,19 +127,25 @@ Result<Outcome> open_encrypted(openpgp::Context& gpg, const directory::MailingLi
   // The home holds every list's key: the message must be meant for this
   // list's key (decrypted by it, or naming it among its recipients: a
   // cross-post decrypted by the other list's key); a message to another
-  // list's key alone sent here is refused.
-  auto list_key = openpgp::find_list_key(gpg, list.address);
-  if (!list_key) return Unexpected(Error::temporary(list_key.error().message));
-  if (!*list_key) {
+  // list's key alone sent here is refused. After a rotation, a key the
+  // list replaced counts while it is in its grace period; after that the
+  // refusal names the key to use instead (docs/keys.md, "Rotation").
+  auto list_keys = openpgp::find_list_keys(gpg, list.address);
+  if (!list_keys) return Unexpected(Error::temporary(list_keys.error().message));
+  if (!*list_keys) {
     return Unexpected(Error::temporary("no list key for " + list.address));
   }
-  if (!openpgp::is_meant_for(*d, **list_key)) {
-    return Outcome(refuse(RefusalKind::not_encrypted_to_list, kReasonNotToList));
-  }
+  if (auto r = check_meant_for_list(*d, list, **list_keys)) return r;
   ev.encrypted_to = d->recipients;
-  for (const openpgp::SubkeyFacts& sub : (*list_key)->subkeys) {
-    if (sub.can_encrypt && sub.fingerprint.size() >= 16) {
-      ev.list_key_ids.push_back(sub.fingerprint.substr(sub.fingerprint.size() - 16));
+  std::vector<const openpgp::KeyFacts*> accepted{&(*list_keys)->current};
+  for (const openpgp::PreviousListKey& p : (*list_keys)->previous) {
+    if (p.in_grace) accepted.push_back(&p.facts);
+  }
+  for (const openpgp::KeyFacts* key : accepted) {
+    for (const openpgp::SubkeyFacts& sub : key->subkeys) {
+      if (sub.can_encrypt && sub.fingerprint.size() >= 16) {
+        ev.list_key_ids.push_back(sub.fingerprint.substr(sub.fingerprint.size() - 16));
+      }
     }
   }
 

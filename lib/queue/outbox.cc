@@ -1,5 +1,5 @@
-// The outbox's SQL (tables in lib/store/schema.cc, step 4). Every state
-// change of a copy happens here, in one statement or one transaction.
+// The outbox's SQL (tables in lib/store/schema.cc, steps 4 and 8). Every
+// state change of a copy happens here, in one statement or one transaction.
 #include "queue/outbox.h"
 
 #include <array>
@@ -14,8 +14,8 @@ using store::DbError;
 using store::DbResult;
 using store::Value;
 
-constexpr std::array<std::string_view, 5> kStateNames = {"queued", "in_flight", "deferred",
-                                                         "delivered", "failed"};
+constexpr std::array<std::string_view, 6> kStateNames = {"queued",    "in_flight", "deferred",
+                                                         "delivered", "failed",    "bounced"};
 
 DbError constraint(std::string message) {
   DbError e;
@@ -25,7 +25,8 @@ DbError constraint(std::string message) {
   return e;
 }
 
-constexpr std::array<std::string_view, 4> kKindNames = {"copy", "notice", "reply", "plain"};
+constexpr std::array<std::string_view, 5> kKindNames = {"copy", "notice", "reply", "plain",
+                                                        "check"};
 
 OutgoingKind kind_from(std::string_view s) {
   for (std::size_t i = 0; i < kKindNames.size(); ++i) {
@@ -41,7 +42,7 @@ std::string text_or_empty(const store::Row& r, std::size_t i) {
 // SELECT list for WaitingCopy rows (copy c joined with message m).
 constexpr std::string_view kWaitingColumns =
     "SELECT c.id, c.message, m.kind, m.list, c.recipient, c.state, c.attempts, c.queued_at,"
-    " c.next_attempt_at, c.last_reply FROM outbox_copies c"
+    " c.next_attempt_at, c.last_reply, c.updated_at FROM outbox_copies c"
     " JOIN outbox_messages m ON m.id = c.message ";
 
 std::vector<WaitingCopy> waiting_rows(const store::Rows& rows) {
@@ -59,12 +60,36 @@ std::vector<WaitingCopy> waiting_rows(const store::Rows& rows) {
     w.queued_at = r.integer(7);
     w.next_attempt_at = r.integer(8);
     w.last_reply = text_or_empty(r, 9);
+    w.updated_at = r.integer(10);
     out.push_back(std::move(w));
   }
   return out;
 }
 
+// Empties the ciphertext of message `m` once none of its copies waits.
+DbResult<void> drop_ciphertext_when_final(store::Transaction& tx, const std::string& m) {
+  auto open = tx.query(
+      "SELECT 1 FROM outbox_copies WHERE message = ?1"
+      " AND state NOT IN ('delivered', 'failed', 'bounced') LIMIT 1",
+      {m});
+  if (!open) return Unexpected(open.error());
+  if (!open->empty()) return {};
+  auto a = tx.execute(
+      "UPDATE outbox_messages SET head = '', tail = '', shared_data = '' WHERE id = ?1", {m});
+  if (!a) return Unexpected(a.error());
+  auto b = tx.execute("UPDATE outbox_copies SET pkesk = '' WHERE message = ?1", {m});
+  if (!b) return Unexpected(b.error());
+  return {};
+}
+
 }  // namespace
+
+std::string verp_address(std::string_view envelope_from, std::string_view token) {
+  const std::size_t at = envelope_from.rfind('@');
+  if (token.empty() || at == std::string_view::npos) return std::string(envelope_from);
+  return std::string(envelope_from.substr(0, at)) + "+" + std::string(token) +
+         std::string(envelope_from.substr(at));
+}
 
 std::string_view to_string(CopyState s) { return kStateNames[static_cast<std::size_t>(s)]; }
 
@@ -91,9 +116,10 @@ DbResult<void> Outbox::add(store::Transaction& tx, const NewOutgoing& m, std::ti
   for (const NewCopy& c : m.copies) {
     auto ok = tx.execute(
         "INSERT INTO outbox_copies (message, recipient, fingerprint, pkesk, state, attempts,"
-        " next_attempt_at, queued_at, updated_at, last_reply, reported)"
-        " VALUES (?1, ?2, ?3, ?4, 'queued', 0, ?5, ?5, ?5, NULL, 0)",
-        {m.id, c.recipient, c.fingerprint, c.pkesk, at});
+        " next_attempt_at, queued_at, updated_at, last_reply, reported, verp_token)"
+        " VALUES (?1, ?2, ?3, ?4, 'queued', 0, ?5, ?5, ?5, NULL, 0, ?6)",
+        {m.id, c.recipient, c.fingerprint, c.pkesk, at,
+         c.verp_token.empty() ? Value(nullptr) : Value(ascii_lower(c.verp_token))});
     if (!ok) return Unexpected(ok.error());
   }
   return {};
@@ -120,7 +146,7 @@ Result<std::vector<ClaimedCopy>> Outbox::claim_due(std::time_t now, std::size_t 
   const auto at = static_cast<std::int64_t>(now);
   auto r = db_.transaction([&](store::Transaction& tx) -> DbResult<void> {
     auto rows = tx.query(
-        "SELECT id, message, recipient, pkesk, attempts, queued_at FROM outbox_copies"
+        "SELECT id, message, recipient, pkesk, attempts, queued_at, verp_token FROM outbox_copies"
         " WHERE state IN ('queued', 'deferred') AND next_attempt_at <= ?1"
         " ORDER BY next_attempt_at, id LIMIT ?2",
         {at, static_cast<std::int64_t>(max)});
@@ -133,6 +159,7 @@ Result<std::vector<ClaimedCopy>> Outbox::claim_due(std::time_t now, std::size_t 
       c.pkesk = row.text(3);
       c.attempts = static_cast<int>(row.integer(4));
       c.queued_at = row.integer(5);
+      c.verp_token = text_or_empty(row, 6);
       auto ok = tx.execute(
           "UPDATE outbox_copies SET state = 'in_flight', updated_at = ?2 WHERE id = ?1",
           {c.id, at});
@@ -182,17 +209,7 @@ Result<void> Outbox::record(const std::vector<CopyResult>& results, std::time_t 
     }
     // Messages whose copies are all final keep no ciphertext.
     for (const std::string& m : touched) {
-      auto open = tx.query(
-          "SELECT 1 FROM outbox_copies WHERE message = ?1"
-          " AND state NOT IN ('delivered', 'failed') LIMIT 1",
-          {m});
-      if (!open) return Unexpected(open.error());
-      if (!open->empty()) continue;
-      auto a = tx.execute(
-          "UPDATE outbox_messages SET head = '', tail = '', shared_data = '' WHERE id = ?1", {m});
-      if (!a) return Unexpected(a.error());
-      auto b = tx.execute("UPDATE outbox_copies SET pkesk = '' WHERE message = ?1", {m});
-      if (!b) return Unexpected(b.error());
+      if (auto d = drop_ciphertext_when_final(tx, m); !d) return d;
     }
     return {};
   });
@@ -263,6 +280,47 @@ Result<std::vector<WaitingCopy>> Outbox::copies_of_message(std::string_view id) 
   return waiting_rows(*rows);
 }
 
+DbResult<std::optional<TokenCopy>> Outbox::copy_by_token(store::Transaction& tx,
+                                                         std::string_view token) {
+  auto rows = tx.query(
+      "SELECT c.id, c.message, m.kind, m.list, c.recipient, c.state FROM outbox_copies c"
+      " JOIN outbox_messages m ON m.id = c.message WHERE c.verp_token = ?1",
+      {ascii_lower(token)});
+  if (!rows) return Unexpected(rows.error());
+  if (rows->empty()) return std::optional<TokenCopy>();
+  const auto& r = rows->front();
+  TokenCopy t;
+  t.id = r.integer(0);
+  t.message = r.text(1);
+  t.kind = kind_from(r.text(2));
+  t.list = r.text(3);
+  t.recipient = r.text(4);
+  t.state = parse_copy_state(r.text(5)).value_or(CopyState::queued);
+  return std::optional<TokenCopy>(std::move(t));
+}
+
+DbResult<void> Outbox::mark_bounced(store::Transaction& tx, std::int64_t id,
+                                    std::string_view reply, std::time_t now) {
+  auto updated = tx.query(
+      "UPDATE outbox_copies SET state = 'bounced', last_reply = ?2, updated_at = ?3"
+      " WHERE id = ?1 AND state NOT IN ('failed', 'bounced') RETURNING message",
+      {id, std::string(reply), static_cast<std::int64_t>(now)});
+  if (!updated) return Unexpected(updated.error());
+  if (updated->empty()) return {};
+  return drop_ciphertext_when_final(tx, updated->front().text(0));
+}
+
+Result<std::vector<WaitingCopy>> Outbox::recent_copies(std::string_view list,
+                                                       std::string_view recipient,
+                                                       std::size_t max) {
+  auto rows = db_.query(std::string(kWaitingColumns) +
+                            "WHERE c.recipient = ?1 COLLATE NOCASE AND m.list = ?2"
+                            " AND m.kind = 'copy' ORDER BY c.id DESC LIMIT ?3",
+                        {std::string(recipient), ascii_lower(list), static_cast<std::int64_t>(max)});
+  if (!rows) return Unexpected(Error(rows.error()));
+  return waiting_rows(*rows);
+}
+
 Result<OutboxCounts> Outbox::counts() {
   auto rows = db_.query("SELECT state, COUNT(*) FROM outbox_copies GROUP BY state");
   if (!rows) return Unexpected(Error(rows.error()));
@@ -286,6 +344,9 @@ Result<OutboxCounts> Outbox::counts() {
         break;
       case CopyState::failed:
         c.failed = n;
+        break;
+      case CopyState::bounced:
+        c.bounced = n;
         break;
     }
   }

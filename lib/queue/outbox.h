@@ -1,9 +1,10 @@
 // queue::Outbox: the durable queue of outgoing copies in tlpmail.db
-// (tables outbox_messages / outbox_copies, schema step 4). One row per
-// message (its frame and the shared encrypted data) and one row per copy
-// (recipient, session key packet, delivery state). Copies are written in
-// the fan-out's transaction, claimed by the delivery scheduler, and their
-// outcomes recorded. It stores ciphertext only; it neither encrypts nor
+// (tables outbox_messages / outbox_copies, schema steps 4 and 8). One row
+// per message (its frame and the shared encrypted data) and one row per
+// copy (recipient, session key packet, VERP token, delivery state). Copies
+// are written in the fan-out's transaction, claimed by the delivery
+// scheduler, their outcomes recorded, and a bounce naming a copy's token
+// marks it bounced. It stores ciphertext only; it neither encrypts nor
 // talks SMTP, and it does not decide retry times (lib/delivery/retry.h).
 // State machine and recovery: docs/delivery.md.
 #pragma once
@@ -26,6 +27,7 @@ enum class CopyState {
   deferred,   // a temporary failure; next attempt at next_attempt_at
   delivered,  // the relay took it (2xx)
   failed,     // a permanent failure, or deferred for too long
+  bounced,    // delivered, then a bounce for its VERP token came back (lib/bounces)
 };
 std::string_view to_string(CopyState s);
 std::optional<CopyState> parse_copy_state(std::string_view s);
@@ -34,15 +36,23 @@ std::optional<CopyState> parse_copy_state(std::string_view s);
 // members, failures); reply: the answer to a -request message, encrypted
 // to its sender; plain: an unencrypted message (the list's public key for
 // someone the list cannot encrypt to), whole in `head`, without PKESK or
-// shared data. Only copies' failures are reported to the admins.
-enum class OutgoingKind { copy, notice, reply, plain };
+// shared data; check: a communication check's message to a member
+// (lib/comcheck). Only copies' failures are reported to the admins.
+enum class OutgoingKind { copy, notice, reply, plain, check };
 std::string_view to_string(OutgoingKind k);
 
 struct NewCopy {
   std::string recipient;    // forward-path mailbox
   std::string fingerprint;  // primary fingerprint the copy is encrypted to
   std::string pkesk;        // the recipient's PKESK packet, binary
+  // util/random_token.h; "" sends the copy from the plain envelope_from.
+  std::string verp_token = {};
 };
+
+// The envelope sender of a copy: `envelope_from` (LIST-bounces@DOMAIN)
+// with "+token" after its local part; `envelope_from` itself when the
+// token is empty.
+std::string verp_address(std::string_view envelope_from, std::string_view token);
 
 // Everything one fan-out (or one notice) writes.
 struct NewOutgoing {
@@ -75,6 +85,7 @@ struct ClaimedCopy {
   std::string pkesk;
   int attempts = 0;  // finished attempts before this one
   std::int64_t queued_at = 0;
+  std::string verp_token;  // "" for copies without one
 };
 
 // The recorded outcome of one attempt.
@@ -110,10 +121,21 @@ struct WaitingCopy {
   std::int64_t queued_at = 0;
   std::int64_t next_attempt_at = 0;
   std::string last_reply;
+  std::int64_t updated_at = 0;  // the last change of state
 };
 
 struct OutboxCounts {
-  std::int64_t queued = 0, in_flight = 0, deferred = 0, delivered = 0, failed = 0;
+  std::int64_t queued = 0, in_flight = 0, deferred = 0, delivered = 0, failed = 0, bounced = 0;
+};
+
+// The copy a VERP token names (lib/bounces).
+struct TokenCopy {
+  std::int64_t id = 0;
+  std::string message;  // OutgoingMessage::id
+  OutgoingKind kind = OutgoingKind::copy;
+  std::string list;
+  std::string recipient;
+  CopyState state = CopyState::queued;
 };
 
 // Thread-safe (the Database serialises statements); the Database must
@@ -168,6 +190,20 @@ class Outbox {
   // The copies (any state) of the outbox message `id`: the fan-out of the
   // spooled message with that queue id (its notices have ids of their own).
   Result<std::vector<WaitingCopy>> copies_of_message(std::string_view id);
+
+  // The copy whose VERP token is `token` (lower case), if any.
+  static store::DbResult<std::optional<TokenCopy>> copy_by_token(store::Transaction& tx,
+                                                                 std::string_view token);
+  // A bounce for copy `id`: state bounced, `reply` as its last reply (the
+  // bounce's status and diagnostic). A copy still waiting stops being
+  // tried; a failed or bounced copy is left as it is. Once every copy of
+  // its message is final the ciphertext goes, as in record().
+  static store::DbResult<void> mark_bounced(store::Transaction& tx, std::int64_t id,
+                                            std::string_view reply, std::time_t now);
+  // The newest `max` members' copies (kind copy) of `list` to `recipient`,
+  // newest first, any state (for the bounce streak; lib/bounces).
+  Result<std::vector<WaitingCopy>> recent_copies(std::string_view list,
+                                                 std::string_view recipient, std::size_t max);
 
  private:
   store::Database& db_;

@@ -1,6 +1,7 @@
 // Answer texts (see answers.h).
 #include "requests/answers.h"
 
+#include "requests/key_update.h"
 #include "util/text.h"
 
 namespace tlpmail::requests {
@@ -57,8 +58,21 @@ Answer my_key(const AnswerContext& ctx) {
   }
   out += "\n  status       " + k.status_word + "\n";
   std::string source = k.file.empty() ? "unknown" : "keys_dir (" + k.file.filename().string() + ")";
+  if (k.source == keyring::KeySource::mail) {
+    source = "your update by mail" +
+             (k.source_date == 0 ? std::string() : " of " + iso_date(k.source_date)) +
+             (k.file == k.update_file ? std::string() : ", merged with " + source);
+  }
   out += "  from         " + source + "\n";
   return {out};
+}
+
+Result<Answer> update_key_answer(const AnswerContext& ctx) {
+  if (!ctx.gpg) return Unexpected(Error::temporary("update-key: no GnuPG context"));
+  auto r = requests::update_key(
+      *ctx.gpg, KeyUpdateInput{ctx.config, ctx.keys, ctx.list, ctx.key, ctx.content, ctx.now});
+  if (!r) return Unexpected(r.error());
+  return Answer{"> update-key\n" + r->text, r->stored};
 }
 
 }  // namespace
@@ -96,7 +110,7 @@ Result<Answer> answer(const AnswerContext& ctx, Command c) {
     case Command::my_key:
       return my_key(ctx);
     case Command::update_key:
-      return Answer{"> update-key\nupdate-key is not available on this list yet.\n"};
+      return update_key_answer(ctx);
     case Command::key:
       break;
   }

@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "directory/directory.h"
 #include "keyring/keyring.h"
+#include "openpgp/context.h"
 #include "pipeline/verifier.h"
 #include "requests/commands.h"
 #include "util/result.h"
@@ -26,17 +27,22 @@ struct AnswerContext {
   const keyring::PersonKey& key;    // the key the list holds for them
   const pipeline::RequestContent& content;
   std::time_t now;
+  // This thread's context on the daemon's home (update-key exports the
+  // key held now from it); null where no command needs it (tests).
+  openpgp::Context* gpg = nullptr;
 };
 
 struct Answer {
   std::string text;  // plain text, LF line ends, ends with a line break
+  bool keys_changed = false;  // update-key stored a key: the daemon reloads its keys
 };
 
 std::string greeting(const AnswerContext& ctx);
 std::string closing(const AnswerContext& ctx);
 
 // help, members, my-key, update-key. `key` has its own (answer_key).
-// Errors: local faults (update-key storing the key).
+// update-key (key_update.h) needs ctx.gpg. Errors: local faults
+// (update-key: gpg, storing the key).
 Result<Answer> answer(const AnswerContext& ctx, Command c);
 
 // The line that goes with the attached list key.

@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "audit/audit_log.h"
+#include "comcheck/answer.h"
 #include "compose/compose.h"
 #include "fanout/letters.h"
 #include "mime/mime.h"
@@ -58,8 +59,33 @@ struct Plan {
   std::optional<queue::NewOutgoing> reply;
   std::optional<pipeline::tables::NewDigest> digest;
   std::string key_reply_to;  // set when the key goes out in clear (rate limit row)
+  std::optional<comcheck::Answer> answer;  // an answer to a communication check
   audit::Row row;
 };
+
+// Answers to communication checks and directory reviews (lib/comcheck)
+// are matched before any command is read: they are answers, not requests,
+// and get no reply. True when `reply` answered a check.
+Result<bool> check_answer(openpgp::Context& gpg, const Env& env,
+                          const directory::MailingList& list, const queue::QueueId& id,
+                          const comcheck::ReplyFacts& reply, std::time_t now, Plan& plan) {
+  auto a = comcheck::match_answer(gpg, comcheck::Env{env.config, env.keys, env.db}, list, id,
+                                  reply, now);
+  if (!a) return Unexpected(a.error());
+  if (!*a) return false;
+  plan.log.outcome = "comcheck answer";
+  plan.log.reason = (*a)->summary();
+  plan.row.reason = "comcheck answer: " + plan.log.reason;
+  plan.answer = std::move(**a);
+  return true;
+}
+
+std::vector<std::string> thread_ids(const std::vector<std::string>& a,
+                                    const std::vector<std::string>& b) {
+  std::vector<std::string> ids = a;
+  ids.insert(ids.end(), b.begin(), b.end());
+  return ids;
+}
 
 store::DbResult<bool> key_sent_recently(store::Database& db, const std::string& list,
                                         const std::string& address, std::time_t now) {
@@ -103,7 +129,7 @@ Result<void> answer_member(openpgp::Context& gpg, const Env& env,
                            const keyring::PersonKey& key, std::time_t now, Plan& plan) {
   const directory::Person* person = env.config.directory.find_person(key.email);
   compose::NoticeFacts f = reply_facts(env, list, key.email, id, content.message_id, now);
-  AnswerContext ctx{env.config, env.keys, list, person, key, content, now};
+  AnswerContext ctx{env.config, env.keys, list, person, key, content, now, &gpg};
   std::string body = greeting(ctx);
   for (Command c : parsed.commands) {
     Answer a;
@@ -116,6 +142,7 @@ Result<void> answer_member(openpgp::Context& gpg, const Env& env,
       auto r = answer(ctx, c);
       if (!r) return Unexpected(r.error());
       a = std::move(*r);
+      if (a.keys_changed) plan.log.keys_changed = true;
     }
     body += a.text + "\n";
   }
@@ -201,6 +228,12 @@ Result<Plan> plan_answer(openpgp::Context& gpg, const Env& env,
                                               id,
                                               verdict->encrypted_to,
                                               verdict->list_key_ids};
+    const comcheck::ReplyFacts reply{true, email, verdict->signer->fingerprint, "",
+                                     content.body_text,
+                                     thread_ids(content.in_reply_to, content.references)};
+    auto answered = check_answer(gpg, env, list, id, reply, now, plan);
+    if (!answered) return Unexpected(answered.error());
+    if (*answered) return plan;
     const ParsedCommands parsed = parse_commands(content.body_text);
     for (Command c : parsed.commands) plan.log.commands.emplace_back(to_string(c));
     const keyring::PersonKey* key = env.keys.find(email);
@@ -236,6 +269,14 @@ Result<Plan> plan_answer(openpgp::Context& gpg, const Env& env,
   auto parsed_message = mime::parse_message(raw);
   if (parsed_message) {
     if (auto from = parsed_message->single_from()) plan.log.from = from->address;
+    if (verdict->refusal != pipeline::RefusalKind::replay) {
+      const comcheck::ReplyFacts reply{
+          false, "", "", verdict->reason, parsed_message->content.body_head,
+          thread_ids(parsed_message->in_reply_to, parsed_message->references)};
+      auto answered = check_answer(gpg, env, list, id, reply, now, plan);
+      if (!answered) return Unexpected(answered.error());
+      if (*answered) return plan;
+    }
     const ParsedCommands parsed = parse_commands(parsed_message->content.body_head);
     for (Command c : parsed.commands) plan.log.commands.emplace_back(to_string(c));
     const std::string no_reply = why_no_automatic_reply(*parsed_message, envelope_sender);
@@ -288,6 +329,7 @@ Result<Processed> process(openpgp::Context& gpg, const Env& env, const queue::Qu
       if (*seen) {
         // Recorded meanwhile (the same request twice at once): a replay.
         plan.reply.reset();
+        plan.answer.reset();
         plan.log.outcome = "ignored";
         plan.log.reason = std::string(pipeline::kReasonReplay);
         plan.row.refusal = "replay";
@@ -296,6 +338,9 @@ Result<Processed> process(openpgp::Context& gpg, const Env& env, const queue::Qu
     }
     if (plan.reply) {
       if (auto r = queue::Outbox::add(tx, *plan.reply, now); !r) return r;
+    }
+    if (plan.answer) {
+      if (auto r = comcheck::record(tx, *plan.answer, now); !r) return r;
     }
     if (!plan.key_reply_to.empty() && plan.reply) {
       auto r = tx.execute(

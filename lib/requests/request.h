@@ -43,6 +43,9 @@ struct Processed {
   std::string reason;   // why (for ignored ones: the refusal or the rule)
   std::vector<std::string> commands;  // as understood
   bool skipped = false;  // not a -request message, or not waiting: left alone
+  // update-key stored a member's key (state_dir/keys.d): the daemon must
+  // load its keys again before it relies on them (docs/keys.md).
+  bool keys_changed = false;
 };
 
 // Processes the spooled -request message `id`. Errors: temporary for local

@@ -160,6 +160,94 @@ CREATE TABLE maintenance_runs (
   summary     TEXT                        -- its log summary, or the error
 ) STRICT;
 )sql"},
+    {8, "bounces and communication checks: VERP tokens, bounce reports, checks, reviews",
+     R"sql(
+-- The VERP token of a copy: its envelope sender is LIST-bounces+TOKEN@DOMAIN,
+-- so a bounce names exactly one copy. NULL for copies queued before step 8
+-- and for replies to requests (sent without a token). outbox_copies.state
+-- gains the value 'bounced' (a bounce came back after the relay took it),
+-- outbox_messages.kind the value 'check' (a communication check message).
+ALTER TABLE outbox_copies ADD COLUMN verp_token TEXT;
+CREATE UNIQUE INDEX outbox_copies_by_token ON outbox_copies (verp_token)
+  WHERE verp_token IS NOT NULL;
+CREATE INDEX outbox_copies_by_recipient ON outbox_copies (recipient COLLATE NOCASE, id);
+-- One row per bounce that named a known copy (lib/bounces). Status fields
+-- only: never the bounce's text beyond the cleaned Diagnostic-Code.
+CREATE TABLE bounce_reports (
+  id          INTEGER PRIMARY KEY,
+  at          INTEGER NOT NULL,   -- Unix time it was read
+  queue_id    TEXT NOT NULL,      -- the spooled bounce
+  copy_id     INTEGER NOT NULL,   -- outbox_copies.id
+  kind        TEXT NOT NULL,      -- permanent | temporary
+  status      TEXT NOT NULL,      -- RFC 3463 "5.1.1"
+  action      TEXT,               -- the report's Action, when it was one
+  diagnostic  TEXT,               -- cleaned, at most 200 bytes
+  remote_mta  TEXT,
+  outcome     TEXT NOT NULL       -- bounced | recorded | ignored: why
+) STRICT;
+CREATE INDEX bounce_reports_by_copy ON bounce_reports (copy_id);
+-- Communication checks (lib/comcheck): one row per check of a list, one
+-- per member asked. A member's state is pending until answered, bounced,
+-- not sent, or the deadline passes (no_answer).
+CREATE TABLE comchecks (
+  id          INTEGER PRIMARY KEY,
+  list        TEXT NOT NULL,      -- list address, lower case
+  origin      TEXT NOT NULL,      -- manual | interval | review_interval
+  review      INTEGER NOT NULL,   -- 1: members are asked to review their directory entry
+  started_at  INTEGER NOT NULL,
+  spread_s    INTEGER NOT NULL,   -- messages go out at random moments within this
+  deadline_at INTEGER NOT NULL,
+  closed_at   INTEGER             -- NULL while open; set when the admins' report is queued
+) STRICT;
+CREATE INDEX comchecks_by_list ON comchecks (list, id);
+CREATE TABLE comcheck_members (
+  check_id       INTEGER NOT NULL REFERENCES comchecks (id) ON DELETE CASCADE,
+  email          TEXT NOT NULL,    -- as in the list file
+  organization   TEXT NOT NULL,    -- from the directory when the check started
+  token          TEXT NOT NULL UNIQUE,  -- the check token in the message body
+  send_at        INTEGER NOT NULL, -- the random moment it is due
+  state          TEXT NOT NULL,    -- pending | answered | answered_unsigned | bounced | not_sent | no_answer
+  reason         TEXT,             -- not_sent / answered_unsigned: why
+  sent_at        INTEGER,          -- when the message was queued; NULL until then
+  message_id     TEXT,             -- the check message's Message-ID, without <>
+  outbox_id      TEXT,             -- outbox_messages.id of the check message
+  answered_at    INTEGER,          -- first matching reply (signed or not)
+  review_result  TEXT,             -- confirmed | corrected, for review checks
+  PRIMARY KEY (check_id, email)
+) STRICT;
+CREATE UNIQUE INDEX comcheck_members_by_message_id ON comcheck_members (message_id)
+  WHERE message_id IS NOT NULL;
+CREATE INDEX comcheck_members_due ON comcheck_members (state, send_at) WHERE sent_at IS NULL;
+-- When each person last confirmed their directory entry (state, not
+-- configuration: directory.toml stays the admins' file).
+CREATE TABLE directory_reviews (
+  email       TEXT PRIMARY KEY NOT NULL,  -- lower case
+  reviewed_at INTEGER NOT NULL,
+  check_id    INTEGER                     -- the review it answered
+) STRICT;
+)sql"},
+    {9, "key lifecycle: members' expiry notices, the admins' daily digests",
+     R"sql(
+-- One row per expiry notice a member's key got (lib/keylife): per key,
+-- per date it stops being usable (a new expiry starts again) and per
+-- threshold (30, 7, 1 days), so that none is sent twice.
+CREATE TABLE key_expiry_notices (
+  fingerprint TEXT NOT NULL,     -- the pinned primary fingerprint
+  expires_at  INTEGER NOT NULL,  -- Unix time the key stops being usable
+  threshold   INTEGER NOT NULL,  -- days: 30, 7 or 1
+  email       TEXT NOT NULL,     -- the person it went to
+  list        TEXT NOT NULL,     -- the list (lower case) it came from
+  sent_at     INTEGER NOT NULL,
+  PRIMARY KEY (fingerprint, expires_at, threshold)
+) STRICT;
+-- When each list's daily digest for its admins was last built (lib/digest),
+-- whether or not it had anything to send.
+CREATE TABLE admin_digests (
+  list     TEXT PRIMARY KEY NOT NULL,  -- list address, lower case
+  built_at INTEGER NOT NULL,           -- Unix time
+  letters  INTEGER NOT NULL            -- letters queued then (0: nothing to report)
+) STRICT;
+)sql"},
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "compose/compose.h"
 #include "compose/compose_test_util.h"
+#include "compose/header_text.h"
 #include "mime/mime.h"
 
 namespace tlpmail::compose {
@@ -308,6 +309,40 @@ TEST(CopyFrame, OnlyTheListsFieldsAndClassifiedAsEncrypted) {
   EXPECT_EQ(std::get<mime::PgpMimeEncrypted>(m->content.shape).ciphertext, crlf(kArmor));
   EXPECT_EQ(m->message_id, "20251122185107.q1a2b3@lists.example.org");
   EXPECT_EQ(m->date, "Sat, 22 Nov 2025 18:51:07 +0000");
+}
+
+TEST(CopyFrame, AutocryptHeaderShape) {
+  // 100 bytes of "key": 136 base64 characters, folded after 76.
+  std::string key;
+  for (int i = 0; i < 100; ++i) key.push_back(static_cast<char>(i * 37 + 11));
+  const std::string b64 = base64_encode(key);
+  ASSERT_EQ(b64.size(), 136u);
+  EXPECT_EQ(autocrypt_field("csirt-ops@lists.example.org", key),
+            "Autocrypt: addr=csirt-ops@lists.example.org; prefer-encrypt=mutual; keydata=\r\n " +
+                b64.substr(0, 76) + "\r\n " + b64.substr(76) + "\r\n");
+  EXPECT_EQ(base64_encode("Ma"), "TWE=");
+  EXPECT_EQ(base64_encode("M"), "TQ==");
+  EXPECT_EQ(base64_encode("Man"), "TWFu");
+
+  CopyFacts f = base_facts();
+  f.autocrypt_key = key;
+  const Frame frame = copy_frame(f);
+  EXPECT_EQ(field_of(frame.head, "Autocrypt"), autocrypt_field(f.list.address, key));
+  expect_header_lines_ok(head_of(frame.head));
+  // After List-Help, before MIME-Version; read back by lib/mime as one field.
+  auto m = mime::parse_message(frame.assemble(kArmor));
+  ASSERT_TRUE(m);
+  std::vector<std::string> names;
+  for (const auto& h : m->headers) names.push_back(h.name);
+  const std::vector<std::string> want = {"From",     "To",        "Reply-To",  "Subject",
+                                         "Date",     "Message-ID", "List-Id",  "List-Post",
+                                         "List-Help", "Autocrypt", "MIME-Version",
+                                         "Content-Type"};
+  EXPECT_EQ(names, want);
+  EXPECT_EQ(m->content.kind(), mime::ShapeKind::pgpmime_encrypted);
+
+  // No key data: no field (autocrypt = false in the list file).
+  EXPECT_EQ(field_of(copy_frame(base_facts()).head, "Autocrypt"), "");
 }
 
 TEST(FrameAssemble, NormalisesTheArmor) {

@@ -182,15 +182,18 @@ TEST_F(UpdatedKeysTest, LaterExpiryFromMailWins) {
 
   // An older keys_dir file does not undo the update (the newest
   // self-signature counts).
+  // (Each report is kept in a variable: find() points into it.)
   auto cfg3 = write_config(bob_short_);
-  b = load(*cfg3).find(kBob);
+  KeyReport older = load(*cfg3);
+  b = older.find(kBob);
   ASSERT_TRUE(b);
   EXPECT_EQ(b->status, KeyStatus::ok);
   EXPECT_EQ(b->source, KeySource::mail);
 
   // Only in keys.d: still the pinned key, from there.
   fs::remove(root() + "/keys/bob.asc");
-  b = load(*cfg3).find(kBob);
+  KeyReport only_mail = load(*cfg3);
+  b = only_mail.find(kBob);
   ASSERT_TRUE(b);
   EXPECT_EQ(b->status, KeyStatus::ok);
   EXPECT_EQ(b->file, updated_key_file(*cfg3, bob_));

@@ -4,31 +4,18 @@
 #include "directory/directory.h"
 
 #include "directory/address.h"
+#include "util/enum_names.h"
 #include "util/text.h"
 
 namespace tlpmail::directory {
 
-std::string_view to_string(Kind k) {
-  switch (k) {
-    case Kind::person:
-      return "person";
-    case Kind::team:
-      return "team";
-  }
-  return "unknown";
-}
+constexpr auto kKindNames = std::to_array<std::string_view>({"person", "team"});
+static_assert(util::names_cover(kKindNames, Kind::team));
+std::string_view to_string(Kind k) { return util::name_of(kKindNames, k); }
 
-std::string_view to_string(ListRole r) {
-  switch (r) {
-    case ListRole::post:
-      return "post";
-    case ListRole::request:
-      return "request";
-    case ListRole::bounces:
-      return "bounces";
-  }
-  return "unknown";
-}
+constexpr auto kListRoleNames = std::to_array<std::string_view>({"post", "request", "bounces"});
+static_assert(util::names_cover(kListRoleNames, ListRole::bounces));
+std::string_view to_string(ListRole r) { return util::name_of(kListRoleNames, r); }
 
 std::string MailingList::local_part() const {
   auto at = address.rfind('@');

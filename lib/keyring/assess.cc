@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "keyring/keyring.h"
+#include "util/enum_names.h"
 #include "util/text.h"
 
 namespace tlpmail::keyring {
@@ -45,20 +46,11 @@ KeyAssessment unusable(KeyStatus status, std::string detail) {
 
 }  // namespace
 
-std::string_view to_string(KeyStatus s) {
-  switch (s) {
-    case KeyStatus::ok: return "ok";
-    case KeyStatus::expires_soon: return "expires soon";
-    case KeyStatus::expired: return "expired";
-    case KeyStatus::revoked: return "revoked";
-    case KeyStatus::invalid: return "invalid";
-    case KeyStatus::weak: return "weak";
-    case KeyStatus::no_encryption_key: return "no encryption key";
-    case KeyStatus::no_signing_key: return "no signing key";
-    case KeyStatus::missing: return "missing";
-  }
-  return "missing";
-}
+constexpr auto kKeyStatusNames =
+    std::to_array<std::string_view>({"ok", "expires soon", "expired", "revoked", "invalid", "weak",
+                                     "no encryption key", "no signing key", "missing"});
+static_assert(util::names_cover(kKeyStatusNames, KeyStatus::missing));
+std::string_view to_string(KeyStatus s) { return util::name_of(kKeyStatusNames, s, "missing"); }
 
 KeyAssessment assess_key(const openpgp::KeyFacts& k, std::time_t now) {
   if (k.subkeys.empty() || k.invalid || k.disabled) {

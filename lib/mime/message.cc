@@ -6,22 +6,15 @@
 #include "mime/mime.h"
 #include "mime/nested.h"
 #include "mime/text_head.h"
+#include "util/enum_names.h"
 
 namespace tlpmail::mime {
 
-std::string_view to_string(ShapeKind k) {
-  switch (k) {
-    case ShapeKind::plain: return "plain";
-    case ShapeKind::pgpmime_signed: return "pgpmime_signed";
-    case ShapeKind::pgpmime_encrypted: return "pgpmime_encrypted";
-    case ShapeKind::inline_clearsigned: return "inline_clearsigned";
-    case ShapeKind::inline_encrypted: return "inline_encrypted";
-    case ShapeKind::partly_signed: return "partly_signed";
-    case ShapeKind::partly_encrypted: return "partly_encrypted";
-    case ShapeKind::malformed: return "malformed";
-  }
-  return "?";
-}
+constexpr auto kShapeKindNames = std::to_array<std::string_view>(
+    {"plain", "pgpmime_signed", "pgpmime_encrypted", "inline_clearsigned", "inline_encrypted",
+     "partly_signed", "partly_encrypted", "malformed"});
+static_assert(util::names_cover(kShapeKindNames, ShapeKind::malformed));
+std::string_view to_string(ShapeKind k) { return util::name_of(kShapeKindNames, k, "?"); }
 
 ShapeKind kind_of(const Shape& s) {
   // The variant's alternatives are declared in ShapeKind's order.
@@ -30,16 +23,11 @@ ShapeKind kind_of(const Shape& s) {
 static_assert(std::variant_size_v<Shape> == 8);
 static_assert(std::is_same_v<std::variant_alternative_t<7, Shape>, Malformed>);
 
-std::string_view to_string(CiphertextKind k) {
-  switch (k) {
-    case CiphertextKind::multipart_encrypted: return "multipart/encrypted";
-    case CiphertextKind::pgp_encrypted_part: return "application/pgp-encrypted part";
-    case CiphertextKind::armored_message: return "armored PGP message";
-    case CiphertextKind::binary_openpgp_message: return "binary OpenPGP message";
-    case CiphertextKind::smime_enveloped: return "S/MIME enveloped data";
-  }
-  return "?";
-}
+constexpr auto kCiphertextKindNames = std::to_array<std::string_view>(
+    {"multipart/encrypted", "application/pgp-encrypted part", "armored PGP message",
+     "binary OpenPGP message", "S/MIME enveloped data"});
+static_assert(util::names_cover(kCiphertextKindNames, CiphertextKind::smime_enveloped));
+std::string_view to_string(CiphertextKind k) { return util::name_of(kCiphertextKindNames, k, "?"); }
 
 namespace {
 

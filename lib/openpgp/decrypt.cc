@@ -10,34 +10,18 @@
 #include "openpgp/armor.h"
 #include "openpgp/gpgme_util.h"
 #include "openpgp/packets.h"
+#include "util/enum_names.h"
 #include "util/text.h"
 
 namespace tlpmail::openpgp {
 
+constexpr auto kDecryptStatusNames = std::to_array<std::string_view>(
+    {"decrypted", "not encrypted", "no secret key", "no integrity protection",
+     "integrity check failed", "nested encryption", "too large", "AEAD not supported",
+     "text outside the encrypted block", "malformed"});
+static_assert(util::names_cover(kDecryptStatusNames, DecryptStatus::malformed));
 std::string_view to_string(DecryptStatus s) {
-  switch (s) {
-    case DecryptStatus::decrypted:
-      return "decrypted";
-    case DecryptStatus::not_encrypted:
-      return "not encrypted";
-    case DecryptStatus::no_secret_key:
-      return "no secret key";
-    case DecryptStatus::no_integrity_protection:
-      return "no integrity protection";
-    case DecryptStatus::integrity_failed:
-      return "integrity check failed";
-    case DecryptStatus::nested_encryption:
-      return "nested encryption";
-    case DecryptStatus::too_large:
-      return "too large";
-    case DecryptStatus::aead_unsupported:
-      return "AEAD not supported";
-    case DecryptStatus::text_outside_message:
-      return "text outside the encrypted block";
-    case DecryptStatus::malformed:
-      return "malformed";
-  }
-  return "malformed";
+  return util::name_of(kDecryptStatusNames, s, "malformed");
 }
 
 namespace {

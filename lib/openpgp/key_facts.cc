@@ -2,22 +2,15 @@
 // usability at a given time. No GPGME here.
 #include "openpgp/key_facts.h"
 
+#include "util/enum_names.h"
 #include "util/text.h"
 
 namespace tlpmail::openpgp {
 
-std::string_view to_string(AlgoFamily f) {
-  switch (f) {
-    case AlgoFamily::rsa: return "rsa";
-    case AlgoFamily::dsa: return "dsa";
-    case AlgoFamily::elgamal: return "elgamal";
-    case AlgoFamily::ecdsa: return "ecdsa";
-    case AlgoFamily::eddsa: return "eddsa";
-    case AlgoFamily::ecdh: return "ecdh";
-    case AlgoFamily::other: return "other";
-  }
-  return "other";
-}
+constexpr auto kAlgoFamilyNames =
+    std::to_array<std::string_view>({"rsa", "dsa", "elgamal", "ecdsa", "eddsa", "ecdh", "other"});
+static_assert(util::names_cover(kAlgoFamilyNames, AlgoFamily::other));
+std::string_view to_string(AlgoFamily f) { return util::name_of(kAlgoFamilyNames, f, "other"); }
 
 bool is_weak_algorithm(AlgoFamily family, unsigned bits) {
   switch (family) {

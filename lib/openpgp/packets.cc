@@ -3,6 +3,8 @@
 // input, and base64 + CRC-24 for the armored form. No GPGME.
 #include "openpgp/packets.h"
 
+#include "util/enum_names.h"
+
 #define ZLIB_CONST
 #include <zlib.h>
 
@@ -11,22 +13,13 @@
 
 namespace tlpmail::openpgp {
 
+constexpr auto kPacketErrorKindNames = std::to_array<std::string_view>(
+    {"no packets", "not an OpenPGP packet header", "reserved packet tag 0", "packet truncated",
+     "partial body length on a packet that may not have one",
+     "indeterminate length on a packet that is not the last"});
+static_assert(util::names_cover(kPacketErrorKindNames, PacketErrorKind::indeterminate_length));
 std::string_view to_string(PacketErrorKind k) {
-  switch (k) {
-    case PacketErrorKind::empty:
-      return "no packets";
-    case PacketErrorKind::not_a_packet:
-      return "not an OpenPGP packet header";
-    case PacketErrorKind::reserved_tag:
-      return "reserved packet tag 0";
-    case PacketErrorKind::truncated:
-      return "packet truncated";
-    case PacketErrorKind::bad_partial:
-      return "partial body length on a packet that may not have one";
-    case PacketErrorKind::indeterminate_length:
-      return "indeterminate length on a packet that is not the last";
-  }
-  return "not an OpenPGP packet header";
+  return util::name_of(kPacketErrorKindNames, k, "not an OpenPGP packet header");
 }
 
 std::string PacketError::describe() const {
@@ -218,18 +211,11 @@ Result<std::string> pkesk_key_id(std::string_view data, const Packet& p) {
 
 // ------------------------------------------------- encrypted messages
 
+constexpr auto kEncryptionFindingNames = std::to_array<std::string_view>(
+    {"none", "session key packet", "encrypted data packet", "unreadable compressed packet"});
+static_assert(util::names_cover(kEncryptionFindingNames, EncryptionFinding::unreadable));
 std::string_view to_string(EncryptionFinding f) {
-  switch (f) {
-    case EncryptionFinding::none:
-      return "none";
-    case EncryptionFinding::session_key:
-      return "session key packet";
-    case EncryptionFinding::encrypted_data:
-      return "encrypted data packet";
-    case EncryptionFinding::unreadable:
-      return "unreadable compressed packet";
-  }
-  return "none";
+  return util::name_of(kEncryptionFindingNames, f, "none");
 }
 
 namespace {

@@ -8,38 +8,23 @@
 
 #include "openpgp/armor.h"
 #include "openpgp/gpgme_util.h"
+#include "util/enum_names.h"
 #include "util/text.h"
 
 namespace tlpmail::openpgp {
 
+constexpr auto kSignatureStatusNames =
+    std::to_array<std::string_view>({"good", "bad", "no public key", "weak hash refused", "error"});
+static_assert(util::names_cover(kSignatureStatusNames, SignatureStatus::error));
 std::string_view to_string(SignatureStatus s) {
-  switch (s) {
-    case SignatureStatus::good:
-      return "good";
-    case SignatureStatus::bad:
-      return "bad";
-    case SignatureStatus::no_public_key:
-      return "no public key";
-    case SignatureStatus::weak_hash_refused:
-      return "weak hash refused";
-    case SignatureStatus::error:
-      return "error";
-  }
-  return "error";
+  return util::name_of(kSignatureStatusNames, s, "error");
 }
 
+constexpr auto kVerifyOutcomeNames = std::to_array<std::string_view>(
+    {"checked", "no signature", "malformed", "text outside the signed block"});
+static_assert(util::names_cover(kVerifyOutcomeNames, VerifyOutcome::text_outside_signature));
 std::string_view to_string(VerifyOutcome o) {
-  switch (o) {
-    case VerifyOutcome::checked:
-      return "checked";
-    case VerifyOutcome::no_signature:
-      return "no signature";
-    case VerifyOutcome::malformed:
-      return "malformed";
-    case VerifyOutcome::text_outside_signature:
-      return "text outside the signed block";
-  }
-  return "malformed";
+  return util::name_of(kVerifyOutcomeNames, o, "malformed");
 }
 
 bool Verification::all_good() const {

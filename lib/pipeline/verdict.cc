@@ -1,76 +1,45 @@
 // RefusalKind names and the reason builders. Pure; no I/O.
 #include "pipeline/verdict.h"
 
+#include "util/enum_names.h"
+
 namespace tlpmail::pipeline {
 
+constexpr auto kRefusalKindNames = std::to_array<std::string_view>({"none",
+                                                                    "malformed",
+                                                                    "partly_signed",
+                                                                    "partly_encrypted",
+                                                                    "unsupported_format",
+                                                                    "not_one_from",
+                                                                    "not_encrypted_to_list",
+                                                                    "bad_encrypted_part",
+                                                                    "aead_not_supported",
+                                                                    "decrypted_too_large",
+                                                                    "no_integrity_protection",
+                                                                    "integrity_failed",
+                                                                    "nested_encryption",
+                                                                    "unsigned_message",
+                                                                    "several_signatures",
+                                                                    "weak_hash",
+                                                                    "bad_signature",
+                                                                    "key_not_pinned",
+                                                                    "key_revoked",
+                                                                    "key_expired",
+                                                                    "key_weak",
+                                                                    "key_unusable",
+                                                                    "from_mismatch",
+                                                                    "protected_from_mismatch",
+                                                                    "not_addressed_to_list",
+                                                                    "not_a_member",
+                                                                    "signature_in_future",
+                                                                    "signature_too_old",
+                                                                    "signature_expired",
+                                                                    "replay",
+                                                                    "tlp_above_ceiling",
+                                                                    "no_recipients"});
+static_assert(util::names_cover(kRefusalKindNames, RefusalKind::no_recipients));
 std::string_view to_string(RefusalKind k) {
-  switch (k) {
-    case RefusalKind::none:
-      return "none";
-    case RefusalKind::malformed:
-      return "malformed";
-    case RefusalKind::partly_signed:
-      return "partly_signed";
-    case RefusalKind::partly_encrypted:
-      return "partly_encrypted";
-    case RefusalKind::unsupported_format:
-      return "unsupported_format";
-    case RefusalKind::not_one_from:
-      return "not_one_from";
-    case RefusalKind::not_encrypted_to_list:
-      return "not_encrypted_to_list";
-    case RefusalKind::bad_encrypted_part:
-      return "bad_encrypted_part";
-    case RefusalKind::aead_not_supported:
-      return "aead_not_supported";
-    case RefusalKind::decrypted_too_large:
-      return "decrypted_too_large";
-    case RefusalKind::no_integrity_protection:
-      return "no_integrity_protection";
-    case RefusalKind::integrity_failed:
-      return "integrity_failed";
-    case RefusalKind::nested_encryption:
-      return "nested_encryption";
-    case RefusalKind::unsigned_message:
-      return "unsigned_message";
-    case RefusalKind::several_signatures:
-      return "several_signatures";
-    case RefusalKind::weak_hash:
-      return "weak_hash";
-    case RefusalKind::bad_signature:
-      return "bad_signature";
-    case RefusalKind::key_not_pinned:
-      return "key_not_pinned";
-    case RefusalKind::key_revoked:
-      return "key_revoked";
-    case RefusalKind::key_expired:
-      return "key_expired";
-    case RefusalKind::key_weak:
-      return "key_weak";
-    case RefusalKind::key_unusable:
-      return "key_unusable";
-    case RefusalKind::from_mismatch:
-      return "from_mismatch";
-    case RefusalKind::protected_from_mismatch:
-      return "protected_from_mismatch";
-    case RefusalKind::not_addressed_to_list:
-      return "not_addressed_to_list";
-    case RefusalKind::not_a_member:
-      return "not_a_member";
-    case RefusalKind::signature_in_future:
-      return "signature_in_future";
-    case RefusalKind::signature_too_old:
-      return "signature_too_old";
-    case RefusalKind::signature_expired:
-      return "signature_expired";
-    case RefusalKind::replay:
-      return "replay";
-    case RefusalKind::tlp_above_ceiling:
-      return "tlp_above_ceiling";
-    case RefusalKind::no_recipients:
-      return "no_recipients";
-  }
-  return "malformed";
+  return util::name_of(kRefusalKindNames, k, "malformed");
 }
 
 std::string weak_hash_reason(std::string_view hash_algorithm) {

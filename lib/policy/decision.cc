@@ -6,33 +6,20 @@
 
 #include <algorithm>
 
+#include "util/enum_names.h"
 #include "util/text.h"
 
 namespace tlpmail::policy {
 
-std::string_view to_string(Exclusion e) {
-  switch (e) {
-    case Exclusion::above_clearance:
-      return "above_clearance";
-    case Exclusion::team_never_red:
-      return "team_never_red";
-    case Exclusion::key_unusable:
-      return "key_unusable";
-  }
-  return "unknown";
-}
+constexpr auto kExclusionNames =
+    std::to_array<std::string_view>({"above_clearance", "team_never_red", "key_unusable"});
+static_assert(util::names_cover(kExclusionNames, Exclusion::key_unusable));
+std::string_view to_string(Exclusion e) { return util::name_of(kExclusionNames, e); }
 
-std::string_view to_string(RefusalKind k) {
-  switch (k) {
-    case RefusalKind::above_ceiling:
-      return "above_ceiling";
-    case RefusalKind::default_above_ceiling:
-      return "default_above_ceiling";
-    case RefusalKind::no_recipients:
-      return "no_recipients";
-  }
-  return "unknown";
-}
+constexpr auto kRefusalKindNames =
+    std::to_array<std::string_view>({"above_ceiling", "default_above_ceiling", "no_recipients"});
+static_assert(util::names_cover(kRefusalKindNames, RefusalKind::no_recipients));
+std::string_view to_string(RefusalKind k) { return util::name_of(kRefusalKindNames, k); }
 
 std::string describe(Exclusion e, Tlp clearance, Tlp label) {
   switch (e) {

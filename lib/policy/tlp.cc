@@ -7,6 +7,7 @@
 
 #include <array>
 
+#include "util/enum_names.h"
 #include "util/text.h"
 
 namespace tlpmail::policy {
@@ -107,21 +108,10 @@ std::optional<Mention> mention_at(std::string_view s, std::size_t pos) {
 
 }  // namespace
 
-std::string_view to_string(Tlp t) {
-  switch (t) {
-    case Tlp::clear:
-      return "CLEAR";
-    case Tlp::green:
-      return "GREEN";
-    case Tlp::amber:
-      return "AMBER";
-    case Tlp::amber_strict:
-      return "AMBER+STRICT";
-    case Tlp::red:
-      return "RED";
-  }
-  return "RED";  // unreachable for valid values; err on the restrictive side
-}
+constexpr auto kTlpNames =
+    std::to_array<std::string_view>({"CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"});
+static_assert(util::names_cover(kTlpNames, Tlp::red));
+std::string_view to_string(Tlp t) { return util::name_of(kTlpNames, t, "RED"); }
 
 std::string label_text(Tlp t) { return "TLP:" + std::string(to_string(t)); }
 

@@ -12,38 +12,15 @@
 #include <cstring>
 
 #include "queue/env.h"
+#include "util/enum_names.h"
 
 namespace tlpmail::queue {
 
-std::string_view to_string(IoOp op) {
-  switch (op) {
-    case IoOp::create:
-      return "create";
-    case IoOp::write:
-      return "write";
-    case IoOp::sync:
-      return "fsync";
-    case IoOp::close:
-      return "close";
-    case IoOp::rename:
-      return "rename";
-    case IoOp::remove:
-      return "unlink";
-    case IoOp::sync_dir:
-      return "fsync-dir";
-    case IoOp::mkdir:
-      return "mkdir";
-    case IoOp::list:
-      return "list";
-    case IoOp::read:
-      return "read";
-    case IoOp::stat:
-      return "stat";
-    case IoOp::lock:
-      return "lock";
-  }
-  return "io";
-}
+constexpr auto kIoOpNames =
+    std::to_array<std::string_view>({"create", "write", "fsync", "close", "rename", "unlink",
+                                     "fsync-dir", "mkdir", "list", "read", "stat", "lock"});
+static_assert(util::names_cover(kIoOpNames, IoOp::lock));
+std::string_view to_string(IoOp op) { return util::name_of(kIoOpNames, op, "io"); }
 
 IoError io_error_from_errno(IoOp op, const std::string& path, int err) {
   IoError e;

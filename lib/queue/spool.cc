@@ -8,6 +8,8 @@
 #include <map>
 #include <set>
 
+#include "util/enum_names.h"
+
 namespace tlpmail::queue {
 
 namespace {
@@ -31,23 +33,15 @@ Error from_io(const IoError& e) { return Error::temporary("spool: " + e.message)
 
 }  // namespace
 
+constexpr auto kMessageStateNames =
+    std::to_array<std::string_view>({"received", "done", "corrupt"});
+static_assert(util::names_cover(kMessageStateNames, MessageState::corrupt));
 std::string_view to_string(MessageState s) {
-  switch (s) {
-    case MessageState::received:
-      return "received";
-    case MessageState::done:
-      return "done";
-    case MessageState::corrupt:
-      return "corrupt";
-  }
-  return "corrupt";
+  return util::name_of(kMessageStateNames, s, "corrupt");
 }
 
 std::optional<MessageState> parse_message_state(std::string_view s) {
-  for (MessageState m : {MessageState::received, MessageState::done, MessageState::corrupt}) {
-    if (to_string(m) == s) return m;
-  }
-  return std::nullopt;
+  return util::value_of<MessageState>(kMessageStateNames, s);
 }
 
 // ---------------------------------------------------------------- Transaction

@@ -2,22 +2,15 @@
 // the texts stable: operators grep for them and tests compare them.
 #include "queue/spool_error.h"
 
+#include "util/enum_names.h"
+
 namespace tlpmail::queue {
 
+constexpr auto kSpoolErrorCodeNames = std::to_array<std::string_view>(
+    {"poisoned", "disk_full", "io_error", "database", "unavailable"});
+static_assert(util::names_cover(kSpoolErrorCodeNames, SpoolErrorCode::unavailable));
 std::string_view to_string(SpoolErrorCode c) {
-  switch (c) {
-    case SpoolErrorCode::poisoned:
-      return "poisoned";
-    case SpoolErrorCode::disk_full:
-      return "disk_full";
-    case SpoolErrorCode::io_error:
-      return "io_error";
-    case SpoolErrorCode::database:
-      return "database";
-    case SpoolErrorCode::unavailable:
-      return "unavailable";
-  }
-  return "unavailable";
+  return util::name_of(kSpoolErrorCodeNames, c, "unavailable");
 }
 
 smtp::Reply to_smtp_reply(const SpoolError& e) {

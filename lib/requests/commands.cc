@@ -1,6 +1,7 @@
 // parse_commands() (see commands.h).
 #include "requests/commands.h"
 
+#include "util/enum_names.h"
 #include "util/text.h"
 
 namespace tlpmail::requests {
@@ -34,21 +35,10 @@ std::string shown(std::string_view line) {
 
 }  // namespace
 
-std::string_view to_string(Command c) {
-  switch (c) {
-    case Command::help:
-      return "help";
-    case Command::key:
-      return "key";
-    case Command::members:
-      return "members";
-    case Command::update_key:
-      return "update-key";
-    case Command::my_key:
-      return "my-key";
-  }
-  return "help";
-}
+constexpr auto kCommandNames =
+    std::to_array<std::string_view>({"help", "key", "members", "update-key", "my-key"});
+static_assert(util::names_cover(kCommandNames, Command::my_key));
+std::string_view to_string(Command c) { return util::name_of(kCommandNames, c, "help"); }
 
 ParsedCommands parse_commands(std::string_view text) {
   ParsedCommands out;

@@ -6,6 +6,7 @@
 
 #include <stdexcept>
 
+#include "util/enum_names.h"
 #include "util/text.h"
 
 namespace tlpmail::smtp {
@@ -93,29 +94,14 @@ constexpr std::string_view kClosing = "connection closing";
 
 }  // namespace
 
-std::string_view to_string(StartTlsPolicy p) {
-  switch (p) {
-    case StartTlsPolicy::off:
-      return "off";
-    case StartTlsPolicy::opportunistic:
-      return "opportunistic";
-    case StartTlsPolicy::required:
-      return "required";
-  }
-  return "?";
-}
+constexpr auto kStartTlsPolicyNames =
+    std::to_array<std::string_view>({"off", "opportunistic", "required"});
+static_assert(util::names_cover(kStartTlsPolicyNames, StartTlsPolicy::required));
+std::string_view to_string(StartTlsPolicy p) { return util::name_of(kStartTlsPolicyNames, p, "?"); }
 
-std::string_view to_string(Outcome o) {
-  switch (o) {
-    case Outcome::delivered:
-      return "delivered";
-    case Outcome::deferred:
-      return "deferred";
-    case Outcome::failed:
-      return "failed";
-  }
-  return "?";
-}
+constexpr auto kOutcomeNames = std::to_array<std::string_view>({"delivered", "deferred", "failed"});
+static_assert(util::names_cover(kOutcomeNames, Outcome::failed));
+std::string_view to_string(Outcome o) { return util::name_of(kOutcomeNames, o, "?"); }
 
 Outcome classify(const Reply& r) {
   if (r.code >= 200 && r.code <= 299) return Outcome::delivered;

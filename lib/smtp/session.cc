@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "smtp/address.h"
+#include "util/enum_names.h"
 #include "util/text.h"
 
 namespace tlpmail::smtp {
@@ -65,37 +66,16 @@ const Reply kInternalQueueError{451, "4.3.0", "Error: internal error while queue
 
 }  // namespace
 
-std::string_view to_string(BodyType b) {
-  switch (b) {
-    case BodyType::unspecified:
-      return "unspecified";
-    case BodyType::seven_bit:
-      return "7BIT";
-    case BodyType::eight_bit_mime:
-      return "8BITMIME";
-  }
-  return "unknown";
-}
+constexpr auto kBodyTypeNames =
+    std::to_array<std::string_view>({"unspecified", "7BIT", "8BITMIME"});
+static_assert(util::names_cover(kBodyTypeNames, BodyType::eight_bit_mime));
+std::string_view to_string(BodyType b) { return util::name_of(kBodyTypeNames, b); }
 
-std::string_view to_string(AbortReason r) {
-  switch (r) {
-    case AbortReason::message_too_big:
-      return "message_too_big";
-    case AbortReason::line_too_long:
-      return "line_too_long";
-    case AbortReason::bare_lf:
-      return "bare_lf";
-    case AbortReason::bare_cr:
-      return "bare_cr";
-    case AbortReason::timeout:
-      return "timeout";
-    case AbortReason::shutdown:
-      return "shutdown";
-    case AbortReason::connection_lost:
-      return "connection_lost";
-  }
-  return "unknown";
-}
+constexpr auto kAbortReasonNames =
+    std::to_array<std::string_view>({"message_too_big", "line_too_long", "bare_lf", "bare_cr",
+                                     "timeout", "shutdown", "connection_lost"});
+static_assert(util::names_cover(kAbortReasonNames, AbortReason::connection_lost));
+std::string_view to_string(AbortReason r) { return util::name_of(kAbortReasonNames, r); }
 
 std::string too_many_connections_reply(std::string_view hostname) {
   return Reply{421, "4.3.2", std::string(hostname) + " Error: too many connections"}.to_wire();

@@ -15,27 +15,14 @@
 #include <cstring>
 #include <mutex>
 
+#include "util/enum_names.h"
+
 namespace tlpmail::store {
 
-std::string_view to_string(DbFault f) {
-  switch (f) {
-    case DbFault::busy:
-      return "busy";
-    case DbFault::disk_full:
-      return "disk_full";
-    case DbFault::io:
-      return "io";
-    case DbFault::corrupt:
-      return "corrupt";
-    case DbFault::constraint:
-      return "constraint";
-    case DbFault::schema:
-      return "schema";
-    case DbFault::other:
-      return "other";
-  }
-  return "other";
-}
+constexpr auto kDbFaultNames = std::to_array<std::string_view>(
+    {"busy", "disk_full", "io", "corrupt", "constraint", "schema", "other"});
+static_assert(util::names_cover(kDbFaultNames, DbFault::other));
+std::string_view to_string(DbFault f) { return util::name_of(kDbFaultNames, f, "other"); }
 
 namespace {
 

@@ -1,20 +1,16 @@
 // Implementation of the helpers in result.h and text.h.
+#include <cstdio>
+
+#include "util/enum_names.h"
 #include "util/result.h"
 #include "util/text.h"
 
-#include <cstdio>
-
 namespace tlpmail {
 
-std::string_view to_string(ErrorClass c) {
-  switch (c) {
-    case ErrorClass::temporary: return "temporary";
-    case ErrorClass::permanent: return "permanent";
-    case ErrorClass::refused: return "refused";
-    case ErrorClass::corrupt: return "corrupt";
-  }
-  return "unknown";
-}
+constexpr auto kErrorClassNames =
+    std::to_array<std::string_view>({"temporary", "permanent", "refused", "corrupt"});
+static_assert(util::names_cover(kErrorClassNames, ErrorClass::corrupt));
+std::string_view to_string(ErrorClass c) { return util::name_of(kErrorClassNames, c); }
 
 std::string ascii_lower(std::string_view s) {
   std::string out(s);

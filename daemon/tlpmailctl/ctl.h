@@ -41,6 +41,7 @@ struct Options {
   std::int64_t check = 0;         // comcheck report --check ID; 0: the latest
   std::string html;               // comcheck report --html FILE
   bool csv = false;               // directory --csv
+  bool force = false;             // restore --force
   std::vector<std::string> args;  // after the command name
 };
 
@@ -115,6 +116,18 @@ int audit(const Options& o, std::ostream& out, std::ostream& err);
 // deferred) with its attempts, next attempt and the relay's last answer.
 // Read-only; exit 0 whatever waits (1 only when the database cannot be read).
 int queue(const Options& o, std::ostream& out, std::ostream& err);
+
+// backup DIR and restore DIR [--force] (ctl/backup.cc, lib/backup):
+// a consistent copy of state_dir while tlpmaild runs, and putting it back
+// with tlpmaild stopped. 1 for any refusal or fault, with the reason.
+int backup(const Options& o, std::ostream& out, std::ostream& err);
+int restore(const Options& o, std::ostream& out, std::ostream& err);
+
+// status (ctl/status.cc): whether tlpmaild runs (pid, version, uptime,
+// listen addresses), when it last delivered, what waits and what needs
+// attention. 1 when anything does (not running, old deferred copies,
+// failed copies, a list key expiring), 0 otherwise.
+int status(const Options& o, std::ostream& out, std::ostream& err);
 
 // state_dir/tlpmail.db of `c`, opened read-only, when its schema has at
 // least `min_version` steps; otherwise prints why ("no WHAT yet: ...", or

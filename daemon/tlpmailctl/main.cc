@@ -42,6 +42,12 @@ constexpr const char* kUsage =
     "  extend-list-key ADDRESS [--days DAYS]\n"
     "                           the list key expires DAYS from now (default 1095)\n"
     "  wkd ADDRESS... --out DIR write the Web Key Directory files of the list keys\n"
+    "  status                   is tlpmaild running, what waits, what needs attention\n"
+    "                           (exit 1 when anything does)\n"
+    "  backup DIR               consistent copy of state_dir into the new folder DIR,\n"
+    "                           tlpmaild may run (DIR holds the list SECRET keys)\n"
+    "  restore DIR [--force]    put a backup back into state_dir (tlpmaild stopped;\n"
+    "                           --force replaces a state that is not empty)\n"
     "\n"
     "options:\n"
     "  --config PATH   main configuration file (default /etc/tlpmail/tlpmail.toml)\n"
@@ -113,6 +119,8 @@ int main(int argc, char** argv) {
       o.review = true;
     } else if (a == "--csv") {
       o.csv = true;
+    } else if (a == "--force") {
+      o.force = true;
     } else if (a == "--quiet" || a == "-q") {
       o.quiet = true;
     } else if (a == "--help" || a == "-h") {
@@ -141,6 +149,7 @@ int main(int argc, char** argv) {
     return usage_error("--deadline, --spread, --review, --check and --html belong to comcheck");
   }
   if (command != "directory" && o.csv) return usage_error("--csv belongs to directory");
+  if (command != "restore" && o.force) return usage_error("--force belongs to restore");
   if (command != "keys" && !o.export_dir.empty()) {
     return usage_error("--export belongs to keys");
   }
@@ -234,6 +243,18 @@ int main(int argc, char** argv) {
     if (!expect_args(0, "directory [--json|--csv]")) return 2;
     if (o.json && o.csv) return usage_error("directory takes --json or --csv, not both");
     return ctl::directory(o, std::cout, std::cerr);
+  }
+  if (command == "status") {
+    if (!expect_args(0, "status [--json]")) return 2;
+    return ctl::status(o, std::cout, std::cerr);
+  }
+  if (command == "backup") {
+    if (!expect_args(1, "backup DIR")) return 2;
+    return ctl::backup(o, std::cout, std::cerr);
+  }
+  if (command == "restore") {
+    if (!expect_args(1, "restore DIR [--force]")) return 2;
+    return ctl::restore(o, std::cout, std::cerr);
   }
   if (command == "audit") {
     if (!expect_args(0, "audit [--since YYYY-MM-DD] [--list ADDRESS]")) return 2;

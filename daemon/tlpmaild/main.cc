@@ -4,6 +4,7 @@
 // thread plus a small worker pool for blocking work, signals and sd_notify
 // (controller.cc). See docs/operator-guide.md and docs/architecture.md.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -19,6 +20,7 @@
 #include "intake/memory_budget.h"
 #include "log/log.h"
 #include "maintenance/runner.h"
+#include "metrics/status_file.h"
 #include "net/server.h"
 #include "openpgp/context.h"
 #include "queue/env.h"
@@ -186,8 +188,18 @@ int run(const daemon::Options& options) {
         level_enum::info, "-", "ready",
         {{"listen", listen}, {"protocol", protocol}, {"pending", pending_text}, {"tls", tls}});
     daemon::notify_ready("listening on " + listen);
+    // For tlpmailctl status and restore (lib/metrics/status_file.h).
+    metrics::DaemonStatus status;
+    status.pid = ::getpid();
+    status.version = TLPMAIL_VERSION;
+    status.started_at = std::time(nullptr);
+    for (const auto& ep : server.local_endpoints()) status.listen.push_back(net::format_endpoint(ep));
+    if (auto r = metrics::write_status(state_dir, status); !r) {
+      log::event(level_enum::warn, "-", "status-file", {{"reason", r.error().message}});
+    }
 
     io.run();
+    metrics::remove_status(state_dir, status.pid);
   }
   pool.join();
   log::event(level_enum::info, "-", "stopped", {});

@@ -421,6 +421,7 @@ int keys(const Options& o, std::ostream& out, std::ostream& err) {
       unpinned.push_back(toml::table{{"fingerprint", u.fingerprint}, {"file", u.file.string()}});
     }
     print_json(out, toml::table{{"keys", a}, {"unpinned", unpinned}});
+    warn_about_list_keys(*cfg, err);
     return all_usable ? 0 : 1;
   }
   admin::Table t(

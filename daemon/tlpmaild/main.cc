@@ -155,6 +155,7 @@ int run(const daemon::Options& options) {
       rp.max_delay = rp.first_delay * 8;
       out_options.retry = rp;
     }
+    if (options.outbox_poll) out_options.outbox_poll = *options.outbox_poll;
     delivery::Outgoing outgoing(io, pool, **spool, **db, daemon::outgoing_setup(*runtime),
                                 out_options);
     if (auto r = outgoing.start(); !r) {

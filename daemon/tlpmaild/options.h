@@ -1,6 +1,6 @@
 // tlpmaild's command line: --config PATH, --help, --version and the
-// test-only --timeouts-ms N, --retry-seconds N, --job-tick-ms N and
-// --hold-spool.
+// test-only --timeouts-ms N, --retry-seconds N, --job-tick-ms N,
+// --outbox-poll-ms N and --hold-spool.
 // Parsing only; main() acts on the result.
 #pragma once
 
@@ -24,6 +24,10 @@ struct Options {
   // Test-only: how often the periodic jobs look whether they are due
   // (default 30 s).
   std::optional<std::chrono::milliseconds> job_tick;
+  // Test-only: how often the outbox is looked at without a wake-up
+  // (default 30 s): mail that tlpmailctl queued (a list key rotation's
+  // announcement) goes out within this.
+  std::optional<std::chrono::milliseconds> outbox_poll;
   // Test-only: nothing is taken from the spool (no fan-out, no requests,
   // no bounces), so that intake tests see exactly what it holds.
   bool hold_spool = false;

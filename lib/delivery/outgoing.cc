@@ -147,6 +147,7 @@ Outgoing::Outgoing(asio::io_context& io, asio::thread_pool& pool, queue::Spool& 
       });
   SchedulerOptions so;
   if (options_.retry) so.retry = *options_.retry;
+  if (options_.outbox_poll) so.poll = *options_.outbox_poll;
   so.window = std::max<std::size_t>(64, 16 * c.relay.max_connections);
   scheduler_ = std::make_unique<Scheduler>(io_.get_executor(), pool_.get_executor(),
                                                      outbox_, *relay_, so);

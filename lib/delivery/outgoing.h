@@ -44,6 +44,8 @@ struct OutgoingOptions {
   // Test hooks (hidden options): shorter relay timeouts and retry delays.
   std::optional<delivery::RelayTimeouts> relay_timeouts;
   std::optional<delivery::RetryPolicy> retry;
+  // Test hook: how often the scheduler looks at the outbox unasked.
+  std::optional<std::chrono::milliseconds> outbox_poll;
   // Test hook: take nothing from the spool (intake tests).
   bool hold_spool = false;
 };

@@ -45,9 +45,11 @@ from intake_security_test import Site, header_block, message  # noqa: E402
 TLPMAILCTL = os.environ.get("TLPMAILCTL", "build/daemon/tlpmailctl")
 DOMAIN = harness.LIST_DOMAIN
 DAY = 86400
-# The outbox is polled every 30 s: an announcement queued by tlpmailctl
-# goes out within that.
-ANNOUNCE_WAIT = 90.0
+# --outbox-poll-ms 200: the daemon looks at the outbox every 200 ms (not
+# every 30 s), so an announcement queued by tlpmailctl goes out at once.
+DAEMON_ARGS = ("--retry-seconds", "1", "--outbox-poll-ms", "200")
+ANNOUNCE_WAIT = 20.0
+FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
 
 def addr(name):
@@ -116,7 +118,7 @@ class ListKeysTest(unittest.TestCase):
             f.write(cls.maker.export_secret(cls.legacy_fpr))
         code, _, err = cls.ctl("import-list-key", addr("legacy"), secret)
         assert code == 0, err
-        cls.site.start("--retry-seconds", "1")
+        cls.site.start(*DAEMON_ARGS)
         cls.fpr, cls.public = {}, {}
         for n in cls.lists:
             cls.fpr[n], cls.public[n] = cls.site.list_key(addr(n))
@@ -133,10 +135,17 @@ class ListKeysTest(unittest.TestCase):
             p.close()
 
     @classmethod
-    def ctl(cls, *args):
+    def ctl(cls, *args, env=None):
         p = subprocess.run([os.path.abspath(TLPMAILCTL), "--config", cls.site.config] +
-                           list(args), capture_output=True, text=True, timeout=180)
+                           list(args), capture_output=True, text=True, timeout=180, env=env)
         return p.returncode, p.stdout, p.stderr
+
+    def ctl_later(self, seconds, *args):
+        """tlpmailctl (and the gpg it runs) with the clock `seconds` ahead
+        (libfaketime); the daemon's clock is left alone."""
+        env = dict(os.environ, LD_PRELOAD=FAKETIME_LIB, FAKETIME="%+d" % int(seconds),
+                   FAKETIME_DONT_FAKE_MONOTONIC="1")
+        return self.ctl(*args, env=env)
 
     def ctl_json(self, *args):
         code, out, err = self.ctl("--json", *args)
@@ -262,6 +271,9 @@ class ListKeysTest(unittest.TestCase):
             # gpg exits 2 while it lacks the new key for the second signature.
             code, plain, status = person.decrypt(armored_of(raw))
             self.assertIn("DECRYPTION_OKAY", status)
+            for other in self.people:
+                if other is not person:
+                    self.assertNotEqual(other.decrypt(armored_of(raw))[0], 0, other.email)
             inner = email.message_from_bytes(plain, policy=email.policy.default)
             text_part, key_part = inner.get_payload()
             text = text_part.get_content()
@@ -382,9 +394,10 @@ class ListKeysTest(unittest.TestCase):
                                self.posting(self.bob, "fast", [old], "[TLP:GREEN] retired"))
         self.assertEqual(code, 550, text)
         self.assertIn("not encrypted to this list's key", text)
-        # New mail to the new key works.
-        bob_has_new = self.announcement_key(self.bob, "fast")
-        self.bob.home.import_keys(bob_has_new)
+        # New mail to the new key works; the members take the new key from
+        # the announcement (the copies are signed with it).
+        for person in self.people:
+            person.home.import_keys(self.announcement_key(person, "fast"))
         subject = "[TLP:GREEN] after retirement"
         code, text = self.send(self.bob, "fast", self.posting(self.bob, "fast", [new], subject))
         self.assertEqual(code, 250, text)
@@ -418,6 +431,34 @@ class ListKeysTest(unittest.TestCase):
         self.assertAlmostEqual(got["expires_unix"], time.time() + 3 * 365 * DAY, delta=300)
         self.assertFalse(got["request_user_id_added"])
         self.assertNotEqual(self.list_row("legacy")["key_expires"], "never")
+
+    # --- expiry warnings (libfaketime on tlpmailctl) ----------------------------
+
+    def test_lists_and_keys_warn_60_days_before_the_list_key_expires(self):
+        fpr = self.fpr["ops"]
+        expires = int(KeyView(self.public["ops"]).expires[0])
+        # A new list key is valid for 3 years.
+        self.assertAlmostEqual(expires, time.time() + 3 * 365 * DAY, delta=600)
+        date = time.strftime("%Y-%m-%d", time.gmtime(expires))
+        warning = (f"the list key {fpr} of {addr('ops')} expires on {date} (in 59 days); "
+                   f"run tlpmailctl extend-list-key {addr('ops')}")
+        # 59 and a half days before the expiry: every listing warns.
+        ahead = expires - time.time() - 59.5 * DAY
+        code, out, err = self.ctl_later(ahead, "--json", "lists")
+        row = next(r for r in json.loads(out)["lists"] if r["address"] == addr("ops"))
+        self.assertEqual(row["key_fingerprint"], fpr)
+        self.assertEqual(row["key_warning"], warning)
+        self.assertIn("tlpmailctl: warning: " + warning + "\n", self.ctl_later(ahead, "lists")[2])
+        self.assertIn("tlpmailctl: warning: " + warning + "\n", self.ctl_later(ahead, "keys")[2])
+        self.assertIn("tlpmailctl: warning: " + warning + "\n",
+                      self.ctl_later(ahead, "--json", "keys")[2])
+        # 61 and a half days before: none.
+        ahead = expires - time.time() - 61.5 * DAY
+        code, out, err = self.ctl_later(ahead, "--json", "lists")
+        row = next(r for r in json.loads(out)["lists"] if r["address"] == addr("ops"))
+        self.assertNotIn("key_warning", row)
+        for args in (("lists",), ("keys",)):
+            self.assertNotIn(f"the list key {fpr} ", self.ctl_later(ahead, *args)[2], args)
 
     # --- WKD ------------------------------------------------------------------
 

@@ -27,7 +27,31 @@ packages=(
   faketime
   openssl
   procps
+  # the Debian package (scripts/build-deb.sh, tests/package)
+  debhelper dpkg-dev lintian man-db
+  # Exim 4 and OpenSMTPD for tests/e2e/mta_*_test.py: both conflict with
+  # Postfix (one mail-transport-agent per machine), so the tests run them
+  # from their packages unpacked into a scratch folder (dpkg -x, fetched
+  # below); only their shared libraries are installed.
+  libidn12 libgnutls-dane0 libnsl2 libpcre2-8-0 libdb5.3   # exim4-daemon-light
+  libevent-2.1-7 libpam0g                                  # opensmtpd
 )
+
+# The MTA packages that cannot be installed beside Postfix: downloaded
+# (not installed) into the cache the MTA tests unpack them from.
+mta_debs=(exim4-base exim4-config exim4-daemon-light opensmtpd)
+deb_cache=${TLPMAIL_DEB_CACHE:-/var/cache/tlpmail-test-debs}
+fetch_mta_debs() {
+  local want=()
+  for p in "${mta_debs[@]}"; do
+    compgen -G "$deb_cache/${p}_*.deb" >/dev/null || want+=("$p")
+  done
+  [ ${#want[@]} -eq 0 ] && return 0
+  echo "install-deps: downloading ${want[*]} into $deb_cache (unpacked by the MTA tests, not installed)"
+  $SUDO mkdir -p "$deb_cache"
+  (cd "$deb_cache" && $SUDO apt-get download "${want[@]}") \
+    || echo "install-deps: could not download ${want[*]}: the Exim/OpenSMTPD tests will be skipped" >&2
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -36,13 +60,14 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#packages[@]} packages already installed"
-  exit 0
-fi
-
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  fetch_mta_debs
+  exit 0
+fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
@@ -51,4 +76,5 @@ echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-
 echo "postfix postfix/mailname string localhost" | $SUDO debconf-set-selections
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fetch_mta_debs
 echo "install-deps: done"

@@ -11,7 +11,9 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fixtures"))
 import helpers  # noqa: E402
+from corpus_gpg import primary_fingerprints  # noqa: E402
 
 CTL = os.environ.get("TLPMAILCTL", "build/daemon/tlpmailctl")
 SOURCE_DIR = os.environ.get("TLPMAIL_SOURCE_DIR",
@@ -237,15 +239,7 @@ def gpg_fingerprints(home, data):
                    input=data.encode(), check=True, capture_output=True)
     out = subprocess.run(["gpg", "--homedir", home, "--with-colons", "--list-keys"],
                          check=True, capture_output=True, text=True).stdout
-    fprs, take = [], False
-    for line in out.splitlines():
-        f = line.split(":")
-        if f[0] == "pub":
-            take = True
-        elif f[0] == "fpr" and take:
-            fprs.append(f[9])
-            take = False
-    return fprs
+    return primary_fingerprints(out)
 
 
 class ListKeyTest(unittest.TestCase):

@@ -31,17 +31,8 @@ OPS = "ops-request@" + LIST_DOMAIN
 OPS_LIST = "ops@" + LIST_DOMAIN  # the list itself (its key)
 ALICE = "alice@a.example"
 
-KEYS = None
-
-
-def setUpModule():
-    global KEYS
-    KEYS = harness.Keys()
-
-
-def tearDownModule():
-    if KEYS is not None:
-        KEYS.close()
+KEYS = harness.ModuleKeys()
+setUpModule, tearDownModule = KEYS.open, KEYS.close
 
 
 class DaemonCase(unittest.TestCase):

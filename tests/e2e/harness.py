@@ -54,6 +54,27 @@ class Keys:
         self.gpg.close()
 
 
+class ModuleKeys:
+    """Keys made once for a test module: `KEYS = harness.ModuleKeys()` then
+    `setUpModule, tearDownModule = KEYS.open, KEYS.close`; attributes are
+    those of the Keys made by open()."""
+
+    def __init__(self, *args):
+        self._args, self._keys = args, None
+
+    def open(self):
+        self._keys = Keys(*self._args)
+
+    def close(self):
+        if self._keys is not None:
+            self._keys.close()
+
+    def __getattr__(self, name):
+        if self._keys is None:
+            raise AttributeError(f"{name}: the module's keys are not made yet")
+        return getattr(self._keys, name)
+
+
 def make_certificate(folder, name="tls"):
     """A self-signed P-256 certificate for CN=localhost, made at test time."""
     cert = os.path.join(folder, name + "-cert.pem")

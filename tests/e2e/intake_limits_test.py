@@ -33,17 +33,8 @@ ALICE = "alice@a.example"
 HOST = harness.HOSTNAME
 MiB = 1 << 20
 
-KEYS = None
-
-
-def setUpModule():
-    global KEYS
-    KEYS = harness.Keys()
-
-
-def tearDownModule():
-    if KEYS is not None:
-        KEYS.close()
+KEYS = harness.ModuleKeys()
+setUpModule, tearDownModule = KEYS.open, KEYS.close
 
 
 class LimitSite(harness.Site):

@@ -138,26 +138,25 @@ class Site(harness.DaemonSite):
         return m.group(1), p.stdout
 
 
-class IntakeSecurityTest(unittest.TestCase):
+class PeopleSiteCase(unittest.TestCase):
+    """A test class on one Site: its people (own GnuPG homes), its lists, a
+    sink as the relay, the daemon started; every person holds every list's
+    public key, `cls.list_fprs[address]` its fingerprint. Subclasses call
+    start_site from setUpClass; everything is closed after the class."""
 
     @classmethod
-    def setUpClass(cls):
-        cls.alice = Person("alice@a.example", "Alice Example", "RED")
-        cls.bob = Person("bob@b.example", "Bob Beispiel", "AMBER")
-        cls.carol = Person("carol@c.example", "Carol Exemple", "GREEN")
-        cls.dave = OldPerson("dave@d.example", "Dave Outside", "RED")  # on red@ only
-        cls.people = [cls.alice, cls.bob, cls.carol, cls.dave]
+    def start_site(cls, people, lists, *daemon_args, site_class=None):
+        cls.people = people
         cls.sink = harness.Sink()
         cls.sink.start()
-        cls.site = Site(cls.people, {"ops": ("AMBER", [cls.alice, cls.bob, cls.carol]),
-                                     "red": ("RED", [cls.alice, cls.bob, cls.dave])},
-                        cls.sink.port)
-        cls.site.start("--retry-seconds", "1")
-        cls.ops_fpr, ops_pub = cls.site.list_key(OPS)
-        cls.red_fpr, red_pub = cls.site.list_key(RED)
-        for p in cls.people:
-            p.home.import_keys(ops_pub)
-            p.home.import_keys(red_pub)
+        cls.site = (site_class or Site)(people, lists, cls.sink.port)
+        cls.site.start(*daemon_args)
+        cls.list_fprs = {}
+        for name in lists:
+            address = f"{name}@{DOMAIN}"
+            cls.list_fprs[address], public = cls.site.list_key(address)
+            for p in people:
+                p.home.import_keys(public)
 
     @classmethod
     def tearDownClass(cls):
@@ -171,6 +170,21 @@ class IntakeSecurityTest(unittest.TestCase):
 
     def send(self, person, data, to=OPS):
         return harness.smtp_send(self.site.daemon.port, person.email, [to], data)
+
+
+class IntakeSecurityTest(PeopleSiteCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.alice = Person("alice@a.example", "Alice Example", "RED")
+        cls.bob = Person("bob@b.example", "Bob Beispiel", "AMBER")
+        cls.carol = Person("carol@c.example", "Carol Exemple", "GREEN")
+        cls.dave = OldPerson("dave@d.example", "Dave Outside", "RED")  # on red@ only
+        cls.start_site([cls.alice, cls.bob, cls.carol, cls.dave],
+                       {"ops": ("AMBER", [cls.alice, cls.bob, cls.carol]),
+                        "red": ("RED", [cls.alice, cls.bob, cls.dave])},
+                       "--retry-seconds", "1")
+        cls.ops_fpr, cls.red_fpr = cls.list_fprs[OPS], cls.list_fprs[RED]
 
     def send_ok(self, person, data, to=OPS):
         code, text = self.send(person, data, to)

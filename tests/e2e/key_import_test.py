@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 import delivery_test  # noqa: E402  (Person, DeliveryCase: the outgoing side's fixtures)
 import harness  # noqa: E402
 import helpers  # noqa: E402
-from corpus_gpg import Home, armor, dearmor  # noqa: E402
+from corpus_gpg import Home, armor, dearmor, primary_fingerprints  # noqa: E402
 
 TLPMAILCTL = os.environ.get("TLPMAILCTL", "build/daemon/tlpmailctl")
 DOMAIN = harness.LIST_DOMAIN
@@ -167,15 +167,7 @@ class KeySite(harness.DaemonSite):
         the home does not exist)."""
         if not os.path.isdir(os.path.join(self.state, "gnupg")):
             return []
-        out, want = [], False
-        for line in self.gnupg("--list-secret-keys").splitlines():
-            f = line.split(":")
-            if f[0] == "sec":
-                want = True
-            elif f[0] == "fpr" and want:
-                out.append(f[9])
-                want = False
-        return out
+        return primary_fingerprints(self.gnupg("--list-secret-keys"))
 
 
 def secret_shapes(alice):

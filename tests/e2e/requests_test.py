@@ -21,38 +21,23 @@ sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 import harness  # noqa: E402
 from corpus_mime import as_part, crlf, encrypted_multipart, signed_multipart  # noqa: E402
 from delivery_test import Person, armored_of, wait_for  # noqa: E402
-from intake_security_test import (OPS, Site, header_block, message,  # noqa: E402
+from intake_security_test import (OPS, PeopleSiteCase, header_block, message,  # noqa: E402
                                   text_entity)
 
 REQUEST = "ops-request@" + harness.LIST_DOMAIN
 TLPMAILCTL = os.environ.get("TLPMAILCTL", "build/daemon/tlpmailctl")
 
 
-class RequestTest(unittest.TestCase):
+class RequestTest(PeopleSiteCase):
 
     @classmethod
     def setUpClass(cls):
         cls.alice = Person("alice@a.example", "Alice Example", "RED")
         cls.bob = Person("bob@b.example", "Bob Beispiel", "AMBER")
         cls.carol = Person("carol@c.example", "Carol Outsider", "GREEN")  # not on ops@
-        cls.people = [cls.alice, cls.bob, cls.carol]
-        cls.sink = harness.Sink()
-        cls.sink.start()
-        cls.site = Site(cls.people, {"ops": ("AMBER", [cls.alice, cls.bob])}, cls.sink.port)
-        cls.site.start("--retry-seconds", "1")
-        cls.ops_fpr, ops_pub = cls.site.list_key(OPS)
-        for p in cls.people:
-            p.home.import_keys(ops_pub)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.site.close()
-        cls.sink.close()
-        for p in cls.people:
-            p.close()
-
-    def log(self):
-        return "daemon stderr:\n" + self.site.log()
+        cls.start_site([cls.alice, cls.bob, cls.carol], {"ops": ("AMBER", [cls.alice, cls.bob])},
+                       "--retry-seconds", "1")
+        cls.ops_fpr = cls.list_fprs[OPS]
 
     def signed_request(self, person, text, encrypt=True):
         """A request signed by `person` (and encrypted to the list key)."""

@@ -25,6 +25,7 @@ packages=(
   rnp                     # AEAD messages as Thunderbird's engine makes them (tests)
   postfix                 # smtp-source / smtp-sink for tests and benchmarks
   faketime
+  chromium                # renders the comcheck report page headless (tests/e2e/comcheck_test.py)
   openssl
   procps
   # the Debian package (scripts/build-deb.sh, tests/package)

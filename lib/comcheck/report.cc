@@ -140,7 +140,8 @@ svg text { font-family: sans-serif; font-size: 11px; fill: #333; }
 
 // The success rate of every check as a line over 0..100 %.
 std::string rate_chart(const std::vector<Point>& history) {
-  const double w = 640, h = 240, left = 44, right = 16, top = 12, bottom = 40;
+  // The right margin leaves room for the last date under its point.
+  const double w = 640, h = 240, left = 44, right = 40, top = 12, bottom = 40;
   const double pw = w - left - right, ph = h - top - bottom;
   std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" width=\"640\" "
                     "height=\"240\" viewBox=\"0 0 640 240\" aria-labelledby=\"rate-title\">"

@@ -433,6 +433,10 @@ class ComcheckTest(unittest.TestCase):
         self.assertEqual(again["check"], first)
         self.assertEqual(again["answered"], 2)
 
+        # Every reply to -request and the bounce were processed: nothing
+        # counts as waiting to be fanned out.
+        self.assertEqual(ctl_json(self.site, "queue")["spooled"], 0)
+
         # The page: self-contained, and it renders in a real browser.
         folder = helpers.short_tempdir("tlph")
         try:

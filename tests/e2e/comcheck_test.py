@@ -6,10 +6,13 @@ unsigned, Erin's check message bounces (a DSN sent back to its envelope
 sender, the VERP address), Dave has no usable key (expired), Frank and
 the SOC team mailbox never answer. Short deadlines (seconds) stand in for
 the days of a real check. Then a review round: Alice confirms her entry,
-Bob sends a correction that reaches the admin encrypted. Test-only keys
+Bob sends a correction that reaches the admin encrypted. A second list,
+auto@, has comcheck_interval and directory_review_interval: the daemon
+starts its check and review by itself. Test-only keys
 made at test time; standard library only (plus gpg; chromium for the
 HTML page)."""
 
+import datetime
 import email
 import email.policy
 import email.utils
@@ -113,6 +116,11 @@ Subject: [ops] communication check: please reply
 """)
 
 
+def iso_seconds(text):
+    """Unix time of tlpmailctl's "2026-12-07T00:13:13Z"."""
+    return int(datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+
+
 def send_bounce(site, verp, data):
     code, text = harness.smtp_send(site.daemon.port, "", [verp], data)
     if code != 250:
@@ -156,7 +164,13 @@ class ComcheckTest(unittest.TestCase):
         cls.people = [cls.alice, cls.bob, cls.carol, cls.dave, cls.erin, cls.frank, cls.soc]
         cls.sink = harness.Sink()
         cls.sink.start()
-        cls.site = Site(cls.people, {"ops": ("AMBER", cls.people)}, cls.sink.port)
+        cls.site = Site(cls.people, {"ops": ("AMBER", cls.people),
+                                     "auto": ("AMBER", [cls.alice, cls.bob])}, cls.sink.port)
+        # auto@ runs its checks and reviews by itself: due at the first tick.
+        # (The list's own review interval: the directory's would apply to
+        # ops@ as well.)
+        with open(os.path.join(cls.site.config_dir, "lists.d", "auto.toml"), "a") as f:
+            f.write('comcheck_interval = "90d"\ndirectory_review_interval = "120d"\n')
         cls.site.start(*DAEMON_ARGS)
         cls.ops_fpr, ops_pub = cls.site.list_key(OPS)
         for p in cls.people:
@@ -174,19 +188,19 @@ class ComcheckTest(unittest.TestCase):
 
     # --- the member side ---
 
-    def letters_to(self, person, subject_part):
+    def letters_to(self, person, *subject_parts):
         out = []
         for meta, raw in self.sink.messages():
             if meta["rcpt_to"] != [person.email]:
                 continue
             msg = email.message_from_bytes(raw, policy=email.policy.default)
-            if subject_part in str(msg["Subject"]):
+            if all(part in str(msg["Subject"]) for part in subject_parts):
                 out.append((meta, raw))
         return out
 
     def check_message(self, person, n=1):
         """The n-th check message `person` received, decrypted."""
-        meta, raw = wait_for(lambda: (l := self.letters_to(person, ": please reply"))
+        meta, raw = wait_for(lambda: (l := self.letters_to(person, "[ops] ", ": please reply"))
                              and len(l) >= n and l[n - 1],
                              f"check message {n} to {person.email}", log=self.log)
         return CheckMessage(meta, raw, person, self.ops_fpr)
@@ -233,6 +247,26 @@ class ComcheckTest(unittest.TestCase):
                                   r"event=closed ", timeout=timeout)
 
     # --- the tests (in order: the review round is the list's second check) ---
+
+    def test_0_intervals_start_checks_by_themselves(self):
+        auto = "auto@" + DOMAIN
+        m = self.site.daemon.wait_log(rf" - comcheck check=(\d+) list={re.escape(auto)} "
+                                      r"event=started origin=interval review=yes members=2 ")
+        check_id = int(m.group(1))
+        for person in (self.alice, self.bob):
+            _, raw = wait_for(lambda: self.letters_to(
+                person, "[auto] communication check and directory review"),
+                f"the automatic review message to {person.email}", log=self.log)[0]
+            self.assertIn(b"multipart/encrypted", raw)
+        r = ctl_json(self.site, "comcheck", "report", auto)
+        self.assertEqual((r["check"], r["origin"], r["review"], r["status"]),
+                         (check_id, "interval", True, "open"))
+        # 48 hours to answer; one open check per list: no second one at
+        # the next ticks.
+        self.assertEqual(iso_seconds(r["deadline_at"]) - iso_seconds(r["started_at"]), 48 * 3600)
+        time.sleep(1)
+        hist = ctl_json(self.site, "comcheck", "history", auto)["checks"]
+        self.assertEqual([c["check"] for c in hist], [check_id])
 
     def test_1_check_from_start_to_report(self):
         started = ctl_json(self.site, "comcheck", "start", OPS,

@@ -1,8 +1,8 @@
 // The list's own messages about its key (docs/keys.md, "List keys"): the
 // announcement of a new list key to every member and admin after a
 // rotation (tlpmailctl rotate-list-key), and the admins' notice that the
-// list key expires soon or that a replaced key's grace period ended (the
-// daily list-key-check job). Each is signed by the list key (the
+// list key expires soon or that a replaced key's grace period ended
+// (list_key_notices: no tlpmaild job calls it yet). Each is signed by the list key (the
 // announcement by the old and the new key) and encrypted; nothing here
 // is ever sent in clear. Builds outbox messages; no SQL, no sockets.
 #pragma once

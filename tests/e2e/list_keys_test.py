@@ -259,6 +259,16 @@ class ListKeysTest(unittest.TestCase):
                                delta=120)
         code, out, _ = self.ctl("lists")
         self.assertIn(f"{addr('rot')}: old key {old} still accepted until ", out)
+        # The grace period is the old key's expiry: a day before its end the
+        # old key is still in grace, a day after it is not (gpg under
+        # libfaketime judges it), while the new key stays current.
+        until = row["keys_in_grace"][0]["until_unix"]
+        for ahead, in_grace in ((until - time.time() - DAY, [old]),
+                                (until - time.time() + DAY, [])):
+            code, out, err = self.ctl_later(ahead, "--json", "lists")
+            later = next(r for r in json.loads(out)["lists"] if r["address"] == addr("rot"))
+            self.assertEqual(later["key_fingerprint"], new, err)
+            self.assertEqual([g["fingerprint"] for g in later["keys_in_grace"]], in_grace, err)
 
         # Every member gets the announcement, encrypted to them, from -request@.
         for person in self.people:
@@ -382,6 +392,11 @@ class ListKeysTest(unittest.TestCase):
         # The old one can: its secret key is gone from the daemon's home.
         home = os.path.join(self.site.state, "gnupg")
         keygrips = self.keygrips(old)
+        self.assertEqual(len(keygrips), 2)  # primary key and encryption subkey
+        # Past its grace the old secret key is still there (kept until retired).
+        for grip in keygrips:
+            self.assertTrue(os.path.exists(os.path.join(home, "private-keys-v1.d",
+                                                        grip + ".key")), grip)
         code, out, err = self.ctl("retire-list-key", addr("fast"), old)
         self.assertEqual(code, 0, err)
         self.assertIn(f"list key {old} deleted", out)
@@ -406,8 +421,9 @@ class ListKeysTest(unittest.TestCase):
     def keygrips(self, fpr):
         """Keygrips of the key `fpr` as the public keys the members hold
         say (the daemon's secret key files are named after them)."""
-        rows = self.alice.home.colons(fpr)
-        return [r[9] for r in rows if r[0] == "grp"]
+        out = self.alice.home.run("--with-colons", "--with-keygrip", "--list-keys",
+                                  fpr).stdout.decode()
+        return [r.split(":")[9] for r in out.splitlines() if r.startswith("grp:")]
 
     # --- a key made before issue 11 ------------------------------------------
 

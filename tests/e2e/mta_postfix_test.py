@@ -36,6 +36,7 @@ def no_chroot(master_cf):
 
 class PostfixTest(mta_support.MtaCase):
     mta_name = "postfix"
+    snippets = ["postfix-main.cf", "postfix-master.cf"]
 
     @classmethod
     def start_mta(cls):

@@ -231,6 +231,7 @@ class MtaCase(unittest.TestCase):
     installed."""
 
     mta_name = "?"
+    snippets = []  # the files of docs/mta/ this MTA's set-up is made from
 
     @classmethod
     def setUpClass(cls):
@@ -296,6 +297,16 @@ class MtaCase(unittest.TestCase):
         self.assertTrue(any(s.startswith("VALIDSIG ") and s.split()[-1] == self.list_fpr
                             for s in status), status)
         return msg, plain
+
+    def test_0_guide_shows_the_snippets(self):
+        """The guide shows each file of docs/mta/ that the test uses, as a
+        fenced block of its own, byte for byte: they cannot drift."""
+        with open(GUIDE) as f:
+            guide = f.read()
+        self.assertTrue(self.snippets)
+        for name in self.snippets:
+            self.assertIn("```\n" + snippet(name) + "```\n", guide,
+                          f"docs/mta/{name} is not shown as written in docs/operator-guide.md")
 
     def test_1_posting_reaches_members_maildirs(self):
         marker = f"case-{self.mta_name}-{secrets.token_hex(4)}"

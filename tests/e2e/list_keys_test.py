@@ -8,9 +8,12 @@ tlpmaild, the real tlpmailctl, real gpg and a real SMTP sink:
     certified by the old one, its fingerprint in the text), makes it the
     key the list signs with, and accepts mail to the old key in the grace
     period; `lists --json` shows the key in grace;
-  - with the grace period over (--grace 0) mail to the old key is refused
-    with a reason that names the new key; retire-list-key deletes the old
-    key and refuses to delete the current one;
+  - with the grace period over (--grace 0; and --grace 3 with the daemon's
+    clock moved 2 and 3 days ahead by libfaketime) mail to the old key is
+    refused with a reason that names the new key; the old secret key stays
+    until retire-list-key deletes it, which refuses the current key;
+  - lists/keys warn 60 days before a list key expires (tlpmailctl's clock
+    moved by libfaketime);
   - extend-list-key moves the expiry; a key as tlpmail made them before
     (one user ID, no expiry) keeps working, gets the -request user ID at
     start and an expiry from extend-list-key;
@@ -50,6 +53,37 @@ DAY = 86400
 DAEMON_ARGS = ("--retry-seconds", "1", "--outbox-poll-ms", "200")
 ANNOUNCE_WAIT = 20.0
 FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+
+class Clock:
+    """The daemon's fake clock: an offset in seconds from the real time in
+    the file libfaketime reads at every call (the monotonic clock is left
+    alone, so timers behave); gpg under the daemon sees the same time."""
+
+    def __init__(self, folder):
+        self.file = os.path.join(folder, "faketime")
+        self.set(0)
+
+    def set(self, seconds):
+        with open(self.file, "w") as f:
+            f.write("%+d\n" % int(seconds))
+
+    def env(self):
+        return {"LD_PRELOAD": FAKETIME_LIB, "FAKETIME_TIMESTAMP_FILE": self.file,
+                "FAKETIME_NO_CACHE": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+
+
+class ClockDaemon(harness.Daemon):
+    """harness.Daemon with libfaketime's variables in its environment."""
+
+    def __init__(self, config, args, extra_env):
+        super().__init__(config, args)
+        self.extra_env = extra_env
+
+    def spawn(self, cmd, env=None):
+        env = dict(os.environ if env is None else env)
+        env.update(self.extra_env)
+        return super().spawn(cmd, env)
 
 
 def addr(name):
@@ -103,7 +137,7 @@ class ListKeysTest(unittest.TestCase):
         cls.sink = harness.Sink()
         cls.sink.start()
         members = [cls.alice, cls.bob, cls.carol]
-        cls.lists = ["ops", "quiet", "rot", "fast", "legacy"]
+        cls.lists = ["ops", "quiet", "rot", "fast", "legacy", "late"]
         cls.site = Site(cls.people, {n: ("GREEN", members) for n in cls.lists}, cls.sink.port)
         with open(os.path.join(cls.site.config_dir, "lists.d", "quiet.toml"), "a") as f:
             f.write("autocrypt = false\n")
@@ -118,7 +152,10 @@ class ListKeysTest(unittest.TestCase):
             f.write(cls.maker.export_secret(cls.legacy_fpr))
         code, _, err = cls.ctl("import-list-key", addr("legacy"), secret)
         assert code == 0, err
-        cls.site.start(*DAEMON_ARGS)
+        cls.clock = Clock(cls.maker.path)
+        cls.site.daemon = ClockDaemon(cls.site.config, DAEMON_ARGS, cls.clock.env())
+        cls.site.daemons.append(cls.site.daemon)
+        cls.site.daemon.start()
         cls.fpr, cls.public = {}, {}
         for n in cls.lists:
             cls.fpr[n], cls.public[n] = cls.site.list_key(addr(n))
@@ -340,6 +377,34 @@ class ListKeysTest(unittest.TestCase):
         code, armored, _ = self.ctl("list-key", addr("rot"))
         self.assertAlmostEqual(int(KeyView(armored.encode()).expires[0]),
                                got["expires_unix"], delta=5)
+
+    # --- the grace period's end, on the daemon's clock ------------------------
+
+    def test_the_daemon_refuses_old_key_mail_once_the_grace_period_is_over(self):
+        old = self.fpr["late"]
+        got = self.ctl_json("rotate-list-key", addr("late"), "--grace", "3")
+        new = got["fingerprint"]
+        self.addCleanup(self.clock.set, 0)
+        for person in self.people:
+            person.home.import_keys(self.announcement_key(person, "late"))
+        # Two days on: still in the grace period, accepted and delivered.
+        self.clock.set(2 * DAY)
+        subject = "[TLP:GREEN] two days after the rotation"
+        code, text = self.send(self.carol, "late", self.posting(self.carol, "late", [old], subject))
+        self.assertEqual(code, 250, text)
+        self.wait_copy(self.alice, subject)
+        # Three days and an hour on: the grace period is over.
+        self.clock.set(3 * DAY + 3600)
+        code, text = self.send(self.carol, "late", self.posting(
+            self.carol, "late", [old], "[TLP:GREEN] three days after the rotation"))
+        self.assertEqual((code, text), (550, (
+            f"5.7.1 message is encrypted to the list's old key {old}, replaced by {new}; "
+            f'encrypt to the new key (send "key" to late-request@{DOMAIN})')), self.log())
+        # Mail to the new key is still welcome.
+        subject = "[TLP:GREEN] to the new key after the grace period"
+        code, text = self.send(self.carol, "late", self.posting(self.carol, "late", [new], subject))
+        self.assertEqual(code, 250, text)
+        self.wait_copy(self.bob, subject)
 
     def announcement_key(self, person, name):
         raw = self.announcement_for(person, name)

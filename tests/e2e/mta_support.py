@@ -362,5 +362,18 @@ class MtaCase(unittest.TestCase):
                             return raw
                 return None
             raw = wait_for(arrived, f"{member.email}'s copy of the guide's check", log=self.log)
-            self.assertIn(b"[TLP:CLEAR]", raw)
-        self.site.daemon.wait_log(r" accept .*label=CLEAR")
+            # "What to look for", item by item.
+            msg, plain = self.assert_copy_for(member, "End-to-end check")
+            self.assertEqual(msg["Subject"], "[TLP:CLEAR] [ops] tlpmail end-to-end check")
+            self.assertIn("Alice Example via ops", msg["From"])
+        m = self.site.daemon.wait_log(rf" accept queue_id=(\w+) list={re.escape(OPS)} .*label=CLEAR")
+        qid = m.group(1)
+        self.site.daemon.wait_log(rf"{qid} spool ")
+        self.site.daemon.wait_log(rf"{qid} fanout list={re.escape(OPS)} .*copies=2")
+        self.assertIn(self.list_fpr, self.site.ctl("lists"))
+        wait_for(lambda: "nothing waits for delivery" in self.site.ctl("queue"),
+                 "tlpmailctl queue: nothing waits", log=self.log)
+        audit = self.site.ctl("audit", "--list", OPS)
+        self.assertRegex(audit, rf"(?m)^\S+ \S+ +{re.escape(OPS)} +accepted +CLEAR .*{qid}")
+        self.assertRegex(audit, rf"{qid}.*\n +copies: alice@csirt-a.example \[delivered\], "
+                         rf"bob@csirt-b.example \[delivered\]")

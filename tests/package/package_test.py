@@ -79,7 +79,9 @@ class PackageTest(unittest.TestCase):
                   "/usr/share/man/man5/tlpmail.toml.5.gz",
                   "/usr/share/doc/tlpmail/operator-guide.md", "/usr/share/doc/tlpmail/admin-guide.md",
                   "/usr/share/doc/tlpmail/member-guide.md", "/usr/share/doc/tlpmail/configuration.md",
-                  "/usr/share/doc/tlpmail/copyright", "/usr/share/doc/tlpmail/mta/postfix-main.cf"):
+                  "/usr/share/doc/tlpmail/copyright", "/usr/share/doc/tlpmail/mta/postfix-main.cf",
+                  "/usr/share/doc/tlpmail/mta/exim-router.conf",
+                  "/usr/share/doc/tlpmail/mta/opensmtpd.conf"):
             self.assertTrue(os.path.isfile(self.path(f)), f)
         # Nothing under /usr/local, no test configuration, no state in the package.
         for d in ("usr/local", "var", "etc/tlpmail/gnupg"):

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <random>
 
+#include "util/text.h"
+
 namespace tlpmail::compose {
 namespace {
 
@@ -29,16 +31,6 @@ void random_bytes(std::uint8_t* out, std::size_t n) {
 }
 
 }  // namespace
-
-std::string to_crlf(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size() + bytes.size() / 32);
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    if (bytes[i] == '\n' && (i == 0 || bytes[i - 1] != '\r')) out.push_back('\r');
-    out.push_back(bytes[i]);
-  }
-  return out;
-}
 
 EncodedBody encode_text_body(std::string_view text) {
   std::string crlf = to_crlf(text);

@@ -9,10 +9,6 @@
 
 namespace tlpmail::compose {
 
-// Every bare LF (not preceded by CR) becomes CRLF; everything else is kept
-// (a bare CR stays a bare CR).
-std::string to_crlf(std::string_view bytes);
-
 // A text body ready for a leaf part: the Content-Transfer-Encoding value
 // and the encoded CRLF body.
 struct EncodedBody {

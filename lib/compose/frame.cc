@@ -5,6 +5,7 @@
 
 #include "compose/body_text.h"
 #include "compose/header_text.h"
+#include "util/text.h"
 
 namespace tlpmail::compose {
 namespace {

@@ -12,6 +12,7 @@
 #include "compose/compose.h"
 #include "compose/frame.h"
 #include "compose/header_text.h"
+#include "util/text.h"
 
 namespace tlpmail::compose {
 namespace {

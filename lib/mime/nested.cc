@@ -9,6 +9,7 @@
 #include <string>
 
 #include "openpgp/packets.h"
+#include "util/base64.h"
 
 namespace tlpmail::mime {
 namespace {
@@ -221,15 +222,6 @@ int count_armor_markers(std::string_view bytes, bool skip_dash_escaped) {
 
 namespace {
 
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
 bool is_line_end(char c) { return c == '\r' || c == '\n'; }
 
 // Past the line break at `p` (CRLF, LF or CR alone).
@@ -261,19 +253,13 @@ std::string armor_data(std::string_view t, std::size_t& p) {
     p = after_line_end(t, e);
   }
   std::string out;
-  unsigned acc = 0;
-  int bits = 0;
+  util::Base64Bits bits;
   for (; p < t.size(); ++p) {
     const char c = t[p];
     if (is_line_end(c) || c == ' ' || c == '\t') continue;
-    const int v = base64_value(c);
+    const int v = util::base64_digit(c);
     if (v < 0) break;  // '=' (padding or "=CRC" line), '-' (END), anything else
-    acc = ((acc << 6) | static_cast<unsigned>(v)) & 0xFFFFFFu;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
+    bits.add(v, out);
   }
   return out;
 }

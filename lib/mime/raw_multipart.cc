@@ -5,6 +5,7 @@
 #include <string>
 
 #include "mime/mime.h"
+#include "util/text.h"
 
 namespace tlpmail::mime {
 namespace {
@@ -77,14 +78,6 @@ std::size_t body_begin_after(std::string_view text, std::size_t headers_end) {
   return std::string_view::npos;
 }
 
-std::string to_canonical_crlf(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size() + bytes.size() / 32);
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    if (bytes[i] == '\n' && (i == 0 || bytes[i - 1] != '\r')) out.push_back('\r');
-    out.push_back(bytes[i]);
-  }
-  return out;
-}
+std::string to_canonical_crlf(std::string_view bytes) { return to_crlf(bytes); }
 
 }  // namespace tlpmail::mime

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "util/base64.h"
+
 namespace tlpmail::openpgp {
 
 namespace {
@@ -94,15 +96,6 @@ bool contains_armor(std::string_view data) {
 
 namespace {
 
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
 std::string_view trim_line(std::string_view line) {
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
     line.remove_suffix(1);
@@ -121,8 +114,7 @@ std::optional<std::string> dearmor_message(std::string_view text, std::size_t ma
   // Armor headers ("Version: ...") up to the first blank line.
   bool in_headers = true;
   std::string out;
-  std::uint32_t bits = 0;
-  int nbits = 0;
+  util::Base64Bits bits;
   while (pos < text.size() && out.size() < max_bytes) {
     std::size_t nl = text.find('\n', pos);
     if (nl == std::string_view::npos) nl = text.size();
@@ -137,14 +129,9 @@ std::optional<std::string> dearmor_message(std::string_view text, std::size_t ma
     if (line.starts_with("-----") || line.starts_with("=")) break;  // END or checksum
     for (char c : line) {
       if (c == '=') break;  // padding
-      const int v = base64_value(c);
+      const int v = util::base64_digit(c);
       if (v < 0) return std::nullopt;
-      bits = (bits << 6) | static_cast<std::uint32_t>(v);
-      nbits += 6;
-      if (nbits >= 8) {
-        nbits -= 8;
-        out.push_back(static_cast<char>((bits >> nbits) & 0xff));
-      }
+      bits.add(v, out);
     }
   }
   if (out.size() > max_bytes) out.resize(max_bytes);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "openpgp/packets.h"
+#include "util/base64.h"
 
 namespace tlpmail::openpgp {
 
@@ -112,22 +113,12 @@ bool has_secret_packet(std::string_view bin) {
   return false;
 }
 
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
 // Decodes base64 (whitespace ignored, '=' only as padding at the end).
 // nullopt on any other character or a bad length.
 std::optional<std::string> decode_base64(std::string_view text) {
   std::string out;
   out.reserve(text.size() * 3 / 4);
-  std::uint32_t acc = 0;
-  int bits = 0;
+  util::Base64Bits bits;
   int pad = 0;
   std::size_t symbols = 0;
   for (char c : text) {
@@ -137,15 +128,10 @@ std::optional<std::string> decode_base64(std::string_view text) {
       ++symbols;
       continue;
     }
-    const int v = base64_value(c);
+    const int v = util::base64_digit(c);
     if (v < 0 || pad > 0) return std::nullopt;
     ++symbols;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
+    bits.add(v, out);
   }
   if (pad > 2 || symbols % 4 != 0) return std::nullopt;
   return out;
@@ -157,7 +143,7 @@ std::optional<std::string> decode_base64(std::string_view text) {
 bool is_base64_line(std::string_view line, bool in_run) {
   if (line.empty() || line.front() == '=' || (!in_run && line.size() < 16)) return false;
   for (char c : line) {
-    if (base64_value(c) < 0 && c != '=') return false;
+    if (util::base64_digit(c) < 0 && c != '=') return false;
   }
   return true;
 }

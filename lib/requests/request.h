@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "fanout/distribute.h"
 #include "keyring/keyring.h"
 #include "openpgp/context.h"
 #include "queue/spool.h"
@@ -24,15 +25,9 @@
 
 namespace tlpmail::requests {
 
-// What process() works with. References; all must outlive the call.
-// `keys` must be the KeyReport loaded into the home of the Context passed
-// to process() (which also holds the list keys).
-struct Env {
-  const config::Config& config;
-  const keyring::KeyReport& keys;
-  store::Database& db;
-  queue::Spool& spool;
-};
+// What process() works with: the fan-out's references (the KeyReport
+// loaded into the home of the Context passed to process()).
+using Env = fanout::FanoutEnv;
 
 // What one call did, for the log (no content, no subject).
 struct Processed {

@@ -13,24 +13,11 @@ namespace tlpmail::smtp {
 
 namespace {
 
-bool is_digits(std::string_view s, std::size_t min, std::size_t max) {
-  if (s.size() < min || s.size() > max) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
 // Length of a leading enhanced status code "c.s.d " matching `cls`
 // (including the space), or 0.
 std::size_t enhanced_prefix(std::string_view text, int cls) {
   const auto end = text.find(' ');
-  std::string_view e = text.substr(0, end);
-  if (e.size() < 5 || e[0] != static_cast<char>('0' + cls) || e[1] != '.') return 0;
-  std::string_view rest = e.substr(2);
-  const auto dot = rest.find('.');
-  if (dot == std::string_view::npos) return 0;
-  if (!is_digits(rest.substr(0, dot), 1, 3) || !is_digits(rest.substr(dot + 1), 1, 3)) return 0;
+  if (!is_enhanced_code(text.substr(0, end), cls)) return 0;
   return end == std::string_view::npos ? text.size() : end + 1;
 }
 

@@ -1,19 +1,9 @@
 // Wire form and validation of SMTP replies (see reply.h).
 #include "smtp/reply.h"
 
+#include "util/text.h"
+
 namespace tlpmail::smtp {
-
-namespace {
-
-bool is_digits(std::string_view s, std::size_t min, std::size_t max) {
-  if (s.size() < min || s.size() > max) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 std::string Reply::to_wire() const { return to_string() + "\r\n"; }
 
@@ -30,18 +20,19 @@ std::string Reply::to_string() const {
   return out;
 }
 
+bool is_enhanced_code(std::string_view e, int cls) {
+  if (e.size() < 5 || e[0] != static_cast<char>('0' + cls) || e[1] != '.') return false;
+  std::string_view rest = e.substr(2);
+  const auto dot = rest.find('.');
+  return dot != std::string_view::npos && is_digits(rest.substr(0, dot), 1, 3) &&
+         is_digits(rest.substr(dot + 1), 1, 3);
+}
+
 bool is_valid_reply(const Reply& r) {
   if (r.code < 200 || r.code > 599) return false;
   const int cls = r.code / 100;
   if (cls == 3) return false;
-  // Enhanced code: class "." subject "." detail.
-  std::string_view e = r.enhanced;
-  if (e.size() < 5 || e[1] != '.') return false;
-  if (e[0] != static_cast<char>('0' + cls)) return false;
-  std::string_view rest = e.substr(2);
-  const auto dot = rest.find('.');
-  if (dot == std::string_view::npos) return false;
-  if (!is_digits(rest.substr(0, dot), 1, 3) || !is_digits(rest.substr(dot + 1), 1, 3)) return false;
+  if (!is_enhanced_code(r.enhanced, cls)) return false;
   for (char c : r.text) {
     if (c < 0x20 || c > 0x7e) return false;
   }

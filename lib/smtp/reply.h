@@ -36,6 +36,10 @@ struct Reply {
 // and spaces; the whole line at most kMaxReplyLine octets.
 bool is_valid_reply(const Reply& r);
 
+// True for an enhanced status code "C.S.D" (RFC 3463: S and D one to three
+// digits) whose class C is the digit `cls`.
+bool is_enhanced_code(std::string_view e, int cls);
+
 // What the recipient resolver says about one RCPT TO mailbox.
 struct RcptDecision {
   bool accepted = false;

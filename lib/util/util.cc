@@ -12,6 +12,24 @@ constexpr auto kErrorClassNames =
 static_assert(util::names_cover(kErrorClassNames, ErrorClass::corrupt));
 std::string_view to_string(ErrorClass c) { return util::name_of(kErrorClassNames, c); }
 
+std::string to_crlf(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size() + bytes.size() / 32);
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (bytes[i] == '\n' && (i == 0 || bytes[i - 1] != '\r')) out.push_back('\r');
+    out.push_back(bytes[i]);
+  }
+  return out;
+}
+
+bool is_digits(std::string_view s, std::size_t min_len, std::size_t max_len) {
+  if (s.size() < min_len || s.size() > max_len) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
 std::string ascii_lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) {

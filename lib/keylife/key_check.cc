@@ -215,15 +215,20 @@ Result<digest::Section> key_problems_section(const digest::SectionContext& ctx) 
   s.lines = std::move(unusable);
   s.lines.insert(s.lines.end(), expiring.begin(), expiring.end());
   if (!s.lines.empty()) {
+    // An unusable key signs nothing the list accepts, so its member cannot
+    // repair it with update-key: the admins put the repaired key (same
+    // fingerprint) into keys_dir, or pin a new one.
     s.advice =
-        "An expiring key: nothing to do for you; the member extends it and sends it\n"
-        "with update-key to " +
+        "An expiring key: nothing to do for you; the member is told and sends the\n"
+        "extended key with update-key to " +
         ctx.list.request_address() +
         ".\n"
-        "An expired, revoked or weak key, or one without encryption subkey: the\n"
-        "member needs a new key. Check its fingerprint with them on another channel,\n"
-        "change `fingerprint` in directory.toml, put the key into keys_dir and reload\n"
-        "tlpmaild (docs/keys.md, docs/admin-guide.md).\n";
+        "A key that is no longer usable: the list accepts nothing signed by it, so the\n"
+        "member cannot repair it by mail. The same key repaired (an expired key\n"
+        "extended, an encryption subkey added): put it into keys_dir and reload. A\n"
+        "revoked key or a new one: check the new fingerprint with the member on\n"
+        "another channel, change `fingerprint` in directory.toml, put the key into\n"
+        "keys_dir and reload tlpmaild (docs/keys.md, docs/admin-guide.md).\n";
   }
   return s;
 }

@@ -380,6 +380,19 @@ class UpdateKeyTest(KeysCase):
                                                   "text\n"), to=OPS)
         self.assertEqual(code // 100, 5, text)
         self.assertIn("revoked", text)
+        # Nor a request: recorded, not answered (the answer to update-key
+        # above was the last letter encrypted to her key).
+        before = len(self.replies_to(self.erin))
+        code, text = self.send(self.erin, self.request(self.erin, "my-key\n"))
+        self.assertEqual(code, 250, text)
+        qid = harness.queued_id(text)
+        row = wait_for(lambda: self.site.query(
+            "SELECT refusal, reason FROM audit_log WHERE queue_id = ? AND verdict = 'request'",
+            (qid,)), "the audit row of erin's request", log=self.log)[0]
+        self.assertNotEqual(row[0] or "", "", row)
+        self.assertIn("revoked", row[1])
+        time.sleep(1)  # several outbox passes: nothing goes out to her
+        self.assertEqual(len(self.replies_to(self.erin)), before)
 
     def test_revocation_in_keys_dir_withholds_on_reload(self):
         # Named to sort before members.asc: revocations are imported last.
@@ -395,6 +408,12 @@ class UpdateKeyTest(KeysCase):
         copies, left_out = self.fanned_out(self.post(self.alice))
         self.assertNotIn(self.frank.email, copies)
         self.assertEqual(left_out.get(self.frank.email), KEY_REASON)
+        # Nothing signed by his key is accepted.
+        code, text = self.send(self.frank, posting(self.frank, self.ops_fpr, "[TLP:AMBER] hi",
+                                                   "text\n"), to=OPS)
+        self.assertEqual(code // 100, 5, text)
+        self.assertIn("revoked", text)
+        self.assertEqual(self.site.keys_json()[self.frank.email]["status"], "revoked")
 
 
 # --- expiry notices -------------------------------------------------------------

@@ -9,7 +9,9 @@ the system user and its 0700 state folder, `systemd-analyze verify` on
 the installed unit, remove keeping /etc/tlpmail and /var/lib/tlpmail, purge
 deleting /etc/tlpmail, keeping /var/lib/tlpmail and saying so. Everything
 the install made is removed again. It does not start the service (no
-systemd in CI): the MTA tests run tlpmaild on the packaged configuration."""
+systemd in CI): the MTA tests run tlpmaild on the packaged configuration.
+InstallPrefixTest: `cmake --install` for /usr and /usr/local writes a unit
+whose programs exist under that prefix."""
 
 import glob
 import os
@@ -200,6 +202,31 @@ class PackageTest(unittest.TestCase):
                 run(["userdel", "tlpmail"])
             if run(["getent", "group", "tlpmail"]).returncode == 0:
                 run(["groupdel", "tlpmail"])
+
+
+class InstallPrefixTest(unittest.TestCase):
+    """`cmake --install` for /usr and for /usr/local (into a scratch DESTDIR)
+    gives a unit whose programs exist under that prefix, and installs no
+    configuration unless the component `config` is asked for."""
+
+    def test_unit_follows_the_prefix(self):
+        for prefix, sbin, bin_ in (("/usr", "/usr/sbin", "/usr/bin"),
+                                   ("/usr/local", "/usr/local/sbin", "/usr/local/bin")):
+            with tempfile.TemporaryDirectory(prefix="tlpinst-", dir="/tmp") as dest:
+                p = run(["cmake", "--install", BUILD, "--prefix", prefix],
+                        env=dict(os.environ, DESTDIR=dest))
+                self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+                unit = read(os.path.join(dest, prefix.lstrip("/"), "lib/systemd/system/tlpmail.service"))
+                execs = re.findall(r"(?m)^Exec\w+=(/\S+)", unit)
+                self.assertIn(f"{sbin}/tlpmaild", execs)
+                self.assertIn(f"{bin_}/tlpmailctl", execs)
+                for exe in execs:
+                    if exe.startswith(prefix + "/"):
+                        self.assertTrue(os.access(dest + exe, os.X_OK), f"{prefix}: {exe}")
+                self.assertIn(f"file:{prefix}/share/doc/tlpmail/operator-guide.md", unit)
+                self.assertFalse(os.path.exists(os.path.join(dest, "etc")), "config installed")
+                self.assertTrue(os.path.isfile(os.path.join(
+                    dest, prefix.lstrip("/"), "share/man/man8/tlpmaild.8")))
 
 
 if __name__ == "__main__":

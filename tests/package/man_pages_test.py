@@ -3,7 +3,8 @@ option that `tlpmailctl --help` lists, and every option of `tlpmaild
 --help`, is described in tlpmailctl(8) / tlpmaild(8) (docs/man/*.scd, the
 source the build turns into roff), and each built page renders with
 `man --warnings -l` without a warning. A command added to --help without
-its man page entry fails here."""
+its man page entry fails here, and so does a configuration key that the
+parser knows (lib/config/) and tlpmail.toml(5) does not describe."""
 
 import os
 import re
@@ -74,6 +75,22 @@ class ManPagesTest(unittest.TestCase):
                        and f"*{o}=" not in text]
             self.assertEqual(missing, [], f"options of `{os.path.basename(program)} --help` "
                              f"missing from docs/man/{page}.scd")
+
+    def test_every_configuration_key_is_in_tlpmail_toml_5(self):
+        """The keys the parser knows (the k...Keys tables of lib/config/,
+        which also drive its "unknown key" errors) are all described in
+        tlpmail.toml(5)."""
+        page = scd("tlpmail.toml.5")
+        found = {}
+        for name in ("main_file.cc", "list_file.cc", "directory_file.cc"):
+            with open(os.path.join(SOURCE, "lib", "config", name)) as f:
+                code = f.read()
+            for table, body in re.findall(r"(k\w+Keys)\s*=\s*\{(.*?)\};", code, re.S):
+                found[f"{name}:{table}"] = re.findall(r'"([a-z_]+)"', body)
+        self.assertGreaterEqual(len(found), 6, found)  # guards the regex
+        missing = [f"{where}: {k}" for where, keys in found.items() for k in keys
+                   if f"*{k}*" not in page]
+        self.assertEqual(missing, [], "configuration keys missing from docs/man/tlpmail.toml.5.scd")
 
     def test_exit_codes_documented(self):
         for page in ("tlpmailctl.8", "tlpmaild.8"):

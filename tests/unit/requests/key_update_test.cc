@@ -329,5 +329,41 @@ TEST_F(KeyUpdateTest, RevocationIsStoredAndSaid) {
   EXPECT_TRUE(keys_.find(kAlice)->usable);
 }
 
+// find_key_parts without gpg: the bounds on what a request may hold, and
+// what is no key.
+TEST(FindKeyParts, BoundsAndNonKeys) {
+  const std::string armored =
+      "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmDMEZ\n-----END PGP PUBLIC KEY BLOCK-----\n";
+  // More leaves than kMaxRequestParts: the whole request is refused.
+  std::vector<Attachment> many(kMaxRequestParts, {"text/plain", "n.txt", "note"});
+  KeyParts p = find_key_parts(mime_request("update-key", many));
+  EXPECT_NE(p.problem.find("more than 32 parts"), std::string::npos) << p.problem;
+  EXPECT_TRUE(p.parts.empty());
+  // Exactly at the limit is fine (the text part plus 31 attachments).
+  many.pop_back();
+  p = find_key_parts(mime_request("update-key", many));
+  EXPECT_EQ(p.problem, "");
+  EXPECT_TRUE(p.parts.empty());
+  // Text without key material, an image, a plain .txt: nothing.
+  p = find_key_parts(mime_request(
+      "update-key", {{"image/png", "a.png", "\x89PNG", true}, {"text/plain", "x.txt", "hi"}}));
+  EXPECT_EQ(p.problem, "");
+  EXPECT_TRUE(p.parts.empty());
+  // An inline message without a key block: nothing.
+  pipeline::RequestContent plain;
+  plain.entity = "update-key\n";
+  EXPECT_TRUE(find_key_parts(plain).parts.empty());
+  // Where each part is named for the member.
+  p = find_key_parts(
+      mime_request("update-key\n" + armored, {{"application/pgp-keys", "bob.asc", armored}}));
+  ASSERT_EQ(p.parts.size(), 2u);
+  EXPECT_EQ(p.parts[0].where, "the text of your message");
+  EXPECT_EQ(p.parts[1].where, "the attachment \"bob.asc\"");
+  // A file name with control characters is cleaned in the answer.
+  p = find_key_parts(mime_request("x", {{"application/pgp-keys", "a\tb.asc", armored}}));
+  ASSERT_EQ(p.parts.size(), 1u);
+  EXPECT_EQ(p.parts[0].where.find('\t'), std::string::npos) << p.parts[0].where;
+}
+
 }  // namespace
 }  // namespace tlpmail::requests

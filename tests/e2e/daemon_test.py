@@ -35,31 +35,10 @@ KEYS = harness.ModuleKeys()
 setUpModule, tearDownModule = KEYS.open, KEYS.close
 
 
-class DaemonCase(unittest.TestCase):
+class DaemonCase(harness.DaemonCase):
     """One site and one daemon for the whole class."""
 
-    site_options = {}
-    lists = None
-    timeouts_ms = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.site = harness.Site(KEYS, lists=cls.lists, **cls.site_options)
-        try:
-            cls.daemon = cls.site.start(timeouts_ms=cls.timeouts_ms)
-        except Exception:
-            cls.site.close()
-            raise
-        cls.port = cls.daemon.port
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            code = cls.daemon.stop()
-            if code != 0:
-                raise AssertionError(f"tlpmaild exited {code}; stderr:\n{cls.daemon.log()}")
-        finally:
-            cls.site.close()
+    keys = KEYS
 
     def assert_spooled(self, queue_id, data, sender=ALICE, recipients=(OPS,)):
         """The message is in spool/msg with exactly these bytes and in the

@@ -20,6 +20,7 @@ import sys
 import textwrap
 import threading
 import time
+import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import helpers  # noqa: E402
@@ -52,6 +53,40 @@ class Keys:
 
     def close(self):
         self.gpg.close()
+
+
+class DaemonCase(unittest.TestCase):
+    """One site and one daemon for the whole class; the daemon must exit 0
+    at the end. Subclasses set `keys` (a Keys or ModuleKeys) and override
+    make_site to build another kind of site."""
+
+    keys = None
+    site_options = {}
+    lists = None
+    timeouts_ms = None
+
+    @classmethod
+    def make_site(cls):
+        return Site(cls.keys, lists=cls.lists, **cls.site_options)
+
+    @classmethod
+    def setUpClass(cls):
+        cls.site = cls.make_site()
+        try:
+            cls.daemon = cls.site.start(timeouts_ms=cls.timeouts_ms)
+        except Exception:
+            cls.site.close()
+            raise
+        cls.port = cls.daemon.port
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            code = cls.daemon.stop()
+            if code != 0:
+                raise AssertionError(f"tlpmaild exited {code}; stderr:\n{cls.daemon.log()}")
+        finally:
+            cls.site.close()
 
 
 class ModuleKeys:

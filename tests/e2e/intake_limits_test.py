@@ -113,28 +113,12 @@ def wait_eof(c, deadline):
     return False
 
 
-class DaemonCase(unittest.TestCase):
+class DaemonCase(harness.DaemonCase):
     extra = ()
-    site_options = {}
 
     @classmethod
-    def setUpClass(cls):
-        cls.site = LimitSite(KEYS, extra=cls.extra, **cls.site_options)
-        try:
-            cls.daemon = cls.site.start()
-        except Exception:
-            cls.site.close()
-            raise
-        cls.port = cls.daemon.port
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            code = cls.daemon.stop()
-            if code != 0:
-                raise AssertionError(f"tlpmaild exited {code}; stderr:\n{cls.daemon.log()}")
-        finally:
-            cls.site.close()
+    def make_site(cls):
+        return LimitSite(KEYS, extra=cls.extra, **cls.site_options)
 
     def setUp(self):
         self.daemon.wait_no_sessions()

@@ -99,30 +99,33 @@ Trace run_script(ClientOptions opts, std::string_view script, std::vector<Outbou
   return run;
 }
 
-// Submits every envelope, then feeds `relay` in pieces of `piece` bytes.
-Trace run_split(ClientOptions opts, const std::string& relay, std::vector<OutboundEnvelope> envs,
-                std::size_t split_at) {
+// Submits every envelope, then feeds the relay's bytes piece by piece.
+Trace run_pieces(ClientOptions opts, const std::vector<std::string_view>& pieces,
+                 std::vector<OutboundEnvelope> envs) {
   ClientSession s(std::move(opts));
   Trace run;
   for (auto& e : envs) s.submit(std::move(e));
-  s.feed(std::string_view(relay).substr(0, split_at));
-  s.feed(std::string_view(relay).substr(split_at));
+  for (std::string_view piece : pieces) s.feed(piece);
   run.output = s.take_output();
   for (const auto& e : s.take_events()) run.events.push_back(describe(e));
   run.closed = s.wants_close();
   return run;
 }
 
+// `relay` in two pieces, cut at `split_at`.
+Trace run_split(ClientOptions opts, const std::string& relay, std::vector<OutboundEnvelope> envs,
+                std::size_t split_at) {
+  const std::string_view r(relay);
+  return run_pieces(std::move(opts), {r.substr(0, split_at), r.substr(split_at)}, std::move(envs));
+}
+
+// `relay` one byte at a time.
 Trace run_bytewise(ClientOptions opts, const std::string& relay,
                    std::vector<OutboundEnvelope> envs) {
-  ClientSession s(std::move(opts));
-  Trace run;
-  for (auto& e : envs) s.submit(std::move(e));
-  for (char c : relay) s.feed(std::string_view(&c, 1));
-  run.output = s.take_output();
-  for (const auto& e : s.take_events()) run.events.push_back(describe(e));
-  run.closed = s.wants_close();
-  return run;
+  std::vector<std::string_view> bytes;
+  for (std::size_t i = 0; i < relay.size(); ++i)
+    bytes.push_back(std::string_view(relay).substr(i, 1));
+  return run_pieces(std::move(opts), bytes, std::move(envs));
 }
 
 ClientOptions plain() { return {"relay-client.example.org", StartTlsPolicy::off, false}; }
@@ -132,6 +135,34 @@ ClientOptions opportunistic() {
 ClientOptions required() { return {"relay-client.example.org", StartTlsPolicy::required, false}; }
 
 using Events = std::vector<std::string>;
+
+// The openings most relay scripts share: the relay's greeting and our EHLO,
+// answered with PIPELINING alone or with no extension at all.
+constexpr std::string_view kGreetPipelining = R"(
+  <220 relay
+  >EHLO relay-client.example.org
+  <250-relay
+  <250 PIPELINING
+)";
+constexpr std::string_view kGreetPlain = R"(
+  <220 relay
+  >EHLO relay-client.example.org
+  <250 relay
+)";
+// env()'s default body as the client sends it after 354, final dot included.
+constexpr std::string_view kDefaultBodySent = R"(
+  >Subject: x
+  >
+  >hello
+  >.
+)";
+
+// One script from its pieces, in order.
+std::string script(std::initializer_list<std::string_view> pieces) {
+  std::string s;
+  for (std::string_view p : pieces) (s += p) += '\n';
+  return s;
+}
 
 TEST(SmtpClientClassify, Table) {
   struct Case {
@@ -173,10 +204,8 @@ constexpr std::string_view kPipelined = R"(
   <250 2.1.5 Ok
   <250 2.1.5 Ok
   <354 End data with <CR><LF>.<CR><LF>
-  >Subject: x
-  >
-  >hello
-  >.
+)";
+constexpr std::string_view kPipelinedSecond = R"(
   <250 2.0.0 Ok: queued as A1
   !submit
   >MAIL FROM:<ops-bounces@lists.example.org> SIZE=21
@@ -185,10 +214,8 @@ constexpr std::string_view kPipelined = R"(
   <250 2.1.0 Ok
   <250 2.1.5 Ok
   <354 go
-  >Subject: x
-  >
-  >hello
-  >.
+)";
+constexpr std::string_view kPipelinedEnd = R"(
   <250 2.0.0 Ok: queued as A2
   !quit
   >QUIT
@@ -197,7 +224,9 @@ constexpr std::string_view kPipelined = R"(
 
 TEST(SmtpClient, PipelinedTransactionsOnOneConnection) {
   const Trace got = run_script(
-      plain(), kPipelined, {env({"alice@a.example", "bob@b.example"}), env({"carol@c.example"})});
+      plain(),
+      script({kPipelined, kDefaultBodySent, kPipelinedSecond, kDefaultBodySent, kPipelinedEnd}),
+      {env({"alice@a.example", "bob@b.example"}), env({"carol@c.example"})});
   const Events want = {
       "established pipelining 8bitmime enh size=10240000",
       "done 1 delivered [250 2.0.0 Ok: queued as A1] | alice@a.example delivered 250 | "
@@ -222,15 +251,11 @@ constexpr std::string_view kLockstep = R"(
   <250 2.1.5 Ok
   >DATA
   <354 go
-  >Subject: x
-  >
-  >hello
-  >.
-  <250 2.0.0 Ok
 )";
 
 TEST(SmtpClient, LockstepWithoutPipeliningAndMixedRecipients) {
-  const Trace got = run_script(plain(), kLockstep, {env({"alice@a.example", "bob@b.example"})});
+  const Trace got = run_script(plain(), script({kLockstep, kDefaultBodySent, "<250 2.0.0 Ok"}),
+                               {env({"alice@a.example", "bob@b.example"})});
   const Events want = {
       "established 8bitmime",
       "done 1 delivered [250 2.0.0 Ok] | alice@a.example failed 550 | bob@b.example delivered 250",
@@ -240,11 +265,8 @@ TEST(SmtpClient, LockstepWithoutPipeliningAndMixedRecipients) {
 }
 
 TEST(SmtpClient, PipelinedMixedRecipients) {
-  const Trace got = run_script(plain(), R"(
-    <220 relay
-    >EHLO relay-client.example.org
-    <250-relay
-    <250 PIPELINING
+  const Trace got = run_script(plain(),
+                               script({kGreetPipelining, R"(
     !submit
     >MAIL FROM:<ops-bounces@lists.example.org>
     >RCPT TO:<a@x>
@@ -256,12 +278,8 @@ TEST(SmtpClient, PipelinedMixedRecipients) {
     <550 5.1.1 no
     <451 4.3.0 later
     <354 go
-    >Subject: x
-    >
-    >hello
-    >.
-    <250 2.0.0 Ok
   )",
+                                       kDefaultBodySent, "<250 2.0.0 Ok"}),
                                {env({"a@x", "b@x", "c@x"})});
   const Events want = {
       "established pipelining",
@@ -271,11 +289,8 @@ TEST(SmtpClient, PipelinedMixedRecipients) {
 }
 
 TEST(SmtpClient, DataRepliesDecideTheCopyAndRsetFollowsAFailure) {
-  const Trace got = run_script(plain(), R"(
-    <220 relay
-    >EHLO relay-client.example.org
-    <250-relay
-    <250 PIPELINING
+  const Trace got = run_script(plain(),
+                               script({kGreetPipelining, R"(
     !submit
     >MAIL FROM:<ops-bounces@lists.example.org>
     >RCPT TO:<a@x>
@@ -285,10 +300,8 @@ TEST(SmtpClient, DataRepliesDecideTheCopyAndRsetFollowsAFailure) {
     <250 2.1.0 Ok
     <250 2.1.5 Ok
     <354 go
-    >Subject: x
-    >
-    >hello
-    >.
+  )",
+                                       kDefaultBodySent, R"(
     <451 4.3.0 try later
     >RSET
     >MAIL FROM:<ops-bounces@lists.example.org>
@@ -306,7 +319,7 @@ TEST(SmtpClient, DataRepliesDecideTheCopyAndRsetFollowsAFailure) {
     <250 2.1.0 Ok
     <550 5.1.1 no
     <554 5.5.1 no valid recipients
-  )",
+  )"}),
                                {env({"a@x"}), env({"b@x"}), env({"c@x"})});
   const Events want = {
       "established pipelining",
@@ -318,10 +331,7 @@ TEST(SmtpClient, DataRepliesDecideTheCopyAndRsetFollowsAFailure) {
 }
 
 TEST(SmtpClient, LockstepMailRefusedThenRset) {
-  const Trace got = run_script(plain(), R"(
-    <220 relay
-    >EHLO relay-client.example.org
-    <250 relay
+  const Trace got = run_script(plain(), script({kGreetPlain, R"(
     !submit
     >MAIL FROM:<ops-bounces@lists.example.org>
     <451 4.7.1 greylisted
@@ -332,7 +342,7 @@ TEST(SmtpClient, LockstepMailRefusedThenRset) {
     <250 2.1.0 Ok
     >RCPT TO:<b@x>
     <452 4.2.2 full
-  )",
+  )"}),
                                {env({"a@x", "a2@x"}), env({"b@x"})});
   const Events want = {
       "established",
@@ -343,11 +353,7 @@ TEST(SmtpClient, LockstepMailRefusedThenRset) {
 }
 
 TEST(SmtpClient, PipelinedNoValidRecipientButDataAccepted) {
-  const Trace got = run_script(plain(), R"(
-    <220 relay
-    >EHLO relay-client.example.org
-    <250-relay
-    <250 PIPELINING
+  const Trace got = run_script(plain(), script({kGreetPipelining, R"(
     !submit
     >MAIL FROM:<ops-bounces@lists.example.org>
     >RCPT TO:<a@x>
@@ -357,7 +363,7 @@ TEST(SmtpClient, PipelinedNoValidRecipientButDataAccepted) {
     <354 go
     >.
     <554 5.5.1 no recipients
-  )",
+  )"}),
                                {env({"a@x"})});
   const Events want = {"established pipelining", "done 1 failed [550 5.1.1 no] | a@x failed 550"};
   EXPECT_EQ(got.events, want);
@@ -390,7 +396,8 @@ TEST(SmtpClient, HeloFallback) {
 }
 
 TEST(SmtpClient, StartTlsOpportunisticThenReEhlo) {
-  const Trace got = run_script(opportunistic(), R"(
+  const Trace got = run_script(opportunistic(),
+                               script({R"(
     !submit
     <220 relay
     >EHLO relay-client.example.org
@@ -410,12 +417,8 @@ TEST(SmtpClient, StartTlsOpportunisticThenReEhlo) {
     <250 2.1.0 Ok
     <250 2.1.5 Ok
     <354 go
-    >Subject: x
-    >
-    >hello
-    >.
-    <250 2.0.0 Ok
   )",
+                                       kDefaultBodySent, "<250 2.0.0 Ok"}),
                                {env({"a@x"})});
   const Events want = {"starttls-ready", "established tls pipelining size=-",
                        "done 1 delivered [250 2.0.0 Ok] | a@x delivered 250"};
@@ -423,12 +426,7 @@ TEST(SmtpClient, StartTlsOpportunisticThenReEhlo) {
 }
 
 TEST(SmtpClient, StartTlsOpportunisticNotOfferedOrRefusedGoesOnInClear) {
-  Trace got = run_script(opportunistic(), R"(
-    <220 relay
-    >EHLO relay-client.example.org
-    <250 relay
-  )",
-                         {});
+  Trace got = run_script(opportunistic(), kGreetPlain, {});
   EXPECT_EQ(got.events, Events{"established"});
   got = run_script(opportunistic(), R"(
     <220 relay
@@ -444,15 +442,8 @@ TEST(SmtpClient, StartTlsOpportunisticNotOfferedOrRefusedGoesOnInClear) {
 }
 
 TEST(SmtpClient, StartTlsRequiredNotOfferedFaults) {
-  const Trace got = run_script(required(), R"(
-    !submit
-    <220 relay
-    >EHLO relay-client.example.org
-    <250-relay
-    <250 PIPELINING
-    >QUIT
-  )",
-                               {env({"a@x"})});
+  const Trace got =
+      run_script(required(), script({"!submit", kGreetPipelining, ">QUIT"}), {env({"a@x"})});
   const Events want = {
       "done 1 deferred [451 4.7.0 local: relay does not offer STARTTLS] local=relay does not offer "
       "STARTTLS | a@x deferred 451",
@@ -487,13 +478,7 @@ TEST(SmtpClient, StartTlsRequiredRefusedAndInjectionFault) {
 }
 
 TEST(SmtpClient, Reply421MidSessionDefersEverything) {
-  const Trace got = run_script(plain(), R"(
-    !submit
-    !submit
-    <220 relay
-    >EHLO relay-client.example.org
-    <250-relay
-    <250 PIPELINING
+  const Trace got = run_script(plain(), script({"!submit", "!submit", kGreetPipelining, R"(
     >MAIL FROM:<ops-bounces@lists.example.org>
     >RCPT TO:<a@x>
     >RCPT TO:<b@x>
@@ -501,7 +486,7 @@ TEST(SmtpClient, Reply421MidSessionDefersEverything) {
     <250 2.1.0 Ok
     <550 5.1.1 no
     <421 4.3.2 shutting down
-  )",
+  )"}),
                                {env({"a@x", "b@x"}), env({"c@x"})});
   const Events want = {
       "established pipelining",
@@ -514,17 +499,12 @@ TEST(SmtpClient, Reply421MidSessionDefersEverything) {
 }
 
 TEST(SmtpClient, ConnectionLostDefersUnfinished) {
-  const Trace got = run_script(plain(), R"(
-    !submit
-    !submit
-    <220 relay
-    >EHLO relay-client.example.org
-    <250 relay
+  const Trace got = run_script(plain(), script({"!submit", "!submit", kGreetPlain, R"(
     >MAIL FROM:<ops-bounces@lists.example.org>
     <250 ok
     >RCPT TO:<a@x>
     !lost
-  )",
+  )"}),
                                {env({"a@x"}), env({"b@x"})});
   const Events want = {
       "established",
@@ -550,13 +530,7 @@ TEST(SmtpClient, EightBitBody) {
   )",
                          {env({"a@x"}, body)});
   // Without 8BITMIME the copy fails here: no conversion (signatures).
-  got = run_script(plain(), R"(
-    !submit
-    <220 relay
-    >EHLO relay-client.example.org
-    <250 relay
-  )",
-                   {env({"a@x"}, body)});
+  got = run_script(plain(), script({"!submit", kGreetPlain}), {env({"a@x"}, body)});
   EXPECT_EQ(got.events, (Events{"established",
                                 "done 1 failed [554 5.6.3 local: relay lacks 8BITMIME] local=relay "
                                 "lacks 8BITMIME | a@x failed 554"}));

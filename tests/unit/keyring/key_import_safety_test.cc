@@ -22,12 +22,14 @@
 #include "openpgp/key_material.h"
 #include "openpgp/packets.h"
 #include "openpgp/temp_home.h"
+#include "support/text.h"
 
 namespace tlpmail::keyring {
 namespace {
 
 namespace fs = std::filesystem;
 namespace tk = tlpmail::testkeys;
+using ::tlpmail::testing::crlf;
 using openpgp::KeyFileFault;
 using openpgp::TempHome;
 
@@ -71,15 +73,6 @@ std::string armor(std::string_view bin, const std::string& label = "PUBLIC KEY B
   sum.push_back(static_cast<char>(crc & 0xff));
   return "-----BEGIN PGP " + label + "-----\n\n" + lines_of(base64(bin)) + "=" + base64(sum) +
          "\n-----END PGP " + label + "-----\n";
-}
-
-std::string crlf(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '\n') out.push_back('\r');
-    out.push_back(c);
-  }
-  return out;
 }
 
 // A new-format packet.

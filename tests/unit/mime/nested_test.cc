@@ -7,33 +7,23 @@
 // armored blocks of other labels holding ciphertext; DER S/MIME under any
 // label; preambles. And what must stay clean: mentions without the
 // dashes, keys, signatures, signed-only files, common file formats, text.
+#include "mime/nested.h"
+
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "mime/armor.h"
 #include "mime/mime.h"
-#include "mime/nested.h"
-#include "support/run.h"
-#include "support/temp_dir.h"
+#include "support/gpg_cli.h"
+#include "support/text.h"
 
 namespace tlpmail::mime {
 namespace {
 
-using ::tlpmail::testing::run;
-using ::tlpmail::testing::TempDir;
-
-std::string crlf(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\n') out.push_back('\r');
-    out.push_back(c);
-  }
-  return out;
-}
+using ::tlpmail::testing::crlf;
 
 std::string base64(std::string_view in) {
   static constexpr char kAlphabet[] =
@@ -81,40 +71,14 @@ std::string attachment(const std::string& type, const std::string& name, const s
 }
 
 // A throwaway GnuPG home with one test-only key, for real ciphertext.
-class Gpg {
+class Gpg : public ::tlpmail::testing::GpgCli {
  public:
-  Gpg() {
-    EXPECT_EQ(gpg({"--quick-gen-key", "Nested <nested@test.example>", "future-default",
-                   "default", "never"},
-                  std::nullopt)
-                  .status,
-              0);
-  }
-  ~Gpg() { run({"gpgconf", "--homedir", dir_.path(), "--kill", "all"}); }
-
-  ::tlpmail::testing::RunResult gpg(std::vector<std::string> args,
-                                    const std::optional<std::string>& input) {
-    std::vector<std::string> all = {"gpg", "--homedir", dir_.path(), "--batch", "--yes",
-                                    "--no-tty", "--pinentry-mode", "loopback", "--passphrase",
-                                    "pw", "--trust-model", "always", "-o", "-"};
-    all.insert(all.end(), args.begin(), args.end());
-    if (input) {
-      const std::string in = dir_.file("in");
-      std::ofstream(in, std::ios::binary | std::ios::trunc) << *input;
-      all.push_back(in);
-    }
-    return run(all);
-  }
+  Gpg() : GpgCli("Nested <nested@test.example>") {}
 
   std::string out(std::vector<std::string> args,
                   const std::optional<std::string>& input = "NESTED-PLAINTEXT\n") {
-    const auto r = gpg(std::move(args), input);
-    EXPECT_EQ(r.status, 0) << r.err;
-    return r.out;
+    return GpgCli::out(std::move(args), input);
   }
-
- private:
-  TempDir dir_;
 };
 
 class NestedTest : public ::testing::Test {

@@ -7,21 +7,16 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <fstream>
 #include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "openpgp/packets.h"
-#include "support/run.h"
-#include "support/temp_dir.h"
+#include "support/gpg_cli.h"
 
 namespace tlpmail::openpgp {
 namespace {
-
-using ::tlpmail::testing::run;
-using ::tlpmail::testing::TempDir;
 
 // ---- packets by hand ----
 
@@ -109,44 +104,18 @@ std::string compressed(int algorithm, const std::string& inner) {
 
 // ---- what real gpg writes ----
 
-class Gpg {
+// A throwaway GnuPG home with one test-only key.
+class Gpg : public ::tlpmail::testing::GpgCli {
  public:
-  Gpg() {
-    const auto r = gpg({"--quick-gen-key", "Walk Test <walk@test.example>", "future-default",
-                        "default", "never"},
-                       std::nullopt);
-    EXPECT_EQ(r.status, 0) << r.err;
-  }
-  ~Gpg() { run({"gpgconf", "--homedir", dir_.path(), "--kill", "all"}); }
+  Gpg() : GpgCli("Walk Test <walk@test.example>") {}
 
-  // gpg in this home; `input` (when given) is written to a file whose
-  // name ends the argument list.
-  ::tlpmail::testing::RunResult gpg(std::vector<std::string> args,
-                                    const std::optional<std::string>& input) {
-    std::vector<std::string> all = {"gpg",        "--homedir", dir_.path(), "--batch",
-                                    "--yes",      "--no-tty",  "--pinentry-mode",
-                                    "loopback",   "--passphrase", "pw", "--trust-model",
-                                    "always",     "-o", "-"};
-    all.insert(all.end(), args.begin(), args.end());
-    if (input) {
-      const std::string in = dir_.file("in");
-      std::ofstream(in, std::ios::binary | std::ios::trunc) << *input;
-      all.push_back(in);
-    }
-    return run(all);
-  }
-
-  // Standard output of a gpg command that must succeed.
+  // Standard output of a gpg command that must succeed; never empty.
   std::string out(std::vector<std::string> args,
                   const std::optional<std::string>& input = "secret text\n") {
-    const auto r = gpg(std::move(args), input);
-    EXPECT_EQ(r.status, 0) << r.err;
-    EXPECT_FALSE(r.out.empty());
-    return r.out;
+    std::string o = GpgCli::out(std::move(args), input);
+    EXPECT_FALSE(o.empty());
+    return o;
   }
-
- private:
-  TempDir dir_;
 };
 
 class ScanTest : public ::testing::Test {

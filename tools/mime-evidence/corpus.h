@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "hostile.h"
+
 namespace mime_evidence {
 
 struct Sample {
@@ -24,35 +26,6 @@ struct Sample {
   bool malformed = true;
   bool in_loop = true;  // false: too slow or fatal for a 10,000-message loop
 };
-
-inline std::string nested_multipart(int depth, bool closed) {
-  std::string out =
-      "From: a@example.org\r\nSubject: nested\r\nMIME-Version: 1.0\r\n";
-  for (int i = 0; i < depth; ++i) {
-    out += "Content-Type: multipart/mixed; boundary=\"b" + std::to_string(i) +
-           "\"\r\n\r\n--b" + std::to_string(i) + "\r\n";
-  }
-  out += "Content-Type: text/plain\r\n\r\ninnermost\r\n";
-  if (closed) {
-    for (int i = depth - 1; i >= 0; --i) {
-      out += "--b" + std::to_string(i) + "--\r\n";
-    }
-  }
-  return out;
-}
-
-inline std::string garbage(std::size_t n, std::uint32_t seed) {
-  std::string out;
-  out.reserve(n);
-  std::uint32_t x = seed;
-  for (std::size_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    out.push_back(static_cast<char>(x & 0xff));
-  }
-  return out;
-}
 
 // A well-formed control message: its figures are the baseline the malformed
 // ones are compared against.

@@ -20,6 +20,7 @@
 #include "intake/replies.h"
 #include "pipeline/verifier.h"
 #include "store/database.h"
+#include "support/temp_dir.h"
 
 namespace tlpmail::intake {
 namespace {
@@ -36,9 +37,6 @@ constexpr std::string_view kReplayReply = "550 5.7.1 signature was already used 
 class DuplicateRecordTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/tlpt-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     list_.address = "Ops@Lists.Example.org";
     list_.members = {"alice@a.example", "bob@b.example"};
     other_.address = "red@lists.example.org";
@@ -47,11 +45,7 @@ class DuplicateRecordTest : public ::testing::Test {
     ASSERT_TRUE(db.has_value()) << db.error().message;
     db_ = std::move(db).value();
   }
-  void TearDown() override {
-    db_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  void TearDown() override { db_.reset(); }
   static Verdict accepted(std::string digest, std::string message_id) {
     Verdict v;
     v.accepted = true;
@@ -72,7 +66,8 @@ class DuplicateRecordTest : public ::testing::Test {
     return rows ? rows->at(0).integer(0) : -1;
   }
 
-  fs::path dir_;
+  ::tlpmail::testing::TempDir tmp_;
+  const fs::path dir_{tmp_.path()};
   directory::MailingList list_;
   directory::MailingList other_;
   std::unique_ptr<store::Database> db_;
@@ -184,30 +179,26 @@ TEST_F(DuplicateRecordTest, InTransactionResultRollsBackWithTheCallersTransactio
 
 // verify() itself with the fixture corpus: accept-replay-original, the
 // same bytes again, and refuse-replay (the same signature, a new Message-ID).
-class DuplicateCorpusTest : public ::testing::Test {
+class DuplicateCorpusTest : public test_support::CorpusSuite {
  protected:
   static void SetUpTestSuite() {
-    ASSERT_TRUE(openpgp::initialize().has_value());
-    world_ = test_support::CorpusWorld::make().release();
-    ASSERT_NE(world_, nullptr);
+    CorpusSuite::SetUpTestSuite();
+    if (world_ == nullptr) return;
     config_ = &world_->config;
     keys_ = world_->keys.get();
     gpg_ = &*world_->gpg;
   }
-  static void TearDownTestSuite() { delete world_; }
   // A fresh database per test.
   std::unique_ptr<store::Database> open_db(const std::string& name) {
     return world_->open_db(name);
   }
   static std::string message(const char* name) { return world_->message(name); }
 
-  static test_support::CorpusWorld* world_;
   static const std::shared_ptr<const config::Config>* config_;
   static const keyring::KeyReport* keys_;
   static openpgp::Context* gpg_;
 };
 
-test_support::CorpusWorld* DuplicateCorpusTest::world_ = nullptr;
 const std::shared_ptr<const config::Config>* DuplicateCorpusTest::config_ = nullptr;
 const keyring::KeyReport* DuplicateCorpusTest::keys_ = nullptr;
 openpgp::Context* DuplicateCorpusTest::gpg_ = nullptr;

@@ -18,6 +18,7 @@
 #include "queue/env.h"
 #include "queue/spool.h"
 #include "store/database.h"
+#include "support/temp_dir.h"
 
 namespace tlpmail::intake {
 namespace {
@@ -115,9 +116,6 @@ TEST(MessageBuffer, WithoutABudgetOnlyTheMappingCounts) {
 class IntakeBudgetTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/tlpt-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
     write("tlpmail.toml",
           "[server]\nhostname = \"lists.example.org\"\n"
           "max_message_size = 4194304\n");
@@ -142,8 +140,6 @@ class IntakeBudgetTest : public ::testing::Test {
   void TearDown() override {
     spool_.reset();
     db_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(root_, ec);
   }
   void write(const std::string& name, const std::string& text) {
     std::filesystem::create_directories((root_ / name).parent_path());
@@ -184,7 +180,8 @@ class IntakeBudgetTest : public ::testing::Test {
     return n;
   }
 
-  std::filesystem::path root_;
+  ::tlpmail::testing::TempDir tmp_;
+  const std::filesystem::path root_{tmp_.path()};
   std::shared_ptr<const config::Config> config_;
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<queue::Spool> spool_;

@@ -17,15 +17,8 @@
 namespace tlpmail::intake {
 namespace {
 
-class IntakeMessageTest : public ::testing::Test {
+class IntakeMessageTest : public test_support::CorpusSuite {
  protected:
-  static void SetUpTestSuite() {
-    ASSERT_TRUE(openpgp::initialize().has_value());
-    world_ = test_support::CorpusWorld::make().release();
-    ASSERT_NE(world_, nullptr);
-  }
-  static void TearDownTestSuite() { delete world_; }
-
   void SetUp() override {
     ASSERT_NE(world_, nullptr);
     const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
@@ -67,12 +60,10 @@ class IntakeMessageTest : public ::testing::Test {
     return rows && !rows->at(0).is_null(0) ? rows->at(0).text(0) : std::string();
   }
 
-  static test_support::CorpusWorld* world_;
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<queue::Spool> spool_;
 };
 
-test_support::CorpusWorld* IntakeMessageTest::world_ = nullptr;
 
 const std::string kOps = "ops@lists.example.org";
 

@@ -2,7 +2,6 @@
 // the replay race between two sessions, the thread index keeping the
 // higher label, audit rows for refusals without a queue id.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <memory>
@@ -11,6 +10,7 @@
 #include "intake/replies.h"
 #include "pipeline/verdict.h"
 #include "store/database.h"
+#include "support/temp_dir.h"
 
 namespace tlpmail::intake {
 namespace {
@@ -25,15 +25,8 @@ namespace fs = std::filesystem;
 class RecordTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/tlpt-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     list_.address = "ops@lists.example.org";
     list_.members = {"alice@a.example", "bob@b.example"};
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
   std::unique_ptr<store::Database> open() {
     auto db = store::Database::open(dir_ / "tlpmail.db");
@@ -62,7 +55,8 @@ class RecordTest : public ::testing::Test {
     return rows ? rows->at(0).integer(0) : -1;
   }
 
-  fs::path dir_;
+  ::tlpmail::testing::TempDir tmp_;
+  const fs::path dir_{tmp_.path()};
   directory::MailingList list_;
 };
 

@@ -4,12 +4,13 @@
 #include "net/tls.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include "support/temp_dir.h"
 
 namespace tlpmail::net {
 namespace {
@@ -19,13 +20,9 @@ namespace fs = std::filesystem;
 class TlsContextTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/tlpt-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     make_pair("a");
     make_pair("b");
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   void make_pair(const std::string& name) {
     std::string cmd =
@@ -38,7 +35,8 @@ class TlsContextTest : public ::testing::Test {
   fs::path cert(const std::string& n) const { return dir_ / (n + "-cert.pem"); }
   fs::path key(const std::string& n) const { return dir_ / (n + "-key.pem"); }
 
-  fs::path dir_;
+  ::tlpmail::testing::TempDir tmp_;
+  const fs::path dir_{tmp_.path()};
 };
 
 TEST_F(TlsContextTest, LoadsMatchingPair) {

@@ -10,10 +10,8 @@
 
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 
 #include "config/config.h"
@@ -21,15 +19,11 @@
 #include "openpgp/context.h"
 #include "openpgp/list_key.h"
 #include "store/database.h"
+#include "support/files.h"
 
 namespace tlpmail::test_support {
 
-inline std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using ::tlpmail::testing::read_file;
 
 // Stops the gpg-agents of ROOT/g and of the corpus homes, then removes ROOT.
 inline void remove_corpus_root(const std::filesystem::path& root) {
@@ -123,6 +117,25 @@ class CorpusWorld {
     }
     return true;
   }
+};
+
+// The base of a test suite on the corpus, made once for the suite (real
+// gpg, a few seconds). world_ stays null when it could not be made: the
+// failure is reported and each test asserts world_ (or what it took from
+// it) before use.
+class CorpusSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ASSERT_TRUE(openpgp::initialize().has_value());
+    world_ = CorpusWorld::make().release();
+    ASSERT_NE(world_, nullptr);
+  }
+  static void TearDownTestSuite() {
+    delete world_;
+    world_ = nullptr;
+  }
+
+  static inline CorpusWorld* world_ = nullptr;
 };
 
 }  // namespace tlpmail::test_support

@@ -88,12 +88,11 @@ std::string verdict_text(const Verdict& v) {
   return s;
 }
 
-class CorpusTest : public ::testing::Test {
+class CorpusTest : public test_support::CorpusSuite {
  protected:
   static void SetUpTestSuite() {
-    ASSERT_TRUE(openpgp::initialize().has_value());
-    world_ = test_support::CorpusWorld::make().release();
-    ASSERT_NE(world_, nullptr);
+    CorpusSuite::SetUpTestSuite();
+    if (world_ == nullptr) return;
     root_ = &world_->root;
     config_ = &world_->config;
     keys_ = world_->keys.get();
@@ -106,10 +105,9 @@ class CorpusTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete db_;
     delete manifest_;
-    delete world_;
+    CorpusSuite::TearDownTestSuite();
   }
 
-  static test_support::CorpusWorld* world_;
   static const fs::path* root_;
   static const std::shared_ptr<const config::Config>* config_;
   static const keyring::KeyReport* keys_;
@@ -118,7 +116,6 @@ class CorpusTest : public ::testing::Test {
   static std::vector<Entry>* manifest_;
 };
 
-test_support::CorpusWorld* CorpusTest::world_ = nullptr;
 const fs::path* CorpusTest::root_ = nullptr;
 const std::shared_ptr<const config::Config>* CorpusTest::config_ = nullptr;
 const keyring::KeyReport* CorpusTest::keys_ = nullptr;
@@ -215,14 +212,12 @@ TEST_F(CorpusTest, EveryFixtureGetsItsExactVerdict) {
 // is refused, never read.
 TEST_F(CorpusTest, CiphertextForAnotherListIsRefused) {
   ASSERT_NE(manifest_, nullptr);
-  const fs::path state = *root_ / "other-list";
-  fs::create_directories(state);
-  auto db = store::Database::open(state / "tlpmail.db");
-  ASSERT_TRUE(db.has_value());
-  Verifier verifier(**config_, *keys_, **db);
+  auto db = world_->open_db("other-list");
+  ASSERT_NE(db, nullptr);
+  Verifier verifier(**config_, *keys_, *db);
   const auto* ops = (*config_)->directory.find_list("ops@lists.example.org");
   ASSERT_NE(ops, nullptr);
-  const std::string raw = read_file(*root_ / "c" / "messages" / "accept-red-on-red-list.eml");
+  const std::string raw = world_->message("accept-red-on-red-list");
   auto got = verifier.verify(*gpg_, *ops, raw, std::time(nullptr));
   ASSERT_TRUE(got.has_value()) << got.error().message;
   EXPECT_FALSE(got->accepted);
@@ -234,31 +229,29 @@ TEST_F(CorpusTest, CiphertextForAnotherListIsRefused) {
 // on every other list too (docs/pipeline.md, "Replay").
 TEST_F(CorpusTest, ASignatureAcceptedOnOneListIsAReplayOnAnother) {
   ASSERT_NE(manifest_, nullptr);
-  const fs::path state = *root_ / "cross-list";
-  fs::create_directories(state);
-  auto db = store::Database::open(state / "tlpmail.db");
-  ASSERT_TRUE(db.has_value());
-  Verifier verifier(**config_, *keys_, **db);
+  auto db = world_->open_db("cross-list");
+  ASSERT_NE(db, nullptr);
+  Verifier verifier(**config_, *keys_, *db);
   const auto* ops = (*config_)->directory.find_list("ops@lists.example.org");
   const auto* red = (*config_)->directory.find_list("red@lists.example.org");
   ASSERT_TRUE(ops && red);
-  const std::string raw = read_file(*root_ / "c" / "messages" / "accept-replay-original.eml");
+  const std::string raw = world_->message("accept-replay-original");
   const std::time_t now = std::time(nullptr);
   auto first = verifier.verify(*gpg_, *red, raw, now);
   ASSERT_TRUE(first.has_value());
   ASSERT_TRUE(first->accepted) << intake::reply_for(*first).to_string();
-  ASSERT_TRUE(intake::record(**db, *first, *red, "Q1", now).has_value());
+  ASSERT_TRUE(intake::record(*db, *first, *red, "Q1", now).has_value());
   auto again = verifier.verify(*gpg_, *ops, raw, now);
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(intake::reply_for(*again).to_string(), "550 5.7.1 signature was already used (replay)");
   // The same verdict recorded twice (a lost race) is an exact retry of Q1;
   // with another Message-ID it is refused by intake::record().
-  auto twice = intake::record(**db, *first, *red, "Q2", now);
+  auto twice = intake::record(*db, *first, *red, "Q2", now);
   ASSERT_TRUE(twice.has_value());
   EXPECT_EQ(twice->duplicate_of, "Q1");
   Verdict other_id = *first;
   other_id.message_id = "other@example.org";
-  twice = intake::record(**db, other_id, *red, "Q2", now);
+  twice = intake::record(*db, other_id, *red, "Q2", now);
   ASSERT_FALSE(twice.has_value());
   EXPECT_EQ(intake::reply_for_fault(twice.error()).to_string(),
             "550 5.7.1 signature was already used (replay)");

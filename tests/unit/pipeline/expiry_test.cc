@@ -24,6 +24,7 @@
 #include "openpgp/context.h"
 #include "pipeline/verifier.h"
 #include "store/database.h"
+#include "support/files.h"
 
 namespace tlpmail::pipeline {
 namespace {
@@ -37,12 +38,7 @@ constexpr std::time_t kDay = 86400;
 // The environment variables this test sets for its children.
 const char* const kEnvNames[] = {"LD_PRELOAD", "FAKETIME_TIMESTAMP_FILE", "FAKETIME_NO_CACHE"};
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using ::tlpmail::testing::read_file;
 
 void write_file(const fs::path& p, const std::string& data) {
   fs::create_directories(p.parent_path());

@@ -8,15 +8,16 @@ namespace {
 constexpr const char* kDir = "config/directory.toml";
 
 TEST_F(ConfigTest, InvalidTlpLabel) {
-  write(kDir, replaced(kDirectory, "clearance = \"RED\"", "clearance = \"ORANGE\""));
-  EXPECT_EQ(check(), (Lines{"config/directory.toml:7: invalid TLP label 'ORANGE' (expected CLEAR, "
-                            "GREEN, AMBER, AMBER+STRICT or RED)"}));
+  EXPECT_EQ(check_with(kDir, replaced(kDirectory, "clearance = \"RED\"", "clearance = \"ORANGE\"")),
+            (Lines{"config/directory.toml:7: invalid TLP label 'ORANGE' (expected CLEAR, "
+                   "GREEN, AMBER, AMBER+STRICT or RED)"}));
 }
 
 TEST_F(ConfigTest, TlpLabelWithPrefix) {
-  write(kDir, replaced(kDirectory, "clearance = \"RED\"", "clearance = \"TLP:RED\""));
-  EXPECT_EQ(check(), (Lines{"config/directory.toml:7: invalid TLP label 'TLP:RED' (write the name "
-                            "without 'TLP:', e.g. 'RED')"}));
+  EXPECT_EQ(
+      check_with(kDir, replaced(kDirectory, "clearance = \"RED\"", "clearance = \"TLP:RED\"")),
+      (Lines{"config/directory.toml:7: invalid TLP label 'TLP:RED' (write the name "
+             "without 'TLP:', e.g. 'RED')"}));
 }
 
 TEST_F(ConfigTest, WhiteReadsAsClearAndLabelsAreCaseInsensitive) {
@@ -36,22 +37,23 @@ TEST_F(ConfigTest, WhiteReadsAsClearAndLabelsAreCaseInsensitive) {
 }
 
 TEST_F(ConfigTest, FingerprintTooShort) {
-  write(kDir, replaced(kDirectory, "0123456789ABCDEF0123456789ABCDEF01234567",
-                       "0123456789ABCDEF0123456789ABCDEF0123456"));
-  EXPECT_EQ(check(), (Lines{"config/directory.toml:6: fingerprint must be 40 hex digits, got 39"}));
+  EXPECT_EQ(check_with(kDir, replaced(kDirectory, "0123456789ABCDEF0123456789ABCDEF01234567",
+                                      "0123456789ABCDEF0123456789ABCDEF0123456")),
+            (Lines{"config/directory.toml:6: fingerprint must be 40 hex digits, got 39"}));
 }
 
 TEST_F(ConfigTest, FingerprintNotHex) {
-  write(kDir, replaced(kDirectory, "0123456789ABCDEF0123456789ABCDEF01234567",
-                       "0123456789ABCDEF0123456789ABCDEF0123456Z"));
-  EXPECT_EQ(check(), (Lines{"config/directory.toml:6: fingerprint must be 40 hex digits, got 'Z' "
-                            "at position 40"}));
+  EXPECT_EQ(check_with(kDir, replaced(kDirectory, "0123456789ABCDEF0123456789ABCDEF01234567",
+                                      "0123456789ABCDEF0123456789ABCDEF0123456Z")),
+            (Lines{"config/directory.toml:6: fingerprint must be 40 hex digits, got 'Z' "
+                   "at position 40"}));
 }
 
 TEST_F(ConfigTest, FingerprintKeyId) {
-  write(kDir, replaced(kDirectory, "0123456789ABCDEF0123456789ABCDEF01234567", "89ABCDEF01234567"));
-  EXPECT_EQ(check(), (Lines{"config/directory.toml:6: fingerprint must be 40 hex digits, got 16 "
-                            "(a key ID is not a fingerprint)"}));
+  EXPECT_EQ(check_with(kDir, replaced(kDirectory, "0123456789ABCDEF0123456789ABCDEF01234567",
+                                      "89ABCDEF01234567")),
+            (Lines{"config/directory.toml:6: fingerprint must be 40 hex digits, got 16 "
+                   "(a key ID is not a fingerprint)"}));
 }
 
 TEST_F(ConfigTest, FingerprintIsNormalised) {
@@ -68,65 +70,66 @@ TEST_F(ConfigTest, FingerprintIsNormalised) {
 }
 
 TEST_F(ConfigTest, DuplicateEmailIgnoresCase) {
-  write(kDir, with_person(R"(email = "Bob@CSIRT-B.example"
+  EXPECT_EQ(check_with(kDir, with_person(R"(email = "Bob@CSIRT-B.example"
 name = "Bob Again"
 fingerprint = "3333333333333333333333333333333333333333"
 clearance = "GREEN"
-)"));
-  EXPECT_EQ(check(), (Lines{"config/directory.toml:23: duplicate email 'Bob@CSIRT-B.example' "
-                            "(first at line 10)"}));
+)")),
+            (Lines{"config/directory.toml:23: duplicate email 'Bob@CSIRT-B.example' "
+                   "(first at line 10)"}));
 }
 
 TEST_F(ConfigTest, DuplicateFingerprint) {
-  write(kDir, with_person(R"(email = "dave@csirt-d.example"
+  EXPECT_EQ(check_with(kDir, with_person(R"(email = "dave@csirt-d.example"
 name = "Dave Example"
 fingerprint = "0123 4567 89ab cdef 0123 4567 89ab cdef 0123 4567"
 clearance = "GREEN"
-)"));
-  EXPECT_EQ(check(), (Lines{"config/directory.toml:25: duplicate fingerprint "
-                            "'0123456789ABCDEF0123456789ABCDEF01234567' (first at line 6)"}));
+)")),
+            (Lines{"config/directory.toml:25: duplicate fingerprint "
+                   "'0123456789ABCDEF0123456789ABCDEF01234567' (first at line 6)"}));
 }
 
 TEST_F(ConfigTest, MalformedEmail) {
-  write(kDir, with_person(R"(email = "Dave <dave@csirt-d.example>"
+  EXPECT_EQ(check_with(kDir, with_person(R"(email = "Dave <dave@csirt-d.example>"
 name = "Dave Example"
 fingerprint = "3333333333333333333333333333333333333333"
 clearance = "GREEN"
-)"));
-  EXPECT_EQ(check(), (Lines{"config/directory.toml:23: invalid e-mail address 'Dave "
-                            "<dave@csirt-d.example>': a space is not allowed in the local part"}));
+)")),
+            (Lines{"config/directory.toml:23: invalid e-mail address 'Dave "
+                   "<dave@csirt-d.example>': a space is not allowed in the local part"}));
 }
 
 TEST_F(ConfigTest, InvalidKind) {
-  write(kDir, replaced(kDirectory, "kind = \"team\"", "kind = \"group\""));
-  EXPECT_EQ(check(), (Lines{"config/directory.toml:20: invalid kind 'group' (expected person or "
-                            "team)"}));
+  EXPECT_EQ(check_with(kDir, replaced(kDirectory, "kind = \"team\"", "kind = \"group\"")),
+            (Lines{"config/directory.toml:20: invalid kind 'group' (expected person or "
+                   "team)"}));
 }
 
 TEST_F(ConfigTest, MissingRequiredPersonKeys) {
-  write(kDir, with_person(R"(organization = "CSIRT-D"
-)"));
-  EXPECT_EQ(check(), (Lines{
-                         "config/directory.toml:22: missing required key 'email'",
-                         "config/directory.toml:22: missing required key 'name'",
-                         "config/directory.toml:22: missing required key 'fingerprint'",
-                         "config/directory.toml:22: missing required key 'clearance'",
-                     }));
+  EXPECT_EQ(check_with(kDir, with_person(R"(organization = "CSIRT-D"
+)")),
+            (Lines{
+                "config/directory.toml:22: missing required key 'email'",
+                "config/directory.toml:22: missing required key 'name'",
+                "config/directory.toml:22: missing required key 'fingerprint'",
+                "config/directory.toml:22: missing required key 'clearance'",
+            }));
 }
 
 TEST_F(ConfigTest, PersonWithoutFingerprint) {
-  write(kDir,
-        replaced(kDirectory, "fingerprint = \"1111111111111111111111111111111111111111\"\n", ""));
-  EXPECT_EQ(check(), (Lines{"config/directory.toml:9: missing required key 'fingerprint'"}));
+  EXPECT_EQ(check_with(
+                kDir, replaced(kDirectory,
+                               "fingerprint = \"1111111111111111111111111111111111111111\"\n", "")),
+            (Lines{"config/directory.toml:9: missing required key 'fingerprint'"}));
 }
 
 TEST_F(ConfigTest, TypoOfAKnownPersonKey) {
-  write(kDir, replaced(kDirectory, "clearance = \"RED\"", "clearence = \"RED\""));
-  EXPECT_EQ(check(), (Lines{
-                         "config/directory.toml:1: missing required key 'clearance'",
-                         "config/directory.toml:7: unknown key 'clearence' (did you mean "
-                         "'clearance'?)",
-                     }));
+  EXPECT_EQ(check_with(kDir, replaced(kDirectory, "clearance = \"RED\"", "clearence = \"RED\"")),
+            (Lines{
+                "config/directory.toml:1: missing required key 'clearance'",
+                "config/directory.toml:7: unknown key 'clearence' (did you mean "
+                "'clearance'?)",
+            }));
 }
 
 TEST_F(ConfigTest, TyposOfKnownPersonKeys) {
@@ -177,31 +180,32 @@ note = "on call weekends"
 }
 
 TEST_F(ConfigTest, ExtraFieldMustBeAString) {
-  write(kDir, with_person(R"(email = "dave@csirt-d.example"
+  EXPECT_EQ(check_with(kDir, with_person(R"(email = "dave@csirt-d.example"
 name = "Dave Example"
 fingerprint = "3333333333333333333333333333333333333333"
 clearance = "GREEN"
 shifts = [1, 2]
-)"));
-  EXPECT_EQ(check(), (Lines{"config/directory.toml:27: wrong type for extra field 'shifts': "
-                            "expected a string, got an array"}));
+)")),
+            (Lines{"config/directory.toml:27: wrong type for extra field 'shifts': "
+                   "expected a string, got an array"}));
 }
 
 TEST_F(ConfigTest, WrongTypeForClearance) {
-  write(kDir, replaced(kDirectory, "clearance = \"RED\"", "clearance = 3"));
-  EXPECT_EQ(check(), (Lines{"config/directory.toml:7: wrong type for 'clearance': expected a "
-                            "string, got an integer"}));
+  EXPECT_EQ(check_with(kDir, replaced(kDirectory, "clearance = \"RED\"", "clearance = 3")),
+            (Lines{"config/directory.toml:7: wrong type for 'clearance': expected a "
+                   "string, got an integer"}));
 }
 
 TEST_F(ConfigTest, ControlCharactersInNames) {
-  write(kDir, replaced(kDirectory, "name = \"Alice Example\"", "name = \"Alice\\r\\nBcc: x\""));
-  EXPECT_EQ(check(), (Lines{"config/directory.toml:3: 'name' must not contain control characters "
-                            "(line breaks, tabs)"}));
+  EXPECT_EQ(check_with(kDir, replaced(kDirectory, "name = \"Alice Example\"",
+                                      "name = \"Alice\\r\\nBcc: x\"")),
+            (Lines{"config/directory.toml:3: 'name' must not contain control characters "
+                   "(line breaks, tabs)"}));
 }
 
 TEST_F(ConfigTest, EmptyName) {
-  write(kDir, replaced(kDirectory, "name = \"Alice Example\"", "name = \" \""));
-  EXPECT_EQ(check(), (Lines{"config/directory.toml:3: name must not be empty"}));
+  EXPECT_EQ(check_with(kDir, replaced(kDirectory, "name = \"Alice Example\"", "name = \" \"")),
+            (Lines{"config/directory.toml:3: name must not be empty"}));
 }
 
 TEST_F(ConfigTest, TeamWithRedClearanceIsAWarning) {
@@ -224,16 +228,18 @@ TEST_F(ConfigTest, PersonAsPlainTable) {
 }
 
 TEST_F(ConfigTest, UnknownTopLevelKeyInDirectory) {
-  write(kDir, std::string(kDirectory) + "\n[[persons]]\nemail = \"dave@csirt-d.example\"\n");
-  EXPECT_EQ(check(), (Lines{"config/directory.toml:22: unknown key 'persons' (did you mean "
-                            "'person'?)"}));
+  EXPECT_EQ(check_with(kDir, std::string(kDirectory) +
+                                 "\n[[persons]]\nemail = \"dave@csirt-d.example\"\n"),
+            (Lines{"config/directory.toml:22: unknown key 'persons' (did you mean "
+                   "'person'?)"}));
 }
 
 TEST_F(ConfigTest, DirectorySyntaxErrorSkipsMemberChecks) {
-  write(kDir, replaced(kDirectory, "name = \"Bob Example\"", "name = \"Bob Example"));
-  EXPECT_EQ(check(), (Lines{"config/directory.toml:11: TOML syntax error at column 20: error while "
-                            "parsing string: unescaped control characters other than TAB (U+0009) "
-                            "are explicitly prohibited"}));
+  EXPECT_EQ(
+      check_with(kDir, replaced(kDirectory, "name = \"Bob Example\"", "name = \"Bob Example")),
+      (Lines{"config/directory.toml:11: TOML syntax error at column 20: error while "
+             "parsing string: unescaped control characters other than TAB (U+0009) "
+             "are explicitly prohibited"}));
 }
 
 TEST_F(ConfigTest, EmptyDirectoryAndNoLists) {

@@ -85,6 +85,14 @@ class ConfigTest : public ::testing::Test {
     return out;
   }
 
+  // Writes `text` to `path` (write()), then every diagnostic of loading
+  // config/tlpmail.toml (check()): one broken file, its FILE:LINE errors.
+  static std::vector<std::string> check_with(const std::filesystem::path& path,
+                                             std::string_view text) {
+    write(path, text);
+    return check();
+  }
+
   // Loads and expects success without any diagnostic.
   static std::shared_ptr<const Config> load_ok(
       const std::filesystem::path& main = "config/tlpmail.toml") {

@@ -9,34 +9,37 @@ namespace {
 constexpr const char* kOps = "config/lists.d/ops.toml";
 
 TEST_F(ConfigTest, TypoOfTlpCeiling) {
-  write(kOps, replaced(kOpsList, "tlp_ceiling", "tlp_celing"));
-  EXPECT_EQ(check(), (Lines{
-                         "config/lists.d/ops.toml: missing required key 'tlp_ceiling'",
-                         "config/lists.d/ops.toml:3: unknown key 'tlp_celing' (did you mean "
-                         "'tlp_ceiling'?)",
-                     }));
+  EXPECT_EQ(check_with(kOps, replaced(kOpsList, "tlp_ceiling", "tlp_celing")),
+            (Lines{
+                "config/lists.d/ops.toml: missing required key 'tlp_ceiling'",
+                "config/lists.d/ops.toml:3: unknown key 'tlp_celing' (did you mean "
+                "'tlp_ceiling'?)",
+            }));
 }
 
 TEST_F(ConfigTest, UnknownListKeys) {
-  write(kOps, std::string(kOpsList) + "moderated = true\nsubject-prefix = \"[ops]\"\n");
-  EXPECT_EQ(check(), (Lines{
-                         "config/lists.d/ops.toml:7: unknown key 'moderated'",
-                         "config/lists.d/ops.toml:8: unknown key 'subject-prefix' (did you mean "
-                         "'subject_prefix'?)",
-                     }));
+  EXPECT_EQ(
+      check_with(kOps, std::string(kOpsList) + "moderated = true\nsubject-prefix = \"[ops]\"\n"),
+      (Lines{
+          "config/lists.d/ops.toml:7: unknown key 'moderated'",
+          "config/lists.d/ops.toml:8: unknown key 'subject-prefix' (did you mean "
+          "'subject_prefix'?)",
+      }));
 }
 
 TEST_F(ConfigTest, InvalidListLabel) {
-  write(kOps, replaced(kOpsList, "tlp_ceiling = \"AMBER\"", "tlp_ceiling = \"ORANGE\""));
-  EXPECT_EQ(check(), (Lines{"config/lists.d/ops.toml:3: invalid TLP label 'ORANGE' (expected "
-                            "CLEAR, GREEN, AMBER, AMBER+STRICT or RED)"}));
+  EXPECT_EQ(
+      check_with(kOps, replaced(kOpsList, "tlp_ceiling = \"AMBER\"", "tlp_ceiling = \"ORANGE\"")),
+      (Lines{"config/lists.d/ops.toml:3: invalid TLP label 'ORANGE' (expected "
+             "CLEAR, GREEN, AMBER, AMBER+STRICT or RED)"}));
 }
 
 TEST_F(ConfigTest, DefaultAboveCeiling) {
-  write(kOps, replaced(replaced(kOpsList, "tlp_ceiling = \"AMBER\"", "tlp_ceiling = \"GREEN\""),
-                       "tlp_default = \"GREEN\"", "tlp_default = \"AMBER\""));
-  EXPECT_EQ(check(), (Lines{"config/lists.d/ops.toml:4: tlp_default AMBER is above tlp_ceiling "
-                            "GREEN"}));
+  EXPECT_EQ(check_with(kOps, replaced(replaced(kOpsList, "tlp_ceiling = \"AMBER\"",
+                                               "tlp_ceiling = \"GREEN\""),
+                                      "tlp_default = \"GREEN\"", "tlp_default = \"AMBER\"")),
+            (Lines{"config/lists.d/ops.toml:4: tlp_default AMBER is above tlp_ceiling "
+                   "GREEN"}));
 }
 
 TEST_F(ConfigTest, DefaultLabelDefaultsToCeiling) {
@@ -50,7 +53,7 @@ TEST_F(ConfigTest, DefaultLabelDefaultsToCeiling) {
 }
 
 TEST_F(ConfigTest, MemberNotInDirectory) {
-  write(kOps, R"(address = "csirt-ops@lists.example.org"
+  EXPECT_EQ(check_with(kOps, R"(address = "csirt-ops@lists.example.org"
 tlp_ceiling = "AMBER"
 members = [
   "alice@csirt-a.example",
@@ -58,57 +61,59 @@ members = [
   "BOB@csirt-b.example",
 ]
 admins = ["alice@csirt-a.example"]
-)");
-  EXPECT_EQ(check(), (Lines{"config/lists.d/ops.toml:5: member 'eve@x.example' is not in the "
-                            "directory"}));
+)"),
+            (Lines{"config/lists.d/ops.toml:5: member 'eve@x.example' is not in the "
+                   "directory"}));
 }
 
 TEST_F(ConfigTest, AdminNotInDirectory) {
-  write(kOps, replaced(kOpsList, "admins = [\"alice@csirt-a.example\"]",
-                       "admins = [\"alice@csirt-a.example\", \"eve@x.example\"]"));
-  EXPECT_EQ(check(), (Lines{"config/lists.d/ops.toml:6: admin 'eve@x.example' is not in the "
-                            "directory"}));
+  EXPECT_EQ(check_with(kOps, replaced(kOpsList, "admins = [\"alice@csirt-a.example\"]",
+                                      "admins = [\"alice@csirt-a.example\", \"eve@x.example\"]")),
+            (Lines{"config/lists.d/ops.toml:6: admin 'eve@x.example' is not in the "
+                   "directory"}));
 }
 
 TEST_F(ConfigTest, AdminNotAMember) {
   write(kOps, replaced(kOpsList, "admins = [\"alice@csirt-a.example\"]",
                        "admins = [\"Alice@CSIRT-A.example\", \"carol@csirt-c.example\"]"));
-  write("config/directory.toml", with_person(R"(email = "carol@csirt-c.example"
+  EXPECT_EQ(check_with("config/directory.toml", with_person(R"(email = "carol@csirt-c.example"
 name = "Carol Example"
 fingerprint = "3333333333333333333333333333333333333333"
 clearance = "GREEN"
-)"));
-  EXPECT_EQ(check(), (Lines{"config/lists.d/ops.toml:6: admin 'carol@csirt-c.example' is not a "
-                            "member of this list"}));
+)")),
+            (Lines{"config/lists.d/ops.toml:6: admin 'carol@csirt-c.example' is not a "
+                   "member of this list"}));
 }
 
 TEST_F(ConfigTest, MalformedMemberAddress) {
-  write(kOps, replaced(kOpsList, "\"bob@csirt-b.example\"", "\"bob@csirt-b\""));
-  EXPECT_EQ(check(), (Lines{"config/lists.d/ops.toml:5: invalid e-mail address 'bob@csirt-b': the "
-                            "domain needs at least one dot"}));
+  EXPECT_EQ(check_with(kOps, replaced(kOpsList, "\"bob@csirt-b.example\"", "\"bob@csirt-b\"")),
+            (Lines{"config/lists.d/ops.toml:5: invalid e-mail address 'bob@csirt-b': the "
+                   "domain needs at least one dot"}));
 }
 
 TEST_F(ConfigTest, MalformedListAddress) {
-  write(kOps, replaced(kOpsList, "csirt-ops@lists.example.org", "csirt ops@lists.example.org"));
-  EXPECT_EQ(check(), (Lines{"config/lists.d/ops.toml:1: invalid e-mail address 'csirt "
-                            "ops@lists.example.org': a space is not allowed in the local part"}));
+  EXPECT_EQ(check_with(kOps, replaced(kOpsList, "csirt-ops@lists.example.org",
+                                      "csirt ops@lists.example.org")),
+            (Lines{"config/lists.d/ops.toml:1: invalid e-mail address 'csirt "
+                   "ops@lists.example.org': a space is not allowed in the local part"}));
 }
 
 TEST_F(ConfigTest, ListWithoutAddress) {
-  write(kOps, replaced(kOpsList, "address = \"csirt-ops@lists.example.org\"\n", ""));
-  EXPECT_EQ(check(), (Lines{"config/lists.d/ops.toml: missing required key 'address'"}));
+  EXPECT_EQ(check_with(kOps, replaced(kOpsList, "address = \"csirt-ops@lists.example.org\"\n", "")),
+            (Lines{"config/lists.d/ops.toml: missing required key 'address'"}));
 }
 
 TEST_F(ConfigTest, ListWithoutMembersKey) {
-  write(kOps, replaced(kOpsList,
-                       "members = [\"alice@csirt-a.example\", \"bob@csirt-b.example\", "
-                       "\"soc@csirt-c.example\"]\n",
-                       ""));
-  EXPECT_EQ(check(), (Lines{"config/lists.d/ops.toml: missing required key 'members'"}));
+  EXPECT_EQ(
+      check_with(kOps, replaced(kOpsList,
+                                "members = [\"alice@csirt-a.example\", \"bob@csirt-b.example\", "
+                                "\"soc@csirt-c.example\"]\n",
+                                "")),
+      (Lines{"config/lists.d/ops.toml: missing required key 'members'"}));
 }
 
 TEST_F(ConfigTest, MemberOfTheWrongType) {
-  write(kOps, R"(address = "csirt-ops@lists.example.org"
+  EXPECT_EQ(check_with(kOps, R"(address = "csirt-ops@lists.example.org"
 tlp_ceiling = "AMBER"
 members = [
   "alice@csirt-a.example",
@@ -116,13 +121,13 @@ members = [
 ]
 admins = ["alice@csirt-a.example"]
 deliver_to_sender = "yes"
-)");
-  EXPECT_EQ(check(), (Lines{
-                         "config/lists.d/ops.toml:5: wrong type for an item of 'members': "
-                         "expected a string, got a table",
-                         "config/lists.d/ops.toml:8: wrong type for 'deliver_to_sender': expected "
-                         "a boolean (true or false), got a string",
-                     }));
+)"),
+            (Lines{
+                "config/lists.d/ops.toml:5: wrong type for an item of 'members': "
+                "expected a string, got a table",
+                "config/lists.d/ops.toml:8: wrong type for 'deliver_to_sender': expected "
+                "a boolean (true or false), got a string",
+            }));
 }
 
 TEST_F(ConfigTest, DuplicateMembersAndMissingAdminsAreWarnings) {
@@ -148,73 +153,76 @@ members = [
 }
 
 TEST_F(ConfigTest, ListWithNoMembers) {
-  write(kOps,
-        "address = \"csirt-ops@lists.example.org\"\ntlp_ceiling = \"AMBER\"\nmembers = "
-        "[]\nadmins = []\n");
-  EXPECT_EQ(check(), (Lines{
-                         "config/lists.d/ops.toml:3: warning: the list has no members",
-                         "config/lists.d/ops.toml:4: warning: the list has no admins: nobody will "
-                         "be told about delivery failures or key problems",
-                     }));
+  EXPECT_EQ(
+      check_with(kOps,
+                 "address = \"csirt-ops@lists.example.org\"\ntlp_ceiling = \"AMBER\"\nmembers = "
+                 "[]\nadmins = []\n"),
+      (Lines{
+          "config/lists.d/ops.toml:3: warning: the list has no members",
+          "config/lists.d/ops.toml:4: warning: the list has no admins: nobody will "
+          "be told about delivery failures or key problems",
+      }));
 }
 
 TEST_F(ConfigTest, ControlCharactersInSubjectPrefix) {
-  write(kOps, std::string(kOpsList) + "subject_prefix = \"[ops]\\nBcc: eve@x.example\"\n");
-  EXPECT_EQ(check(), (Lines{"config/lists.d/ops.toml:7: 'subject_prefix' must not contain control "
-                            "characters (line breaks, tabs)"}));
+  EXPECT_EQ(
+      check_with(kOps, std::string(kOpsList) + "subject_prefix = \"[ops]\\nBcc: eve@x.example\"\n"),
+      (Lines{"config/lists.d/ops.toml:7: 'subject_prefix' must not contain control "
+             "characters (line breaks, tabs)"}));
 }
 
 TEST_F(ConfigTest, TwoListsWithOneAddress) {
-  write("config/lists.d/ops2.toml",
-        replaced(kOpsList, "csirt-ops@lists.example.org", "CSIRT-OPS@lists.example.org"));
-  EXPECT_EQ(check(), (Lines{"config/lists.d/ops2.toml:1: list address "
-                            "'CSIRT-OPS@lists.example.org' is already used by "
-                            "config/lists.d/ops.toml"}));
+  EXPECT_EQ(check_with("config/lists.d/ops2.toml", replaced(kOpsList, "csirt-ops@lists.example.org",
+                                                            "CSIRT-OPS@lists.example.org")),
+            (Lines{"config/lists.d/ops2.toml:1: list address "
+                   "'CSIRT-OPS@lists.example.org' is already used by "
+                   "config/lists.d/ops.toml"}));
 }
 
 TEST_F(ConfigTest, ListAddressIsAnotherListsRequestAddress) {
-  write("config/lists.d/zz.toml",
-        replaced(kOpsList, "csirt-ops@lists.example.org", "csirt-ops-request@lists.example.org"));
-  EXPECT_EQ(check(), (Lines{"config/lists.d/zz.toml:1: address "
-                            "'csirt-ops-request@lists.example.org' collides with the -request "
-                            "address of list 'csirt-ops@lists.example.org' "
-                            "(config/lists.d/ops.toml)"}));
+  EXPECT_EQ(check_with("config/lists.d/zz.toml", replaced(kOpsList, "csirt-ops@lists.example.org",
+                                                          "csirt-ops-request@lists.example.org")),
+            (Lines{"config/lists.d/zz.toml:1: address "
+                   "'csirt-ops-request@lists.example.org' collides with the -request "
+                   "address of list 'csirt-ops@lists.example.org' "
+                   "(config/lists.d/ops.toml)"}));
 }
 
 TEST_F(ConfigTest, BouncesAddressIsAnEarlierListsAddress) {
   // a.toml sorts before ops.toml, so ops.toml is the one that collides.
-  write("config/lists.d/a.toml",
-        replaced(kOpsList, "csirt-ops@lists.example.org", "csirt-ops-bounces@lists.example.org"));
-  EXPECT_EQ(check(), (Lines{"config/lists.d/ops.toml:1: -bounces address "
-                            "'csirt-ops-bounces@lists.example.org' of this list collides with list "
-                            "'csirt-ops-bounces@lists.example.org' (config/lists.d/a.toml)"}));
+  EXPECT_EQ(check_with("config/lists.d/a.toml", replaced(kOpsList, "csirt-ops@lists.example.org",
+                                                         "csirt-ops-bounces@lists.example.org")),
+            (Lines{"config/lists.d/ops.toml:1: -bounces address "
+                   "'csirt-ops-bounces@lists.example.org' of this list collides with list "
+                   "'csirt-ops-bounces@lists.example.org' (config/lists.d/a.toml)"}));
 }
 
 TEST_F(ConfigTest, ListAddressIsAPersonsAddress) {
-  write("config/directory.toml", with_person(R"(email = "CSIRT-OPS-request@lists.example.org"
+  EXPECT_EQ(check_with("config/directory.toml",
+                       with_person(R"(email = "CSIRT-OPS-request@lists.example.org"
 name = "Misfiled"
 fingerprint = "3333333333333333333333333333333333333333"
 clearance = "GREEN"
-)"));
-  EXPECT_EQ(check(), (Lines{"config/lists.d/ops.toml:1: -request address "
-                            "'csirt-ops-request@lists.example.org' is also the e-mail address of a "
-                            "person in the directory (config/directory.toml:23)"}));
+)")),
+            (Lines{"config/lists.d/ops.toml:1: -request address "
+                   "'csirt-ops-request@lists.example.org' is also the e-mail address of a "
+                   "person in the directory (config/directory.toml:23)"}));
 }
 
 TEST_F(ConfigTest, BrokenListFileDoesNotStopTheOthers) {
   write("config/lists.d/b.toml", "address = \"b@lists.example.org\"\ntlp_ceiling = AMBER\n");
-  write("config/lists.d/c.toml", R"(address = "c@lists.example.org"
+  EXPECT_EQ(check_with("config/lists.d/c.toml", R"(address = "c@lists.example.org"
 tlp_ceiling = "RED"
 tlp_celing = "RED"
 members = ["alice@csirt-a.example"]
 admins = ["alice@csirt-a.example"]
-)");
-  EXPECT_EQ(check(), (Lines{
-                         "config/lists.d/b.toml:2: TOML syntax error at column 15: error while "
-                         "parsing value: could not determine value type",
-                         "config/lists.d/c.toml:3: unknown key 'tlp_celing' (did you mean "
-                         "'tlp_ceiling'?)",
-                     }));
+)"),
+            (Lines{
+                "config/lists.d/b.toml:2: TOML syntax error at column 15: error while "
+                "parsing value: could not determine value type",
+                "config/lists.d/c.toml:3: unknown key 'tlp_celing' (did you mean "
+                "'tlp_ceiling'?)",
+            }));
 }
 
 TEST_F(ConfigTest, OnlyVisibleTomlFilesAreLists) {
@@ -251,9 +259,9 @@ TEST_F(ConfigTest, AutocryptIsOnByDefaultAndCanBeTurnedOff) {
   auto off = load_ok();
   ASSERT_NE(off, nullptr);
   EXPECT_FALSE(off->directory.find_list("csirt-ops@lists.example.org")->autocrypt);
-  write(kOps, std::string(kOpsList) + "autocrypt = \"no\"\n");
-  EXPECT_EQ(check(), (Lines{"config/lists.d/ops.toml:7: wrong type for 'autocrypt': expected a "
-                            "boolean (true or false), got a string"}));
+  EXPECT_EQ(check_with(kOps, std::string(kOpsList) + "autocrypt = \"no\"\n"),
+            (Lines{"config/lists.d/ops.toml:7: wrong type for 'autocrypt': expected a "
+                   "boolean (true or false), got a string"}));
 }
 
 }  // namespace

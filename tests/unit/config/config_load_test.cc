@@ -169,14 +169,14 @@ lists_dir = "./../shared/lists"
 keys_dir = "keys/."
 )");
   write("shared/people.toml", replaced(kDirectory, "clearance = \"RED\"", "clearance = \"PINK\""));
-  write("shared/lists/ops.toml", replaced(kOpsList, "tlp_ceiling", "tlp_celing"));
-  EXPECT_EQ(check(), (Lines{
-                         "shared/people.toml:7: invalid TLP label 'PINK' (expected CLEAR, GREEN, "
-                         "AMBER, AMBER+STRICT or RED)",
-                         "shared/lists/ops.toml: missing required key 'tlp_ceiling'",
-                         "shared/lists/ops.toml:3: unknown key 'tlp_celing' (did you mean "
-                         "'tlp_ceiling'?)",
-                     }));
+  EXPECT_EQ(check_with("shared/lists/ops.toml", replaced(kOpsList, "tlp_ceiling", "tlp_celing")),
+            (Lines{
+                "shared/people.toml:7: invalid TLP label 'PINK' (expected CLEAR, GREEN, "
+                "AMBER, AMBER+STRICT or RED)",
+                "shared/lists/ops.toml: missing required key 'tlp_ceiling'",
+                "shared/lists/ops.toml:3: unknown key 'tlp_celing' (did you mean "
+                "'tlp_ceiling'?)",
+            }));
 }
 
 TEST_F(ConfigTest, MainFileGivenWithoutFolder) {
@@ -207,28 +207,28 @@ level = "loud"
         replaced(replaced(kDirectory, "kind = \"team\"", "kind = \"crew\""), "clearance = \"RED\"",
                  "clearance = \"ORANGE\""));
   write("config/lists.d/ops.toml", replaced(kOpsList, "tlp_ceiling", "tlp_celing"));
-  write("config/lists.d/a.toml", R"(admins = ["eve@x.example"]
+  EXPECT_EQ(check_with("config/lists.d/a.toml", R"(admins = ["eve@x.example"]
 address = "csirt-ops@lists.example.org"
 members = ["eve@x.example"]
 tlp_ceiling = "GREEN"
 tlp_default = "RED"
-)");
-  EXPECT_EQ(check(), (Lines{
-                         "config/tlpmail.toml:3: invalid protocol 'smtps' (expected smtp or lmtp)",
-                         "config/tlpmail.toml:6: invalid log level 'loud' (expected trace, debug, "
-                         "info, warn or error)",
-                         "config/directory.toml:7: invalid TLP label 'ORANGE' (expected CLEAR, "
-                         "GREEN, AMBER, AMBER+STRICT or RED)",
-                         "config/directory.toml:20: invalid kind 'crew' (expected person or team)",
-                         "config/lists.d/a.toml:1: admin 'eve@x.example' is not in the directory",
-                         "config/lists.d/a.toml:3: member 'eve@x.example' is not in the directory",
-                         "config/lists.d/a.toml:5: tlp_default RED is above tlp_ceiling GREEN",
-                         "config/lists.d/ops.toml: missing required key 'tlp_ceiling'",
-                         "config/lists.d/ops.toml:1: list address 'csirt-ops@lists.example.org' "
-                         "is already used by config/lists.d/a.toml",
-                         "config/lists.d/ops.toml:3: unknown key 'tlp_celing' (did you mean "
-                         "'tlp_ceiling'?)",
-                     }));
+)"),
+            (Lines{
+                "config/tlpmail.toml:3: invalid protocol 'smtps' (expected smtp or lmtp)",
+                "config/tlpmail.toml:6: invalid log level 'loud' (expected trace, debug, "
+                "info, warn or error)",
+                "config/directory.toml:7: invalid TLP label 'ORANGE' (expected CLEAR, "
+                "GREEN, AMBER, AMBER+STRICT or RED)",
+                "config/directory.toml:20: invalid kind 'crew' (expected person or team)",
+                "config/lists.d/a.toml:1: admin 'eve@x.example' is not in the directory",
+                "config/lists.d/a.toml:3: member 'eve@x.example' is not in the directory",
+                "config/lists.d/a.toml:5: tlp_default RED is above tlp_ceiling GREEN",
+                "config/lists.d/ops.toml: missing required key 'tlp_ceiling'",
+                "config/lists.d/ops.toml:1: list address 'csirt-ops@lists.example.org' "
+                "is already used by config/lists.d/a.toml",
+                "config/lists.d/ops.toml:3: unknown key 'tlp_celing' (did you mean "
+                "'tlp_ceiling'?)",
+            }));
 }
 
 TEST_F(ConfigTest, DiagnosticFormats) {

@@ -45,15 +45,15 @@ max_message_size = 536870912
 }
 
 TEST_F(ConfigTest, MemoryBudgetBelowTheMessageSizeIsAnError) {
-  write("config/tlpmail.toml", R"([server]
+  EXPECT_EQ(check_with("config/tlpmail.toml", R"([server]
 hostname = "lists.example.org"
 max_message_memory = 1000000
 max_message_size = 26214400
-)");
-  EXPECT_EQ(check(), (Lines{
-                         "config/tlpmail.toml:3: max_message_memory (1000000) must be at least "
-                         "max_message_size (26214400)",
-                     }));
+)"),
+            (Lines{
+                "config/tlpmail.toml:3: max_message_memory (1000000) must be at least "
+                "max_message_size (26214400)",
+            }));
 }
 
 TEST_F(ConfigTest, IntakeLimitRanges) {

@@ -2,9 +2,10 @@
 // announcement of a new list key to every member and admin after a
 // rotation (tlpmailctl rotate-list-key), and the admins' notice that the
 // list key expires soon or that a replaced key's grace period ended
-// (list_key_notices: no tlpmaild job calls it yet). Each is signed by the list key (the
-// announcement by the old and the new key) and encrypted; nothing here
-// is ever sent in clear. Builds outbox messages; no SQL, no sockets.
+// (list_key_notices: no tlpmaild job calls it yet). Each is signed by the
+// list key (the announcement by the old and the new key) and encrypted;
+// nothing here is ever sent in clear. Builds outbox messages; no SQL, no
+// sockets.
 #pragma once
 
 #include <ctime>

@@ -181,27 +181,12 @@ TEST_F(DuplicateRecordTest, InTransactionResultRollsBackWithTheCallersTransactio
 // same bytes again, and refuse-replay (the same signature, a new Message-ID).
 class DuplicateCorpusTest : public test_support::CorpusSuite {
  protected:
-  static void SetUpTestSuite() {
-    CorpusSuite::SetUpTestSuite();
-    if (world_ == nullptr) return;
-    config_ = &world_->config;
-    keys_ = world_->keys.get();
-    gpg_ = &*world_->gpg;
-  }
   // A fresh database per test.
   std::unique_ptr<store::Database> open_db(const std::string& name) {
     return world_->open_db(name);
   }
   static std::string message(const char* name) { return world_->message(name); }
-
-  static const std::shared_ptr<const config::Config>* config_;
-  static const keyring::KeyReport* keys_;
-  static openpgp::Context* gpg_;
 };
-
-const std::shared_ptr<const config::Config>* DuplicateCorpusTest::config_ = nullptr;
-const keyring::KeyReport* DuplicateCorpusTest::keys_ = nullptr;
-openpgp::Context* DuplicateCorpusTest::gpg_ = nullptr;
 
 TEST_F(DuplicateCorpusTest, SameMessageAgainIsAlreadyQueuedOtherwiseAReplay) {
   ASSERT_NE(gpg_, nullptr);

@@ -11,23 +11,15 @@
 #include <vector>
 
 #include "intake/replies.h"
+#include "lists_config.h"
 
 namespace tlpmail::intake {
 namespace {
 
 std::shared_ptr<const config::Config> make_config(config::Protocol protocol) {
-  auto c = std::make_shared<config::Config>();
-  c->server.hostname = "lists.example.org";
+  auto c = testing::lists_config({"ops@lists.example.org"});
   c->server.protocol = protocol;
   c->server.max_message_size = 4096;
-  directory::Person alice;
-  alice.email = "alice@a.example";
-  alice.name = "Alice";
-  alice.fingerprint = std::string(40, 'A');
-  directory::MailingList ops;
-  ops.address = "ops@lists.example.org";
-  ops.members = {"alice@a.example"};
-  c->directory = directory::Directory({alice}, {ops});
   return c;
 }
 

@@ -11,25 +11,13 @@
 
 #include "intake/recipients.h"
 #include "intake/replies.h"
+#include "lists_config.h"
 
 namespace tlpmail::intake {
 namespace {
 
 std::shared_ptr<const config::Config> two_lists() {
-  auto c = std::make_shared<config::Config>();
-  c->server.hostname = "lists.example.org";
-  directory::Person alice;
-  alice.email = "alice@a.example";
-  alice.name = "Alice";
-  alice.fingerprint = std::string(40, 'A');
-  directory::MailingList ops;
-  ops.address = "ops@lists.example.org";
-  ops.members = {"alice@a.example"};
-  directory::MailingList red;
-  red.address = "red@lists.example.org";
-  red.members = {"alice@a.example"};
-  c->directory = directory::Directory({alice}, {ops, red});
-  return c;
+  return testing::lists_config({"ops@lists.example.org", "red@lists.example.org"});
 }
 
 TEST(OneListReply, IsTemporary) {

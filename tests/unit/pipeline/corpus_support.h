@@ -120,22 +120,31 @@ class CorpusWorld {
 };
 
 // The base of a test suite on the corpus, made once for the suite (real
-// gpg, a few seconds). world_ stays null when it could not be made: the
-// failure is reported and each test asserts world_ (or what it took from
-// it) before use.
+// gpg, a few seconds). world_ and the pointers into it stay null when it
+// could not be made: the failure is reported and each test asserts what
+// it uses before use.
 class CorpusSuite : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     ASSERT_TRUE(openpgp::initialize().has_value());
     world_ = CorpusWorld::make().release();
     ASSERT_NE(world_, nullptr);
+    config_ = &world_->config;
+    keys_ = world_->keys.get();
+    gpg_ = &*world_->gpg;
   }
   static void TearDownTestSuite() {
+    config_ = nullptr;
+    keys_ = nullptr;
+    gpg_ = nullptr;
     delete world_;
     world_ = nullptr;
   }
 
   static inline CorpusWorld* world_ = nullptr;
+  static inline const std::shared_ptr<const config::Config>* config_ = nullptr;
+  static inline const keyring::KeyReport* keys_ = nullptr;
+  static inline openpgp::Context* gpg_ = nullptr;
 };
 
 }  // namespace tlpmail::test_support

@@ -94,9 +94,6 @@ class CorpusTest : public test_support::CorpusSuite {
     CorpusSuite::SetUpTestSuite();
     if (world_ == nullptr) return;
     root_ = &world_->root;
-    config_ = &world_->config;
-    keys_ = world_->keys.get();
-    gpg_ = &*world_->gpg;
     db_ = world_->open_db("state").release();
     ASSERT_NE(db_, nullptr);
     manifest_ = new std::vector<Entry>(read_manifest(world_->corpus() / "manifest.tsv"));
@@ -109,17 +106,11 @@ class CorpusTest : public test_support::CorpusSuite {
   }
 
   static const fs::path* root_;
-  static const std::shared_ptr<const config::Config>* config_;
-  static const keyring::KeyReport* keys_;
-  static openpgp::Context* gpg_;
   static store::Database* db_;
   static std::vector<Entry>* manifest_;
 };
 
 const fs::path* CorpusTest::root_ = nullptr;
-const std::shared_ptr<const config::Config>* CorpusTest::config_ = nullptr;
-const keyring::KeyReport* CorpusTest::keys_ = nullptr;
-openpgp::Context* CorpusTest::gpg_ = nullptr;
 store::Database* CorpusTest::db_ = nullptr;
 std::vector<Entry>* CorpusTest::manifest_ = nullptr;
 

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "util/base64.h"
+
 namespace tlpmail::compose {
 namespace {
 
@@ -100,31 +102,6 @@ std::string q_encode_char(std::string_view ch) {
   return out;
 }
 
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    const std::uint32_t v = (static_cast<unsigned char>(in[i]) << 16) |
-                            (static_cast<unsigned char>(in[i + 1]) << 8) |
-                            static_cast<unsigned char>(in[i + 2]);
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(kAlphabet[(v >> 6) & 63]);
-    out.push_back(kAlphabet[v & 63]);
-  }
-  if (i < in.size()) {
-    std::uint32_t v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
-
 constexpr std::size_t kMinEncodedWord = 20;  // below this, a word starts a new line
 
 // Encoded-words of `text`, Q or B, the first at most `first_max`
@@ -143,7 +120,8 @@ std::vector<std::string> make_words(std::string_view text, bool b, std::size_t f
     const std::size_t n = char_length(static_cast<unsigned char>(text[i]));
     const std::string enc = b ? std::string() : q_encode_char(text.substr(i, n));
     if (i > begin && encoded_size(i + n - begin, q.size() + enc.size()) > limit) {
-      words.push_back(std::string(prefix) + (b ? base64(text.substr(begin, i - begin)) : q) +
+      words.push_back(std::string(prefix) +
+                      (b ? util::base64_encode(text.substr(begin, i - begin)) : q) +
                       std::string(kSuffix));
       begin = i;
       q.clear();
@@ -153,7 +131,7 @@ std::vector<std::string> make_words(std::string_view text, bool b, std::size_t f
     i += n;
   }
   if (begin < text.size()) {
-    words.push_back(std::string(prefix) + (b ? base64(text.substr(begin)) : q) +
+    words.push_back(std::string(prefix) + (b ? util::base64_encode(text.substr(begin)) : q) +
                     std::string(kSuffix));
   }
   return words;
@@ -187,7 +165,7 @@ std::vector<std::string> split_words(std::string_view clean) {
 
 }  // namespace
 
-std::string base64_encode(std::string_view data) { return base64(data); }
+std::string base64_encode(std::string_view data) { return util::base64_encode(data); }
 
 std::string clean_text(std::string_view s) {
   std::string out;

@@ -12,6 +12,7 @@
 #include "compose/compose.h"
 #include "compose/frame.h"
 #include "compose/header_text.h"
+#include "util/base64.h"
 #include "util/text.h"
 
 namespace tlpmail::compose {
@@ -67,27 +68,12 @@ bool is_short_ascii_text(std::string_view data) {
   return true;
 }
 
+// Base64 in lines of 76 characters, each ending in CRLF (RFC 2045).
 std::string base64_lines(std::string_view data) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const std::string b64 = util::base64_encode(data);
   std::string out;
-  std::size_t col = 0;
-  for (std::size_t i = 0; i < data.size(); i += 3) {
-    const std::size_t n = std::min<std::size_t>(3, data.size() - i);
-    std::uint32_t v = 0;
-    for (std::size_t k = 0; k < 3; ++k) {
-      v = (v << 8) | (k < n ? static_cast<unsigned char>(data[i + k]) : 0);
-    }
-    for (std::size_t k = 0; k < 4; ++k) {
-      out.push_back(k <= n ? kAlphabet[(v >> (18 - 6 * k)) & 0x3f] : '=');
-    }
-    col += 4;
-    if (col >= 76) {
-      out += "\r\n";
-      col = 0;
-    }
-  }
-  if (col > 0) out += "\r\n";
+  out.reserve(b64.size() + b64.size() / 76 * 2 + 2);
+  for (std::size_t i = 0; i < b64.size(); i += 76) out += b64.substr(i, 76) + "\r\n";
   return out;
 }
 

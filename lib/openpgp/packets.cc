@@ -3,6 +3,7 @@
 // input, and base64 + CRC-24 for the armored form. No GPGME.
 #include "openpgp/packets.h"
 
+#include "util/base64.h"
 #include "util/enum_names.h"
 
 #define ZLIB_CONST
@@ -614,37 +615,10 @@ Crc24Matrix zero_bytes(std::size_t n) {
 
 std::uint32_t crc24(std::string_view data) { return crc24_update(kCrc24Init, data); }
 
-namespace {
-
-void base64_append(std::string& out, std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    const std::uint32_t v = (static_cast<std::uint32_t>(static_cast<std::uint8_t>(in[i])) << 16) |
-                            (static_cast<std::uint32_t>(static_cast<std::uint8_t>(in[i + 1])) << 8) |
-                            static_cast<std::uint8_t>(in[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  const std::size_t rest = in.size() - i;
-  if (rest == 0) return;
-  std::uint32_t v = static_cast<std::uint32_t>(static_cast<std::uint8_t>(in[i])) << 16;
-  if (rest == 2) v |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(in[i + 1])) << 8;
-  out += kAlphabet[(v >> 18) & 63];
-  out += kAlphabet[(v >> 12) & 63];
-  out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
-  out += '=';
-}
-
-}  // namespace
-
 std::string armor_message(std::string_view binary) {
   std::string b64;
   b64.reserve((binary.size() + 2) / 3 * 4);
-  base64_append(b64, binary);
+  util::base64_append(b64, binary);
   std::string out = "-----BEGIN PGP MESSAGE-----\n\n";
   out.reserve(out.size() + b64.size() + b64.size() / 64 + 64);
   for (std::size_t i = 0; i < b64.size(); i += 64) {
@@ -655,7 +629,7 @@ std::string armor_message(std::string_view binary) {
   const char crc_bytes[3] = {static_cast<char>(crc >> 16), static_cast<char>(crc >> 8),
                              static_cast<char>(crc)};
   out += '=';
-  base64_append(out, std::string_view(crc_bytes, 3));
+  util::base64_append(out, std::string_view(crc_bytes, 3));
   out += "\n-----END PGP MESSAGE-----\n";
   return out;
 }
@@ -679,7 +653,7 @@ const SharedArmor::Tail& SharedArmor::tail_for(std::size_t skip) const {
     const std::string_view rest = std::string_view(shared_).substr(skip);
     std::string b64;
     b64.reserve((rest.size() + 2) / 3 * 4);
-    base64_append(b64, rest);
+    util::base64_append(b64, rest);
     t->lines.reserve(b64.size() + b64.size() / 32 + 4);
     for (std::size_t i = 0; i < b64.size(); i += 64) {
       t->lines.append(b64, i, 64);
@@ -714,7 +688,7 @@ void SharedArmor::append_armored_crlf(std::string& out, std::string_view prefix)
   const Tail& tail = tail_for(skip);
 
   std::string b64;
-  base64_append(b64, head);
+  util::base64_append(b64, head);
   out += "-----BEGIN PGP MESSAGE-----\r\n\r\n";
   for (std::size_t i = 0; i < b64.size(); i += 64) {
     out.append(b64, i, 64);
@@ -725,7 +699,7 @@ void SharedArmor::append_armored_crlf(std::string& out, std::string_view prefix)
   const char crc_bytes[3] = {static_cast<char>(crc >> 16), static_cast<char>(crc >> 8),
                              static_cast<char>(crc)};
   out += '=';
-  base64_append(out, std::string_view(crc_bytes, 3));
+  util::base64_append(out, std::string_view(crc_bytes, 3));
   out += "\r\n-----END PGP MESSAGE-----\r\n";
 }
 

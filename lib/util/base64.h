@@ -1,12 +1,17 @@
-// Base64 digits and the bit accumulator that the armor, key-file and
-// nested-ciphertext readers share. Each reader keeps its own rules for white
+// The base64 encoder, and the digits and bit accumulator that the armor,
+// key-file and nested-ciphertext readers share. Each reader keeps its own rules for white
 // space, padding and line structure (they differ on purpose: see each one).
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace tlpmail::util {
+
+// Appends the base64 encoding of `in` (with '=' padding, no line breaks).
+void base64_append(std::string& out, std::string_view in);
+std::string base64_encode(std::string_view in);
 
 // The value of a base64 digit (RFC 4648 alphabet), or -1 for anything else
 // ('=' included).

@@ -131,6 +131,10 @@ class PackageTest(unittest.TestCase):
     def test_maintainer_scripts(self):
         postinst = read(os.path.join(self.control, "postinst"))
         self.assertIn("adduser --system", postinst)
+        # Remove stops the service; the install does not enable it (a
+        # disabled unit is not started by deb-systemd-invoke).
+        prerm = read(os.path.join(self.control, "prerm"))
+        self.assertIn("deb-systemd-invoke stop 'tlpmail.service'", prerm)
         postrm = read(os.path.join(self.control, "postrm"))
         self.assertIn("rm -rf /etc/tlpmail", postrm)
         self.assertNotRegex(postrm, r"rm -rf /var/lib/tlpmail\s*$", "purge must keep the state")
@@ -167,6 +171,8 @@ class PackageTest(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
             pw = run(["getent", "passwd", "tlpmail"]).stdout
             self.assertRegex(pw, r"^tlpmail:x:\d+:\d+:[^:]*:/var/lib/tlpmail:/usr/sbin/nologin")
+            self.assertFalse(os.path.lexists(
+                "/etc/systemd/system/multi-user.target.wants/tlpmail.service"), "unit enabled")
             st = os.stat("/var/lib/tlpmail")
             self.assertEqual(st.st_mode & 0o777, 0o700)
             self.assertEqual(run(["stat", "-c", "%U", "/var/lib/tlpmail"]).stdout.strip(), "tlpmail")

@@ -17,6 +17,7 @@ import os
 import re
 import secrets
 import shutil
+import subprocess
 import sys
 import time
 import unittest
@@ -238,6 +239,45 @@ class BounceTest(unittest.TestCase):
         # The flag keeps nobody out: a fourth post still has a copy for Erin.
         _, senders4 = self.post(4)
         self.assertIn(self.erin.email, senders4)
+
+
+class QueueCounterTest(unittest.TestCase):
+    """tlpmaild --hold-spool keeps what it receives: mail to -request and
+    -bounces waits for its stage and is counted apart from the postings
+    not yet fanned out (the counter monitoring watches)."""
+
+    def test_service_mail_is_not_counted_as_not_fanned_out(self):
+        keys = harness.Keys()
+        site = harness.Site(keys)
+        try:
+            site.start()  # --hold-spool
+            port = site.daemon.port
+            request = "ops-request@" + DOMAIN
+            code, text = harness.smtp_send(port, "stranger@x.example", [request],
+                                           harness.message(to=request, body="help"))
+            self.assertEqual(code, 250, text)
+            verp = f"ops-bounces+{'b' * 26}@{DOMAIN}"
+            code, text = harness.smtp_send(port, "", [verp], dsn(verp, "alice@a.example"))
+            self.assertEqual(code, 250, text)
+            self.assertEqual(len(site.spool_files()), 2)
+            code, out, err = self.ctl(site, "--json", "queue")
+            self.assertEqual(code, 0, err)
+            q = json.loads(out)
+            self.assertEqual((q["spooled"], q["spooled_service"]), (0, 2))
+            code, out, err = self.ctl(site, "queue")
+            self.assertIn("messages in the spool, not yet fanned out: 0\n", out)
+            self.assertIn("mail to -request/-bounces addresses, not yet processed: 2\n", out)
+            self.assertEqual(site.daemon.stop(), 0)
+        finally:
+            site.close()
+            keys.close()
+
+    def ctl(self, site, *args):
+        p = subprocess.run([os.path.abspath(os.environ.get("TLPMAILCTL",
+                                                           "build/daemon/tlpmailctl")),
+                            "--config", site.config] + list(args),
+                           capture_output=True, text=True, timeout=60)
+        return p.returncode, p.stdout, p.stderr
 
 
 if __name__ == "__main__":

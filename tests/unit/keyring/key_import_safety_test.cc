@@ -17,6 +17,7 @@
 
 #include "config/config.h"
 #include "keyring/keyring.h"
+#include "keyring_fixture.h"
 #include "openpgp/context.h"
 #include "openpgp/gpg_test_keys.h"
 #include "openpgp/key_material.h"
@@ -126,7 +127,7 @@ struct Fixture {
   std::string flood_asc;              // certified by kCertifiers other keys
 };
 
-class KeyImportSafetyTest : public ::testing::Test {
+class KeyImportSafetyTest : public testing::KeyringFixture {
  protected:
   static void SetUpTestSuite() {
     ASSERT_TRUE(openpgp::initialize());
@@ -196,19 +197,12 @@ class KeyImportSafetyTest : public ::testing::Test {
 
   void SetUp() override {
     ASSERT_NE(fixture_, nullptr) << "the keys could not be made";
-    auto root = TempHome::create("/tmp/tlpt-XXXXXX");
-    ASSERT_TRUE(root) << root.error().message;
-    root_ = std::make_unique<TempHome>(std::move(*root));
-    auto home = TempHome::create("/tmp/tlpt-XXXXXX");
-    ASSERT_TRUE(home) << home.error().message;
-    home_ = std::make_unique<TempHome>(std::move(*home));
+    KeyringFixture::SetUp();
+    if (HasFatalFailure()) return;
     fs::create_directories(keys_dir());
   }
 
   static const Fixture& k() { return *fixture_; }
-  std::string root() const { return root_->path().string(); }
-  std::string keys_dir() const { return root() + "/keys"; }
-  std::string home() const { return home_->path().string(); }
 
   // Writes tlpmail.toml, directory.toml (one person per pinned e-mail ->
   // fingerprint, in this order) and lists.d/x.toml, and loads them.
@@ -243,20 +237,8 @@ class KeyImportSafetyTest : public ::testing::Test {
     tk::write_file(keys_dir() + "/" + name, content);
   }
 
-  KeyReport load(const config::Config& cfg) {
-    auto r = load_keys(cfg, home_->path(), std::time(nullptr));
-    EXPECT_TRUE(r) << r.error().message;
-    return r ? std::move(r).value() : KeyReport{};
-  }
-
   std::string at(const std::string& email) const {
     return root() + "/directory.toml:" + std::to_string(line_.at(email));
-  }
-
-  static std::vector<std::string> texts(const KeyReport& r) {
-    std::vector<std::string> out;
-    for (const auto& d : r.diagnostics) out.push_back(d.to_string());
-    return out;
   }
 
   // Primary fingerprints of the secret ("sec") or public ("pub") keys in
@@ -273,10 +255,7 @@ class KeyImportSafetyTest : public ::testing::Test {
     return out;
   }
 
-  static inline std::unique_ptr<TempHome> gen_;
   static inline Fixture* fixture_ = nullptr;
-  std::unique_ptr<TempHome> root_;
-  std::unique_ptr<TempHome> home_;
   std::map<std::string, int> line_;
 };
 

@@ -2,6 +2,10 @@
 // key status and its exact diagnostic, unpinned and impostor keys granting
 // nothing, keys left in the home from an earlier load counting as missing,
 // garbage and secret key files, and assess_key() on synthetic key facts.
+#include "keyring/keyring.h"
+
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
@@ -10,10 +14,8 @@
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "config/config.h"
-#include "keyring/keyring.h"
+#include "keyring_fixture.h"
 #include "openpgp/context.h"
 #include "openpgp/gpg_test_keys.h"
 #include "openpgp/temp_home.h"
@@ -40,7 +42,7 @@ struct Keys {
   std::string secret_alice;
 };
 
-class KeyringTest : public ::testing::Test {
+class KeyringTest : public testing::KeyringFixture {
  protected:
   static void SetUpTestSuite() {
     ASSERT_TRUE(openpgp::initialize());
@@ -85,15 +87,6 @@ class KeyringTest : public ::testing::Test {
     gen_.reset();
   }
 
-  void SetUp() override {
-    root_ = tk::new_home();
-    ASSERT_TRUE(root_);
-    home_ = tk::new_home();
-    ASSERT_TRUE(home_);
-  }
-
-  std::string root() const { return root_->path().string(); }
-  std::string keys_dir() const { return root() + "/keys"; }
   std::string directory_file() const { return root() + "/directory.toml"; }
 
   static const std::string& fpr(const std::string& who) { return keys_->fpr.at(who); }
@@ -158,26 +151,11 @@ class KeyringTest : public ::testing::Test {
     return loaded.config;
   }
 
-  KeyReport load(const config::Config& cfg, std::time_t now = std::time(nullptr)) {
-    auto r = load_keys(cfg, home_->path(), now);
-    EXPECT_TRUE(r) << r.error().message;
-    return r ? std::move(r).value() : KeyReport{};
-  }
-
   std::string at(const std::string& email) {
     return directory_file() + ":" + std::to_string(fingerprint_line_.at(email)) + ": ";
   }
 
-  static std::vector<std::string> texts(const KeyReport& r) {
-    std::vector<std::string> out;
-    for (const auto& d : r.diagnostics) out.push_back(d.to_string());
-    return out;
-  }
-
-  static inline std::unique_ptr<TempHome> gen_;
   static inline Keys* keys_ = nullptr;
-  std::unique_ptr<TempHome> root_;
-  std::unique_ptr<TempHome> home_;
   std::map<std::string, int> fingerprint_line_;
 };
 

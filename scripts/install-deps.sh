@@ -21,6 +21,7 @@ packages=(
   # runtime and test peers
   gnupg gpg-agent
   python3
+  python3-prometheus-client   # parses /metrics in tests/e2e/monitoring_test.py
   swaks libnet-ssleay-perl
   rnp                     # AEAD messages as Thunderbird's engine makes them (tests)
   postfix                 # smtp-source / smtp-sink for tests and benchmarks

@@ -158,6 +158,7 @@ asio::awaitable<void> Controller::shutdown(int sig) {
              {{"signal", signal_name(sig)}, {"connections", open}});
   notify_stopping();
   co_await server_.stop();
+  if (metrics_) metrics_->stop();
   if (maintenance_) co_await maintenance_->stop();
   if (outgoing_) co_await outgoing_->stop(kRelayGrace);
   stopped_ = true;
@@ -297,7 +298,12 @@ void Controller::apply(std::shared_ptr<const Runtime> next) {
   auto level = spdlog::level::from_str(new_config.log.level);
   if (level != spdlog::level::off || new_config.log.level == "off") spdlog::set_level(level);
   memory_->set_limit(new_config.server.max_message_memory);
-  server_.set_settings(server_settings(*next, spool_, db_, memory_));
+  auto settings = server_settings(*next, spool_, db_, memory_);
+  if (metrics_) {
+    settings = metrics_->instrument(std::move(settings));
+    metrics_->set_runtime(next->config, next->keys, next->home);
+  }
+  server_.set_settings(std::move(settings));
   if (outgoing_) outgoing_->set_setup(outgoing_setup(*next));
   if (maintenance_) maintenance_->set_setup(outgoing_setup(*next));
   runtime_ = std::move(next);

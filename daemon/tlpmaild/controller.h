@@ -16,6 +16,7 @@
 
 #include "delivery/outgoing.h"
 #include "maintenance/runner.h"
+#include "metrics/service.h"
 #include "intake/memory_budget.h"
 #include "net/server.h"
 #include "queue/spool.h"
@@ -54,6 +55,9 @@ class Controller {
   // The periodic jobs get each new configuration and are stopped with the
   // outgoing side. Optional; call before start().
   void set_maintenance(maintenance::Runner* runner) { maintenance_ = runner; }
+  // The /metrics endpoint ([metrics]): instruments each new server
+  // settings, gets each new runtime, stops with the server. Optional.
+  void set_metrics(metrics::Service* metrics) { metrics_ = metrics; }
 
   // The configuration in force (replaced on a successful reload).
   std::shared_ptr<const Runtime> runtime() const { return runtime_; }
@@ -76,6 +80,7 @@ class Controller {
   std::shared_ptr<intake::MemoryBudget> memory_;
   delivery::Outgoing* outgoing_ = nullptr;
   maintenance::Runner* maintenance_ = nullptr;
+  metrics::Service* metrics_ = nullptr;
   std::filesystem::path config_file_;
   std::filesystem::path gnupg_home_;
   std::shared_ptr<const Runtime> runtime_;

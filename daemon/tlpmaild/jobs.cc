@@ -6,7 +6,9 @@
 #include "comcheck/job.h"
 #include "digest/digest.h"
 #include "keylife/key_check.h"
+#include "pipeline/verifier.h"
 #include "queue/outbox.h"
+#include "store/retention.h"
 
 namespace tlpmail::daemon {
 
@@ -29,9 +31,35 @@ std::vector<digest::Provider> digest_sections() {
   return {keylife::key_problems_section, bounce_section};
 }
 
+// [retention] as cut-offs at `now`. Replay digests can never match again
+// once their signature is older than the verifier's maximum age (such a
+// message is refused as too old): they go after that age plus the margin.
+store::Cutoffs retention_cutoffs(const config::RetentionSettings& r, std::time_t now) {
+  auto before = [now](unsigned days) -> std::int64_t {
+    return days == 0 ? 0 : static_cast<std::int64_t>(now) - std::int64_t{86400} * days;
+  };
+  const std::int64_t max_age = pipeline::Options{}.max_signature_age.count();
+  store::Cutoffs c;
+  c.audit = before(r.audit_days);
+  c.replay = static_cast<std::int64_t>(now) - max_age - std::int64_t{86400} * r.replay_margin_days;
+  c.finished = before(r.delivered_days);
+  c.bounces = before(r.bounce_days);
+  c.comchecks = before(r.comcheck_days);
+  return c;
+}
+
 }  // namespace
 
 void add_jobs(maintenance::Runner& runner) {
+  // Retention (docs/retention.md): what is older than [retention] goes, in
+  // batches of 500 rows, each its own short transaction (the intake's
+  // commits take the connection between them); then incremental vacuum.
+  runner.add({"retention", std::chrono::hours(24),
+              [](const maintenance::JobEnv& env) -> Result<maintenance::JobResult> {
+                auto r = store::prune(env.db, retention_cutoffs(env.config.retention, env.now));
+                if (!r) return Unexpected(Error{r.error().kind, r.error().message});
+                return maintenance::JobResult{r->text(), false};
+              }});
   // Communication checks and directory reviews (lib/comcheck/job.h): the
   // checks the intervals make due, each member's message at its random
   // moment, the close and the admins' report at the deadline. At every

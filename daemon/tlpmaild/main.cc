@@ -20,6 +20,7 @@
 #include "intake/memory_budget.h"
 #include "log/log.h"
 #include "maintenance/runner.h"
+#include "metrics/service.h"
 #include "metrics/status_file.h"
 #include "net/server.h"
 #include "openpgp/context.h"
@@ -136,7 +137,20 @@ int run(const daemon::Options& options) {
       pool.join();
       return fail(r.error().message);
     }
-    server.set_settings(daemon::server_settings(*runtime, **spool, **db, memory));
+    // [metrics] (docs/monitoring.md): bound before the ready line, like listen.
+    std::unique_ptr<metrics::Service> metrics_service;
+    if (config.metrics.listen) {
+      metrics_service = std::make_unique<metrics::Service>(io, pool, state_dir / "tlpmail.db");
+      if (auto r = metrics_service->start(*config.metrics.listen, std::time(nullptr)); !r) {
+        pool.join();
+        return fail(r.error().message);
+      }
+      metrics_service->set_runtime(runtime->config, runtime->keys, runtime->home);
+      log::event(level_enum::info, "-", "metrics", {{"listen", metrics_service->address()}});
+    }
+    auto settings = daemon::server_settings(*runtime, **spool, **db, memory);
+    server.set_settings(metrics_service ? metrics_service->instrument(std::move(settings))
+                                        : std::move(settings));
 
     delivery::OutgoingOptions out_options;
     out_options.hold_spool = options.hold_spool;
@@ -175,12 +189,24 @@ int run(const daemon::Options& options) {
                                   options.config_path, daemon::gnupg_home(config), runtime);
     controller.set_outgoing(&outgoing);
     controller.set_maintenance(&jobs);
+    controller.set_metrics(metrics_service.get());
     controller.start();
 
     std::string listen;
     for (const auto& ep : server.local_endpoints()) {
       if (!listen.empty()) listen.push_back(',');
       listen += net::format_endpoint(ep);
+    }
+    // For tlpmailctl status and restore (lib/metrics/status_file.h);
+    // written before the ready line, so that whoever saw it finds the file.
+    metrics::DaemonStatus status;
+    status.pid = ::getpid();
+    status.version = TLPMAIL_VERSION;
+    status.started_at = std::time(nullptr);
+    for (const auto& ep : server.local_endpoints()) status.listen.push_back(net::format_endpoint(ep));
+    if (metrics_service) status.metrics = metrics_service->address();
+    if (auto r = metrics::write_status(state_dir, status); !r) {
+      log::event(level_enum::warn, "-", "status-file", {{"reason", r.error().message}});
     }
     const char* protocol = config.server.protocol == config::Protocol::lmtp ? "lmtp" : "smtp";
     std::string pending_text = std::to_string(pending);
@@ -189,15 +215,6 @@ int run(const daemon::Options& options) {
         level_enum::info, "-", "ready",
         {{"listen", listen}, {"protocol", protocol}, {"pending", pending_text}, {"tls", tls}});
     daemon::notify_ready("listening on " + listen);
-    // For tlpmailctl status and restore (lib/metrics/status_file.h).
-    metrics::DaemonStatus status;
-    status.pid = ::getpid();
-    status.version = TLPMAIL_VERSION;
-    status.started_at = std::time(nullptr);
-    for (const auto& ep : server.local_endpoints()) status.listen.push_back(net::format_endpoint(ep));
-    if (auto r = metrics::write_status(state_dir, status); !r) {
-      log::event(level_enum::warn, "-", "status-file", {{"reason", r.error().message}});
-    }
 
     io.run();
     metrics::remove_status(state_dir, status.pid);

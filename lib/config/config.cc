@@ -261,6 +261,8 @@ LoadResult load_config(const fs::path& main_file) {
   config->server = std::move(m.server);
   config->relay = std::move(m.relay);
   config->log = std::move(m.log);
+  config->metrics = std::move(m.metrics);
+  config->retention = m.retention;
   config->paths.state_dir = *m.state_dir.path;
   config->paths.directory = *m.directory.path;
   config->paths.lists_dir = *m.lists_dir.path;

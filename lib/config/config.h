@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,12 +58,30 @@ struct LogSettings {
   std::string level = "info";
 };
 
+// [metrics] (docs/monitoring.md): where tlpmaild serves /metrics for
+// Prometheus; unset: it serves nothing.
+struct MetricsSettings {
+  std::optional<ListenAddress> listen;
+};
+
+// [retention] (docs/retention.md): how many days tlpmaild's daily
+// maintenance keeps each kind of record in tlpmail.db. 0 keeps it forever.
+struct RetentionSettings {
+  unsigned audit_days = 400;           // audit_log and its recipients
+  unsigned delivered_days = 90;        // finished spool rows, outbox messages with only final copies
+  unsigned bounce_days = 90;           // bounce_reports
+  unsigned comcheck_days = 400;        // closed communication checks and their members
+  unsigned replay_margin_days = 1;     // replay digests: kept for the maximum signature age plus this
+};
+
 struct Config {
   std::filesystem::path main_file;
   ServerSettings server;
   RelaySettings relay;
   PathSettings paths;
   LogSettings log;
+  MetricsSettings metrics;
+  RetentionSettings retention;
   directory::Directory directory;
 };
 

@@ -1,4 +1,5 @@
-// tlpmail.toml: the [server], [relay], [paths] and [log] sections
+// tlpmail.toml: the [server], [relay], [paths], [log], [metrics] and
+// [retention] sections
 // (main_file.h). Each key is checked for type and range here; the files and
 // folders the paths name are checked by config.cc.
 #include "config/main_file.h"
@@ -15,7 +16,8 @@
 namespace tlpmail::config::detail {
 namespace {
 
-constexpr std::array<std::string_view, 4> kSections = {"server", "relay", "paths", "log"};
+constexpr std::array<std::string_view, 6> kSections = {"server", "relay",   "paths",
+                                                       "log",    "metrics", "retention"};
 constexpr std::array<std::string_view, 10> kServerKeys = {"hostname",
                                                           "listen",
                                                           "protocol",
@@ -31,6 +33,10 @@ constexpr std::array<std::string_view, 4> kRelayKeys = {"host", "port", "starttl
 constexpr std::array<std::string_view, 4> kPathKeys = {"state_dir", "directory", "lists_dir",
                                                        "keys_dir"};
 constexpr std::array<std::string_view, 1> kLogKeys = {"level"};
+constexpr std::array<std::string_view, 1> kMetricsKeys = {"listen"};
+constexpr std::array<std::string_view, 5> kRetentionKeys = {
+    "audit_days", "delivered_days", "bounce_days", "comcheck_days", "replay_margin_days"};
+constexpr std::int64_t kMaxRetentionDays = 36500;  // a hundred years
 
 constexpr std::int64_t kMaxConnections = 10000;
 constexpr std::int64_t kMaxMessageSize = std::int64_t{1} << 30;    // 1 GiB
@@ -274,6 +280,38 @@ void read_log(const toml::table& t, MainFile& m, FileReporter& f) {
   if (auto l = read_choice(t, "level", "log level", kLevels, f)) m.log.level = std::string(*l);
 }
 
+// [metrics] listen = "127.0.0.1:9465": one address, never a list.
+void read_metrics(const toml::table& t, MainFile& m, FileReporter& f) {
+  report_unknown_keys(t, kMetricsKeys, " in [metrics]", f);
+  if (auto v = get_string(t, "listen", f)) {
+    std::string problem;
+    auto addr = parse_listen(v->value, problem);
+    if (!addr) {
+      f.error(v->line, "invalid metrics listen address " + quote(v->value) + ": " + problem);
+    } else {
+      m.metrics.listen = *addr;
+    }
+  }
+}
+
+void read_retention(const toml::table& t, MainFile& m, FileReporter& f) {
+  report_unknown_keys(t, kRetentionKeys, " in [retention]", f);
+  struct Key {
+    std::string_view name;
+    unsigned* value;
+  };
+  const std::array<Key, 5> keys = {{{"audit_days", &m.retention.audit_days},
+                                    {"delivered_days", &m.retention.delivered_days},
+                                    {"bounce_days", &m.retention.bounce_days},
+                                    {"comcheck_days", &m.retention.comcheck_days},
+                                    {"replay_margin_days", &m.retention.replay_margin_days}}};
+  for (const auto& k : keys) {
+    if (auto v = read_int_in_range(t, k.name, 0, kMaxRetentionDays, f)) {
+      *k.value = static_cast<unsigned>(*v);
+    }
+  }
+}
+
 // A top-level key that is not a section: name the section it belongs in
 // when it is one of theirs.
 void report_top_level_key(const toml::key& k, const toml::node& v, FileReporter& f) {
@@ -291,8 +329,12 @@ void report_top_level_key(const toml::key& k, const toml::node& v, FileReporter&
     std::string_view section;
     std::span<const std::string_view> keys;
   };
-  const std::array<Home, 4> homes = {
-      {{"server", kServerKeys}, {"relay", kRelayKeys}, {"paths", kPathKeys}, {"log", kLogKeys}}};
+  const std::array<Home, 6> homes = {{{"server", kServerKeys},
+                                      {"relay", kRelayKeys},
+                                      {"paths", kPathKeys},
+                                      {"log", kLogKeys},
+                                      {"metrics", kMetricsKeys},
+                                      {"retention", kRetentionKeys}}};
   std::string sections;
   for (const auto& h : homes) {
     if (std::find(h.keys.begin(), h.keys.end(), name) == h.keys.end()) continue;
@@ -305,7 +347,7 @@ void report_top_level_key(const toml::key& k, const toml::node& v, FileReporter&
   }
   f.error(line, "unknown key " + quote(name) +
                     " (tlpmail.toml has only the sections "
-                    "[server], [relay], [paths] and [log])");
+                    "[server], [relay], [paths], [log], [metrics] and [retention])");
 }
 
 }  // namespace
@@ -343,6 +385,8 @@ MainFile read_main_file(const toml::table& root, const std::filesystem::path& ba
   if (const toml::table* t = get_table(root, "relay", f)) read_relay(*t, m, f);
   if (const toml::table* t = get_table(root, "paths", f)) read_paths(*t, base, m, f);
   if (const toml::table* t = get_table(root, "log", f)) read_log(*t, m, f);
+  if (const toml::table* t = get_table(root, "metrics", f)) read_metrics(*t, m, f);
+  if (const toml::table* t = get_table(root, "retention", f)) read_retention(*t, m, f);
   return m;
 }
 

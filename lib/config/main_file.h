@@ -1,4 +1,5 @@
-// Reads tlpmail.toml ([server], [relay], [paths], [log]) into settings,
+// Reads tlpmail.toml ([server], [relay], [paths], [log], [metrics],
+// [retention]) into settings,
 // reporting every problem in the file. Paths are resolved lexically
 // against the main file's folder; whether they exist is checked by the
 // caller (config.cc), which also reads the files they name. Internal.
@@ -27,6 +28,8 @@ struct MainFile {
   ServerSettings server;
   RelaySettings relay;
   LogSettings log;
+  MetricsSettings metrics;
+  RetentionSettings retention;
   PathRef state_dir{"state_dir", std::nullopt, 0};
   PathRef directory{"directory", std::nullopt, 0};
   PathRef lists_dir{"lists_dir", std::nullopt, 0};

@@ -1,30 +1,119 @@
 // spdlog sinks for journald and stderr, and the key=value line format.
+// Under systemd a line the journal does not take (no journal socket, a
+// full buffer) goes to stderr instead: never nowhere.
 #include "log/log.h"
 
-#include <cstdlib>
-#include <memory>
-
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/sinks/systemd_sink.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
 
 #include "util/text.h"
 
 namespace tlpmail::log {
 
+namespace {
+
+// stderr lines carry their time in UTC with the zone, so that lines from
+// hosts in different zones (or a log copied into a ticket) compare.
+constexpr const char* kJournalSocket = "/run/systemd/journal/socket";
+
+constexpr const char* kStderrPattern = "%Y-%m-%dT%H:%M:%S.%eZ %n[%P] %l: %v";
+
+std::unique_ptr<spdlog::formatter> stderr_formatter() {
+  return std::make_unique<spdlog::pattern_formatter>(kStderrPattern,
+                                                     spdlog::pattern_time_type::utc);
+}
+
+// journald first; a line it refuses (spdlog's systemd sink throws when
+// sd_journal_send fails) is written to stderr with its timestamp. The
+// patterns are fixed here: the journal adds time, host and priority.
+class JournalOrStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit JournalOrStderrSink(std::string identifier) : journal_(std::move(identifier)) {
+    journal_.set_pattern("%v");
+    fallback_.set_formatter(stderr_formatter());
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    try {
+      journal_.log(msg);
+    } catch (const std::exception&) {
+      fallback_.log(msg);
+      fallback_.flush();
+    }
+  }
+  void flush_() override {
+    try {
+      journal_.flush();
+    } catch (const std::exception&) {
+    }
+    fallback_.flush();
+  }
+  void set_pattern_(const std::string&) override {}
+  void set_formatter_(std::unique_ptr<spdlog::formatter>) override {}
+
+ private:
+  spdlog::sinks::systemd_sink_st journal_;
+  spdlog::sinks::stderr_sink_st fallback_;
+};
+
+// True when the journal's socket takes datagrams. sd_journal_send() fails
+// silently (returns 0) when it is missing, so this is asked first.
+bool journal_reachable() {
+  int s = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return false;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, kJournalSocket, sizeof addr.sun_path - 1);
+  const bool ok = ::connect(s, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(s);
+  return ok;
+}
+
+// JOURNAL_STREAM is "DEVICE:INODE" of the stream systemd connected stderr
+// to; a program that inherited the variable but whose stderr goes
+// elsewhere (a shell redirect, a test harness) must log to stderr.
+bool stderr_is_journal_stream() {
+  const char* v = std::getenv("JOURNAL_STREAM");
+  if (v == nullptr) return false;
+  unsigned long long dev = 0, ino = 0;
+  if (std::sscanf(v, "%llu:%llu", &dev, &ino) != 2) return false;
+  struct stat st {};
+  if (::fstat(STDERR_FILENO, &st) != 0) return false;
+  return static_cast<unsigned long long>(st.st_dev) == dev &&
+         static_cast<unsigned long long>(st.st_ino) == ino;
+}
+
+}  // namespace
+
 bool started_by_systemd() { return std::getenv("JOURNAL_STREAM") != nullptr; }
 
 bool init(std::string_view level, Sink sink, std::string_view identifier) {
-  bool journald = sink == Sink::journald ||
-                  (sink == Sink::automatic && started_by_systemd());
+  // Under systemd, the journal when it takes lines; stderr otherwise,
+  // never nowhere (sd_journal_send drops lines silently without a journal).
+  bool journald = (sink == Sink::journald && journal_reachable()) ||
+                  (sink == Sink::automatic && started_by_systemd() && stderr_is_journal_stream() &&
+                   journal_reachable());
   std::shared_ptr<spdlog::logger> logger;
   if (journald) {
-    auto s = std::make_shared<spdlog::sinks::systemd_sink_mt>(std::string(identifier));
+    auto s = std::make_shared<JournalOrStderrSink>(std::string(identifier));
     logger = std::make_shared<spdlog::logger>(std::string(identifier), std::move(s));
-    logger->set_pattern("%v");  // journald adds time, host and priority
   } else {
     auto s = std::make_shared<spdlog::sinks::stderr_sink_mt>();
     logger = std::make_shared<spdlog::logger>(std::string(identifier), std::move(s));
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %n[%P] %l: %v");
+    logger->set_formatter(stderr_formatter());
   }
   spdlog::set_default_logger(logger);
   auto lvl = spdlog::level::from_str(std::string(level));

@@ -2,8 +2,10 @@
 //   <queue-id|session-id> <event> key=value key="value with spaces" ...
 // Values from the network or from files are escaped here (escape_for_log),
 // so callers never build log lines by hand. Under systemd (JOURNAL_STREAM
-// set) lines go to journald without timestamps; otherwise to stderr with
-// them. This module never sees message content; callers must not pass any.
+// set) lines go to journald without timestamps, and to stderr when the
+// journal does not take them; otherwise to stderr, with the time in UTC
+// ("2026-12-07T10:00:00.123Z"). This module never sees message content;
+// callers must not pass any.
 #pragma once
 
 #include <initializer_list>
@@ -24,7 +26,9 @@ enum class Sink { automatic, journald, stderr_only };
 bool init(std::string_view level, Sink sink = Sink::automatic,
           std::string_view identifier = "tlpmail");
 
-// True when stderr is connected to the journal (systemd sets JOURNAL_STREAM).
+// True when systemd started us (it sets JOURNAL_STREAM). init() then logs
+// to the journal only when stderr is that stream and the journal's socket
+// takes lines; otherwise to stderr.
 bool started_by_systemd();
 
 using Field = std::pair<std::string_view, std::string_view>;

@@ -160,6 +160,9 @@ DbResult<std::unique_ptr<Database>> Database::open(const std::filesystem::path& 
     auto impl = std::make_unique<Impl>(file, static_cast<int>(options.busy_timeout.count()));
     db.reset(new Database(file, std::move(impl)));
     SQLite::Database& c = db->impl_->db;
+    // Only a new (empty) file takes it; an older file keeps auto_vacuum =
+    // NONE until a VACUUM converts it (docs/retention.md).
+    c.exec("PRAGMA auto_vacuum = INCREMENTAL");
 
     const std::string want_mode = options.journal_mode == JournalMode::wal ? "wal" : "delete";
     std::string got_mode = c.execAndGet("PRAGMA journal_mode = " + want_mode).getString();

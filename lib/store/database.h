@@ -1,6 +1,7 @@
 // store::Database: the one SQLite state database, state_dir/tlpmail.db.
-// Opens or creates it (mode 0600), sets WAL + synchronous=FULL, busy_timeout
-// and foreign keys, and brings the schema up to date (schema.h). Every SQLite
+// Opens or creates it (mode 0600; a new file with auto_vacuum=INCREMENTAL),
+// sets WAL + synchronous=FULL, busy_timeout and foreign keys, and brings
+// the schema up to date (schema.h). Every SQLite
 // type and exception stays inside this folder: callers see Value/Row and a
 // DbError. It does not know what the tables mean; the modules do.
 #pragma once

@@ -71,7 +71,7 @@ hostname = "lists.example.org"
                          "config/tlpmail.toml:2: key 'max_connections' belongs in [server] or "
                          "[relay]",
                          "config/tlpmail.toml:3: unknown key 'colour' (tlpmail.toml has only the "
-                         "sections [server], [relay], [paths] and [log])",
+                         "sections [server], [relay], [paths], [log], [metrics] and [retention])",
                      }));
 }
 

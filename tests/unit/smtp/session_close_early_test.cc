@@ -29,6 +29,15 @@ std::string feed(Session& s, std::string_view input) {
   return s.take_output();
 }
 
+// A session whose greeting was taken and that has just accepted DATA for
+// one recipient (the replies are taken too).
+Session session_in_data() {
+  Session s = make_session();
+  s.take_output();
+  feed(s, "HELO c.example\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<l@y.example>\r\nDATA\r\n");
+  return s;
+}
+
 TEST(SessionCloseEarly, BetweenCommands) {
   Session s = make_session();
   s.take_output();
@@ -42,9 +51,7 @@ TEST(SessionCloseEarly, BetweenCommands) {
 }
 
 TEST(SessionCloseEarly, DuringDataAbortsTheMessageFirst) {
-  Session s = make_session();
-  s.take_output();
-  feed(s, "HELO c.example\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<l@y.example>\r\nDATA\r\n");
+  Session s = session_in_data();
   feed(s, "Subject: slow\r\n\r\nline one\r\n");
   ASSERT_TRUE(s.in_data());
   s.take_events();
@@ -59,9 +66,7 @@ TEST(SessionCloseEarly, DuringDataAbortsTheMessageFirst) {
 }
 
 TEST(SessionCloseEarly, WhileCommittingTheDataReplyComesFirst) {
-  Session s = make_session();
-  s.take_output();
-  feed(s, "HELO c.example\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<l@y.example>\r\nDATA\r\n");
+  Session s = session_in_data();
   feed(s, "Subject: x\r\n\r\nbody\r\n.\r\n");
   ASSERT_TRUE(s.awaiting_data_result());
   s.take_output();
@@ -84,9 +89,7 @@ TEST(SessionCloseEarly, TheFirstEndWins) {
   EXPECT_EQ(s.take_output(),
             "421 4.3.2 lists.example.org Error: service shutting down, closing connection\r\n");
 
-  Session t = make_session();
-  t.take_output();
-  feed(t, "HELO c.example\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<l@y.example>\r\nDATA\r\n");
+  Session t = session_in_data();
   feed(t, "x\r\n.\r\n");
   t.take_output();
   t.close_early(kLimit, AbortReason::timeout);

@@ -32,12 +32,7 @@ struct Entry {
 };
 
 std::string utc(std::int64_t t, const char* format) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  ::gmtime_r(&tt, &tm);
-  char buf[32];
-  std::size_t n = std::strftime(buf, sizeof buf, format, &tm);
-  return std::string(buf, n);
+  return utc_time(static_cast<std::time_t>(t), format);
 }
 
 std::string or_dash(const std::string& s) { return s.empty() ? "-" : escape_for_log(s, 1000); }

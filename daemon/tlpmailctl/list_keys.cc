@@ -311,13 +311,7 @@ std::string key_name(const directory::MailingList& list) {
 }
 
 // "2027-01-05 14:03 UTC".
-std::string date_time(std::time_t t) {
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
-}
+std::string date_time(std::time_t t) { return utc_time(t, "%Y-%m-%d %H:%M UTC"); }
 
 // What a key-changing command holds while it runs: the list key lock and
 // the knowledge whether gpg-agent already ran in the daemon's home (one

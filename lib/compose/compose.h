@@ -196,4 +196,8 @@ Frame notice_frame(const NoticeFacts& f);
 // someone the list cannot encrypt to: it must carry nothing secret.
 std::string plain_message(const NoticeFacts& f);
 
+// "0123 4567 89AB ...": 40 hex digits in groups of four, upper case;
+// anything else as it is (cleaned for a header or text line).
+std::string grouped_fingerprint(std::string_view fpr);
+
 }  // namespace tlpmail::compose

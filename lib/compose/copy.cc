@@ -31,21 +31,6 @@ std::string remove_all_ci(std::string_view text, std::string_view needle) {
   return out;
 }
 
-// "0123 4567 89AB ...": 40 hex digits in groups of four; anything else as is.
-std::string grouped_fingerprint(std::string_view fpr) {
-  const std::string clean = clean_text(fpr);
-  if (clean.size() != 40) return clean;
-  std::string out;
-  for (std::size_t i = 0; i < clean.size(); ++i) {
-    const char c = clean[i];
-    const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-    if (!hex) return clean;
-    if (i > 0 && i % 4 == 0) out.push_back(' ');
-    out.push_back(c >= 'a' && c <= 'f' ? static_cast<char>(c - 'a' + 'A') : c);
-  }
-  return out;
-}
-
 // The valid ids, at most kMaxThreadIds: the first and the latest ones.
 std::vector<std::string> thread_tokens(const std::vector<std::string>& ids) {
   std::vector<std::string> valid;
@@ -79,6 +64,21 @@ std::string prefixed(const std::string& tag, std::string_view prefix, std::strin
 }
 
 }  // namespace
+
+// "0123 4567 89AB ...": 40 hex digits in groups of four; anything else as is.
+std::string grouped_fingerprint(std::string_view fpr) {
+  const std::string clean = clean_text(fpr);
+  if (clean.size() != 40) return clean;
+  std::string out;
+  for (std::size_t i = 0; i < clean.size(); ++i) {
+    const char c = clean[i];
+    const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    if (!hex) return clean;
+    if (i > 0 && i % 4 == 0) out.push_back(' ');
+    out.push_back(c >= 'a' && c <= 'f' ? static_cast<char>(c - 'a' + 'A') : c);
+  }
+  return out;
+}
 
 std::string copy_subject(const CopyFacts& f) {
   const std::string prefix = clean_text(f.list.subject_prefix);

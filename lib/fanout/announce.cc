@@ -17,23 +17,8 @@ namespace {
 
 constexpr std::time_t kDay = 86400;
 
-std::string grouped(const std::string& fpr) {
-  std::string out;
-  for (std::size_t i = 0; i < fpr.size(); ++i) {
-    if (i > 0 && i % 4 == 0) out.push_back(' ');
-    out.push_back(fpr[i]);
-  }
-  return out;
-}
-
 // "2027-01-05 14:03 UTC".
-std::string date_time(std::time_t t) {
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
-}
+std::string date_time(std::time_t t) { return utc_time(t, "%Y-%m-%d %H:%M UTC"); }
 
 bool usable_at(const keyring::PersonKey* k, std::time_t now) {
   return k && k->usable && k->facts && keyring::assess_key(*k->facts, now).usable;
@@ -48,37 +33,12 @@ std::string unusable_why(const keyring::PersonKey* k, std::time_t now) {
   return k->status_word.empty() ? "key not usable" : "key " + k->status_word;
 }
 
-// `plaintext` signed by `signers` and encrypted once to `fingerprints`:
-// the outbox message (id, kind and frame still to fill in).
-Result<queue::NewOutgoing> sealed(openpgp::Context& gpg, const directory::MailingList& list,
-                                  const std::vector<std::string>& signers,
-                                  std::string_view plaintext,
-                                  const std::vector<std::string>& emails,
-                                  const std::vector<std::string>& fingerprints) {
-  auto fan = openpgp::sign_and_encrypt_once(gpg, plaintext, signers, fingerprints);
-  if (!fan) return Unexpected(fan.error());
-  queue::NewOutgoing m;
-  m.list = list.address;
-  m.envelope_from = list.bounces_address();
-  m.shared_data = fan->shared_data();
-  for (std::size_t i = 0; i < emails.size(); ++i) {
-    auto copy = fan->copy_for(fingerprints[i], openpgp::CopyFormat::binary);
-    if (!copy) return Unexpected(copy.error());
-    if (copy->size() < m.shared_data.size()) {
-      return Unexpected(Error::permanent("fan-out copy shorter than its shared data"));
-    }
-    m.copies.push_back(
-        {emails[i], fingerprints[i], copy->substr(0, copy->size() - m.shared_data.size())});
-  }
-  return m;
-}
-
 }  // namespace
 
 std::string announcement_text(const directory::MailingList& list, const KeyChange& change) {
   std::string t = "The list " + list.address + " has a new OpenPGP key.\n\n";
-  t += "  New key: " + grouped(change.new_fingerprint) + "\n";
-  t += "  Old key: " + grouped(change.old_fingerprint) + "\n\n";
+  t += "  New key: " + compose::grouped_fingerprint(change.new_fingerprint) + "\n";
+  t += "  Old key: " + compose::grouped_fingerprint(change.old_fingerprint) + "\n\n";
   t += "The new public key is attached (" + list.local_part() +
        ".asc). The old key has certified it, and this message is signed by both keys.\n\n";
   t += "What to do:\n";
@@ -135,8 +95,8 @@ Result<Announcement> announce_new_list_key(openpgp::Context& gpg, const config::
   f.attachments.push_back(
       {"application/pgp-keys", list.local_part() + ".asc", change.new_key_armored});
   Wiped entity{compose::notice_entity(f)};
-  auto m = sealed(gpg, list, {change.old_fingerprint, change.new_fingerprint}, entity.value, emails,
-                  fingerprints);
+  auto m = seal(gpg, list, std::vector<std::string>{change.old_fingerprint, change.new_fingerprint},
+                entity.value, emails, fingerprints);
   if (!m) return Unexpected(m.error());
   compose::Frame frame = compose::notice_frame(f);
   m->id = "listkey." + change.new_fingerprint;
@@ -146,6 +106,17 @@ Result<Announcement> announce_new_list_key(openpgp::Context& gpg, const config::
   m->tail = std::move(frame.tail);
   out.message = std::move(*m);
   return out;
+}
+
+int list_key_notice_due(std::time_t expires, std::time_t since, std::time_t now) {
+  if (since <= 0 || since > now) since = now - kDay;
+  if (expires <= 0) return 0;
+  int due = 0;
+  for (int days : kListKeyNoticeDays) {
+    const std::time_t at = expires - days * kDay;
+    if (at > since && at <= now) due = days;  // the thresholds go down: the last is the nearest
+  }
+  return due;
 }
 
 Result<std::vector<queue::NewOutgoing>> list_key_notices(openpgp::Context& gpg,
@@ -160,23 +131,26 @@ Result<std::vector<queue::NewOutgoing>> list_key_notices(openpgp::Context& gpg,
     auto found = openpgp::find_list_keys(gpg, list.address);
     if (!found || !*found) continue;  // a list without a usable key fails loudly elsewhere
     const openpgp::ListKeys& lk = **found;
-    std::vector<std::pair<std::string, std::string>> notices;  // subject, body
+    struct Notice {
+      std::string subject, body;
+      std::string id;  // the outbox id without ".ADMIN": what the notice is about
+    };
+    std::vector<Notice> notices;
     const std::time_t expires = lk.current.expires;
-    if (expires > 0) {
-      for (int days : kListKeyNoticeDays) {
-        if (!crossed(expires - days * kDay)) continue;
-        notices.push_back(
-            {"[" + list.local_part() + "] the list key expires in " + std::to_string(days) +
-                 (days == 1 ? " day" : " days"),
-             "The key of " + list.address + ", " + lk.current.fingerprint + ",\nexpires on " +
-                 date_time(expires) +
-                 ". After that the list can neither decrypt nor sign mail.\n\n"
-                 "Extend it on the list server (as the service user):\n\n  tlpmailctl "
-                 "extend-list-key " +
-                 list.address +
-                 "\n\nMembers need not do anything: their copy of the key keeps working.\n"});
-        break;  // one notice per run, for the nearest threshold crossed
-      }
+    // One notice per run, for the nearest threshold due.
+    if (const int days = list_key_notice_due(expires, since, now); days > 0) {
+      notices.push_back(
+          {"[" + list.local_part() + "] the list key expires in " + std::to_string(days) +
+               (days == 1 ? " day" : " days"),
+           "The key of " + list.address + ", " + lk.current.fingerprint + ",\nexpires on " +
+               date_time(expires) +
+               ". After that the list can neither decrypt nor sign mail.\n\n"
+               "Extend it on the list server (as the service user):\n\n  tlpmailctl "
+               "extend-list-key " +
+               list.address +
+               "\n\nMembers need not do anything: their copy of the key keeps working.\n",
+           "listkey-expiry." + lk.current.fingerprint + "." + std::to_string(expires) + "." +
+               std::to_string(days)});
     }
     for (const openpgp::PreviousListKey& p : lk.previous) {
       if (p.facts.expires == 0 || !crossed(p.facts.expires)) continue;
@@ -188,30 +162,28 @@ Result<std::vector<queue::NewOutgoing>> list_key_notices(openpgp::Context& gpg,
                lk.current.fingerprint +
                ".\n\nWhen you no longer need it, delete its secret key from the list server:\n\n"
                "  tlpmailctl retire-list-key " +
-               list.address + " " + p.facts.fingerprint + "\n"});
+               list.address + " " + p.facts.fingerprint + "\n",
+           "listkey-grace." + p.facts.fingerprint + "." + std::to_string(p.facts.expires)});
     }
     if (notices.empty()) continue;
-    for (std::size_t n = 0; n < notices.size(); ++n) {
-      std::size_t i = 0;
+    for (const Notice& notice : notices) {
       for (const std::string& admin : list.admins) {
         const keyring::PersonKey* k = keys.find(admin);
         if (!usable_at(k, now)) continue;
         compose::NoticeFacts f;
         f.list = list_facts(list);
         f.to = admin;
-        f.subject = notices[n].first;
-        f.body = notices[n].second;
+        f.subject = notice.subject;
+        f.body = notice.body;
         f.message_id = new_message_id(config, "listkey");
         f.date = now;
-        const std::string id = "listkey-notice." + lk.current.fingerprint + "." +
-                               std::to_string(now) + "." + std::to_string(n) + "." +
-                               std::to_string(++i);
+        const std::string id = notice.id + "." + ascii_lower(admin);
         auto sealed_notice = sealed_letter(gpg, list, lk.current.fingerprint, f, k->fingerprint, id,
                                            queue::OutgoingKind::notice);
         if (!sealed_notice) return Unexpected(sealed_notice.error());
         out.push_back(std::move(*sealed_notice));
       }
-      summary.push_back(list.address + ": " + notices[n].first.substr(list.local_part().size() + 3));
+      summary.push_back(list.address + ": " + notice.subject.substr(list.local_part().size() + 3));
     }
   }
   return out;

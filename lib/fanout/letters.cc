@@ -49,7 +49,14 @@ Result<queue::NewOutgoing> seal(openpgp::Context& gpg, const directory::MailingL
                                 const std::string& list_fpr, std::string_view plaintext,
                                 const std::vector<std::string>& emails,
                                 const std::vector<std::string>& fingerprints) {
-  auto fan = openpgp::sign_and_encrypt_once(gpg, plaintext, list_fpr, fingerprints);
+  return seal(gpg, list, std::vector<std::string>{list_fpr}, plaintext, emails, fingerprints);
+}
+
+Result<queue::NewOutgoing> seal(openpgp::Context& gpg, const directory::MailingList& list,
+                                const std::vector<std::string>& signers, std::string_view plaintext,
+                                const std::vector<std::string>& emails,
+                                const std::vector<std::string>& fingerprints) {
+  auto fan = openpgp::sign_and_encrypt_once(gpg, plaintext, signers, fingerprints);
   if (!fan) return Unexpected(fan.error());
   queue::NewOutgoing m;
   m.list = list.address;

@@ -36,6 +36,11 @@ Result<queue::NewOutgoing> seal(openpgp::Context& gpg, const directory::MailingL
                                 const std::string& list_fpr, std::string_view plaintext,
                                 const std::vector<std::string>& emails,
                                 const std::vector<std::string>& fingerprints);
+// The same signed by several keys (a rotation's announcement: old and new).
+Result<queue::NewOutgoing> seal(openpgp::Context& gpg, const directory::MailingList& list,
+                                const std::vector<std::string>& signers, std::string_view plaintext,
+                                const std::vector<std::string>& emails,
+                                const std::vector<std::string>& fingerprints);
 
 // compose::notice_entity(f) signed by the list key and encrypted to
 // `fingerprint` (f.to's key), framed by compose::notice_frame(f): the

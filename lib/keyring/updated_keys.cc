@@ -21,13 +21,7 @@ namespace {
 constexpr std::string_view kBegin = "-----BEGIN PGP PUBLIC KEY BLOCK-----";
 constexpr std::string_view kDateHeader = "Comment: updated by mail ";
 
-std::string utc_stamp(std::time_t t) {
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string utc_stamp(std::time_t t) { return utc_time(t, "%Y-%m-%dT%H:%M:%SZ"); }
 
 Error io_error(const std::string& what, const std::filesystem::path& p) {
   return Error::temporary(what + " " + p.string() + ": " + std::strerror(errno));

@@ -26,6 +26,8 @@ std::string escape_for_log(std::string_view s, std::size_t max_len = 200);
 // (a bare CR stays a bare CR).
 std::string to_crlf(std::string_view bytes);
 
+// A Unix time in UTC, formatted by strftime(3) (at most 63 bytes).
+std::string utc_time(std::time_t t, const char* format);
 // "2026-11-22": the UTC date of a Unix time, as every report prints dates.
 std::string iso_date(std::time_t t);
 

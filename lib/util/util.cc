@@ -91,12 +91,14 @@ std::string escape_for_log(std::string_view s, std::size_t max_len) {
   return out;
 }
 
-std::string iso_date(std::time_t t) {
+std::string utc_time(std::time_t t, const char* format) {
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
+  char buf[64];
+  const std::size_t n = std::strftime(buf, sizeof buf, format, &tm);
+  return std::string(buf, n);
 }
+
+std::string iso_date(std::time_t t) { return utc_time(t, "%Y-%m-%d"); }
 
 }  // namespace tlpmail

@@ -42,6 +42,7 @@ class EximTest(mta_support.MtaCase):
         if why:
             mta_support.skip(f"Exim 4 cannot be installed here: {why}")
         exim = os.path.join(root, "usr", "sbin", "exim4")
+        cls.exim = exim
         p = mta_support.run([exim, "-C", "/dev/null", "-bV"])
         if "Exim version" not in p.stdout:
             mta_support.skip(f"the unpacked Exim does not run: {p.stdout[-300:]}{p.stderr[-300:]}")
@@ -142,9 +143,25 @@ begin retry
             except subprocess.TimeoutExpired:
                 cls.proc.kill()
                 cls.proc.wait()
-        # Delivery processes Exim forked may still be finishing: none is
-        # ours to signal, they end on their own.
-        time.sleep(0.2)
+        # Delivery and queue-runner processes the daemon forked may still
+        # be finishing (they write into the spool and log folders, which
+        # are removed next): wait for them, bounded; they end on their own.
+        deadline = time.monotonic() + 15
+        while cls.exim_processes() and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    @classmethod
+    def exim_processes(cls):
+        """PIDs of processes running this test's unpacked Exim."""
+        pids = []
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    if os.readlink(f"/proc/{pid}/exe") == cls.exim:
+                        pids.append(int(pid))
+                except OSError:
+                    pass
+        return pids
 
     @classmethod
     def mta_log(cls):

@@ -144,12 +144,14 @@ class PeopleSiteCase(unittest.TestCase):
     public key, `cls.list_fprs[address]` its fingerprint. Subclasses call
     start_site from setUpClass; everything is closed after the class."""
 
+    root = None  # a folder of the class's own (a fake clock's), removed at the end
+
     @classmethod
-    def start_site(cls, people, lists, *daemon_args, site_class=None):
+    def start_site(cls, people, lists, *daemon_args, site_class=None, site_args=()):
         cls.people = people
         cls.sink = harness.Sink()
         cls.sink.start()
-        cls.site = (site_class or Site)(people, lists, cls.sink.port)
+        cls.site = (site_class or Site)(people, lists, cls.sink.port, *site_args)
         cls.site.start(*daemon_args)
         cls.list_fprs = {}
         for name in lists:
@@ -164,6 +166,8 @@ class PeopleSiteCase(unittest.TestCase):
         cls.sink.close()
         for p in cls.people:
             p.close()
+        if cls.root:
+            shutil.rmtree(cls.root, ignore_errors=True)
 
     def log(self):
         return "daemon stderr:\n" + self.site.log()

@@ -27,7 +27,6 @@ import email.utils
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -43,7 +42,8 @@ from corpus_gpg import Home  # noqa: E402
 from corpus_mime import (as_part, base64_lines, boundary, encrypted_multipart,  # noqa: E402
                          entity, multipart_body)
 from delivery_test import Person, armored_of, posting, wait_for  # noqa: E402
-from intake_security_test import OPS, Site, header_block, message, text_entity  # noqa: E402
+from intake_security_test import (OPS, PeopleSiteCase, Site, header_block,  # noqa: E402
+                                  message, text_entity)
 
 TLPMAILCTL = os.environ.get("TLPMAILCTL", "build/daemon/tlpmailctl")
 FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
@@ -170,13 +170,17 @@ class KeySite(Site):
         return out
 
 
-class KeysCase(unittest.TestCase):
+class KeysCase(PeopleSiteCase):
     """Shared helpers: a request to ops-request@, its answer, a post."""
 
     clock = None
 
-    def log(self):
-        return "daemon stderr:\n" + self.site.log()
+    @classmethod
+    def start_keys_site(cls, people):
+        """ops@ with all of `people`, the daemon on the class's clock."""
+        cls.start_site(people, {"ops": ("AMBER", people)}, *DAEMON_ARGS, site_class=KeySite,
+                       site_args=(cls.clock,))
+        cls.ops_fpr = cls.list_fprs[OPS]
 
     def faketime(self):
         return int(self.clock.now()) if self.clock else None
@@ -268,21 +272,7 @@ class UpdateKeyTest(KeysCase):
         cls.carol = Person("carol@c.example", "Carol Exemple", "AMBER")
         cls.erin = Person("erin@e.example", "Erin Example", "AMBER")
         cls.frank = Person("frank@f.example", "Frank Example", "AMBER")
-        cls.people = [cls.alice, cls.bob, cls.carol, cls.erin, cls.frank]
-        cls.sink = harness.Sink()
-        cls.sink.start()
-        cls.site = KeySite(cls.people, {"ops": ("AMBER", cls.people)}, cls.sink.port)
-        cls.site.start(*DAEMON_ARGS)
-        cls.ops_fpr, ops_pub = cls.site.list_key(OPS)
-        for p in cls.people:
-            p.home.import_keys(ops_pub)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.site.close()
-        cls.sink.close()
-        for p in cls.people:
-            p.close()
+        cls.start_keys_site([cls.alice, cls.bob, cls.carol, cls.erin, cls.frank])
 
     def update_file(self, person):
         return os.path.join(self.site.state, "keys.d", person.fpr + ".asc")
@@ -426,22 +416,7 @@ class ExpiryNoticeTest(KeysCase):
         cls.clock = Clock(cls.root)
         cls.alice = Person("alice@a.example", "Alice Example", "RED")
         cls.carol = ExpiringPerson("carol@c.example", "Carol Exemple", "AMBER", 40)
-        cls.people = [cls.alice, cls.carol]
-        cls.sink = harness.Sink()
-        cls.sink.start()
-        cls.site = KeySite(cls.people, {"ops": ("AMBER", cls.people)}, cls.sink.port, cls.clock)
-        cls.site.start(*DAEMON_ARGS)
-        cls.ops_fpr, ops_pub = cls.site.list_key(OPS)
-        for p in cls.people:
-            p.home.import_keys(ops_pub)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.site.close()
-        cls.sink.close()
-        for p in cls.people:
-            p.close()
-        shutil.rmtree(cls.root, ignore_errors=True)
+        cls.start_keys_site([cls.alice, cls.carol])
 
     def notices(self):
         return self.site.notices_to(self.carol.email, self.sink, "your key expires")
@@ -505,22 +480,7 @@ class DigestTest(KeysCase):
         cls.dave = Person("dave@d.example", "Dave Expired", "AMBER", key="expired")
         cls.erin = Person("erin@e.example", "Erin Revoked", "AMBER", key="revoked")
         cls.greg = ExpiringPerson("greg@g.example", "Greg Expiring", "AMBER", 10)
-        cls.people = [cls.alice, cls.bob, cls.dave, cls.erin, cls.greg]
-        cls.sink = harness.Sink()
-        cls.sink.start()
-        cls.site = KeySite(cls.people, {"ops": ("AMBER", cls.people)}, cls.sink.port, cls.clock)
-        cls.site.start(*DAEMON_ARGS)
-        cls.ops_fpr, ops_pub = cls.site.list_key(OPS)
-        for p in cls.people:
-            p.home.import_keys(ops_pub)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.site.close()
-        cls.sink.close()
-        for p in cls.people:
-            p.close()
-        shutil.rmtree(cls.root, ignore_errors=True)
+        cls.start_keys_site([cls.alice, cls.bob, cls.dave, cls.erin, cls.greg])
 
     def digests(self):
         return self.site.notices_to(self.alice.email, self.sink, "daily digest")

@@ -426,7 +426,10 @@ class ComcheckTest(unittest.TestCase):
         body = (body.get_body(("plain",)) if body.is_multipart() else body).get_content()
         self.assertIn(correction, body)
         self.assertIn("bob@b.example", body)
-        self.assertNotIn("> ", body.split("----")[1] if "----" in body else "")
+        # Only Bob's own lines are forwarded: not the quote, not the
+        # attribution line.
+        self.assertEqual(body.replace("\r\n", "\n").split("-" * 70 + "\n")[1].strip(),
+                         correction)
 
         # The confirmation is state: members and directory show it.
         members = {m["email"]: m for m in ctl_json(self.site, "members", OPS, check=False)["members"]}

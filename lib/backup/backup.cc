@@ -223,7 +223,7 @@ Result<void> write_manifest(const fs::path& dir, const Manifest& m) {
   {
     std::ofstream out(file, std::ios::trunc);
     out << "# tlpmail backup: holds the list SECRET keys (gnupg/); keep it like them.\n"
-        << "# Restore with: tlpmailctl restore " << dir.string() << "\n"
+        << "# Restore with: tlpmailctl restore DIR (tlpmaild stopped)\n"
         << t << "\n";
     out.flush();
     if (!out) return Unexpected(Error::temporary("cannot write " + file.string()));

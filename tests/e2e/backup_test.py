@@ -1,8 +1,9 @@
 """End-to-end test of tlpmailctl backup and restore (issue 13): a backup of
 the state of a RUNNING tlpmaild (copies of an accepted message still
-waiting for the relay), the state destroyed, the backup restored, and then
-the waiting copies are delivered, signed by the same list key, and a new
-posting encrypted to that list key is accepted and fanned out. Also: the
+waiting for the relay, a second accepted message still in the spool), the
+state destroyed, the backup restored, and then both are delivered, signed
+by the same list key, and a new posting encrypted to that list key is
+accepted and fanned out. Also: the
 manifest and the modes of the backup, the refusals of restore (a state
 that is not empty, a running daemon, a tampered backup). Real gpg, real
 SMTP sink; standard library only."""
@@ -72,6 +73,14 @@ class BackupRestoreTest(dt.RelayFaultTest):
         qid = self.post("[TLP:AMBER] Before the backup", marker)
         self.wait_outbox([("copy", p[k].email, "deferred") for k in self.EXPECTED],
                          "every copy deferred while the relay is down")
+        # A second posting stays in the spool (tlpmaild --hold-spool): accepted,
+        # not yet fanned out, when the backup is taken.
+        self.stop_daemon()
+        self.site.start("--hold-spool")
+        marker_held = "BODY-MARKER-" + secrets.token_hex(8)
+        qid_held = self.post("[TLP:AMBER] Held in the spool", marker_held)
+        self.assertEqual(self.site.query("SELECT state FROM spool_messages WHERE id = ?",
+                                         (qid_held,)), [("received",)])
         [(schema,)] = self.site.query("PRAGMA user_version")
 
         # Backup while tlpmaild runs.
@@ -89,6 +98,8 @@ class BackupRestoreTest(dt.RelayFaultTest):
         self.assertTrue(any(re.match(r"gnupg/private-keys-v1\.d/[0-9A-F]{40}\.key$", f)
                             for f in listed), listed)
         self.assertIn("gnupg/pubring.kbx", listed)
+        self.assertIn(f"spool/msg/{qid_held}", listed)
+        self.assertNotIn(f"spool/msg/{qid}", listed)  # fanned out: its copies are in the outbox
         self.assertFalse(any("/S." in f or f.endswith(".lock") for f in listed), listed)
         for path, (is_dir, mode) in modes(self.backup).items():
             self.assertEqual(mode, 0o700 if is_dir else 0o600, path)
@@ -128,23 +139,24 @@ class BackupRestoreTest(dt.RelayFaultTest):
         self.site.start()
         self.site.daemon.wait_log(rf" - list-key list={re.escape(dt.OPS)} "
                                   rf"fingerprint={self.list_fpr} created=no")
-        self.wait_outbox([("copy", p[k].email, "delivered") for k in self.EXPECTED],
-                         "the copies waiting at backup time delivered after the restore")
+        self.wait_outbox([("copy", p[k].email, "delivered") for k in self.EXPECTED] * 2,
+                         "the copies waiting and the message held at backup time delivered "
+                         "after the restore")
         marker2 = "BODY-MARKER-" + secrets.token_hex(8)
         qid2 = self.post("[TLP:AMBER] After the restore", marker2)
-        self.wait_outbox([("copy", p[k].email, "delivered") for k in self.EXPECTED] * 2,
+        self.wait_outbox([("copy", p[k].email, "delivered") for k in self.EXPECTED] * 3,
                          "the new posting delivered with the restored list key")
         self.stop_daemon()
         self.assertNotIn("created=yes", "\n".join(d.log() for d in self.site.daemons[mark:]))
         got = self.by_recipient(self.sink.messages())
         for k in self.EXPECTED:
             person = p[k]
-            self.assertEqual(len(got[person.email]), 2, self.log())
-            texts = [self.open_copy(person, raw) for _, raw in got[person.email]]
-            self.assertEqual(sorted(marker in t.decode() for t in texts), [False, True])
-            self.assertEqual(sorted(marker2 in t.decode() for t in texts), [False, True])
+            self.assertEqual(len(got[person.email]), 3, self.log())
+            texts = [self.open_copy(person, raw).decode() for _, raw in got[person.email]]
+            for m in (marker, marker_held, marker2):
+                self.assertEqual(sum(m in t for t in texts), 1, (person.email, m))
         outbox_ids = {r[1] for r in self.site.outbox()}
-        self.assertEqual(outbox_ids, {qid, qid2})
+        self.assertEqual(outbox_ids, {qid, qid_held, qid2})
 
         # A tampered backup is refused before anything is replaced.
         with open(os.path.join(self.backup, "tlpmail.db"), "r+b") as f:

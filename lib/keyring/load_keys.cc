@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 #include <system_error>
 
@@ -321,27 +322,33 @@ Result<KeyReport> load_keys(const config::Config& config, const std::filesystem:
   // 1. The key files, sorted by name, read and screened without gpg: a
   //    file with secret key material anywhere, or anything that is not a
   //    public key, never reaches any GnuPG home.
-  report.files = key_files(config.paths.keys_dir, file_diags);
-  std::vector<Screened> screened;
-  for (const auto& file : report.files) {
-    const std::string shown = file.string();
+  // One file read and screened; its text in `data`. A problem is an error
+  // for the file, and nothing of it is imported.
+  auto screen = [&file_diags](const std::filesystem::path& file,
+                              std::string& data) -> std::optional<Screened> {
     std::string error;
-    const std::string data = read_file(file, &error);
+    data = read_file(file, &error);
     if (!error.empty()) {
-      file_diags.push_back({Severity::error, shown, 0, "cannot import: " + error});
-      continue;
+      file_diags.push_back({Severity::error, file.string(), 0, "cannot import: " + error});
+      return std::nullopt;
     }
     auto packets = openpgp::extract_public_keys(data);
     if (!packets) {
       file_diags.push_back(
-          {Severity::error, shown, 0, "cannot import: " + packets.error().message});
-      continue;
+          {Severity::error, file.string(), 0, "cannot import: " + packets.error().message});
+      return std::nullopt;
     }
     Screened one;
     one.file = file;
     one.packets = std::move(packets->binary);
     one.revocations_only = packets->public_keys == 0;
-    screened.push_back(std::move(one));
+    return one;
+  };
+  report.files = key_files(config.paths.keys_dir, file_diags);
+  std::vector<Screened> screened;
+  for (const auto& file : report.files) {
+    std::string data;
+    if (auto one = screen(file, data)) screened.push_back(std::move(*one));
   }
 
   // 1b. The keys members sent with update-key, screened the same way; each
@@ -351,25 +358,13 @@ Result<KeyReport> load_keys(const config::Config& config, const std::filesystem:
     pinned.insert(ascii_upper(person.fingerprint));
   }
   for (const auto& file : update_files(config, pinned, file_diags)) {
-    const std::string shown = file.string();
-    std::string error;
-    const std::string data = read_file(file, &error);
-    if (!error.empty()) {
-      file_diags.push_back({Severity::error, shown, 0, "cannot import: " + error});
-      continue;
-    }
-    auto packets = openpgp::extract_public_keys(data);
-    if (!packets) {
-      file_diags.push_back(
-          {Severity::error, shown, 0, "cannot import: " + packets.error().message});
-      continue;
-    }
-    Screened one;
-    one.file = file;
-    one.packets = std::move(packets->binary);
-    one.update_of = file.filename().string().substr(0, 40);
-    one.update_date = updated_key_date(data);
-    screened.push_back(std::move(one));
+    std::string data;
+    auto one = screen(file, data);
+    if (!one) continue;
+    one->revocations_only = false;  // a keys.d file holds its key (checked at step 2)
+    one->update_of = file.filename().string().substr(0, 40);
+    one->update_date = updated_key_date(data);
+    screened.push_back(std::move(*one));
   }
   // Revocation certificates last, whatever their names.
   std::stable_partition(screened.begin(), screened.end(),

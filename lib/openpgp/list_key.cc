@@ -362,10 +362,15 @@ Result<std::string> make_key_pair(Context& ctx, std::string_view list_address,
   return fpr;
 }
 
-}  // namespace
+// What both ways of making a list key check first: the address, the
+// display name, the lifetime, a private home; the home's keys for the list.
+struct NewKeyPlan {
+  std::string display;
+  std::vector<Candidate> scanned;
+};
 
-Result<std::string> create_list_key(Context& ctx, std::string_view list_address,
-                                    std::string_view name, int lifetime_days) {
+Result<NewKeyPlan> plan_new_key(Context& ctx, std::string_view list_address, std::string_view name,
+                                int lifetime_days) {
   if (!is_plausible_address(list_address)) {
     return Unexpected(
         Error::permanent("not a list address: \"" + escape_for_log(list_address) + "\""));
@@ -378,30 +383,32 @@ Result<std::string> create_list_key(Context& ctx, std::string_view list_address,
   if (auto r = make_home_private(ctx.home()); !r) return Unexpected(r.error());
   auto scanned = scan_secret_keys(ctx, list_address);
   if (!scanned) return Unexpected(scanned.error());
-  for (const Candidate& c : *scanned) {
+  return NewKeyPlan{std::move(*display), std::move(*scanned)};
+}
+
+}  // namespace
+
+Result<std::string> create_list_key(Context& ctx, std::string_view list_address,
+                                    std::string_view name, int lifetime_days) {
+  auto plan = plan_new_key(ctx, list_address, name, lifetime_days);
+  if (!plan) return Unexpected(plan.error());
+  const auto& scanned = plan->scanned;
+  const auto& display = plan->display;
+  for (const Candidate& c : scanned) {
     if (c.has_address && c.problem.empty()) {
       return Unexpected(Error::permanent("a list key for " + std::string(list_address) +
                                          " already exists: " + c.facts.fingerprint));
     }
   }
-  return make_key_pair(ctx, list_address, *display, lifetime_days);
+  return make_key_pair(ctx, list_address, display, lifetime_days);
 }
 
 Result<std::string> create_successor_key(Context& ctx, std::string_view list_address,
                                          std::string_view name, int lifetime_days) {
-  if (!is_plausible_address(list_address)) {
-    return Unexpected(
-        Error::permanent("not a list address: \"" + escape_for_log(list_address) + "\""));
-  }
-  auto display = display_name(list_address, name);
-  if (!display) return Unexpected(display.error());
-  if (lifetime_days < 1) {
-    return Unexpected(Error::permanent("a list key must be valid for at least 1 day"));
-  }
-  if (auto r = make_home_private(ctx.home()); !r) return Unexpected(r.error());
-  auto scanned = scan_secret_keys(ctx, list_address);
-  if (!scanned) return Unexpected(scanned.error());
-  auto keys = pick_list_keys(ctx, list_address, *scanned);
+  auto plan = plan_new_key(ctx, list_address, name, lifetime_days);
+  if (!plan) return Unexpected(plan.error());
+  const auto& display = plan->display;
+  auto keys = pick_list_keys(ctx, list_address, plan->scanned);
   if (!keys) return Unexpected(keys.error());
   if (!keys->has_value()) {
     return Unexpected(Error::permanent("no list key for " + std::string(list_address) + " in " +
@@ -412,7 +419,7 @@ Result<std::string> create_successor_key(Context& ctx, std::string_view list_add
     if (p.in_grace) certifiers.push_back(p.facts.fingerprint);
   }
 
-  auto fpr = make_key_pair(ctx, list_address, *display, lifetime_days);
+  auto fpr = make_key_pair(ctx, list_address, display, lifetime_days);
   if (!fpr) return fpr;
   gpgme_ctx_t c = ctx.native();
   detail::KeyRef successor;

@@ -57,14 +57,7 @@ ARMOR_RE = re.compile(rb"-----BEGIN PGP MESSAGE-----\r?\n.*?-----END PGP MESSAGE
 
 def wait_for(condition, what, timeout=WAIT, log=lambda: ""):
     """Polls condition() (bounded) until it returns something true."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{log()}")
-        time.sleep(0.05)
+    return harness.wait_for(condition, what, timeout, log)
 
 
 def grouped(fpr):

@@ -253,6 +253,30 @@ class Site(DaemonSite):
         return out
 
 
+def wait_for(condition, what, timeout=60.0, log=lambda: "", interval=0.05):
+    """Polls condition() (bounded) until it returns something true, and
+    returns that; fails naming `what` (and `log()`) after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{log()}")
+        time.sleep(interval)
+
+
+def stop_process(proc, timeout):
+    """SIGTERM to a subprocess.Popen, SIGKILL after `timeout` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Child:
     """A child process started here, its stderr collected line by line by a
     reader thread (self.lines, guarded by self.cond). Only this process is

@@ -22,6 +22,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 import mta_support  # noqa: E402
 from mta_support import replace_once, snippet  # noqa: E402
 
@@ -136,13 +137,7 @@ begin retry
 
     @classmethod
     def stop_mta(cls):
-        if cls.proc.poll() is None:
-            cls.proc.terminate()
-            try:
-                cls.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                cls.proc.kill()
-                cls.proc.wait()
+        harness.stop_process(cls.proc, 10)
         # Delivery and queue-runner processes the daemon forked may still
         # be finishing (they write into the spool and log folders, which
         # are removed next): wait for them, bounded; they end on their own.

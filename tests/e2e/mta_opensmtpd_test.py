@@ -26,6 +26,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 import mta_support  # noqa: E402
 from mta_support import replace_once, snippet  # noqa: E402
 
@@ -116,13 +117,7 @@ action "relay" maildir "{cls.maildirs.root}/%{{rcpt.user}}" user nobody virtual 
 
     @classmethod
     def stop_mta(cls):
-        if cls.proc.poll() is None:
-            cls.proc.terminate()
-            try:
-                cls.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                cls.proc.kill()
-                cls.proc.wait()
+        harness.stop_process(cls.proc, 15)
         cls.log_file.close()
 
     @classmethod

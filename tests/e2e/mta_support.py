@@ -57,14 +57,7 @@ def guide_block(marker):
 
 
 def wait_for(condition, what, timeout=WAIT, log=lambda: ""):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{log()}")
-        time.sleep(0.1)
+    return harness.wait_for(condition, what, timeout, log, interval=0.1)
 
 
 def run(cmd, **kw):

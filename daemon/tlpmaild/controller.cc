@@ -1,7 +1,8 @@
 // Signals, reloads (everything on SIGHUP, the members' keys alone after
-// update-key) and watchdog of tlpmaild.
+// update-key or a change in keys_dir or keys.d) and watchdog of tlpmaild.
 #include "tlpmaild/controller.h"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -10,8 +11,10 @@
 #include <exception>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "intake/stage.h"
+#include "keyring/keyring.h"
 #include "log/log.h"
 #include "tlpmaild/notify.h"
 #include "util/offload.h"
@@ -32,6 +35,9 @@ constexpr std::chrono::minutes kReloadLimit{5};
 // The periodic job that looks at every member's key (lib/keylife): run at
 // start and after every reload, besides its daily run.
 constexpr const char* kKeyCheckJob = "key-check";
+// The admins' notices about the list keys (daemon/tlpmaild/jobs.cc): run
+// at start and after every full reload, besides its daily run.
+constexpr const char* kListKeyJob = "list-key-notices";
 
 const char* signal_name(int sig) {
   switch (sig) {
@@ -60,6 +66,31 @@ bool same_listen(const config::ServerSettings& a, const config::ServerSettings& 
     if (a.listen[i].host != b.listen[i].host || a.listen[i].port != b.listen[i].port) return false;
   }
   return true;
+}
+
+// The names, sizes and modification times of the files in keys_dir and
+// state_dir/keys.d, one line each, sorted: what the keys watch compares.
+// A folder that cannot be read gives a line with the reason. A few stat
+// calls per key file, on the io thread: cheap next to a keys load.
+std::string key_files_state(const config::Config& config) {
+  std::vector<std::string> lines;
+  for (const std::filesystem::path& dir :
+       {config.paths.keys_dir, keyring::updated_keys_dir(config)}) {
+    std::error_code ec;
+    std::filesystem::directory_iterator it(dir, ec);
+    for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+      std::error_code size_ec, time_ec;
+      const std::uintmax_t size = it->file_size(size_ec);
+      const auto mtime = it->last_write_time(time_ec);
+      lines.push_back(it->path().string() + " " + std::to_string(size_ec ? 0 : size) + " " +
+                      std::to_string(time_ec ? 0 : mtime.time_since_epoch().count()));
+    }
+    if (ec) lines.push_back(dir.string() + " ! " + ec.message());
+  }
+  std::sort(lines.begin(), lines.end());
+  std::string out;
+  for (const std::string& l : lines) out += l + "\n";
+  return out;
 }
 
 }  // namespace
@@ -112,12 +143,19 @@ Controller::Controller(asio::io_context& io, asio::thread_pool& pool, asio::sign
       config_file_(std::move(config_file)),
       gnupg_home_(std::move(gnupg_home)),
       runtime_(std::move(runtime)),
-      watchdog_(io) {}
+      watchdog_(io),
+      keys_watch_(io) {}
 
 void Controller::start() {
   if (outgoing_) outgoing_->set_on_keys_changed([this] { keys_changed(); });
-  if (maintenance_) maintenance_->run_soon(kKeyCheckJob);
+  if (maintenance_) {
+    maintenance_->run_soon(kKeyCheckJob);
+    maintenance_->run_soon(kListKeyJob);
+  }
   asio::co_spawn(io_, signal_loop(), [](std::exception_ptr e) { log_failure("signals", e); });
+  keys_seen_ = key_files_state(*runtime_->config);
+  asio::co_spawn(io_, keys_watch_loop(),
+                 [](std::exception_ptr e) { log_failure("keys-watch", e); });
   if (auto interval = watchdog_interval()) {
     asio::co_spawn(io_, watchdog_loop(*interval),
                    [](std::exception_ptr e) { log_failure("watchdog", e); });
@@ -164,10 +202,13 @@ asio::awaitable<void> Controller::shutdown(int sig) {
   stopped_ = true;
   signals_.cancel();
   watchdog_.cancel();
+  keys_watch_.cancel();
 }
 
 void Controller::keys_changed() {
   if (stopping_) return;
+  // The load below reads what is there now: the watch need not call again.
+  keys_seen_ = key_files_state(*runtime_->config);
   if (reloading_) {
     keys_again_ = true;  // one more pass after the one running
     return;
@@ -236,6 +277,7 @@ asio::awaitable<void> Controller::load_keys_only() {
 asio::awaitable<void> Controller::load_all() {
   {
     notify_reloading();
+    keys_seen_ = key_files_state(*runtime_->config);  // this pass loads the keys too
     std::string file = config_file_.string();
     log::event(level_enum::info, "-", "reload", {{"status", "started"}, {"config", file}});
     // Named locals, not temporaries inside the co_await (g++ 12, offload.h).
@@ -264,7 +306,10 @@ asio::awaitable<void> Controller::load_all() {
         const char* tls = runtime_->tls ? "yes" : "no";
         log::event(level_enum::info, "-", "reload",
                    {{"status", "ok"}, {"lists", lists}, {"people", people}, {"tls", tls}});
-        if (maintenance_) maintenance_->run_soon(kKeyCheckJob);
+        if (maintenance_) {
+          maintenance_->run_soon(kKeyCheckJob);
+          maintenance_->run_soon(kListKeyJob);
+        }
       } else if (!loaded.ok()) {
         std::size_t errors = loaded.errors.size();
         for (const auto& d : loaded.diagnostics) {
@@ -307,6 +352,20 @@ void Controller::apply(std::shared_ptr<const Runtime> next) {
   if (outgoing_) outgoing_->set_setup(outgoing_setup(*next));
   if (maintenance_) maintenance_->set_setup(outgoing_setup(*next));
   runtime_ = std::move(next);
+}
+
+// A change is acted on at the look after it; a keys load that fails keeps
+// the old keys (load_keys_only) and is not tried again until the files
+// change again (an admin still copying files in).
+asio::awaitable<void> Controller::keys_watch_loop() {
+  while (!stopping_) {
+    keys_watch_.expires_after(keys_poll_);
+    auto [ec] = co_await keys_watch_.async_wait(kTuple);
+    if (ec || stopping_) co_return;
+    if (key_files_state(*runtime_->config) == keys_seen_) continue;
+    log::event(level_enum::info, "-", "keys-watch", {{"changed", "keys_dir or keys.d"}});
+    keys_changed();
+  }
 }
 
 asio::awaitable<void> Controller::watchdog_loop(std::chrono::microseconds interval) {

@@ -2,7 +2,8 @@
 // (SIGHUP reload, SIGTERM/SIGINT graceful stop, a second one closes every
 // connection at once), the atomic configuration swap on reload, the
 // reload of the members' keys alone after a member updated theirs by
-// mail, and the systemd watchdog pings. Blocking reload work runs on the
+// mail or a file in keys_dir or keys.d changed (the keys watch), and the
+// systemd watchdog pings. Blocking reload work runs on the
 // worker pool.
 #pragma once
 
@@ -38,16 +39,24 @@ class Controller {
              std::shared_ptr<intake::MemoryBudget> memory, std::filesystem::path config_file,
              std::filesystem::path gnupg_home, std::shared_ptr<const Runtime> runtime);
 
-  // Starts the signal loop and, under a systemd watchdog, the pings; asks
-  // the periodic jobs for a key check (start, and after every reload).
+  // Starts the signal loop, the keys watch and, under a systemd watchdog,
+  // the pings; asks the periodic jobs for a key check and the list key
+  // notices (start, and after every reload).
   void start();
 
   // A member's key changed under state_dir/keys.d (update-key): loads the
   // members' keys again with the configuration in force and, when that
   // load has no error, swaps them in everywhere (intake, fan-out, jobs);
   // otherwise the old keys stay and the errors are logged. Serialised
-  // with SIGHUP reloads. The outgoing side calls it (set_outgoing).
+  // with SIGHUP reloads. The outgoing side calls it (set_outgoing), and
+  // the keys watch: every `keys_poll` it compares the names, sizes and
+  // modification times of the files in keys_dir and state_dir/keys.d with
+  // those it saw last, so that a revocation an admin puts into keys_dir
+  // takes effect within seconds, without a SIGHUP.
   void keys_changed();
+  // How often the keys watch looks (default 10 s; tests shorten it).
+  // Call before start().
+  void set_keys_poll(std::chrono::milliseconds every) { keys_poll_ = every; }
 
   // The outgoing side gets each new configuration and is stopped after the
   // server. Optional; call before start().
@@ -69,6 +78,7 @@ class Controller {
   asio::awaitable<void> load_keys_only();
   asio::awaitable<void> shutdown(int signal);
   asio::awaitable<void> watchdog_loop(std::chrono::microseconds interval);
+  asio::awaitable<void> keys_watch_loop();
   void apply(std::shared_ptr<const Runtime> next);
 
   asio::io_context& io_;
@@ -85,6 +95,9 @@ class Controller {
   std::filesystem::path gnupg_home_;
   std::shared_ptr<const Runtime> runtime_;
   asio::steady_timer watchdog_;
+  asio::steady_timer keys_watch_;
+  std::chrono::milliseconds keys_poll_{std::chrono::seconds(10)};
+  std::string keys_seen_;  // key_files_state() at the last look or keys load
   bool reloading_ = false;
   bool reload_again_ = false;  // a SIGHUP during a reload: one more full pass
   bool keys_again_ = false;    // keys changed during a reload: one more keys pass

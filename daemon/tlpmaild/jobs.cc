@@ -5,6 +5,7 @@
 #include "bounces/bounce.h"
 #include "comcheck/job.h"
 #include "digest/digest.h"
+#include "fanout/announce.h"
 #include "keylife/key_check.h"
 #include "pipeline/verifier.h"
 #include "queue/outbox.h"
@@ -21,6 +22,34 @@ Result<digest::Section> bounce_section(const digest::SectionContext& ctx) {
   if (!flagged) return Unexpected(flagged.error());
   bounces::DigestSection s = bounces::digest_section(ctx.list, *flagged);
   return digest::Section{std::move(s.title), std::move(s.lines), std::move(s.advice)};
+}
+
+// The admins' notices about the list keys (lib/fanout/announce.h) for the
+// time since this job's last run. A notice whose outbox id is taken was
+// queued before (a run repeated after a failure or a lost job record): it
+// is skipped, so each goes once, also across restarts.
+Result<maintenance::JobResult> queue_list_key_notices(const maintenance::JobEnv& env) {
+  auto last = maintenance::last_run(env.db, "list-key-notices");
+  if (!last) return Unexpected(Error(last.error()));
+  std::vector<std::string> said;
+  auto notices = fanout::list_key_notices(env.gpg, env.config, env.keys, last->at, env.now, said);
+  if (!notices) return Unexpected(notices.error());
+  std::size_t queued = 0, repeated = 0;
+  for (const queue::NewOutgoing& m : *notices) {
+    auto r = env.db.transaction(
+        [&](store::Transaction& tx) { return queue::Outbox::add(tx, m, env.now); });
+    if (r) {
+      ++queued;
+    } else if (r.error().fault == store::DbFault::constraint) {
+      ++repeated;
+    } else {
+      return Unexpected(Error(r.error()));
+    }
+  }
+  std::string summary = std::to_string(queued) + " notices";
+  if (repeated > 0) summary += ", " + std::to_string(repeated) + " sent before";
+  for (const std::string& s : said) summary += "; " + s;
+  return maintenance::JobResult{summary, queued > 0};
 }
 
 // The sections of the admins' daily digest, in the order they appear.
@@ -86,6 +115,10 @@ void add_jobs(maintenance::Runner& runner) {
                 for (const std::string& f : r->failed) summary += "; no notice for " + f;
                 return maintenance::JobResult{summary, r->notices > 0};
               }});
+  // The admins' notices that a list key expires (60, 30, 7, 1 days before)
+  // or that a rotation's grace period ended. Also run at start and after
+  // every reload (daemon/tlpmaild/controller.cc).
+  runner.add({"list-key-notices", std::chrono::hours(24), queue_list_key_notices});
   // One digest per list and day for its admins (key problems, ...).
   runner.add({"digest", std::chrono::hours(24),
               [](const maintenance::JobEnv& env) -> Result<maintenance::JobResult> {

@@ -189,6 +189,7 @@ int run(const daemon::Options& options) {
                                   options.config_path, daemon::gnupg_home(config), runtime);
     controller.set_outgoing(&outgoing);
     controller.set_maintenance(&jobs);
+    if (options.keys_poll) controller.set_keys_poll(*options.keys_poll);
     controller.set_metrics(metrics_service.get());
     controller.start();
 

@@ -69,6 +69,10 @@ Parsed parse_options(const std::vector<std::string>& args) {
       auto ms = net::parse_milliseconds(*t);
       if (!ms) return fail("--outbox-poll-ms: '" + *t + "' is not a number from 1 to 86400000");
       p.options.outbox_poll = *ms;
+    } else if (auto t = option_value(args, i, "--keys-poll-ms")) {
+      auto ms = net::parse_milliseconds(*t);
+      if (!ms) return fail("--keys-poll-ms: '" + *t + "' is not a number from 1 to 86400000");
+      p.options.keys_poll = *ms;
     } else if (auto r = option_value(args, i, "--retry-seconds")) {
       if (r->empty()) return fail("--retry-seconds needs a number of seconds");
       int n = 0;

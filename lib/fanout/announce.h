@@ -2,10 +2,10 @@
 // announcement of a new list key to every member and admin after a
 // rotation (tlpmailctl rotate-list-key), and the admins' notice that the
 // list key expires soon or that a replaced key's grace period ended
-// (list_key_notices: no tlpmaild job calls it yet). Each is signed by the
-// list key (the announcement by the old and the new key) and encrypted;
-// nothing here is ever sent in clear. Builds outbox messages; no SQL, no
-// sockets.
+// (list_key_notices; tlpmaild's daily job list-key-notices queues them,
+// daemon/tlpmaild/jobs.cc). Each is signed by the list key (the
+// announcement by the old and the new key) and encrypted; nothing here is
+// ever sent in clear. Builds outbox messages; no SQL, no sockets.
 #pragma once
 
 #include <ctime>
@@ -62,14 +62,24 @@ inline constexpr int kListKeyWarningDays = 60;
 // The admins are told when so many days are left (each threshold once).
 inline constexpr int kListKeyNoticeDays[] = {60, 30, 7, 1};
 
+// The threshold of kListKeyNoticeDays due for a key that expires at
+// `expires` in the interval (since, now]: the smallest one whose moment
+// (expires - days) lies in it (a daemon that was down for weeks says
+// "7 days", not "60"); 0 when none does or the key never expires. since
+// <= 0 or > now (first run, clock set back) counts as now - 1 day. Pure.
+int list_key_notice_due(std::time_t expires, std::time_t since, std::time_t now);
+
 // The admins' notices about the list keys for the interval (since, now]
-// (the last run of the daily job and this one; since = 0 on the first run
-// counts as now - 1 day): for each list whose current key's expiry
-// crossed one of kListKeyNoticeDays in that interval (or has passed it:
-// "expired"), and for each replaced key whose grace period ended in it,
-// one notice per usable admin, signed by the current list key and
-// encrypted to that admin. `summary` gets one phrase per notice for the
-// log. Errors: temporary (gpg).
+// (the last run of the daily job and this one): for each list whose
+// current key has a threshold due (list_key_notice_due), and for each
+// replaced key whose grace period ended in the interval, one notice per
+// usable admin, signed by the current list key and encrypted to that
+// admin. Each notice's outbox id names what it is about and whom it goes
+// to, "listkey-expiry.FPR.EXPIRES.DAYS.ADMIN" and
+// "listkey-grace.OLDFPR.ENDED.ADMIN", so that the outbox refuses it a
+// second time (a run repeated after a failure, a lost job record): the
+// caller skips those. `summary` gets one phrase per notice for the log.
+// Errors: temporary (gpg).
 Result<std::vector<queue::NewOutgoing>> list_key_notices(openpgp::Context& gpg,
                                                          const config::Config& config,
                                                          const keyring::KeyReport& keys,

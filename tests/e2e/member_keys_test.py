@@ -5,8 +5,10 @@
                    `tlpmailctl --json keys` and the next my-key show it (the
                    daemon reloads its keys at once); another fingerprint or
                    a secret key is refused and changes nothing; a
-                   revocation sent with update-key, or put into keys_dir,
-                   withholds the member from everything at once;
+                   revocation sent with update-key, or put into keys_dir
+                   (no reload: the daemon's keys watch sees the file),
+                   withholds the member from everything at once; a broken
+                   file in keys_dir keeps the old keys;
                    `tlpmailctl keys --export` writes the merged key.
   ExpiryNoticeTest under libfaketime: a key expiring in 40 days gets one
                    notice 30, 7 and 1 days before, each once, across key
@@ -50,8 +52,9 @@ FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 REQUEST = "ops-request@" + harness.LIST_DOMAIN
 DAY = 86400
 KEY_REASON = "key not usable (missing, expired, revoked or too weak)"
-# --job-tick-ms: the periodic jobs look every 200 ms whether they are due.
-DAEMON_ARGS = ("--retry-seconds", "1", "--job-tick-ms", "200")
+# --job-tick-ms: the periodic jobs look every 200 ms whether they are due;
+# --keys-poll-ms: keys_dir and keys.d are looked at every 300 ms (not 10 s).
+DAEMON_ARGS = ("--retry-seconds", "1", "--job-tick-ms", "200", "--keys-poll-ms", "300")
 
 
 def utc_date(t):
@@ -384,17 +387,36 @@ class UpdateKeyTest(KeysCase):
         time.sleep(1)  # several outbox passes: nothing goes out to her
         self.assertEqual(len(self.replies_to(self.erin)), before)
 
-    def test_revocation_in_keys_dir_withholds_on_reload(self):
+    def test_a_broken_file_in_keys_dir_keeps_the_old_keys(self):
+        # A secret key in keys_dir is an error: the keys load fails, says
+        # why, and the keys in force stay (carol still gets copies).
+        path = os.path.join(self.site.config_dir, "keys", "zz-carol-secret.asc")
+        mark = self.site.daemon.mark()
+        with open(path, "wb") as f:
+            f.write(self.carol.home.export_secret(self.carol.fpr))
+        self.site.daemon.wait_log(r" - keys-watch changed=", since=mark)
+        self.site.daemon.wait_log(r"zz-carol-secret\.asc.*the file holds a secret key", since=mark)
+        self.site.daemon.wait_log(r" - reload status=failed what=keys kept=\"old keys\"",
+                                  since=mark)
+        copies, _ = self.fanned_out(self.post(self.alice))
+        self.assertIn(self.carol.email, copies)
+        # Taken away again: the next load is fine.
+        mark = self.site.daemon.mark()
+        os.unlink(path)
+        self.site.daemon.wait_log(r" - reload status=ok what=keys", since=mark)
+
+    def test_revocation_in_keys_dir_withholds_without_a_reload(self):
         # Named to sort before members.asc: revocations are imported last.
         path = os.path.join(self.site.config_dir, "keys", "0-frank-revoked.asc")
+        mark = self.site.daemon.mark()
         with open(path, "wb") as f:
             f.write(revocation_certificate(self.frank))
         code, _, err = self.site.ctl("check-config")
         self.assertEqual(code, 0, err)
         self.assertIn(f"key {self.frank.fpr} of {self.frank.email} is revoked", err)
-        mark = self.site.daemon.mark()
-        self.site.daemon.signal(signal.SIGHUP)
-        self.site.daemon.wait_log(r" - reload status=ok lists=", since=mark)
+        # No signal: the keys watch sees the new file within its period.
+        self.site.daemon.wait_log(r" - keys-watch changed=", since=mark, timeout=5)
+        self.site.daemon.wait_log(r" - reload status=ok what=keys", since=mark)
         copies, left_out = self.fanned_out(self.post(self.alice))
         self.assertNotIn(self.frank.email, copies)
         self.assertEqual(left_out.get(self.frank.email), KEY_REASON)

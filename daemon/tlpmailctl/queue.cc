@@ -29,12 +29,7 @@ constexpr std::size_t kMaxListed = 10000;
 constexpr std::size_t kMaxClassified = 100000;
 
 std::string utc(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  ::gmtime_r(&tt, &tm);
-  char buf[32];
-  std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return std::string(buf, n);
+  return utc_time(static_cast<std::time_t>(t), "%Y-%m-%d %H:%M:%S");
 }
 
 }  // namespace

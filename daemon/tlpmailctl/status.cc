@@ -16,6 +16,7 @@
 #include "metrics/status_file.h"
 #include "store/database.h"
 #include "tlpmailctl/ctl.h"
+#include "util/text.h"
 
 namespace tlpmail::ctl {
 namespace {
@@ -25,12 +26,7 @@ constexpr std::int64_t kSpoolAlarm = 15 * 60;
 
 std::string utc(std::int64_t t) {
   if (t == 0) return "never";
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  ::gmtime_r(&tt, &tm);
-  char buf[32];
-  std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return std::string(buf, n);
+  return utc_time(static_cast<std::time_t>(t), "%Y-%m-%dT%H:%M:%SZ");
 }
 
 std::string span(std::int64_t s) {

@@ -23,6 +23,7 @@
 #include "openpgp/list_key.h"
 #include "openpgp/temp_home.h"
 #include "store/online_copy.h"
+#include "util/text.h"
 
 namespace tlpmail::backup {
 namespace fs = std::filesystem;
@@ -202,12 +203,7 @@ bool is_empty_dir(const fs::path& dir, bool& exists) {
 }
 
 std::string utc(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  ::gmtime_r(&tt, &tm);
-  char buf[32];
-  std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return std::string(buf, n);
+  return utc_time(static_cast<std::time_t>(t), "%Y-%m-%dT%H:%M:%SZ");
 }
 
 Result<void> write_manifest(const fs::path& dir, const Manifest& m) {

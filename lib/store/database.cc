@@ -24,8 +24,6 @@ constexpr auto kDbFaultNames = std::to_array<std::string_view>(
 static_assert(util::names_cover(kDbFaultNames, DbFault::other));
 std::string_view to_string(DbFault f) { return util::name_of(kDbFaultNames, f, "other"); }
 
-namespace {
-
 DbError make_error(DbFault fault, std::string message) {
   DbError e;
   e.kind = fault == DbFault::corrupt  ? ErrorClass::corrupt
@@ -56,6 +54,8 @@ DbFault fault_of(int sqlite_code) {
       return DbFault::other;
   }
 }
+
+namespace {
 
 DbError from_exception(const SQLite::Exception& e) {
   // e.what() is SQLite's own message, e.g. "database is locked".

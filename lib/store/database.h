@@ -47,6 +47,11 @@ struct DbError : Error {
 template <class T>
 using DbResult = Result<T, DbError>;
 
+// The fault an SQLite result code stands for, and the DbError for it (its
+// class follows the fault: corrupt, permanent for schema, else temporary).
+DbFault fault_of(int sqlite_code);
+DbError make_error(DbFault fault, std::string message);
+
 // A column value. Text is stored as given (SQLite does not check UTF-8).
 using Value = std::variant<std::nullptr_t, std::int64_t, double, std::string>;
 

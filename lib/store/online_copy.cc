@@ -14,38 +14,9 @@
 namespace tlpmail::store {
 namespace {
 
-DbFault fault_of(int code) {
-  switch (code & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return DbFault::busy;
-    case SQLITE_FULL:
-      return DbFault::disk_full;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return DbFault::corrupt;
-    case SQLITE_IOERR:
-    case SQLITE_CANTOPEN:
-    case SQLITE_READONLY:
-      return DbFault::io;
-    default:
-      return DbFault::other;
-  }
-}
-
-DbError error(DbFault fault, std::string message) {
-  DbError e;
-  e.kind = fault == DbFault::corrupt  ? ErrorClass::corrupt
-           : fault == DbFault::schema ? ErrorClass::permanent
-                                      : ErrorClass::temporary;
-  e.message = "database: " + std::move(message);
-  e.fault = fault;
-  return e;
-}
-
 DbError sqlite_error(sqlite3* db, int code, const std::string& what) {
   const char* msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(code);
-  return error(fault_of(code), what + ": " + msg);
+  return make_error(fault_of(code), what + ": " + msg);
 }
 
 // A connection closed on every path.
@@ -120,12 +91,13 @@ DbResult<void> fsync_path(const std::filesystem::path& p, int flags) {
   int fd = ::open(p.c_str(), flags | O_CLOEXEC);
   if (fd < 0)
     return Unexpected(
-        error(DbFault::io, "cannot open " + p.string() + ": " + std::strerror(errno)));
+        make_error(DbFault::io, "cannot open " + p.string() + ": " + std::strerror(errno)));
   int rc = ::fsync(fd);
   int err = errno;
   ::close(fd);
   if (rc != 0)
-    return Unexpected(error(DbFault::io, "cannot fsync " + p.string() + ": " + std::strerror(err)));
+    return Unexpected(
+        make_error(DbFault::io, "cannot fsync " + p.string() + ": " + std::strerror(err)));
   return {};
 }
 
@@ -156,7 +128,7 @@ DbResult<CopyInfo> copy_online(const std::filesystem::path& source,
   int fd = ::open(dest.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
     return Unexpected(
-        error(DbFault::io, "cannot create " + dest.string() + ": " + std::strerror(errno)));
+        make_error(DbFault::io, "cannot create " + dest.string() + ": " + std::strerror(errno)));
   }
   ::close(fd);
   Connection out;
@@ -189,7 +161,7 @@ DbResult<int> check_copy(const std::filesystem::path& file) {
   if (check->empty() || check->front().is_null(0) || check->front().text(0) != "ok") {
     std::string what =
         check->empty() || check->front().is_null(0) ? "no answer" : check->front().text(0);
-    return Unexpected(error(DbFault::corrupt, file.string() + " fails quick_check: " + what));
+    return Unexpected(make_error(DbFault::corrupt, file.string() + " fails quick_check: " + what));
   }
   auto version = run_query(c.db, "PRAGMA user_version", {});
   if (!version) return Unexpected(version.error());

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ import helpers  # noqa: E402
 from comcheck_test import dsn, send_bounce  # noqa: E402
 from corpus_mime import crlf, date_header  # noqa: E402
 from delivery_test import Person, armored_of, posting, wait_for  # noqa: E402
-from intake_security_test import OPS  # noqa: E402
+from intake_security_test import OPS, PeopleSiteCase  # noqa: E402
 from member_keys_test import Clock, KeySite  # noqa: E402
 
 DOMAIN = harness.LIST_DOMAIN
@@ -72,7 +71,7 @@ I am away until Monday.
 """)
 
 
-class BounceTest(unittest.TestCase):
+class BounceTest(PeopleSiteCase):
 
     @classmethod
     def setUpClass(cls):
@@ -81,25 +80,10 @@ class BounceTest(unittest.TestCase):
         cls.alice = Person("alice@a.example", "Alice Example", "RED")
         cls.bob = Person("bob@b.example", "Bob Beispiel", "AMBER")
         cls.erin = Person("erin@e.example", "Erin Gone", "AMBER")
-        cls.people = [cls.alice, cls.bob, cls.erin]
-        cls.sink = harness.Sink()
-        cls.sink.start()
-        cls.site = KeySite(cls.people, {"ops": ("AMBER", cls.people)}, cls.sink.port, cls.clock)
-        cls.site.start(*DAEMON_ARGS)
-        cls.ops_fpr, ops_pub = cls.site.list_key(OPS)
-        for p in cls.people:
-            p.home.import_keys(ops_pub)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.site.close()
-        cls.sink.close()
-        for p in cls.people:
-            p.close()
-        shutil.rmtree(cls.root, ignore_errors=True)
-
-    def log(self):
-        return "daemon stderr:\n" + self.site.log()
+        people = [cls.alice, cls.bob, cls.erin]
+        cls.start_site(people, {"ops": ("AMBER", people)}, *DAEMON_ARGS, site_class=KeySite,
+                       site_args=(cls.clock,))
+        cls.ops_fpr = cls.list_fprs[OPS]
 
     def ctl_json(self, *args):
         code, out, err = self.site.ctl("--json", *args)

@@ -33,7 +33,8 @@ import harness  # noqa: E402
 import helpers  # noqa: E402
 from corpus_mime import crlf, date_header, encrypted_multipart, signed_multipart  # noqa: E402
 from delivery_test import Person, armored_of, wait_for  # noqa: E402
-from intake_security_test import OPS, Site, header_block, message, text_entity  # noqa: E402
+from intake_security_test import (OPS, PeopleSiteCase, header_block, message,  # noqa: E402
+                                  text_entity)
 
 TLPMAILCTL = os.environ.get("TLPMAILCTL", "build/daemon/tlpmailctl")
 DOMAIN = harness.LIST_DOMAIN
@@ -150,7 +151,7 @@ class CheckMessage:
         return "".join("> " + line + "\n" for line in self.text.split("\n"))
 
 
-class ComcheckTest(unittest.TestCase):
+class ComcheckTest(PeopleSiteCase):
 
     @classmethod
     def setUpClass(cls):
@@ -161,30 +162,18 @@ class ComcheckTest(unittest.TestCase):
         cls.erin = Person("erin@e.example", "Erin Gone", "AMBER")
         cls.frank = Person("frank@f.example", "Frank Silent", "AMBER")
         cls.soc = Person("soc@s.example", "SOC Duty Desk", "AMBER", kind="team")
-        cls.people = [cls.alice, cls.bob, cls.carol, cls.dave, cls.erin, cls.frank, cls.soc]
-        cls.sink = harness.Sink()
-        cls.sink.start()
-        cls.site = Site(cls.people, {"ops": ("AMBER", cls.people),
-                                     "auto": ("AMBER", [cls.alice, cls.bob])}, cls.sink.port)
+        people = [cls.alice, cls.bob, cls.carol, cls.dave, cls.erin, cls.frank, cls.soc]
+        cls.start_site(people, {"ops": ("AMBER", people), "auto": ("AMBER", [cls.alice, cls.bob])},
+                       *DAEMON_ARGS)
+        cls.ops_fpr = cls.list_fprs[OPS]
+
+    @classmethod
+    def configure_site(cls):
         # auto@ runs its checks and reviews by itself: due at the first tick.
         # (The list's own review interval: the directory's would apply to
         # ops@ as well.)
         with open(os.path.join(cls.site.config_dir, "lists.d", "auto.toml"), "a") as f:
             f.write('comcheck_interval = "90d"\ndirectory_review_interval = "120d"\n')
-        cls.site.start(*DAEMON_ARGS)
-        cls.ops_fpr, ops_pub = cls.site.list_key(OPS)
-        for p in cls.people:
-            p.home.import_keys(ops_pub)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.site.close()
-        cls.sink.close()
-        for p in cls.people:
-            p.close()
-
-    def log(self):
-        return "daemon stderr:\n" + self.site.log()
 
     # --- the member side ---
 

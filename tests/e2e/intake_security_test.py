@@ -152,6 +152,7 @@ class PeopleSiteCase(unittest.TestCase):
         cls.sink = harness.Sink()
         cls.sink.start()
         cls.site = (site_class or Site)(people, lists, cls.sink.port, *site_args)
+        cls.configure_site()
         cls.site.start(*daemon_args)
         cls.list_fprs = {}
         for name in lists:
@@ -159,6 +160,10 @@ class PeopleSiteCase(unittest.TestCase):
             cls.list_fprs[address], public = cls.site.list_key(address)
             for p in people:
                 p.home.import_keys(public)
+
+    @classmethod
+    def configure_site(cls):
+        """Called between writing the site's files and starting the daemon."""
 
     @classmethod
     def tearDownClass(cls):

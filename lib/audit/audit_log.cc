@@ -13,10 +13,6 @@ Value text_or_null(const std::string& s) {
   return s;
 }
 
-std::string text_or_empty(const store::Row& r, std::size_t i) {
-  return r.is_null(i) ? std::string() : r.text(i);
-}
-
 constexpr std::string_view kColumns =
     "id, at, list, queue_id, verdict, refusal, reason, smtp_reply, signer_email,"
     " signer_fingerprint, label, raised, message_id, parent_message_id, replay_digest";
@@ -26,24 +22,24 @@ Row row_from(const store::Row& r) {
   out.id = r.integer(0);
   out.at = r.integer(1);
   out.list = r.text(2);
-  out.queue_id = text_or_empty(r, 3);
+  out.queue_id = r.text_or_empty(3);
   out.verdict = r.text(4);
-  out.refusal = text_or_empty(r, 5);
-  out.reason = text_or_empty(r, 6);
-  out.smtp_reply = text_or_empty(r, 7);
-  out.signer_email = text_or_empty(r, 8);
-  out.signer_fingerprint = text_or_empty(r, 9);
-  out.label = text_or_empty(r, 10);
-  out.raised = text_or_empty(r, 11);
-  out.message_id = text_or_empty(r, 12);
-  out.parent_message_id = text_or_empty(r, 13);
-  out.replay_digest = text_or_empty(r, 14);
-  if (r.size() > 15) out.list_message_id = text_or_empty(r, 15);
+  out.refusal = r.text_or_empty(5);
+  out.reason = r.text_or_empty(6);
+  out.smtp_reply = r.text_or_empty(7);
+  out.signer_email = r.text_or_empty(8);
+  out.signer_fingerprint = r.text_or_empty(9);
+  out.label = r.text_or_empty(10);
+  out.raised = r.text_or_empty(11);
+  out.message_id = r.text_or_empty(12);
+  out.parent_message_id = r.text_or_empty(13);
+  out.replay_digest = r.text_or_empty(14);
+  if (r.size() > 15) out.list_message_id = r.text_or_empty(15);
   return out;
 }
 
 Recipient recipient_from(const store::Row& r, std::size_t first) {
-  return Recipient{r.text(first), r.integer(first + 1) != 0, text_or_empty(r, first + 2)};
+  return Recipient{r.text(first), r.integer(first + 1) != 0, r.text_or_empty(first + 2)};
 }
 
 }  // namespace

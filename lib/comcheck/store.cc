@@ -23,13 +23,6 @@ constexpr std::string_view kMemberColumns =
     "SELECT check_id, email, organization, token, send_at, state, reason, sent_at, message_id,"
     " outbox_id, answered_at, review_result FROM comcheck_members ";
 
-std::string text_or_empty(const store::Row& r, std::size_t i) {
-  return r.is_null(i) ? std::string() : r.text(i);
-}
-std::int64_t int_or_zero(const store::Row& r, std::size_t i) {
-  return r.is_null(i) ? 0 : r.integer(i);
-}
-
 Check check_from(const store::Row& r) {
   Check c;
   c.id = r.integer(0);
@@ -39,7 +32,7 @@ Check check_from(const store::Row& r) {
   c.started_at = r.integer(4);
   c.spread_s = r.integer(5);
   c.deadline_at = r.integer(6);
-  c.closed_at = int_or_zero(r, 7);
+  c.closed_at = r.integer_or_zero(7);
   return c;
 }
 
@@ -51,12 +44,12 @@ Member member_from(const store::Row& r) {
   m.token = r.text(3);
   m.send_at = r.integer(4);
   m.state = parse_state(r.text(5)).value_or(State::pending);
-  m.reason = text_or_empty(r, 6);
-  m.sent_at = int_or_zero(r, 7);
-  m.message_id = text_or_empty(r, 8);
-  m.outbox_id = text_or_empty(r, 9);
-  m.answered_at = int_or_zero(r, 10);
-  m.review_result = text_or_empty(r, 11);
+  m.reason = r.text_or_empty(6);
+  m.sent_at = r.integer_or_zero(7);
+  m.message_id = r.text_or_empty(8);
+  m.outbox_id = r.text_or_empty(9);
+  m.answered_at = r.integer_or_zero(10);
+  m.review_result = r.text_or_empty(11);
   return m;
 }
 
@@ -303,7 +296,7 @@ DbResult<std::map<std::string, Review>> reviews(store::Database& db) {
   auto rows = db.query("SELECT email, reviewed_at, check_id FROM directory_reviews");
   if (!rows) return Unexpected(rows.error());
   std::map<std::string, Review> out;
-  for (const auto& r : *rows) out[r.text(0)] = Review{r.integer(1), int_or_zero(r, 2)};
+  for (const auto& r : *rows) out[r.text(0)] = Review{r.integer(1), r.integer_or_zero(2)};
   return out;
 }
 

@@ -386,6 +386,17 @@ Result<NewKeyPlan> plan_new_key(Context& ctx, std::string_view list_address, std
   return NewKeyPlan{std::move(*display), std::move(*scanned)};
 }
 
+// A fingerprint an admin typed, normalized (upper case, no spaces); refused
+// when it is not one.
+Result<std::string> checked_fingerprint(std::string_view fingerprint) {
+  std::string fpr = normalize_fingerprint(fingerprint);
+  if (fpr.empty()) {
+    return Unexpected(
+        Error::permanent("not a fingerprint: \"" + escape_for_log(fingerprint) + "\""));
+  }
+  return fpr;
+}
+
 }  // namespace
 
 Result<std::string> create_list_key(Context& ctx, std::string_view list_address,
@@ -445,11 +456,9 @@ Result<std::string> create_successor_key(Context& ctx, std::string_view list_add
 }
 
 Result<void> end_grace_in(Context& ctx, std::string_view fingerprint, std::time_t seconds) {
-  const std::string fpr = normalize_fingerprint(fingerprint);
-  if (fpr.empty()) {
-    return Unexpected(
-        Error::permanent("not a fingerprint: \"" + escape_for_log(fingerprint) + "\""));
-  }
+  auto checked = checked_fingerprint(fingerprint);
+  if (!checked) return Unexpected(checked.error());
+  const std::string& fpr = *checked;
   detail::KeyRef key;
   if (auto r = get_key(ctx, fpr, true, key); !r) return Unexpected(r.error());
   if (seconds < 1) seconds = 1;
@@ -516,11 +525,9 @@ Result<std::string> extend_list_key(Context& ctx, std::string_view list_address,
 
 Result<bool> add_request_user_id(Context& ctx, std::string_view fingerprint,
                                  std::string_view list_address) {
-  const std::string fpr = normalize_fingerprint(fingerprint);
-  if (fpr.empty()) {
-    return Unexpected(
-        Error::permanent("not a fingerprint: \"" + escape_for_log(fingerprint) + "\""));
-  }
+  auto checked = checked_fingerprint(fingerprint);
+  if (!checked) return Unexpected(checked.error());
+  const std::string& fpr = *checked;
   detail::KeyRef key;
   if (auto r = get_key(ctx, fpr, true, key); !r) return Unexpected(r.error());
   const std::string request = request_address_of(list_address);
@@ -556,11 +563,9 @@ Result<bool> add_request_user_id(Context& ctx, std::string_view fingerprint,
 
 Result<void> retire_list_key(Context& ctx, std::string_view list_address,
                              std::string_view fingerprint) {
-  const std::string fpr = normalize_fingerprint(fingerprint);
-  if (fpr.empty()) {
-    return Unexpected(
-        Error::permanent("not a fingerprint: \"" + escape_for_log(fingerprint) + "\""));
-  }
+  auto checked = checked_fingerprint(fingerprint);
+  if (!checked) return Unexpected(checked.error());
+  const std::string& fpr = *checked;
   auto keys = find_list_keys(ctx, list_address);
   if (!keys) return Unexpected(keys.error());
   const std::string addr(list_address);
@@ -593,11 +598,9 @@ Result<void> retire_list_key(Context& ctx, std::string_view list_address,
 
 Result<std::string> export_key(Context& ctx, std::string_view fingerprint, KeyExport how,
                                bool armor) {
-  const std::string fpr = normalize_fingerprint(fingerprint);
-  if (fpr.empty()) {
-    return Unexpected(
-        Error::permanent("not a fingerprint: \"" + escape_for_log(fingerprint) + "\""));
-  }
+  auto checked = checked_fingerprint(fingerprint);
+  if (!checked) return Unexpected(checked.error());
+  const std::string& fpr = *checked;
   auto found = ctx.find_key(fpr);
   if (!found) return Unexpected(found.error());
   if (!found->has_value()) {
@@ -641,11 +644,9 @@ ListKeyLock::~ListKeyLock() {
 }
 
 Result<std::string> export_public(Context& ctx, std::string_view fingerprint) {
-  const std::string fpr = normalize_fingerprint(fingerprint);
-  if (fpr.empty()) {
-    return Unexpected(
-        Error::permanent("not a fingerprint: \"" + escape_for_log(fingerprint) + "\""));
-  }
+  auto checked = checked_fingerprint(fingerprint);
+  if (!checked) return Unexpected(checked.error());
+  const std::string& fpr = *checked;
   auto found = ctx.find_key(fpr);
   if (!found) return Unexpected(found.error());
   if (!found->has_value()) {

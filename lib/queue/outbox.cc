@@ -35,10 +35,6 @@ OutgoingKind kind_from(std::string_view s) {
   return OutgoingKind::copy;
 }
 
-std::string text_or_empty(const store::Row& r, std::size_t i) {
-  return r.is_null(i) ? std::string() : r.text(i);
-}
-
 // SELECT list for WaitingCopy rows (copy c joined with message m).
 constexpr std::string_view kWaitingColumns =
     "SELECT c.id, c.message, m.kind, m.list, c.recipient, c.state, c.attempts, c.queued_at,"
@@ -59,7 +55,7 @@ std::vector<WaitingCopy> waiting_rows(const store::Rows& rows) {
     w.attempts = static_cast<int>(r.integer(6));
     w.queued_at = r.integer(7);
     w.next_attempt_at = r.integer(8);
-    w.last_reply = text_or_empty(r, 9);
+    w.last_reply = r.text_or_empty(9);
     w.updated_at = r.integer(10);
     out.push_back(std::move(w));
   }
@@ -159,7 +155,7 @@ Result<std::vector<ClaimedCopy>> Outbox::claim_due(std::time_t now, std::size_t 
       c.pkesk = row.text(3);
       c.attempts = static_cast<int>(row.integer(4));
       c.queued_at = row.integer(5);
-      c.verp_token = text_or_empty(row, 6);
+      c.verp_token = row.text_or_empty(6);
       auto ok = tx.execute(
           "UPDATE outbox_copies SET state = 'in_flight', updated_at = ?2 WHERE id = ?1",
           {c.id, at});
@@ -241,7 +237,7 @@ Result<std::vector<UnreportedFailure>> Outbox::unreported_failures(std::size_t m
     f.list = r.text(3);
     f.list_message_id = r.text(4);
     f.recipient = r.text(5);
-    f.reply = text_or_empty(r, 6);
+    f.reply = r.text_or_empty(6);
     f.attempts = static_cast<int>(r.integer(7));
     f.queued_at = r.integer(8);
     out.push_back(std::move(f));

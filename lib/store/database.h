@@ -68,6 +68,9 @@ class Row {
   std::int64_t integer(std::size_t i) const { return std::get<std::int64_t>(values_.at(i)); }
   double real(std::size_t i) const { return std::get<double>(values_.at(i)); }
   const std::string& text(std::size_t i) const { return std::get<std::string>(values_.at(i)); }
+  // NULL as "" and 0: for the optional columns.
+  std::string text_or_empty(std::size_t i) const { return is_null(i) ? std::string() : text(i); }
+  std::int64_t integer_or_zero(std::size_t i) const { return is_null(i) ? 0 : integer(i); }
   const Value& operator[](std::size_t i) const { return values_.at(i); }
 
  private:

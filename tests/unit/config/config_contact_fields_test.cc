@@ -12,17 +12,8 @@
 namespace tlpmail::config::testing {
 namespace {
 
-// A fourth person at line 22 (with_person), keys from line 23 on.
-std::string dave(std::string_view more) {
-  return with_person(std::string(R"(email = "dave@csirt-d.example"
-name = "Dave Example"
-fingerprint = "3333333333333333333333333333333333333333"
-clearance = "GREEN"
-)") + std::string(more));
-}
-
 TEST_F(ConfigTest, ContactFieldsAreRead) {
-  write("config/directory.toml", dave(R"(team = "CSIRT-D"
+  write("config/directory.toml", with_dave(R"(team = "CSIRT-D"
 phone = "+49 30 1234 5678 ext 12"
 emergency_phone = "+49 (0)170 555-0199"
 timezone = "Europe/Berlin"
@@ -74,7 +65,7 @@ TEST_F(ConfigTest, ContactFieldProblemsNameTheirLine) {
        {"config/directory.toml:27: unknown key 'timezon' (did you mean 'timezone'?)"}},
   };
   for (const Case& c : cases) {
-    write("config/directory.toml", dave(c.keys));
+    write("config/directory.toml", with_dave(c.keys));
     EXPECT_EQ(check(), c.want) << c.keys;
   }
 }
@@ -83,7 +74,7 @@ TEST_F(ConfigTest, TimezoneWithoutDatabaseIsAWarning) {
   const char* old = std::getenv("TZDIR");
   const std::string saved = old ? old : "";
   ::setenv("TZDIR", (root_.path() + "/no-such-tzdir").c_str(), 1);
-  write("config/directory.toml", dave("timezone = \"Europe/Vienna\"\n"));
+  write("config/directory.toml", with_dave("timezone = \"Europe/Vienna\"\n"));
   const Lines got = check();
   if (old) {
     ::setenv("TZDIR", saved.c_str(), 1);

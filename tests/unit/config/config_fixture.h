@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,16 @@ members = ["alice@csirt-a.example", "bob@csirt-b.example", "soc@csirt-c.example"
 admins = ["alice@csirt-a.example"]
 )";
 
+using Lines = std::vector<std::string>;
+
+// One row of a table test: the whole text of one file and every diagnostic
+// of loading the tree with it (name says what the row breaks).
+struct FileCase {
+  std::string name;
+  std::string text;
+  Lines want;
+};
+
 class ConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -93,6 +104,24 @@ class ConfigTest : public ::testing::Test {
     return check();
   }
 
+  // Each row in turn: check_with(path, row.text) must be row.want. The other
+  // files stay the base tree's, so a row breaks exactly one thing.
+  static void expect_each(const std::filesystem::path& path, std::span<const FileCase> cases) {
+    for (const FileCase& c : cases) EXPECT_EQ(check_with(path, c.text), c.want) << c.name;
+  }
+
+  // config/tlpmail.toml as kMain (its [server] hostname, lines 1-2) followed
+  // by `rest` from line 3 on.
+  static void write_main(std::string_view rest) {
+    write("config/tlpmail.toml", std::string(kMain) + std::string(rest));
+  }
+
+  // write_main(rest), then every diagnostic (check()).
+  static std::vector<std::string> check_main(std::string_view rest) {
+    write_main(rest);
+    return check();
+  }
+
   // Loads and expects success without any diagnostic.
   static std::shared_ptr<const Config> load_ok(
       const std::filesystem::path& main = "config/tlpmail.toml") {
@@ -105,8 +134,6 @@ class ConfigTest : public ::testing::Test {
   ::tlpmail::testing::TempDir root_;  // the working directory while a test runs
   std::filesystem::path old_cwd_;
 };
-
-using Lines = std::vector<std::string>;
 
 // `text` with the one occurrence of `from` replaced by `to`.
 inline std::string replaced(std::string_view text, std::string_view from, std::string_view to) {
@@ -121,6 +148,16 @@ inline std::string replaced(std::string_view text, std::string_view from, std::s
 // line 23.
 inline std::string with_person(std::string_view keys) {
   return std::string(kDirectory) + "\n[[person]]\n" + std::string(keys);
+}
+
+// with_person(): a fourth person Dave, valid, whose four required keys
+// stand at lines 23-26; `more` follows from line 27 on.
+inline std::string with_dave(std::string_view more) {
+  return with_person(std::string(R"(email = "dave@csirt-d.example"
+name = "Dave Example"
+fingerprint = "3333333333333333333333333333333333333333"
+clearance = "GREEN"
+)") + std::string(more));
 }
 
 }  // namespace tlpmail::config::testing

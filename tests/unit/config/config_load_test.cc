@@ -51,9 +51,7 @@ TEST_F(ConfigTest, DefaultsWhenOnlyHostnameIsSet) {
 TEST_F(ConfigTest, FullConfigurationLoadsEveryValue) {
   const std::string keys = root_.file("elsewhere/keys");
   std::filesystem::create_directories(keys);
-  write("config/tlpmail.toml", R"([server]
-hostname = "lists.example.org"
-listen = ["127.0.0.1:10030", "[::1]:10030"]
+  write_main(R"(listen = ["127.0.0.1:10030", "[::1]:10030"]
 protocol = "LMTP"
 max_message_size = 10485760
 max_connections = 50
@@ -70,7 +68,8 @@ max_connections = 8
 state_dir = "state"
 directory = "people/directory.toml"
 lists_dir = "lists/"
-keys_dir = ")" + keys + R"("
+keys_dir = ")" +
+             keys + R"("
 
 [log]
 level = "Debug"
@@ -160,9 +159,7 @@ protect_subject = true
 
 TEST_F(ConfigTest, RelativePathsAreJoinedLexically) {
   std::filesystem::create_directories("shared/lists");
-  write("config/tlpmail.toml", R"([server]
-hostname = "lists.example.org"
-
+  write_main(R"(
 [paths]
 directory = "../shared/people.toml"
 lists_dir = "./../shared/lists"
@@ -196,9 +193,7 @@ TEST_F(ConfigTest, MainFileGivenAsAbsolutePath) {
 }
 
 TEST_F(ConfigTest, EveryProblemInOneRunSortedByFileThenLine) {
-  write("config/tlpmail.toml", R"([server]
-hostname = "lists.example.org"
-protocol = "smtps"
+  write_main(R"(protocol = "smtps"
 
 [log]
 level = "loud"

@@ -31,32 +31,28 @@ TEST_F(ConfigTest, MainFileIsAFolder) {
 }
 
 TEST_F(ConfigTest, UnknownKeyInSectionWithHint) {
-  write("config/tlpmail.toml", R"([server]
-hostname = "lists.example.org"
-max_conections = 5
+  EXPECT_EQ(check_main(R"(max_conections = 5
 [relay]
 starttls = "off"
 tls = true
-)");
-  EXPECT_EQ(check(), (Lines{
-                         "config/tlpmail.toml:3: unknown key 'max_conections' in [server] (did "
-                         "you mean 'max_connections'?)",
-                         "config/tlpmail.toml:6: unknown key 'tls' in [relay]",
-                     }));
+)"),
+            (Lines{
+                "config/tlpmail.toml:3: unknown key 'max_conections' in [server] (did "
+                "you mean 'max_connections'?)",
+                "config/tlpmail.toml:6: unknown key 'tls' in [relay]",
+            }));
 }
 
 TEST_F(ConfigTest, UnknownSectionWithHint) {
-  write("config/tlpmail.toml", R"([server]
-hostname = "lists.example.org"
-[rely]
+  EXPECT_EQ(check_main(R"([rely]
 host = "127.0.0.1"
 [logging]
 level = "info"
-)");
-  EXPECT_EQ(check(), (Lines{
-                         "config/tlpmail.toml:3: unknown section [rely] (did you mean [relay]?)",
-                         "config/tlpmail.toml:5: unknown section [logging]",
-                     }));
+)"),
+            (Lines{
+                "config/tlpmail.toml:3: unknown section [rely] (did you mean [relay]?)",
+                "config/tlpmail.toml:5: unknown section [logging]",
+            }));
 }
 
 TEST_F(ConfigTest, TopLevelKeyNamesItsSection) {
@@ -148,8 +144,7 @@ TEST_F(ConfigTest, BadValues) {
        "config/tlpmail.toml:4: wrong type for 'keys_dir': expected a string, got an integer"},
   };
   for (const auto& c : cases) {
-    write("config/tlpmail.toml", "[server]\nhostname = \"lists.example.org\"\n" + c.text);
-    EXPECT_EQ(check(), (Lines{c.want})) << c.text;
+    EXPECT_EQ(check_main(c.text), (Lines{c.want})) << c.text;
   }
 }
 
@@ -173,9 +168,7 @@ TEST_F(ConfigTest, BadHostname) {
 }
 
 TEST_F(ConfigTest, ListenAddresses) {
-  write("config/tlpmail.toml", R"([server]
-hostname = "lists.example.org"
-listen = [
+  EXPECT_EQ(check_main(R"(listen = [
   "127.0.0.1",
   "127.0.0.1:70000",
   "::1:10030",
@@ -188,31 +181,29 @@ listen = [
   25,
   "localhost:0",
 ]
-)");
-  EXPECT_EQ(check(), (Lines{
-                         "config/tlpmail.toml:4: invalid listen address '127.0.0.1': expected "
-                         "host:port",
-                         "config/tlpmail.toml:5: invalid listen address '127.0.0.1:70000': the "
-                         "port must be between 1 and 65535",
-                         "config/tlpmail.toml:6: invalid listen address '::1:10030': an IPv6 "
-                         "address needs brackets, e.g. [::1]:10030",
-                         "config/tlpmail.toml:8: invalid listen address ':25': the host is empty",
-                         "config/tlpmail.toml:9: invalid listen address '127.0.0.1:smtp': the "
-                         "port must be a number",
-                         "config/tlpmail.toml:11: duplicate listen address '127.0.0.1:10030'",
-                         "config/tlpmail.toml:12: invalid listen address '[::1:25': expected "
-                         "host:port or [IPv6]:port",
-                         "config/tlpmail.toml:13: wrong type for an item of 'listen': expected a "
-                         "string, got an integer",
-                         "config/tlpmail.toml:14: invalid listen address 'localhost:0': the port "
-                         "must be between 1 and 65535",
-                     }));
+)"),
+            (Lines{
+                "config/tlpmail.toml:4: invalid listen address '127.0.0.1': expected "
+                "host:port",
+                "config/tlpmail.toml:5: invalid listen address '127.0.0.1:70000': the "
+                "port must be between 1 and 65535",
+                "config/tlpmail.toml:6: invalid listen address '::1:10030': an IPv6 "
+                "address needs brackets, e.g. [::1]:10030",
+                "config/tlpmail.toml:8: invalid listen address ':25': the host is empty",
+                "config/tlpmail.toml:9: invalid listen address '127.0.0.1:smtp': the "
+                "port must be a number",
+                "config/tlpmail.toml:11: duplicate listen address '127.0.0.1:10030'",
+                "config/tlpmail.toml:12: invalid listen address '[::1:25': expected "
+                "host:port or [IPv6]:port",
+                "config/tlpmail.toml:13: wrong type for an item of 'listen': expected a "
+                "string, got an integer",
+                "config/tlpmail.toml:14: invalid listen address 'localhost:0': the port "
+                "must be between 1 and 65535",
+            }));
 }
 
 TEST_F(ConfigTest, ListenAddressesParsed) {
-  write("config/tlpmail.toml", R"([server]
-hostname = "lists.example.org"
-listen = ["127.0.0.1:10030", "[::1]:10030", "localhost:25"]
+  write_main(R"(listen = ["127.0.0.1:10030", "[::1]:10030", "localhost:25"]
 )");
   auto c = load_ok();
   ASSERT_NE(c, nullptr);
@@ -226,33 +217,27 @@ listen = ["127.0.0.1:10030", "[::1]:10030", "localhost:25"]
 }
 
 TEST_F(ConfigTest, TlsCertificateWithoutKey) {
-  write("config/tlpmail.toml", R"([server]
-hostname = "lists.example.org"
-tls_certificate = "tls/cert.pem"
-)");
-  EXPECT_EQ(check(), (Lines{"config/tlpmail.toml:3: tls_certificate is set but tls_private_key "
-                            "is not (STARTTLS needs both)"}));
+  EXPECT_EQ(check_main(R"(tls_certificate = "tls/cert.pem"
+)"),
+            (Lines{"config/tlpmail.toml:3: tls_certificate is set but tls_private_key "
+                   "is not (STARTTLS needs both)"}));
 }
 
 TEST_F(ConfigTest, TlsKeyWithoutCertificate) {
-  write("config/tlpmail.toml", R"([server]
-hostname = "lists.example.org"
-tls_private_key = "tls/key.pem"
-)");
-  EXPECT_EQ(check(), (Lines{"config/tlpmail.toml:3: tls_private_key is set but tls_certificate "
-                            "is not (STARTTLS needs both)"}));
+  EXPECT_EQ(check_main(R"(tls_private_key = "tls/key.pem"
+)"),
+            (Lines{"config/tlpmail.toml:3: tls_private_key is set but tls_certificate "
+                   "is not (STARTTLS needs both)"}));
 }
 
 TEST_F(ConfigTest, TlsFilesMustExist) {
-  write("config/tlpmail.toml", R"([server]
-hostname = "lists.example.org"
-tls_certificate = "tls/cert.pem"
+  EXPECT_EQ(check_main(R"(tls_certificate = "tls/cert.pem"
 tls_private_key = "tls/key.pem"
-)");
-  EXPECT_EQ(check(), (Lines{
-                         "config/tlpmail.toml:3: tls_certificate 'config/tls/cert.pem' not found",
-                         "config/tlpmail.toml:4: tls_private_key 'config/tls/key.pem' not found",
-                     }));
+)"),
+            (Lines{
+                "config/tlpmail.toml:3: tls_certificate 'config/tls/cert.pem' not found",
+                "config/tlpmail.toml:4: tls_private_key 'config/tls/key.pem' not found",
+            }));
   write("config/tls/cert.pem", "not checked here\n");
   write("config/tls/key.pem", "not checked here\n");
   auto c = load_ok();
@@ -268,13 +253,11 @@ TEST_F(ConfigTest, MissingDirectoryFileAtDefaultPath) {
 }
 
 TEST_F(ConfigTest, MissingListsDirAtConfiguredPath) {
-  write("config/tlpmail.toml", R"([server]
-hostname = "lists.example.org"
-
+  EXPECT_EQ(check_main(R"(
 [paths]
 lists_dir = "lists"
-)");
-  EXPECT_EQ(check(), (Lines{"config/tlpmail.toml:5: lists_dir 'config/lists' not found"}));
+)"),
+            (Lines{"config/tlpmail.toml:5: lists_dir 'config/lists' not found"}));
 }
 
 TEST_F(ConfigTest, MissingKeysDir) {
@@ -283,21 +266,19 @@ TEST_F(ConfigTest, MissingKeysDir) {
 }
 
 TEST_F(ConfigTest, PathsOfTheWrongSort) {
-  write("config/tlpmail.toml", R"([server]
-hostname = "lists.example.org"
-
+  EXPECT_EQ(check_main(R"(
 [paths]
 directory = "keys"
 lists_dir = "directory.toml"
 keys_dir = "lists.d/ops.toml"
-)");
-  EXPECT_EQ(check(), (Lines{
-                         "config/tlpmail.toml:5: directory 'config/keys' is a folder, not a file",
-                         "config/tlpmail.toml:6: lists_dir 'config/directory.toml' is not a "
-                         "folder",
-                         "config/tlpmail.toml:7: keys_dir 'config/lists.d/ops.toml' is not a "
-                         "folder",
-                     }));
+)"),
+            (Lines{
+                "config/tlpmail.toml:5: directory 'config/keys' is a folder, not a file",
+                "config/tlpmail.toml:6: lists_dir 'config/directory.toml' is not a "
+                "folder",
+                "config/tlpmail.toml:7: keys_dir 'config/lists.d/ops.toml' is not a "
+                "folder",
+            }));
 }
 
 TEST_F(ConfigTest, UnreadableListFileDoesNotStopTheOthers) {
@@ -318,9 +299,7 @@ admins = []
 }
 
 TEST_F(ConfigTest, StateDirIsNotRequiredToExist) {
-  write("config/tlpmail.toml", R"([server]
-hostname = "lists.example.org"
-[paths]
+  write_main(R"([paths]
 state_dir = "/nonexistent/tlpmail-state"
 )");
   auto c = load_ok();

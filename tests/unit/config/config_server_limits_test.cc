@@ -20,9 +20,7 @@ TEST_F(ConfigTest, IntakeLimitDefaults) {
 }
 
 TEST_F(ConfigTest, IntakeLimitValues) {
-  write("config/tlpmail.toml", R"([server]
-hostname = "lists.example.org"
-max_message_size = 1048576
+  write_main(R"(max_message_size = 1048576
 max_message_memory = 1048576
 max_connections_per_client = 3
 max_session_time = 60
@@ -35,9 +33,7 @@ max_session_time = 60
 }
 
 TEST_F(ConfigTest, UnsetMemoryBudgetGrowsWithTheMessageSize) {
-  write("config/tlpmail.toml", R"([server]
-hostname = "lists.example.org"
-max_message_size = 536870912
+  write_main(R"(max_message_size = 536870912
 )");
   auto c = load_ok();
   ASSERT_NE(c, nullptr);
@@ -45,9 +41,7 @@ max_message_size = 536870912
 }
 
 TEST_F(ConfigTest, MemoryBudgetBelowTheMessageSizeIsAnError) {
-  EXPECT_EQ(check_with("config/tlpmail.toml", R"([server]
-hostname = "lists.example.org"
-max_message_memory = 1000000
+  EXPECT_EQ(check_main(R"(max_message_memory = 1000000
 max_message_size = 26214400
 )"),
             (Lines{
@@ -79,8 +73,7 @@ TEST_F(ConfigTest, IntakeLimitRanges) {
        "'max_session_time'?)"},
   };
   for (const auto& c : cases) {
-    write("config/tlpmail.toml", "[server]\nhostname = \"lists.example.org\"\n" + c.line);
-    EXPECT_EQ(check(), (Lines{c.want})) << c.line;
+    EXPECT_EQ(check_main(c.line), (Lines{c.want})) << c.line;
   }
 }
 

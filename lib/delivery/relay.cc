@@ -365,11 +365,14 @@ class RelayCore : public std::enable_shared_from_this<RelayCore> {
       }
       l.out = l.session->take_output();
       if (!l.out.empty()) {
-        // Commands never end in CRLF "." CRLF; the body always does.
+        // Commands never end in CRLF "." CRLF; the body's last chunk always
+        // does (and no earlier chunk can: a "." line is stuffed).
         const bool body = l.out == ".\r\n" ||
                           (l.out.size() >= 5 && l.out.compare(l.out.size() - 5, 5, "\r\n.\r\n") == 0);
         if (!co_await write(l)) continue;
         if (body) l.expect_data_end = true;
+        // The rest of a large body: written chunk by chunk, never whole.
+        if (l.session->has_output()) continue;
       }
       if (l.tls_pending) {
         l.tls_pending = false;

@@ -2,19 +2,21 @@
 // hand them to the relay, collect outcomes, record them on the worker.
 #include "delivery/scheduler.h"
 
+#include <malloc.h>
+
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <algorithm>
 #include <ctime>
 #include <mutex>
 #include <optional>
 #include <utility>
 
 #include "log/log.h"
-#include "util/offload.h"
 #include "openpgp/packets.h"
+#include "util/offload.h"
 #include "util/text.h"
 
 namespace tlpmail::delivery {
@@ -25,6 +27,9 @@ using spdlog::level::level_enum;
 constexpr std::chrono::milliseconds kDbLimit{std::chrono::minutes(5)};
 constexpr std::chrono::milliseconds kRetryAfterDbError{std::chrono::seconds(2)};
 constexpr std::size_t kCachedMessages = 8;
+// Shared data of cached messages, at most (the newest is kept whatever its
+// size): with its armor, about 2.4 times this in memory.
+constexpr std::size_t kCachedBytes = 32 * 1024 * 1024;
 
 std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
@@ -32,13 +37,41 @@ std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); 
 
 // Frames and shared armor of recent messages: a message's copies differ
 // only in their PKESK, so the base64 of its (large) shared packet is made
-// once (openpgp::SharedArmor) and each copy costs only its own packet.
-// Used by one worker job at a time; the lock makes that safe anyway.
+// once (openpgp::SharedArmor) and every copy's body holds it as a shared
+// part (smtp::MessageBody) with the frame's head and tail: a copy waiting
+// for the relay costs its own few hundred bytes, whatever the message's
+// size. Bounded by kCachedBytes of shared data (at least the newest
+// message); cleared when the scheduler has nothing in flight, and the
+// memory is returned to the system then (malloc_trim). Used by one worker
+// job at a time; the lock makes that safe anyway.
 class detail::MessageCache {
  public:
   struct Entry {
     queue::OutgoingMessage message;  // shared_data moved into `armor`
     std::shared_ptr<const openpgp::SharedArmor> armor;
+    std::shared_ptr<const smtp::BodyPart> head, tail;
+    // The armor's shared lines per alignment, checked once as body parts.
+    mutable std::mutex mu;
+    mutable std::map<const std::string*, std::shared_ptr<const smtp::BodyPart>> lines;
+
+    // The body of the copy with this PKESK: head, armor, tail.
+    smtp::MessageBody body_for(std::string_view pkesk) const {
+      openpgp::SharedArmor::Pieces p = armor->armored_pieces(pkesk);
+      std::shared_ptr<const smtp::BodyPart> shared;
+      {
+        std::lock_guard lock(mu);
+        auto& slot = lines[p.lines.get()];
+        if (!slot) slot = std::make_shared<const smtp::BodyPart>(p.lines);
+        shared = slot;
+      }
+      smtp::MessageBody body;
+      body.append(head);
+      body.append(std::move(p.first));
+      body.append(std::move(shared));
+      body.append(std::move(p.last));
+      body.append(tail);
+      return body;
+    }
   };
 
   Result<std::shared_ptr<const Entry>> get(queue::Outbox& outbox, const std::string& id) {
@@ -47,17 +80,35 @@ class detail::MessageCache {
     auto m = outbox.message(id);
     if (!m) return Unexpected(m.error());
     auto e = std::make_shared<Entry>();
+    const std::size_t bytes = m->shared_data.size() + m->head.size() + m->tail.size();
     e->armor = std::make_shared<openpgp::SharedArmor>(std::move(m->shared_data));
     m->shared_data.clear();
+    e->head = std::make_shared<const smtp::BodyPart>(m->head);
+    e->tail = std::make_shared<const smtp::BodyPart>(m->tail);
     e->message = std::move(*m);
-    if (cache_.size() >= kCachedMessages) cache_.clear();
+    if (cache_.size() >= kCachedMessages || bytes_ + bytes > kCachedBytes) {
+      cache_.clear();
+      bytes_ = 0;
+    }
     cache_.emplace(id, e);
+    bytes_ += bytes;
     return std::shared_ptr<const Entry>(e);
+  }
+
+  // Forgets every message (copies in flight keep what they hold) and
+  // returns freed memory to the system. True when there was something.
+  bool clear() {
+    std::lock_guard lock(mu_);
+    if (cache_.empty()) return false;
+    cache_.clear();
+    bytes_ = 0;
+    return true;
   }
 
  private:
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<const Entry>> cache_;
+  std::size_t bytes_ = 0;
 };
 
 namespace {
@@ -165,7 +216,7 @@ asio::awaitable<void> Scheduler::fill() {
         smtp::OutboundEnvelope e;
         e.from = queue::verp_address((*m)->message.envelope_from, c.verp_token);
         e.recipients = {c.recipient};
-        e.body = (*m)->message.head;
+        e.body.append((*m)->head);
         if (e.body.empty()) p.problem = "the message is gone";
         else p.envelope = std::move(e);
       } else if ((*m)->armor->shared().empty() || c.pkesk.empty()) {
@@ -176,13 +227,9 @@ asio::awaitable<void> Scheduler::fill() {
         // LIST-bounces+TOKEN@DOMAIN: a bounce names this copy (lib/bounces).
         e.from = queue::verp_address(msg.envelope_from, c.verp_token);
         e.recipients = {c.recipient};
-        // compose::Frame::assemble(armor) for an armor already in CRLF.
-        // One buffer per copy: ~200 KB each, so no intermediate copies.
-        e.body.reserve(msg.head.size() + (*m)->armor->armored_size_bound(c.pkesk.size()) +
-                       msg.tail.size());
-        e.body = msg.head;
-        (*m)->armor->append_armored_crlf(e.body, c.pkesk);
-        e.body += msg.tail;
+        // compose::Frame::assemble(armor) for an armor already in CRLF,
+        // sharing the message's parts.
+        e.body = (*m)->body_for(c.pkesk);
         p.envelope = std::move(e);
       }
       std::string().swap(c.pkesk);
@@ -276,7 +323,11 @@ asio::awaitable<void> Scheduler::run() {
     if (counters_.submitted == before && in_flight_.size() < options_.window) {
       // Nothing due now: sleep until the next copy is.
       queue::Outbox* outbox = &outbox_;
-      auto work = [outbox]() -> std::optional<std::int64_t> {
+      auto cache = in_flight_.empty() ? cache_ : nullptr;
+      auto work = [outbox, cache]() -> std::optional<std::int64_t> {
+        // Nothing in flight: the messages' armor is not needed until more
+        // copies are due, and a large one's memory goes back to the system.
+        if (cache && cache->clear()) malloc_trim(0);
         auto due = outbox->next_due();
         return due ? *due : std::nullopt;
       };

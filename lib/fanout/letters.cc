@@ -61,21 +61,17 @@ Result<queue::NewOutgoing> seal(openpgp::Context& gpg, const directory::MailingL
   queue::NewOutgoing m;
   m.list = list.address;
   m.envelope_from = list.bounces_address();
-  m.shared_data = fan->shared_data();
   for (std::size_t i = 0; i < emails.size(); ++i) {
-    auto copy = fan->copy_for(fingerprints[i], openpgp::CopyFormat::binary);
-    if (!copy) return Unexpected(copy.error());
-    // copy = PKESK + shared data: keep the PKESK only.
-    if (copy->size() < m.shared_data.size()) {
-      return Unexpected(Error::permanent("fan-out copy shorter than its shared data"));
-    }
+    // A copy is its PKESK + the shared data: only the PKESK is per copy.
+    auto pkesk = fan->pkesk_for(fingerprints[i]);
+    if (!pkesk) return Unexpected(pkesk.error());
     // Each copy is sent from its own LIST-bounces+TOKEN@ (VERP), so that a
     // bounce names exactly this copy, and only a real bounce can.
     auto token = random_token();
     if (!token) return Unexpected(token.error());
-    m.copies.push_back({emails[i], fingerprints[i],
-                        copy->substr(0, copy->size() - m.shared_data.size()), std::move(*token)});
+    m.copies.push_back({emails[i], fingerprints[i], std::move(*pkesk), std::move(*token)});
   }
+  m.shared_data = std::move(*fan).take_shared_data();
   return m;
 }
 

@@ -16,16 +16,20 @@
 
 namespace tlpmail::openpgp {
 
-Result<std::string> FanoutMessage::copy_for(std::string_view recipient_fpr,
-                                            CopyFormat format) const {
+Result<std::string> FanoutMessage::pkesk_for(std::string_view recipient_fpr) const {
   const auto it = by_recipient_.find(normalize_fingerprint(recipient_fpr));
   if (it == by_recipient_.end()) {
     return Unexpected(Error::permanent("fan-out: " + escape_for_log(recipient_fpr) +
                                        " is not a recipient of this message"));
   }
-  std::string binary;
-  binary.reserve(it->second.pkesk.size() + data_.size());
-  binary += it->second.pkesk;
+  return it->second.pkesk;
+}
+
+Result<std::string> FanoutMessage::copy_for(std::string_view recipient_fpr,
+                                            CopyFormat format) const {
+  auto pkesk = pkesk_for(recipient_fpr);
+  if (!pkesk) return Unexpected(pkesk.error());
+  std::string binary = std::move(*pkesk);
   binary += data_;
   if (format == CopyFormat::binary) return binary;
   return armor_message(binary);
@@ -223,7 +227,7 @@ Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plain
                                        std::to_string(signers.size())));
   }
 
-  const std::string message = out.take();
+  std::string message = out.take();
   auto packets = split_packets(message);
   if (!packets) return Unexpected(packets.error().to_error("fan-out: gpg output"));
 
@@ -260,8 +264,13 @@ Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plain
     return Unexpected(Error::permanent(
         "fan-out: gpg output does not end in exactly one integrity-protected data packet"));
   }
+  // The output is the PKESKs and then the data packet: keep the data in
+  // the output's own buffer rather than a second copy of it.
   const Packet& data = (*packets)[i];
-  m.data_ = message.substr(data.offset, data.size);
+  std::string output = std::move(message);
+  output.erase(0, data.offset);
+  output.resize(data.size);
+  m.data_ = std::move(output);
   return m;
 }
 

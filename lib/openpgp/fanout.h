@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "openpgp/context.h"
@@ -30,6 +31,11 @@ class FanoutMessage {
   Result<std::string> copy_for(std::string_view recipient_fpr,
                                CopyFormat format = CopyFormat::armored) const;
 
+  // Only that recipient's PKESK packet (header included): a copy is this
+  // followed by shared_data(), so a caller that stores or sends copies
+  // holds the shared part once. Errors: as copy_for().
+  Result<std::string> pkesk_for(std::string_view recipient_fpr) const;
+
   // Primary fingerprints (upper case) of the recipients, sorted.
   std::vector<std::string> recipients() const;
 
@@ -39,6 +45,8 @@ class FanoutMessage {
 
   // The shared packets after the PKESKs (the SEIPD packet).
   const std::string& shared_data() const { return data_; }
+  // The same, moved out of an expiring message (no second copy of it).
+  std::string take_shared_data() && { return std::move(data_); }
 
  private:
   friend Result<FanoutMessage> sign_and_encrypt_once(Context&, std::string_view,

@@ -637,7 +637,7 @@ std::string armor_message(std::string_view binary) {
 // The armor lines of shared_[skip:], CRLF, when the bytes before them fill
 // whole 48-byte (64-character) lines; and what the CRC needs of them.
 struct SharedArmor::Tail {
-  std::string lines;      // base64 lines of shared_[skip:], each ending in CRLF
+  std::shared_ptr<const std::string> lines;  // base64 lines of shared_[skip:], each ending in CRLF
   std::uint32_t crc0 = 0;  // register after shared_[skip:] from 0
   Crc24Matrix shift{};     // the register through shared_[skip:].size() zero bytes
 };
@@ -654,11 +654,13 @@ const SharedArmor::Tail& SharedArmor::tail_for(std::size_t skip) const {
     std::string b64;
     b64.reserve((rest.size() + 2) / 3 * 4);
     util::base64_append(b64, rest);
-    t->lines.reserve(b64.size() + b64.size() / 32 + 4);
+    std::string lines;
+    lines.reserve(b64.size() + b64.size() / 32 + 4);
     for (std::size_t i = 0; i < b64.size(); i += 64) {
-      t->lines.append(b64, i, 64);
-      t->lines += "\r\n";
+      lines.append(b64, i, 64);
+      lines += "\r\n";
     }
+    t->lines = std::make_shared<const std::string>(std::move(lines));
     t->crc0 = crc24_update(0, rest);
     t->shift = zero_bytes(rest.size());
     slot = std::move(t);
@@ -679,6 +681,13 @@ std::string SharedArmor::armored_crlf(std::string_view prefix) const {
 }
 
 void SharedArmor::append_armored_crlf(std::string& out, std::string_view prefix) const {
+  Pieces p = armored_pieces(prefix);
+  out += p.first;
+  out += *p.lines;
+  out += p.last;
+}
+
+SharedArmor::Pieces SharedArmor::armored_pieces(std::string_view prefix) const {
   // Move the first `skip` shared bytes to the head so that the head fills
   // whole lines and the tail's lines are the same for every prefix of this
   // length modulo 48.
@@ -687,20 +696,22 @@ void SharedArmor::append_armored_crlf(std::string& out, std::string_view prefix)
   head.append(shared_, 0, skip);
   const Tail& tail = tail_for(skip);
 
+  Pieces out;
   std::string b64;
   util::base64_append(b64, head);
-  out += "-----BEGIN PGP MESSAGE-----\r\n\r\n";
+  out.first = "-----BEGIN PGP MESSAGE-----\r\n\r\n";
   for (std::size_t i = 0; i < b64.size(); i += 64) {
-    out.append(b64, i, 64);
-    out += "\r\n";
+    out.first.append(b64, i, 64);
+    out.first += "\r\n";
   }
-  out += tail.lines;
+  out.lines = tail.lines;
   const std::uint32_t crc = apply(tail.shift, crc24_update(kCrc24Init, head)) ^ tail.crc0;
   const char crc_bytes[3] = {static_cast<char>(crc >> 16), static_cast<char>(crc >> 8),
                              static_cast<char>(crc)};
-  out += '=';
-  util::base64_append(out, std::string_view(crc_bytes, 3));
-  out += "\r\n-----END PGP MESSAGE-----\r\n";
+  out.last = "=";
+  util::base64_append(out.last, std::string_view(crc_bytes, 3));
+  out.last += "\r\n-----END PGP MESSAGE-----\r\n";
+  return out;
 }
 
 }  // namespace tlpmail::openpgp

@@ -173,6 +173,18 @@ class SharedArmor {
   std::string armored_crlf(std::string_view prefix) const;
   // The same, appended to `out` (one buffer for a whole copy).
   void append_armored_crlf(std::string& out, std::string_view prefix) const;
+  // The same in three pieces, so that copies can share the large middle
+  // one instead of each holding it: first + *lines + last ==
+  // armored_crlf(prefix). `first` is the BEGIN line, the blank line and
+  // the lines holding the prefix; `lines` (never null, maybe empty) is
+  // made once per alignment and shared by every prefix of that length
+  // modulo 48; `last` is the checksum and END lines.
+  struct Pieces {
+    std::string first;
+    std::shared_ptr<const std::string> lines;
+    std::string last;
+  };
+  Pieces armored_pieces(std::string_view prefix) const;
   // An upper bound of the size armored_crlf(prefix) adds, for reserve().
   std::size_t armored_size_bound(std::size_t prefix_size) const;
   const std::string& shared() const { return shared_; }

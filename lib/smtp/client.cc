@@ -47,7 +47,7 @@ Reply make_reply(int code, const std::vector<std::string>& lines) {
   return r;
 }
 
-bool has_8bit(std::string_view s) {
+bool has_8bit_text(std::string_view s) {
   for (char c : s) {
     if (static_cast<unsigned char>(c) >= 0x80) return true;
   }
@@ -61,6 +61,54 @@ bool is_crlf_text(std::string_view s) {
   }
   return true;
 }
+
+}  // namespace
+
+BodyPart::BodyPart(std::string text)
+    : BodyPart(std::make_shared<const std::string>(std::move(text))) {}
+
+BodyPart::BodyPart(std::shared_ptr<const std::string> text)
+    : text_(std::move(text)), crlf_only_(is_crlf_text(*text_)), has_8bit_(has_8bit_text(*text_)) {}
+
+MessageBody::MessageBody(std::string text) { append(std::move(text)); }
+
+void MessageBody::append(std::string text) {
+  if (text.empty()) return;
+  append(std::make_shared<const BodyPart>(std::move(text)));
+}
+
+void MessageBody::append(std::shared_ptr<const BodyPart> part) {
+  if (!part || part->text().empty()) return;
+  size_ += part->text().size();
+  parts_.push_back(std::move(part));
+}
+
+bool MessageBody::crlf_only() const {
+  for (const auto& p : parts_) {
+    if (!p->crlf_only()) return false;
+  }
+  return true;
+}
+
+bool MessageBody::has_8bit() const {
+  for (const auto& p : parts_) {
+    if (p->has_8bit()) return true;
+  }
+  return false;
+}
+
+bool MessageBody::ends_with_lf() const {
+  return !parts_.empty() && parts_.back()->text().back() == '\n';
+}
+
+std::string MessageBody::str() const {
+  std::string out;
+  out.reserve(size_);
+  for (const auto& p : parts_) out += p->text();
+  return out;
+}
+
+namespace {
 
 // A mailbox we are willing to put between <>: printable ASCII without
 // spaces or angle brackets (so no command can be injected), at most 256.
@@ -122,7 +170,10 @@ TransactionId ClientSession::submit(OutboundEnvelope envelope) {
   return next_id_ - 1;
 }
 
-std::string ClientSession::take_output() { return std::exchange(output_, {}); }
+std::string ClientSession::take_output() {
+  if (output_.empty()) pump_body();
+  return std::exchange(output_, {});
+}
 
 std::vector<ClientEvent> ClientSession::take_events() { return std::exchange(events_, {}); }
 
@@ -381,7 +432,7 @@ void ClientSession::advance() {
 std::string ClientSession::mail_command(const Transaction& t) const {
   std::string cmd = "MAIL FROM:<" + t.envelope.from + ">";
   if (extensions_.size) cmd += " SIZE=" + std::to_string(t.envelope.body.size());
-  if (extensions_.eightbitmime && has_8bit(t.envelope.body)) cmd += " BODY=8BITMIME";
+  if (extensions_.eightbitmime && t.envelope.body.has_8bit()) cmd += " BODY=8BITMIME";
   return cmd;
 }
 
@@ -400,12 +451,12 @@ bool ClientSession::start_transaction(Transaction t) {
                  "address not sendable");
     return false;
   }
-  if (!is_crlf_text(e.body)) {
+  if (!e.body.crlf_only()) {
     finish_local(std::move(t), local_reply(554, "5.6.0", "body has a bare CR or LF"),
                  "body has a bare CR or LF");
     return false;
   }
-  if (has_8bit(e.body) && !extensions_.eightbitmime) {
+  if (e.body.has_8bit() && !extensions_.eightbitmime) {
     // Converting to 7 bit would break signatures: refuse rather than guess.
     finish_local(std::move(t), local_reply(554, "5.6.3", "relay lacks 8BITMIME"),
                  "relay lacks 8BITMIME");
@@ -465,25 +516,54 @@ void ClientSession::send_next_lockstep() {
 }
 
 void ClientSession::send_body() {
+  body_ = BodyCursor{current_->id};
+  pump_body();
+}
+
+void ClientSession::pump_body() {
   // Dot-stuffing (RFC 5321 4.5.2): a line starting with '.' gets one more.
-  // Copied in runs between such lines (a copy is ~200 KB of armor, which
-  // has none), not byte by byte.
-  const std::string& body = current_->envelope.body;
-  output_.reserve(output_.size() + body.size() + 8);
-  std::size_t pos = 0;
-  if (!body.empty() && body.front() == '.') output_ += '.';
-  for (;;) {
-    const std::size_t dot = body.find("\n.", pos);
-    if (dot == std::string::npos) {
-      output_.append(body, pos, std::string::npos);
-      break;
-    }
-    output_.append(body, pos, dot + 1 - pos);
-    output_ += '.';
-    pos = dot + 1;
+  // Copied in runs between such lines (a copy is mostly armor, which has
+  // none), not byte by byte, about kBodyChunk bytes per call, so a large
+  // body is never copied whole. A '.' is always written together with the
+  // one stuffed before it.
+  if (!body_ || !current_ || current_->id != body_->id) {
+    body_.reset();  // the transaction ended (a 421, a fault) meanwhile
+    return;
   }
-  if (!body.empty() && body.back() != '\n') output_ += "\r\n";
+  const MessageBody& body = current_->envelope.body;
+  BodyCursor& c = *body_;
+  const std::size_t limit = output_.size() + kBodyChunk;
+  while (c.part < body.parts().size() && output_.size() < limit) {
+    const std::string& text = body.parts()[c.part]->text();
+    std::size_t pos = c.offset;
+    if (c.line_start && text[pos] == '.') {
+      output_ += "..";
+      ++pos;
+    }
+    while (pos < text.size() && output_.size() < limit) {
+      const std::size_t end = std::min(text.size(), pos + (limit - output_.size()));
+      const std::size_t dot = text.find("\n.", pos);
+      if (dot == std::string::npos || dot + 1 >= end) {
+        output_.append(text, pos, end - pos);
+        pos = end;
+      } else {
+        output_.append(text, pos, dot + 1 - pos);
+        output_ += "..";
+        pos = dot + 2;
+      }
+    }
+    // The next byte starts a line when the last one written was LF.
+    c.line_start = text[pos - 1] == '\n';
+    c.offset = pos;
+    if (c.offset == text.size()) {
+      ++c.part;
+      c.offset = 0;
+    }
+  }
+  if (c.part < body.parts().size()) return;  // more on the next take_output()
+  if (!body.empty() && !body.ends_with_lf()) output_ += "\r\n";
   output_ += ".\r\n";
+  body_.reset();
 }
 
 void ClientSession::handle_transaction_reply(const Reply& r) {

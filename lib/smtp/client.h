@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,10 @@ namespace tlpmail::smtp {
 // Total octets of one (possibly multi-line) reply, CRLFs included. A longer
 // reply is a protocol error. Each line is bounded by kMaxReplyLine.
 inline constexpr std::size_t kMaxClientReplySize = 64 * 1024;
+
+// About the most body bytes one take_output() returns (a chunk may end
+// with a stuffed "..": one byte more).
+inline constexpr std::size_t kBodyChunk = 256 * 1024;
 
 enum class StartTlsPolicy {
   off,            // never send STARTTLS
@@ -62,6 +67,55 @@ struct Extensions {
   friend bool operator==(const Extensions&, const Extensions&) = default;
 };
 
+// An immutable piece of a message with what the session needs to know of
+// it, found once when it is made: a part shared by many copies (a list
+// message's armored ciphertext) is checked once, not once per copy.
+class BodyPart {
+ public:
+  explicit BodyPart(std::string text);
+  // A text shared with its owner (e.g. openpgp::SharedArmor's lines).
+  // REQUIRES: not null.
+  explicit BodyPart(std::shared_ptr<const std::string> text);
+  const std::string& text() const { return *text_; }
+  // No CR without LF after it and no LF without CR before it, inside the
+  // part (a part may not begin with LF or end with CR).
+  bool crlf_only() const { return crlf_only_; }
+  bool has_8bit() const { return has_8bit_; }
+
+ private:
+  std::shared_ptr<const std::string> text_;
+  bool crlf_only_ = true;
+  bool has_8bit_ = false;
+};
+
+// The message of one copy: parts sent one after the other. Copies of one
+// list message share their large parts (std::shared_ptr), so a queued copy
+// costs only its own small parts, and the session writes the body in
+// chunks (ClientSession::take_output), never as one more whole buffer.
+// Implicitly made from a string (one part of its own).
+class MessageBody {
+ public:
+  MessageBody() = default;
+  MessageBody(std::string text);  // NOLINT(google-explicit-constructor)
+  MessageBody(const char* text) : MessageBody(std::string(text)) {}  // NOLINT
+  // Appends a part of its own / a part shared with other bodies.
+  void append(std::string text);
+  void append(std::shared_ptr<const BodyPart> part);
+
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const std::vector<std::shared_ptr<const BodyPart>>& parts() const { return parts_; }
+  bool crlf_only() const;
+  bool has_8bit() const;
+  bool ends_with_lf() const;
+  // The whole body in one string (tests, small bodies).
+  std::string str() const;
+
+ private:
+  std::vector<std::shared_ptr<const BodyPart>> parts_;
+  std::size_t size_ = 0;
+};
+
 // One copy to relay. (Not smtp::Envelope: that is what the server side
 // received.)
 struct OutboundEnvelope {
@@ -70,7 +124,7 @@ struct OutboundEnvelope {
   // The message, lines ending in CRLF, not dot-stuffed, without the final
   // ".CRLF" (the session stuffs and terminates it). A missing final CRLF is
   // added. A bare CR or LF fails the copy (it is our bug, not the relay's).
-  std::string body;
+  MessageBody body;
 };
 
 using TransactionId = std::uint64_t;
@@ -167,7 +221,11 @@ class ClientSession {
   // unfinished copy with that reply and closes. Ignored after wants_close().
   void feed(std::string_view bytes);
 
+  // What to write to the relay next. A message body comes out in chunks
+  // of at most kBodyChunk bytes (plus its terminating ".CRLF"): while
+  // has_output(), write and take again before reading.
   std::string take_output();
+  bool has_output() const { return !output_.empty() || body_.has_value(); }
   std::vector<ClientEvent> take_events();
 
   // The TLS handshake after StartTlsReady succeeded: EHLO is sent again
@@ -209,6 +267,12 @@ class ClientSession {
     Expect kind;
     std::size_t index = 0;  // RCPT number
   };
+  // Where the body of the current transaction is being written.
+  struct BodyCursor {
+    TransactionId id = 0;
+    std::size_t part = 0, offset = 0;
+    bool line_start = true;  // the last byte written ended a line
+  };
 
   void parse_input();
   void handle_reply(int code, const std::vector<std::string>& lines);
@@ -220,6 +284,7 @@ class ClientSession {
   bool start_transaction(Transaction t);
   void send_next_lockstep();
   void send_body();
+  void pump_body();
   void finish_transaction();
   void finish_local(Transaction t, Reply final, std::string reason);
   void abort_all(const Reply& final, const std::string& reason);
@@ -247,6 +312,7 @@ class ClientSession {
   TransactionId next_id_ = 1;
   std::deque<Transaction> queue_;
   std::optional<Transaction> current_;
+  std::optional<BodyCursor> body_;  // body of current_ not yet all in output_
   std::deque<Pending> pending_;  // replies expected for current_, in order
   bool pipelined_ = false;       // current_ runs pipelined
   bool needs_rset_ = false;

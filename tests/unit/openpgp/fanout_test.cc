@@ -217,6 +217,11 @@ TEST(PacketsTest, SharedArmorEqualsArmorOfTheWholeMessage) {
       const std::string prefix = bytes(prefix_size);
       ASSERT_EQ(armor.armored_crlf(prefix), crlf(armor_message(prefix + shared)))
           << "shared " << shared_size << " prefix " << prefix_size;
+      // The same in pieces; prefixes of one alignment share their lines.
+      const SharedArmor::Pieces p = armor.armored_pieces(prefix);
+      ASSERT_NE(p.lines, nullptr);
+      ASSERT_EQ(p.first + *p.lines + p.last, armor.armored_crlf(prefix));
+      ASSERT_EQ(armor.armored_pieces(bytes(prefix_size + 48)).lines.get(), p.lines.get());
     }
   }
 }

@@ -687,5 +687,89 @@ TEST(SmtpClient, SplitAnywhere) {
   EXPECT_EQ(whole.events, want);
 }
 
+// Dot-stuffing by the book, for comparison: every line starting with '.'
+// gets one more, then the terminating ".CRLF".
+std::string stuffed(const std::string& body) {
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < body.size()) {
+    const std::size_t end = body.find("\r\n", pos);
+    if (body[pos] == '.') out += '.';
+    out.append(body, pos, end + 2 - pos);
+    pos = end + 2;
+  }
+  return out + ".\r\n";
+}
+
+// A body made of parts, one of them shared by two copies, larger than one
+// chunk: written chunk by chunk (never more than kBodyChunk of body at a
+// time), dot-stuffed across part and chunk boundaries exactly as the whole
+// would be, and the shared part is not copied into the envelope.
+TEST(SmtpClient, BodyInSharedPartsIsWrittenInChunks) {
+  std::string big;
+  for (int i = 0; big.size() < 3 * kBodyChunk; ++i) {
+    big += (i % 7 == 0) ? ".dot line " : "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=";
+    big += std::to_string(i) + "\r\n";
+  }
+  auto shared = std::make_shared<const BodyPart>(big);
+  MessageBody body("Subject: parts\r\n\r\n");
+  body.append(".starts a part after a line end\r\n");
+  body.append(shared);
+  body.append(".last\r\n");
+  EXPECT_EQ(body.size(), body.str().size());
+  EXPECT_TRUE(body.crlf_only());
+  EXPECT_EQ(shared.use_count(), 2);
+
+  ClientSession s(plain());
+  s.feed("220 relay\r\n");
+  (void)s.take_output();
+  s.feed("250-relay\r\n250 PIPELINING\r\n");
+  s.submit({"ops-bounces@lists.example.org", {"a@x"}, body});
+  s.submit({"ops-bounces@lists.example.org", {"b@x"}, body});
+  EXPECT_EQ(shared.use_count(), 4);  // the two envelopes and ours, not copies
+  for (const char* rcpt : {"a@x", "b@x"}) {
+    std::string commands = s.take_output();
+    EXPECT_NE(commands.find(std::string("RCPT TO:<") + rcpt + ">"), std::string::npos);
+    s.feed(std::string(commands.starts_with("RSET") ? "250 ok\r\n" : "") +
+           "250 ok\r\n250 ok\r\n354 go\r\n");
+    std::string sent;
+    int chunks = 0;
+    while (s.has_output()) {
+      const std::string out = s.take_output();
+      EXPECT_LE(out.size(), kBodyChunk + 1);
+      sent += out;
+      ++chunks;
+    }
+    EXPECT_GE(chunks, 3) << rcpt;
+    EXPECT_EQ(sent, stuffed(body.str())) << rcpt;
+    s.feed("250 2.0.0 ok\r\n");
+    bool delivered = false;
+    for (const auto& e : s.take_events()) {
+      if (const auto* d = std::get_if<TransactionDone>(&e)) {
+        delivered = d->result.outcome == Outcome::delivered;
+      }
+    }
+    EXPECT_TRUE(delivered) << rcpt;
+  }
+}
+
+// A 421 in the middle of a chunked body: the rest is not written.
+TEST(SmtpClient, BodyChunksStopWhenTheRelayCloses) {
+  ClientSession s(plain());
+  s.feed("220 relay\r\n250 relay\r\n");
+  s.submit({"", {"a@x"}, MessageBody(std::string(4 * kBodyChunk, 'a') + "\r\n")});
+  (void)s.take_output();
+  s.feed("250 ok\r\n");
+  (void)s.take_output();
+  s.feed("250 ok\r\n");
+  (void)s.take_output();
+  s.feed("354 go\r\n");
+  EXPECT_EQ(s.take_output().size(), kBodyChunk);
+  s.feed("421 4.3.2 bye\r\n");
+  EXPECT_TRUE(s.take_output().find("aaaa") == std::string::npos);
+  EXPECT_FALSE(s.has_output());
+  EXPECT_TRUE(s.wants_close());
+}
+
 }  // namespace
 }  // namespace tlpmail::smtp

@@ -34,6 +34,10 @@ namespace tlpmail::openpgp::testing {
 
 namespace tk = tlpmail::testkeys;
 
+// A plaintext limit far above anything the decrypt and list-key tests
+// decrypt (the limit is tested on its own).
+inline constexpr std::size_t kTestMaxPlaintext = 64 << 20;
+
 // A key of the sender home: primary fingerprint and, when made, the
 // fingerprint of its signing subkey.
 struct SenderKey {

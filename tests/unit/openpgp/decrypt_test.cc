@@ -21,10 +21,8 @@ namespace tlpmail::openpgp {
 namespace {
 
 using testing::CryptoTest;
+using testing::kTestMaxPlaintext;
 namespace tk = tlpmail::testkeys;
-
-// Far above anything these tests decrypt (the limit is tested on its own).
-constexpr std::size_t kTestMaxPlaintext = 64 << 20;
 
 const std::string kSecret = "Subject: [TLP:RED] SECRET-MARKER\r\n\r\nonly for the list\r\n";
 const std::string kList = "ops@lists.example";

@@ -98,6 +98,25 @@ inline std::string export_public(const std::string& home, const std::string& fpr
   return gpg(home, {"--armor", "--export", fpr});
 }
 
+// gpg --with-colons output as records: one per line, each the line's
+// ':'-separated fields (a trailing ':' gives a last empty field).
+inline std::vector<std::vector<std::string>> colon_records(const std::string& colons) {
+  std::vector<std::vector<std::string>> out;
+  std::istringstream lines(colons);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::vector<std::string> f;
+    for (std::size_t p = 0;;) {
+      const std::size_t q = line.find(':', p);
+      f.push_back(line.substr(p, q == std::string::npos ? std::string::npos : q - p));
+      if (q == std::string::npos) break;
+      p = q + 1;
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
 // Writes `text` to `path`; a test failure when that fails.
 inline void write_file(const std::string& path, const std::string& text) {
   if (!::tlpmail::testing::write_file(path, text)) ADD_FAILURE() << "cannot write " << path;

@@ -26,10 +26,8 @@ namespace tlpmail::openpgp {
 namespace {
 
 using testing::CryptoTest;
+using testing::kTestMaxPlaintext;
 namespace tk = tlpmail::testkeys;
-
-// Far above anything these tests decrypt (the limit is tested on its own).
-constexpr std::size_t kTestMaxPlaintext = 64 << 20;
 
 const std::string kAddress = "csirt-ops@lists.example";
 
@@ -364,19 +362,7 @@ UidListing uid_listing(const std::string& home, const std::string& fpr,
   UidListing out;
   const std::string colons = tk::gpg(home, {"--with-colons", "--check-sigs", fpr});
   bool in_address_uid = false;
-  std::size_t start = 0;
-  while (start < colons.size()) {
-    std::size_t nl = colons.find('\n', start);
-    if (nl == std::string::npos) nl = colons.size();
-    const std::string line = colons.substr(start, nl - start);
-    start = nl + 1;
-    std::vector<std::string> f;
-    for (std::size_t p = 0;;) {
-      const std::size_t q = line.find(':', p);
-      f.push_back(line.substr(p, q == std::string::npos ? std::string::npos : q - p));
-      if (q == std::string::npos) break;
-      p = q + 1;
-    }
+  for (const std::vector<std::string>& f : tk::colon_records(colons)) {
     if (f[0] == "uid") {
       out.uids.push_back(f[9]);
       if (out.primary.empty()) out.primary = f[9];

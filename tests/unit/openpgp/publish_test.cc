@@ -62,19 +62,7 @@ class PublishTest : public CryptoTest {
     const std::string colons = tk::gpg(h, {"--with-colons", "--list-keys"});
     Seen s;
     bool want_fpr = false;
-    std::size_t start = 0;
-    while (start < colons.size()) {
-      std::size_t nl = colons.find('\n', start);
-      if (nl == std::string::npos) nl = colons.size();
-      const std::string line = colons.substr(start, nl - start);
-      start = nl + 1;
-      std::vector<std::string> f;
-      for (std::size_t p = 0;;) {
-        const std::size_t q = line.find(':', p);
-        f.push_back(line.substr(p, q == std::string::npos ? std::string::npos : q - p));
-        if (q == std::string::npos) break;
-        p = q + 1;
-      }
+    for (const std::vector<std::string>& f : tk::colon_records(colons)) {
       if (f[0] == "pub") want_fpr = true;
       if (f[0] == "fpr" && want_fpr) {
         s.fingerprint = f[9];

@@ -14,6 +14,7 @@
 
 #include "config/config.h"
 #include "keyring/keyring.h"
+#include "keyring/two_members_fixture.h"
 #include "openpgp/context.h"
 #include "openpgp/gpg_test_keys.h"
 #include "openpgp/temp_home.h"
@@ -25,57 +26,18 @@ namespace {
 namespace fs = std::filesystem;
 namespace tk = tlpmail::testkeys;
 
-constexpr const char* kAlice = "alice@csirt-a.example";
-constexpr const char* kBob = "bob@csirt-b.example";
-
-class UpdatedKeysTest : public ::testing::Test {
+class UpdatedKeysTest : public tk::TwoMembersTest {
  protected:
-  static void SetUpTestSuite() { ASSERT_TRUE(openpgp::initialize()); }
-
   void SetUp() override {
-    gen_ = tk::new_home();
-    root_ = tk::new_home();
-    home_ = tk::new_home();
-    ASSERT_TRUE(gen_ && root_ && home_);
-    const std::string h = gen_->path().string();
-    // Bob's key expires in 10 days; he extends it later in this home.
-    alice_ = tk::generate(h, "Alice", kAlice, "ed25519", "sign,cert", "never");
-    tk::add_subkey(h, alice_, "cv25519", "encr", "never");
-    bob_ = tk::generate(h, "Bob", kBob, "ed25519", "sign,cert", "10d");
-    tk::add_subkey(h, bob_, "cv25519", "encr", "10d");
-    bob_short_ = tk::export_public(h, bob_);
+    TwoMembersTest::SetUp();
+    if (HasFatalFailure()) return;
+    bob_short_ = tk::export_public(gen(), bob_);  // expiring in 10 days
   }
 
-  std::string root() const { return root_->path().string(); }
-  std::string gen() const { return gen_->path().string(); }
-
-  // tlpmail.toml, directory.toml (alice, bob), one list, and keys/ with
-  // both keys as they are now in the generating home (bob's as exported
-  // at SetUp unless `bob_key` is given).
+  // The tree of write_tree() with list x@ and `bob_key` in keys/bob.asc
+  // (bob_short_: as exported at SetUp).
   std::shared_ptr<const config::Config> write_config(const std::string& bob_key) {
-    fs::create_directories(root() + "/keys");
-    fs::create_directories(root() + "/lists.d");
-    tk::write_file(root() + "/tlpmail.toml",
-                   "[server]\nhostname = \"lists.example.org\"\nlisten = [\"127.0.0.1:10030\"]\n"
-                   "[paths]\nstate_dir = \"state\"\n");
-    std::string dir;
-    for (const auto& [email, fpr] : {std::pair<std::string, std::string>{kAlice, alice_},
-                                     {kBob, bob_}}) {
-      dir += "[[person]]\nemail = \"" + email + "\"\nname = \"T\"\norganization = \"C\"\n"
-             "country = \"AT\"\nfingerprint = \"" + fpr + "\"\nclearance = \"AMBER\"\n\n";
-    }
-    tk::write_file(root() + "/directory.toml", dir);
-    tk::write_file(root() + "/lists.d/x.toml",
-                   std::string("address = \"x@lists.example.org\"\ntlp_ceiling = \"AMBER\"\n") +
-                       "members = [\"" + kAlice + "\", \"" + kBob + "\"]\nadmins = [\"" + kAlice +
-                       "\"]\n");
-    tk::write_file(root() + "/keys/alice.asc", tk::export_public(gen(), alice_));
-    tk::write_file(root() + "/keys/bob.asc", bob_key);
-    auto loaded = config::load_config(root() + "/tlpmail.toml");
-    for (const auto& d : loaded.diagnostics) {
-      if (d.severity == config::Severity::error) ADD_FAILURE() << d.to_string();
-    }
-    return loaded.config;
+    return write_tree("x@lists.example.org", bob_key);
   }
 
   KeyReport load(const config::Config& cfg) {
@@ -85,8 +47,7 @@ class UpdatedKeysTest : public ::testing::Test {
   }
 
   std::string extended_bob() {
-    tk::gpg(gen(), {"--quick-set-expire", bob_, "2y"});
-    tk::gpg(gen(), {"--quick-set-expire", bob_, "2y", "*"});
+    extend_bob();
     return tk::export_public(gen(), bob_);
   }
 
@@ -98,8 +59,7 @@ class UpdatedKeysTest : public ::testing::Test {
     return out;
   }
 
-  std::unique_ptr<openpgp::TempHome> gen_, root_, home_;
-  std::string alice_, bob_, bob_short_;
+  std::string bob_short_;
 };
 
 TEST_F(UpdatedKeysTest, StoredFileCarriesItsDate) {

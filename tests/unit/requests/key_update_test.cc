@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "keyring/two_members_fixture.h"
 #include "openpgp/gpg_test_keys.h"
 #include "openpgp/key_material.h"
 #include "openpgp/temp_home.h"
@@ -24,8 +25,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace tk = tlpmail::testkeys;
 
-constexpr const char* kAlice = "alice@csirt-a.example";
-constexpr const char* kBob = "bob@csirt-b.example";
 constexpr const char* kList = "ops@lists.example.org";
 
 std::string base64(std::string_view in) {
@@ -89,52 +88,18 @@ pipeline::RequestContent mime_request(const std::string& text,
   return c;
 }
 
-class KeyUpdateTest : public ::testing::Test {
+class KeyUpdateTest : public tk::TwoMembersTest {
  protected:
-  static void SetUpTestSuite() { ASSERT_TRUE(openpgp::initialize()); }
-
   void SetUp() override {
-    gen_ = tk::new_home();
-    root_ = tk::new_home();
-    home_ = tk::new_home();
-    ASSERT_TRUE(gen_ && root_ && home_);
-    alice_ = tk::generate(gen(), "Alice", kAlice, "ed25519", "sign,cert", "never");
-    tk::add_subkey(gen(), alice_, "cv25519", "encr", "never");
-    bob_ = tk::generate(gen(), "Bob", kBob, "ed25519", "sign,cert", "10d");
-    tk::add_subkey(gen(), bob_, "cv25519", "encr", "10d");
+    TwoMembersTest::SetUp();
+    if (HasFatalFailure()) return;
     write_config();
     reload();
   }
 
-  std::string root() const { return root_->path().string(); }
-  std::string gen() const { return gen_->path().string(); }
-
+  // The tree of write_tree() with list kList and bob's key as it is now.
   void write_config() {
-    fs::create_directories(root() + "/keys");
-    fs::create_directories(root() + "/lists.d");
-    tk::write_file(root() + "/tlpmail.toml",
-                   "[server]\nhostname = \"lists.example.org\"\nlisten = [\"127.0.0.1:10030\"]\n"
-                   "[paths]\nstate_dir = \"state\"\n");
-    std::string dir;
-    for (const auto& [email, fpr] :
-         {std::pair<std::string, std::string>{kAlice, alice_}, {kBob, bob_}}) {
-      dir += "[[person]]\nemail = \"" + email +
-             "\"\nname = \"T\"\norganization = \"C\"\n"
-             "country = \"AT\"\nfingerprint = \"" +
-             fpr + "\"\nclearance = \"AMBER\"\n\n";
-    }
-    tk::write_file(root() + "/directory.toml", dir);
-    tk::write_file(root() + "/lists.d/ops.toml", std::string("address = \"") + kList +
-                                                     "\"\ntlp_ceiling = \"AMBER\"\n" +
-                                                     "members = [\"" + kAlice + "\", \"" + kBob +
-                                                     "\"]\nadmins = [\"" + kAlice + "\"]\n");
-    tk::write_file(root() + "/keys/alice.asc", tk::export_public(gen(), alice_));
-    tk::write_file(root() + "/keys/bob.asc", tk::export_public(gen(), bob_));
-    auto loaded = config::load_config(root() + "/tlpmail.toml");
-    for (const auto& d : loaded.diagnostics) {
-      if (d.severity == config::Severity::error) ADD_FAILURE() << d.to_string();
-    }
-    config_ = loaded.config;
+    config_ = write_tree(kList, tk::export_public(gen(), bob_));
     ASSERT_TRUE(config_);
   }
 
@@ -161,13 +126,6 @@ class KeyUpdateTest : public ::testing::Test {
 
   fs::path stored() const { return keyring::updated_key_file(*config_, bob_); }
 
-  void extend_bob() {
-    tk::gpg(gen(), {"--quick-set-expire", bob_, "2y"});
-    tk::gpg(gen(), {"--quick-set-expire", bob_, "2y", "*"});
-  }
-
-  std::unique_ptr<openpgp::TempHome> gen_, root_, home_;
-  std::string alice_, bob_;
   std::shared_ptr<const config::Config> config_;
   keyring::KeyReport keys_;
 };

@@ -160,13 +160,10 @@ bool is_status_type(GMimeContentType* ct) {
                 g_mime_content_type_is_type(ct, "message", "global-delivery-status"));
 }
 
-// The transfer-decoded content of a part, at most kMaxDsnFields bytes.
-std::string bounded_content(GMimePart* part, bool* cut) {
-  GMimeDataWrapper* w = g_mime_part_get_content(part);
-  if (!w) return {};
-  Owned<GMimeStream> out(g_mime_stream_mem_new());
-  if (g_mime_data_wrapper_write_to_stream(w, out.get()) < 0) return {};
-  GByteArray* a = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out.get()));
+// What a memory stream holds, at most kMaxDsnFields bytes (*cut set when
+// there was more).
+std::string bounded_bytes(GMimeStream* mem, bool* cut) {
+  GByteArray* a = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
   if (!a) return {};
   std::size_t n = a->len;
   if (n > kMaxDsnFields) {
@@ -176,20 +173,22 @@ std::string bounded_content(GMimePart* part, bool* cut) {
   return std::string(reinterpret_cast<const char*>(a->data), n);
 }
 
+// The transfer-decoded content of a part, at most kMaxDsnFields bytes.
+std::string bounded_content(GMimePart* part, bool* cut) {
+  GMimeDataWrapper* w = g_mime_part_get_content(part);
+  if (!w) return {};
+  Owned<GMimeStream> out(g_mime_stream_mem_new());
+  if (g_mime_data_wrapper_write_to_stream(w, out.get()) < 0) return {};
+  return bounded_bytes(out.get(), cut);
+}
+
 // A message/* part GMime parsed as a message: its text as written.
 std::string message_text(GMimeObject* obj, bool* cut) {
   GMimeMessage* m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
   if (!m) return {};
   Owned<GMimeStream> out(g_mime_stream_mem_new());
   if (g_mime_object_write_to_stream(GMIME_OBJECT(m), nullptr, out.get()) < 0) return {};
-  GByteArray* a = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out.get()));
-  if (!a) return {};
-  std::size_t n = a->len;
-  if (n > kMaxDsnFields) {
-    n = kMaxDsnFields;
-    *cut = true;
-  }
-  return std::string(reinterpret_cast<const char*>(a->data), n);
+  return bounded_bytes(out.get(), cut);
 }
 
 void walk(GMimeObject* obj, int depth, ReportWalk& w) {

@@ -46,14 +46,7 @@ class BackupRestoreTest(dt.RelayFaultTest):
     the outbox while the backup is taken."""
 
     def setUp(self):
-        self.relay_port = harness.free_port()
-        self.sink = harness.Sink(port=self.relay_port)
-        self.addCleanup(self.sink.close)
-        self.make_site(self.relay_port)
-        self.site.start()
-        self.list_fpr, list_pub = self.site.list_key()
-        for person in self.p.values():
-            person.home.import_keys(list_pub)
+        self.start_with_relay_down()
         self.backup = os.path.join(harness.helpers.short_tempdir("tlpbk"), "backup")
         self.addCleanup(shutil.rmtree, os.path.dirname(self.backup), True)
 

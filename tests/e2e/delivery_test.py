@@ -519,6 +519,19 @@ class RelayFaultTest(DeliveryCase):
             out.setdefault(int(m.group(1)), []).append((m.group(3), int(m.group(4))))
         return out
 
+    def start_with_relay_down(self):
+        """Starts the site with its relay port reserved by a sink that is not
+        started yet (self.sink.start() brings the relay up); the members
+        hold the list key."""
+        self.relay_port = harness.free_port()
+        self.sink = harness.Sink(port=self.relay_port)
+        self.addCleanup(self.sink.close)
+        self.make_site(self.relay_port)
+        self.site.start()
+        self.list_fpr, list_pub = self.site.list_key()
+        for person in self.p.values():
+            person.home.import_keys(list_pub)
+
 
 class DeferFirstTest(RelayFaultTest):
     sink_options = ("--defer-first", "2")
@@ -610,14 +623,7 @@ class RelayDownTest(RelayFaultTest):
     """Nothing listens on the relay port at first."""
 
     def setUp(self):
-        self.relay_port = harness.free_port()
-        self.sink = harness.Sink(port=self.relay_port)
-        self.addCleanup(self.sink.close)
-        self.make_site(self.relay_port)
-        self.site.start()
-        self.list_fpr, list_pub = self.site.list_key()
-        for person in self.p.values():
-            person.home.import_keys(list_pub)
+        self.start_with_relay_down()
 
     def test_copies_wait_for_the_relay(self):
         p = self.p

@@ -17,7 +17,6 @@ library only (plus gpg)."""
 import email
 import email.policy
 import os
-import shutil
 import signal
 import sys
 import time
@@ -29,7 +28,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 import harness  # noqa: E402
 import helpers  # noqa: E402
 from delivery_test import Person, armored_of, wait_for  # noqa: E402
-from intake_security_test import Site  # noqa: E402
+from intake_security_test import PeopleSiteCase, Site  # noqa: E402
 from list_keys_test import Clock, ClockDaemon, KeyView  # noqa: E402
 
 OPS = "ops@" + harness.LIST_DOMAIN
@@ -40,7 +39,7 @@ DAEMON_ARGS = ("--retry-seconds", "1", "--job-tick-ms", "200", "--outbox-poll-ms
 JOB_OK = r" - job job=list-key-notices status=ok"
 
 
-class ListKeyNoticeTest(unittest.TestCase):
+class ListKeyNoticeTest(PeopleSiteCase):
 
     @classmethod
     def setUpClass(cls):
@@ -50,8 +49,8 @@ class ListKeyNoticeTest(unittest.TestCase):
         cls.sink = harness.Sink()
         cls.sink.start()
         cls.site = Site(cls.people, {"ops": ("AMBER", cls.people)}, cls.sink.port)
-        cls.clock_dir = helpers.short_tempdir("tlpn")
-        cls.clock = Clock(cls.clock_dir)
+        cls.root = helpers.short_tempdir("tlpn")  # removed by PeopleSiteCase
+        cls.clock = Clock(cls.root)
         cls.start_daemon()
         cls.fpr, cls.public = cls.site.list_key(OPS)
         cls.expires = int(KeyView(cls.public).expires[0])
@@ -62,17 +61,6 @@ class ListKeyNoticeTest(unittest.TestCase):
         cls.site.daemon = ClockDaemon(cls.site.config, DAEMON_ARGS, cls.clock.env())
         cls.site.daemons.append(cls.site.daemon)
         cls.site.daemon.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.site.close()
-        cls.sink.close()
-        for p in cls.people:
-            p.close()
-        shutil.rmtree(cls.clock_dir, ignore_errors=True)
-
-    def log(self):
-        return "daemon stderr:\n" + self.site.log()
 
     def notices(self, person, days):
         subject = f"[ops] the list key expires in {days} days"

@@ -38,10 +38,7 @@ class EximTest(mta_support.MtaCase):
     @classmethod
     def start_mta(cls):
         w = cls.work
-        root = os.path.join(w, "exim-root")
-        why = mta_support.extract_debs(PACKAGES, root)
-        if why:
-            mta_support.skip(f"Exim 4 cannot be installed here: {why}")
+        root = mta_support.unpacked_mta(w, "exim-root", PACKAGES, "Exim 4")
         exim = os.path.join(root, "usr", "sbin", "exim4")
         cls.exim = exim
         p = mta_support.run([exim, "-C", "/dev/null", "-bV"])

@@ -42,10 +42,7 @@ class OpenSmtpdTest(mta_support.MtaCase):
     @classmethod
     def start_mta(cls):
         w = cls.work
-        root = os.path.join(w, "smtpd-root")
-        why = mta_support.extract_debs(PACKAGES, root)
-        if why:
-            mta_support.skip(f"OpenSMTPD cannot be installed here: {why}")
+        root = mta_support.unpacked_mta(w, "smtpd-root", PACKAGES, "OpenSMTPD")
         smtpd = os.path.join(root, "usr", "sbin", "smtpd")
         p = mta_support.run([smtpd, "-h"])
         if "OpenSMTPD" not in p.stdout + p.stderr:

@@ -23,8 +23,8 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 import harness  # noqa: E402
 import helpers  # noqa: E402
-from corpus_gpg import Home  # noqa: E402
 from corpus_mime import as_part, date_header, encrypted_multipart, entity  # noqa: E402
+from delivery_test import Person  # noqa: E402
 
 SOURCE = os.environ.get("TLPMAIL_SOURCE_DIR", os.path.join(HERE, "..", ".."))
 TLPMAILCTL = os.environ.get("TLPMAILCTL", "build/daemon/tlpmailctl")
@@ -81,6 +81,16 @@ def extract_debs(packages, root):
     return None
 
 
+def unpacked_mta(work, folder, packages, what):
+    """The root work/folder with `packages` unpacked into it (extract_debs);
+    skips the MTA's tests when `what` cannot be installed here."""
+    root = os.path.join(work, folder)
+    why = extract_debs(packages, root)
+    if why:
+        skip(f"{what} cannot be installed here: {why}")
+    return root
+
+
 def skip(why):
     """Skips the MTA's tests: only for an MTA that cannot be installed. The
     marker makes ctest report the test as skipped (SKIP_REGULAR_EXPRESSION)."""
@@ -97,33 +107,14 @@ def ensure_system_user(name, home="/nonexistent"):
     return None if r.returncode == 0 else f"useradd {name}: {r.stderr.strip()}"
 
 
-class Member:
+class Member(Person):
     """A person of the directory with a GnuPG home of its own (so that a
-    successful decryption proves whose key a copy is for)."""
+    successful decryption proves whose key a copy is for): delivery_test's
+    Person with an ed25519 + cv25519 key, and its mailbox name as user."""
 
     def __init__(self, address, name, clearance="RED"):
-        self.email = address
-        self.name = name
-        self.clearance = clearance
+        super().__init__(address, name, clearance)
         self.user = address.split("@")[0]
-        self.home = Home(helpers.short_tempdir("tlpm"))
-        self.fpr = self.home.generate(f"{name} <{address}>", "ed25519", "sign,cert")
-        self.home.add_subkey(self.fpr, "cv25519", "encr")
-
-    def toml(self):
-        return helpers.person_toml(self.email, self.name, self.fpr, self.clearance)
-
-    def decrypt(self, armored):
-        """(exit status, plaintext bytes, status lines)."""
-        p = self.home.run("--status-fd", "2", "--decrypt", "--output", "-", data=armored,
-                          check=False)
-        status = [l[9:] for l in p.stderr.decode("utf-8", "replace").splitlines()
-                  if l.startswith("[GNUPG:] ")]
-        return p.returncode, p.stdout, status
-
-    def close(self):
-        self.home.kill_agent()
-        shutil.rmtree(self.home.path, ignore_errors=True)
 
 
 def replace_once(text, old, new):

@@ -1,6 +1,7 @@
 // Matching a reply to a check member and recording it (see answer.h).
 #include "comcheck/answer.h"
 
+#include "comcheck/admin_letters.h"
 #include "comcheck/messages.h"
 #include "fanout/letters.h"
 #include "keyring/keyring.h"
@@ -9,10 +10,6 @@
 
 namespace tlpmail::comcheck {
 namespace {
-
-bool usable_now(const keyring::PersonKey* k, std::time_t now) {
-  return k && k->usable && k->facts && keyring::assess_key(*k->facts, now).usable;
-}
 
 // The found member if it belongs to `list`.
 std::optional<Found> of_list(std::optional<Found> f, const directory::MailingList& list) {
@@ -25,29 +22,19 @@ Result<void> forward_correction(openpgp::Context& gpg, const Env& env,
                                 const directory::MailingList& list, const queue::QueueId& id,
                                 const directory::Person& person, const ReplyFacts& reply,
                                 const std::string& correction, std::time_t now, Answer& a) {
-  auto list_key = fanout::list_key_of(gpg, list);
-  if (!list_key) return Unexpected(list_key.error());
-  int n = 0;
-  for (const std::string& admin : list.admins) {
-    const keyring::PersonKey* k = env.keys.find(admin);
-    if (!usable_now(k, now)) {
-      a.admins_without_forward.push_back(admin + " (" + (k ? k->status_word : "no key") + ")");
-      continue;
-    }
-    compose::NoticeFacts f;
-    f.list = fanout::list_facts(list);
-    f.to = admin;
-    f.subject = correction_subject(list, person.email);
-    f.body = correction_body(list, a.check, person, reply.signer_fingerprint, correction);
-    f.message_id = fanout::new_message_id(env.config, id + ".correction");
-    f.date = now;
-    auto sealed = fanout::sealed_letter(gpg, list, list_key->fingerprint, f, k->fingerprint,
-                                        id + ".correction." + std::to_string(++n),
-                                        queue::OutgoingKind::notice);
-    wipe(f.body);
-    if (!sealed) return Unexpected(sealed.error());
-    a.forwards.push_back(std::move(*sealed));
-  }
+  auto letters = letters_to_admins(
+      gpg, env.keys, list, now,
+      [&](compose::NoticeFacts& f) {
+        f.subject = correction_subject(list, person.email);
+        f.body = correction_body(list, a.check, person, reply.signer_fingerprint, correction);
+        f.message_id = fanout::new_message_id(env.config, id + ".correction");
+      },
+      [&](int n) { return id + ".correction." + std::to_string(n); },
+      [&](const std::string& admin, const keyring::PersonKey* k) {
+        a.admins_without_forward.push_back(admin + " (" + (k ? k->status_word : "no key") + ")");
+      });
+  if (!letters) return Unexpected(letters.error());
+  for (queue::NewOutgoing& m : *letters) a.forwards.push_back(std::move(m));
   return {};
 }
 

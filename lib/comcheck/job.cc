@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "comcheck/admin_letters.h"
 #include "comcheck/messages.h"
 #include "comcheck/report.h"
 #include "fanout/letters.h"
@@ -14,20 +15,6 @@ namespace tlpmail::comcheck {
 namespace {
 
 using spdlog::level::level_enum;
-
-bool usable_now(const keyring::PersonKey* k, std::time_t now) {
-  return k && k->usable && k->facts && keyring::assess_key(*k->facts, now).usable;
-}
-
-std::string key_problem(const keyring::PersonKey* k, std::time_t now) {
-  if (!k) return "no key";
-  if (k->facts) {
-    const keyring::KeyAssessment a = keyring::assess_key(*k->facts, now);
-    if (!a.usable && !a.word.empty()) return "key " + a.word;
-  }
-  if (k->status_word.empty() || k->usable) return "key not usable";
-  return "key " + k->status_word;
-}
 
 // Checks the intervals make due now, one per list at most.
 Result<void> start_due(const Env& env, std::time_t now, RunSummary& out) {
@@ -147,7 +134,6 @@ Result<std::vector<queue::NewOutgoing>> report_letters(openpgp::Context& gpg, co
                                                        const directory::MailingList& list,
                                                        const Summary& s, std::time_t now,
                                                        RunSummary& out) {
-  std::vector<queue::NewOutgoing> letters;
   auto history = load_history(env.db, list.address, now);
   if (!history) return Unexpected(history.error());
   // The check itself as it is being closed (the stored rows are still open).
@@ -160,37 +146,24 @@ Result<std::vector<queue::NewOutgoing>> report_letters(openpgp::Context& gpg, co
   }
   const std::string text = report_text(s);
   const std::string html = report_html(s, *history, now);
-  auto list_key = fanout::list_key_of(gpg, list);
-  if (!list_key) return Unexpected(list_key.error());
-  int n = 0;
-  for (const std::string& admin : list.admins) {
-    const keyring::PersonKey* k = env.keys.find(admin);
-    if (!usable_now(k, now)) {
-      out.admins_without_report.push_back(admin + " (" + list.address + ": " +
-                                          key_problem(k, now) + ")");
-      continue;
-    }
-    compose::NoticeFacts f;
-    f.list = fanout::list_facts(list);
-    f.to = admin;
-    f.subject = report_subject(list, s.check, s.success_rate);
-    f.body = text +
-             "\nThe attached page shows the same with the success rate of every check of the "
-             "list and the latencies of this one.\ntlpmailctl comcheck report " +
-             list.address + " --check " + std::to_string(s.check.id) +
-             " prints it again; --html FILE writes the page.\n";
-    f.message_id = fanout::new_message_id(env.config, "check" + std::to_string(s.check.id));
-    f.date = now;
-    f.attachments.push_back(compose::Attachment{
-        "text/html", "comcheck-" + std::to_string(s.check.id) + ".html", html});
-    auto sealed = fanout::sealed_letter(gpg, list, list_key->fingerprint, f, k->fingerprint,
-                                        "check." + std::to_string(s.check.id) + ".report." +
-                                            std::to_string(++n),
-                                        queue::OutgoingKind::notice);
-    if (!sealed) return Unexpected(sealed.error());
-    letters.push_back(std::move(*sealed));
-  }
-  return letters;
+  return letters_to_admins(
+      gpg, env.keys, list, now,
+      [&](compose::NoticeFacts& f) {
+        f.subject = report_subject(list, s.check, s.success_rate);
+        f.body = text +
+                 "\nThe attached page shows the same with the success rate of every check of "
+                 "the list and the latencies of this one.\ntlpmailctl comcheck report " +
+                 list.address + " --check " + std::to_string(s.check.id) +
+                 " prints it again; --html FILE writes the page.\n";
+        f.message_id = fanout::new_message_id(env.config, "check" + std::to_string(s.check.id));
+        f.attachments.push_back(compose::Attachment{
+            "text/html", "comcheck-" + std::to_string(s.check.id) + ".html", html});
+      },
+      [&](int n) { return "check." + std::to_string(s.check.id) + ".report." + std::to_string(n); },
+      [&](const std::string& admin, const keyring::PersonKey* k) {
+        out.admins_without_report.push_back(admin + " (" + list.address + ": " +
+                                            key_problem(k, now) + ")");
+      });
 }
 
 // Every check past its deadline: final states, the report, closed.

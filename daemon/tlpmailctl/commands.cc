@@ -324,47 +324,56 @@ int members(const Options& o, std::ostream& out, std::ostream& err) {
     }
     return false;
   };
+  // One row per member, printed as JSON or as the table.
+  struct Row {
+    const directory::Person* p;
+    const keyring::PersonKey* k;
+    std::string reviewed_at, review;
+    int bounced;
+    bool admin;
+  };
+  std::vector<Row> rows;
   bool all_usable = true;
+  for (const auto& email : list->members) {
+    const auto* k = keys->find(email);
+    all_usable = all_usable && k && k->usable;
+    auto [reviewed_at, review] = review_of(*cfg, facts, email, now);
+    rows.push_back(Row{cfg->directory.find_person(email), k, std::move(reviewed_at),
+                       std::move(review), streak(email), is_admin(email)});
+  }
   if (o.json) {
     toml::array a;
-    for (const auto& email : list->members) {
-      const auto* p = cfg->directory.find_person(email);
-      const auto* k = keys->find(email);
-      all_usable = all_usable && k && k->usable;
-      const auto [reviewed_at, review] = review_of(*cfg, facts, email, now);
-      const int bounced = streak(email);
+    for (const Row& r : rows) {
+      const auto* p = r.p;
       a.push_back(toml::table{{"email", p->email},
                               {"name", p->name},
                               {"organization", p->organization},
                               {"country", p->country},
                               {"kind", std::string(directory::to_string(p->kind))},
                               {"clearance", std::string(policy::to_string(p->clearance))},
-                              {"admin", is_admin(email)},
+                              {"admin", r.admin},
                               {"fingerprint", p->fingerprint},
-                              {"key_status", k ? k->status_word : "missing"},
-                              {"usable", k && k->usable},
-                              {"reviewed_at", reviewed_at},
-                              {"review", review},
-                              {"bounce_streak", bounced},
-                              {"bounce_flagged", bounced >= list->bounce_threshold}});
+                              {"key_status", r.k ? r.k->status_word : "missing"},
+                              {"usable", r.k && r.k->usable},
+                              {"reviewed_at", r.reviewed_at},
+                              {"review", r.review},
+                              {"bounce_streak", r.bounced},
+                              {"bounce_flagged", r.bounced >= list->bounce_threshold}});
     }
     print_json(out, toml::table{{"list", list->address}, {"members", a}});
     return all_usable ? 0 : 1;
   }
   admin::Table t({"EMAIL", "NAME", "ORGANIZATION", "COUNTRY", "KIND", "CLEARANCE", "ADMIN", "KEY",
                   "REVIEW", "FLAGS"});
-  for (const auto& email : list->members) {
-    const auto* p = cfg->directory.find_person(email);
-    const auto* k = keys->find(email);
-    all_usable = all_usable && k && k->usable;
-    const auto [reviewed_at, review] = review_of(*cfg, facts, email, now);
-    const int bounced = streak(email);
+  for (const Row& r : rows) {
+    const auto* p = r.p;
     t.add({p->email, p->name, p->organization, p->country,
            std::string(directory::to_string(p->kind)), std::string(policy::to_string(p->clearance)),
-           yes_no(is_admin(email)), k ? k->status_word : "missing",
-           review + (reviewed_at.empty() ? "" : " " + reviewed_at.substr(0, 10)),
-           bounced >= list->bounce_threshold ? "bounced " + std::to_string(bounced) + " in a row"
-                                             : "-"});
+           yes_no(r.admin), r.k ? r.k->status_word : "missing",
+           r.review + (r.reviewed_at.empty() ? "" : " " + r.reviewed_at.substr(0, 10)),
+           r.bounced >= list->bounce_threshold
+               ? "bounced " + std::to_string(r.bounced) + " in a row"
+               : "-"});
   }
   out << list->address << " (" << list->members.size()
       << " members, ceiling TLP:" << policy::to_string(list->ceiling) << ")\n\n"

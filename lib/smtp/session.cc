@@ -64,6 +64,16 @@ bool is_not_implemented(std::string_view verb) {
 const Reply kInternalRcptError{451, "4.3.0", "Error: internal error while checking the recipient"};
 const Reply kInternalQueueError{451, "4.3.0", "Error: internal error while queueing the message"};
 
+// True when a line that starts with `partial` and has not ended yet will be
+// longer than kMaxTextLine octets whatever follows: the shortest line it can
+// still become (a final CR may start its CRLF; a leading dot is unstuffed).
+bool partial_line_too_long(std::string_view partial) {
+  if (partial.empty()) return false;
+  const std::size_t min_length =
+      partial.size() - (partial.back() == '\r' ? 1 : 0) - (partial.front() == '.' ? 1 : 0) + 2;
+  return min_length > kMaxTextLine;
+}
+
 }  // namespace
 
 constexpr auto kBodyTypeNames =
@@ -252,7 +262,12 @@ std::size_t Session::consume_data(std::string_view in) {
     if (p == nullptr) break;
     const std::size_t nl = static_cast<std::size_t>(static_cast<const char*>(p) - base);
     if (nl == line_start || base[nl - 1] != '\r') {
-      abort_data(AbortReason::bare_lf);  // part of the line, not its end
+      // Part of the line, not its end. When the line was already over the
+      // limit before this LF, a feed that ended there has refused it as too
+      // long (below): the same reply whatever the split (found by fuzzing).
+      abort_data(partial_line_too_long(in.substr(line_start, nl - line_start))
+                     ? AbortReason::line_too_long
+                     : AbortReason::bare_lf);
       search = nl + 1;
       continue;
     }
@@ -290,13 +305,9 @@ std::size_t Session::consume_data(std::string_view in) {
     line_start = search = next;
   }
 
-  const std::size_t rest = in.size() - line_start;
-  if (rest > 0) {
+  if (in.size() > line_start) {
     const bool ends_cr = in.back() == '\r';
-    const bool starts_dot = in[line_start] == '.';
-    // The shortest line this partial one can still become.
-    const std::size_t min_length = rest - (ends_cr ? 1 : 0) - (starts_dot ? 1 : 0) + 2;
-    if (skip_line_ || min_length > kMaxTextLine) {
+    if (skip_line_ || partial_line_too_long(in.substr(line_start))) {
       abort_data(AbortReason::line_too_long);
       skip_line_ = true;
       flush_run(line_start);

@@ -33,7 +33,8 @@ inline constexpr std::size_t kMaxText = 64 * 1024;
 struct ParsedCommands {
   std::vector<Command> commands;  // in order (a command given twice counts twice)
   // The first line that is not a command, at most 80 characters of
-  // printable ASCII (others become '?'); nullopt when every line was read.
+  // printable ASCII (others become '?'), then "..." when it was longer;
+  // nullopt when every line was read.
   std::optional<std::string> stopped_at;
 };
 

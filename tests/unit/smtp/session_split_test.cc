@@ -157,10 +157,11 @@ TEST(SessionSplitTest, LmtpSessionIndependentOfReadBoundaries) {
 }
 
 // A line already over the limit when a bare LF comes is refused as too
-// long however the bytes arrive; one still under it, for the bare LF.
-// (tests/fuzz/fuzz_smtp_server found the first refused for the bare LF
-// when read at once, as too long when read in pieces.)
-TEST(SessionSplitTest, OverlongLineBeforeBareLfInEverySplit) {
+// long however the bytes arrive, and so is one over the limit with a bare
+// CR; lines under the limit, for the bare LF or CR. (tests/fuzz/
+// fuzz_smtp_server found such lines refused for the bare LF or CR when read
+// at once, as too long when read in pieces.)
+TEST(SessionSplitTest, OverlongLineWithBareLfOrCrInEverySplit) {
   const std::string x(1001, 'x');
   const std::string script = std::string(R"(
   <220 lists.example.org ESMTP tlpmail
@@ -178,6 +179,18 @@ TEST(SessionSplitTest, OverlongLineBeforeBareLfInEverySplit) {
   <354 End data with <CR><LF>.<CR><LF>
   >)" + x.substr(0, 998) + R"(\nthen long)" + x + R"(\r\n.
   <554 5.6.0 Error: bare LF in message data is not allowed
+  >MAIL FROM:<a@b.example>\r\nRCPT TO:<ops@lists.example.org>\r\nDATA
+  <250 2.1.0 Ok
+  <250 2.1.5 Ok
+  <354 End data with <CR><LF>.<CR><LF>
+  >x\rx)" + x + R"(\r\n.
+  <554 5.6.0 Error: message has a line longer than 1000 octets
+  >MAIL FROM:<a@b.example>\r\nRCPT TO:<ops@lists.example.org>\r\nDATA
+  <250 2.1.0 Ok
+  <250 2.1.5 Ok
+  <354 End data with <CR><LF>.<CR><LF>
+  >)" + x.substr(0, 996) + R"(\rx\r\n.
+  <554 5.6.0 Error: bare CR in message data is not allowed
   >QUIT
   <221 2.0.0 Bye
 )";

@@ -19,9 +19,7 @@ emergency_phone = "+49 (0)170 555-0199"
 timezone = "Europe/Berlin"
 business_hours = "Mo-Fr 08:00-17:00 CET"
 )"));
-  auto c = load_ok();
-  ASSERT_NE(c, nullptr);
-  const auto* p = c->directory.find_person("dave@csirt-d.example");
+  const auto* p = load_person("dave@csirt-d.example");
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(p->team, "CSIRT-D");
   EXPECT_EQ(p->phone, "+49 30 1234 5678 ext 12");

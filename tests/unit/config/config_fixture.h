@@ -131,7 +131,17 @@ class ConfigTest : public ::testing::Test {
     return r.config;
   }
 
-  ::tlpmail::testing::TempDir root_;  // the working directory while a test runs
+  // load_ok(), kept in loaded_, then the person at `email`: nullptr and a
+  // test failure when the load or the lookup fails.
+  const directory::Person* load_person(std::string_view email) {
+    loaded_ = load_ok();
+    const directory::Person* p = loaded_ ? loaded_->directory.find_person(email) : nullptr;
+    EXPECT_NE(p, nullptr) << email;
+    return p;
+  }
+
+  std::shared_ptr<const Config> loaded_;  // by load_person()
+  ::tlpmail::testing::TempDir root_;      // the working directory while a test runs
   std::filesystem::path old_cwd_;
 };
 

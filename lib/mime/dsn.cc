@@ -87,11 +87,7 @@ std::vector<Group> field_groups(std::string_view text, bool* cut) {
   std::vector<Group> groups(1);
   std::size_t pos = 0;
   while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const std::string_view line = next_line(text, pos);
     if (trim(line).empty()) {
       if (!groups.back().empty()) {
         if (groups.size() > kMaxDsnRecipients + 1) {

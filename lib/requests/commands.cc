@@ -45,11 +45,7 @@ ParsedCommands parse_commands(std::string_view text) {
   text = text.substr(0, kMaxText);
   std::size_t pos = 0;
   while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view raw = text.substr(pos, end - pos);
-    pos = end + 1;
-    if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
+    const std::string_view raw = next_line(text, pos);
     if (raw == "-- ") break;  // signature block (RFC 3676 4.3)
     const std::string_view line = trim(raw);
     if (line.empty() || line.front() == '>') continue;

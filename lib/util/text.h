@@ -22,6 +22,11 @@ bool is_digits(std::string_view s, std::size_t min_len, std::size_t max_len);
 // input (longer input ends in "...").
 std::string escape_for_log(std::string_view s, std::size_t max_len = 200);
 
+// The line of `text` that starts at `pos`, without its LF and a CR before
+// that; `pos` moves past the LF (or to text.size() + 1 after a last line
+// without one). For `while (pos < text.size()) { line = next_line(...` .
+std::string_view next_line(std::string_view text, std::size_t& pos);
+
 // Every bare LF (not preceded by CR) becomes CRLF; everything else is kept
 // (a bare CR stays a bare CR).
 std::string to_crlf(std::string_view bytes);

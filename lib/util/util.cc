@@ -12,6 +12,15 @@ constexpr auto kErrorClassNames =
 static_assert(util::names_cover(kErrorClassNames, ErrorClass::corrupt));
 std::string_view to_string(ErrorClass c) { return util::name_of(kErrorClassNames, c); }
 
+std::string_view next_line(std::string_view text, std::size_t& pos) {
+  std::size_t end = text.find('\n', pos);
+  if (end == std::string_view::npos) end = text.size();
+  std::string_view line = text.substr(pos, end - pos);
+  pos = end + 1;
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
 std::string to_crlf(std::string_view bytes) {
   std::string out;
   out.reserve(bytes.size() + bytes.size() / 32);

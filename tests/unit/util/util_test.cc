@@ -1,6 +1,9 @@
 // Tests of the shared helpers in lib/util: case folding, trimming, log
-// escaping, dates, and Result<T>.
+// escaping, line splitting, dates, and Result<T>.
 #include <gtest/gtest.h>
+
+#include <string_view>
+#include <vector>
 
 #include "util/result.h"
 #include "util/text.h"
@@ -20,6 +23,18 @@ TEST(Text, Trim) {
   EXPECT_EQ(trim("  x y \t\r\n"), "x y");
   EXPECT_EQ(trim(" \t "), "");
   EXPECT_EQ(trim(""), "");
+}
+
+TEST(Text, NextLine) {
+  const std::string_view text = "one\r\ntwo\n\nbare\rcr\r\nlast";
+  std::vector<std::string_view> lines;
+  std::size_t pos = 0;
+  while (pos < text.size()) lines.push_back(next_line(text, pos));
+  EXPECT_EQ(lines, (std::vector<std::string_view>{"one", "two", "", "bare\rcr", "last"}));
+  EXPECT_EQ(pos, text.size() + 1);
+  pos = 0;
+  EXPECT_EQ(next_line("x\n", pos), "x");
+  EXPECT_EQ(pos, 2u);  // a text ending in LF has no empty last line
 }
 
 TEST(Text, EscapeForLog) {

@@ -280,6 +280,20 @@ class UpdateKeyTest(KeysCase):
     def update_file(self, person):
         return os.path.join(self.site.state, "keys.d", person.fpr + ".asc")
 
+    def assert_revoked_is_out(self, person, also_copied=None):
+        """`person`'s key is revoked: withheld from Alice's next post (for
+        KEY_REASON, while `also_copied` still gets a copy), and a posting
+        signed by the revoked key is refused with a 5xx naming it."""
+        copies, left_out = self.fanned_out(self.post(self.alice))
+        self.assertNotIn(person.email, copies)
+        if also_copied:
+            self.assertIn(also_copied.email, copies)
+        self.assertEqual(left_out.get(person.email), KEY_REASON)
+        code, text = self.send(person, posting(person, self.ops_fpr, "[TLP:AMBER] hi", "text\n"),
+                               to=OPS)
+        self.assertEqual(code // 100, 5, text)
+        self.assertIn("revoked", text)
+
     def test_extended_key_is_used_at_once(self):
         before = self.site.keys_json()[self.bob.email]
         self.assertEqual(before["source"], "keys_dir")
@@ -363,16 +377,9 @@ class UpdateKeyTest(KeysCase):
         self.assertIn("the list sends you nothing and accepts nothing signed by this", text)
         self.site.daemon.wait_log(r" - reload status=ok what=keys", since=mark)
         self.assertEqual(self.site.keys_json()[self.erin.email]["status"], "revoked")
-        # Withheld from the next post ...
-        copies, left_out = self.fanned_out(self.post(self.alice))
-        self.assertNotIn(self.erin.email, copies)
-        self.assertIn(self.bob.email, copies)
-        self.assertEqual(left_out.get(self.erin.email), KEY_REASON)
-        # ... and nothing she signs is accepted any more.
-        code, text = self.send(self.erin, posting(self.erin, self.ops_fpr, "[TLP:AMBER] hi",
-                                                  "text\n"), to=OPS)
-        self.assertEqual(code // 100, 5, text)
-        self.assertIn("revoked", text)
+        # Withheld from the next post, and nothing she signs is accepted
+        # any more.
+        self.assert_revoked_is_out(self.erin, also_copied=self.bob)
         # Nor a request: recorded, not answered (the answer to update-key
         # above was the last letter encrypted to her key).
         before = len(self.replies_to(self.erin))
@@ -417,14 +424,8 @@ class UpdateKeyTest(KeysCase):
         # No signal: the keys watch sees the new file within its period.
         self.site.daemon.wait_log(r" - keys-watch changed=", since=mark, timeout=5)
         self.site.daemon.wait_log(r" - reload status=ok what=keys", since=mark)
-        copies, left_out = self.fanned_out(self.post(self.alice))
-        self.assertNotIn(self.frank.email, copies)
-        self.assertEqual(left_out.get(self.frank.email), KEY_REASON)
-        # Nothing signed by his key is accepted.
-        code, text = self.send(self.frank, posting(self.frank, self.ops_fpr, "[TLP:AMBER] hi",
-                                                   "text\n"), to=OPS)
-        self.assertEqual(code // 100, 5, text)
-        self.assertIn("revoked", text)
+        # Withheld from the next post; nothing signed by his key is accepted.
+        self.assert_revoked_is_out(self.frank)
         self.assertEqual(self.site.keys_json()[self.frank.email]["status"], "revoked")
 
 

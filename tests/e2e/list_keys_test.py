@@ -222,6 +222,11 @@ class ListKeysTest(unittest.TestCase):
     def send(self, sender, name, data):
         return harness.smtp_send(self.site.daemon.port, sender.email, [addr(name)], data)
 
+    def post_as_alice(self, name, key_fprs, subject):
+        """Alice posts `subject` to NAME@ encrypted to `key_fprs`; accepted."""
+        code, text = self.send(self.alice, name, self.posting(self.alice, name, key_fprs, subject))
+        self.assertEqual(code, 250, text)
+
     def copies_for(self, person, subject):
         out = []
         for meta, raw in self.sink.messages():
@@ -240,9 +245,7 @@ class ListKeysTest(unittest.TestCase):
 
     def test_autocrypt_header_carries_the_list_key(self):
         subject = "[TLP:GREEN] autocrypt check"
-        code, text = self.send(self.alice, "ops",
-                               self.posting(self.alice, "ops", [self.fpr["ops"]], subject))
-        self.assertEqual(code, 250, text)
+        self.post_as_alice("ops", [self.fpr["ops"]], subject)
         raw, _, _ = self.wait_copy(self.bob, subject)
         msg = email.message_from_bytes(raw, policy=email.policy.compat32)
         headers = msg.get_all("Autocrypt")
@@ -266,9 +269,7 @@ class ListKeysTest(unittest.TestCase):
 
     def test_autocrypt_off_per_list(self):
         subject = "[TLP:GREEN] quiet list"
-        code, text = self.send(self.alice, "quiet",
-                               self.posting(self.alice, "quiet", [self.fpr["quiet"]], subject))
-        self.assertEqual(code, 250, text)
+        self.post_as_alice("quiet", [self.fpr["quiet"]], subject)
         raw, _, _ = self.wait_copy(self.carol, subject)
         self.assertNotIn(b"\nAutocrypt:", raw)
 
@@ -360,16 +361,12 @@ class ListKeysTest(unittest.TestCase):
         # Mail encrypted to the old key only is accepted in the grace period,
         # and the copies are signed with the new key.
         subject = "[TLP:GREEN] to the old key in grace"
-        code, text = self.send(self.alice, "rot",
-                               self.posting(self.alice, "rot", [old], subject))
-        self.assertEqual(code, 250, text)
+        self.post_as_alice("rot", [old], subject)
         _, _, status = self.wait_copy(self.bob, subject)
         self.assertEqual([s.split()[-1] for s in status if s.startswith("VALIDSIG ")], [new])
         # And to the new key, of course.
         subject = "[TLP:GREEN] to the new key"
-        code, text = self.send(self.alice, "rot",
-                               self.posting(self.alice, "rot", [new], subject))
-        self.assertEqual(code, 250, text)
+        self.post_as_alice("rot", [new], subject)
         self.wait_copy(self.carol, subject)
         # list-key gives the new key.
         code, armored, err = self.ctl("list-key", addr("rot"))

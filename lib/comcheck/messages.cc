@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "comcheck/report.h"
+#include "compose/compose.h"
 #include "policy/tlp.h"
 #include "util/random_token.h"
 #include "util/text.h"
@@ -15,15 +16,6 @@ constexpr std::size_t kMaxRead = 64 * 1024;
 constexpr std::size_t kMaxOwnText = 8 * 1024;
 
 std::string or_not_set(const std::string& s) { return s.empty() ? "(not set)" : s; }
-
-std::string grouped(const std::string& fpr) {
-  std::string out;
-  for (std::size_t i = 0; i < fpr.size(); i += 4) {
-    if (!out.empty()) out += ' ';
-    out += fpr.substr(i, 4);
-  }
-  return out;
-}
 
 bool is_quoted(std::string_view line) { return !line.empty() && line.front() == '>'; }
 
@@ -73,7 +65,7 @@ std::string entry_text(const directory::Person& p) {
   line("business hours:", p.business_hours);
   line("kind:", std::string(directory::to_string(p.kind)));
   line("clearance:", "TLP:" + std::string(policy::to_string(p.clearance)));
-  line("key:", grouped(p.fingerprint));
+  line("key:", compose::grouped_fingerprint(p.fingerprint));
   for (const auto& [name, value] : p.extra) line((name + ":").c_str(), value);
   return s;
 }
@@ -187,7 +179,7 @@ std::string correction_body(const directory::MailingList& list, const Check& che
   std::string b = person.name + " <" + person.email + "> answered the directory review of " +
                   list.address + " (check " + std::to_string(check.id) +
                   ") with corrections. The reply was signed with their pinned key " +
-                  grouped(signer_fpr) + ".\n\n";
+                  compose::grouped_fingerprint(signer_fpr) + ".\n\n";
   b += "Their entry as the directory holds it now:\n\n" + entry_text(person);
   b += "\nTheir text (the lines of the reply that are not quoted):\n\n";
   b += "----------------------------------------------------------------------\n";

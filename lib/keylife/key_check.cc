@@ -15,12 +15,6 @@
 namespace tlpmail::keylife {
 namespace {
 
-std::string grouped(const std::string& fpr) {
-  std::string out;
-  for (std::size_t i = 0; i < fpr.size(); i += 4) out += (i ? " " : "") + fpr.substr(i, 4);
-  return out;
-}
-
 std::string in_days(int days) {
   return "in " + std::to_string(days) + (days == 1 ? " day" : " days");
 }
@@ -77,7 +71,7 @@ std::string expiry_notice_text(const directory::MailingList& list, const std::st
          in_days(days) +
          "):\n"
          "  fingerprint  " +
-         grouped(fpr) +
+         compose::grouped_fingerprint(fpr) +
          "\n\nFrom then on the lists you are on can no longer encrypt their mail to you,\n"
          "and they accept nothing you sign with it: you would stop getting their mail.\n\n"
          "To go on, extend the key and send it to the list:\n\n"

@@ -1,6 +1,7 @@
 // Answer texts (see answers.h).
 #include "requests/answers.h"
 
+#include "compose/compose.h"
 #include "requests/key_update.h"
 #include "util/text.h"
 
@@ -48,7 +49,7 @@ Answer members(const AnswerContext& ctx) {
 Answer my_key(const AnswerContext& ctx) {
   const keyring::PersonKey& k = ctx.key;
   std::string out = "> my-key\nThe key this list holds for you (" + k.email + "):\n";
-  out += "  fingerprint  " + grouped(k.fingerprint) + "\n";
+  out += "  fingerprint  " + compose::grouped_fingerprint(k.fingerprint) + "\n";
   if (k.facts) out += "  algorithm    " + k.facts->algorithm + "\n";
   std::time_t expires = k.usable_until;
   if (expires == 0 && k.facts) expires = k.facts->expires;
@@ -77,15 +78,6 @@ Result<Answer> update_key_answer(const AnswerContext& ctx) {
 
 }  // namespace
 
-std::string grouped(const std::string& fingerprint) {
-  std::string out;
-  for (std::size_t i = 0; i < fingerprint.size(); i += 4) {
-    if (!out.empty()) out += ' ';
-    out += fingerprint.substr(i, 4);
-  }
-  return out;
-}
-
 std::string greeting(const AnswerContext& ctx) {
   return "Hello " + name_of(ctx) + ",\n\nthis is " + ctx.list.address +
          " answering your request, command by command.\n\n";
@@ -98,7 +90,7 @@ std::string closing(const AnswerContext& ctx) {
 
 Answer answer_key(const AnswerContext& ctx, const std::string& list_fingerprint) {
   return {"> key\nThe list's public key is attached (" + ctx.list.local_part() +
-          ".asc). Its fingerprint:\n  " + grouped(list_fingerprint) + "\n"};
+          ".asc). Its fingerprint:\n  " + compose::grouped_fingerprint(list_fingerprint) + "\n"};
 }
 
 Result<Answer> answer(const AnswerContext& ctx, Command c) {
@@ -126,7 +118,7 @@ std::string key_in_clear_text(const directory::MailingList& list,
                               const std::string& list_fingerprint) {
   return "Hello,\n\nyou asked " + list.request_address() +
          " for the list's public key: it is attached (" + list.local_part() +
-         ".asc).\nIts fingerprint is\n  " + grouped(list_fingerprint) +
+         ".asc).\nIts fingerprint is\n  " + compose::grouped_fingerprint(list_fingerprint) +
          "\nCompare it with the fingerprint your list admins gave you before you use\n"
          "the key. This message is not encrypted and not signed: it goes to\n"
          "addresses the list cannot encrypt to, at most once a day.\n\n-- \n" +

@@ -56,7 +56,4 @@ std::string stopped_text(const std::string& line);
 std::string key_in_clear_text(const directory::MailingList& list,
                               const std::string& list_fingerprint);
 
-// "0123 4567 89AB ..." (groups of four).
-std::string grouped(const std::string& fingerprint);
-
 }  // namespace tlpmail::requests

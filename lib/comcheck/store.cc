@@ -59,6 +59,13 @@ std::vector<Check> checks_from(const store::Rows& rows) {
   return out;
 }
 
+// The check of the first row of a query, if there is a row.
+DbResult<std::optional<Check>> first_check(const DbResult<store::Rows>& rows) {
+  if (!rows) return Unexpected(rows.error());
+  if (rows->empty()) return std::optional<Check>();
+  return std::optional<Check>(check_from(rows->front()));
+}
+
 // A uniform draw from [0, n] (n >= 0), from the kernel's random source.
 Result<std::int64_t> uniform(std::int64_t n) {
   if (n <= 0) return std::int64_t{0};
@@ -162,18 +169,12 @@ Result<Check> start(store::Database& db, const NewCheck& c, std::time_t now) {
 }
 
 DbResult<std::optional<Check>> find_check(store::Database& db, std::int64_t id) {
-  auto rows = db.query(std::string(kCheckColumns) + "WHERE id = ?1", {id});
-  if (!rows) return Unexpected(rows.error());
-  if (rows->empty()) return std::optional<Check>();
-  return std::optional<Check>(check_from(rows->front()));
+  return first_check(db.query(std::string(kCheckColumns) + "WHERE id = ?1", {id}));
 }
 
 DbResult<std::optional<Check>> open_check(store::Database& db, std::string_view list) {
-  auto rows = db.query(std::string(kCheckColumns) + "WHERE list = ?1 AND closed_at IS NULL",
-                       {ascii_lower(list)});
-  if (!rows) return Unexpected(rows.error());
-  if (rows->empty()) return std::optional<Check>();
-  return std::optional<Check>(check_from(rows->front()));
+  return first_check(db.query(std::string(kCheckColumns) + "WHERE list = ?1 AND closed_at IS NULL",
+                              {ascii_lower(list)}));
 }
 
 DbResult<std::vector<Check>> checks_of(store::Database& db, std::string_view list) {

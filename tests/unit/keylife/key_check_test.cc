@@ -13,6 +13,7 @@
 
 #include "audit/audit_log.h"
 #include "digest/digest.h"
+#include "openpgp/key_facts_fixture.h"
 #include "policy/decision.h"
 #include "support/temp_dir.h"
 
@@ -33,17 +34,11 @@ const std::pair<const char*, char> kPeople[] = {{"alice", 'A'}, {"bob", 'B'},  {
 openpgp::SubkeyFacts sub(std::string fpr, std::string algo, openpgp::AlgoFamily family,
                          unsigned bits, bool sign, bool encrypt, std::time_t expires,
                          bool primary) {
-  openpgp::SubkeyFacts s;
-  s.fingerprint = std::move(fpr);
-  s.algorithm = std::move(algo);
-  s.family = family;
-  s.bits = bits;
+  openpgp::SubkeyFacts s =
+      testkeys::subkey_facts(std::move(fpr), std::move(algo), family, bits, sign, encrypt, expires);
   s.created = kNow - 400 * kDay;
-  s.expires = expires;
   s.is_primary = primary;
-  s.can_sign = sign;
   s.can_certify = primary;
-  s.can_encrypt = encrypt;
   return s;
 }
 

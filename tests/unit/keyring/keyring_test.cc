@@ -18,6 +18,7 @@
 #include "keyring_fixture.h"
 #include "openpgp/context.h"
 #include "openpgp/gpg_test_keys.h"
+#include "openpgp/key_facts_fixture.h"
 #include "openpgp/temp_home.h"
 #include "util/text.h"
 
@@ -379,18 +380,7 @@ TEST_F(KeyringTest, NowDecidesExpiry) {
 }
 
 // assess_key() on synthetic facts: cases real gpg makes hard to produce.
-openpgp::SubkeyFacts sub(std::string fpr, std::string algo, openpgp::AlgoFamily fam,
-                         unsigned bits, bool sign, bool encr, std::time_t expires = 0) {
-  openpgp::SubkeyFacts s;
-  s.fingerprint = std::move(fpr);
-  s.algorithm = std::move(algo);
-  s.family = fam;
-  s.bits = bits;
-  s.can_sign = sign;
-  s.can_encrypt = encr;
-  s.expires = expires;
-  return s;
-}
+using tk::subkey_facts;
 
 openpgp::KeyFacts key(std::vector<openpgp::SubkeyFacts> subs) {
   openpgp::KeyFacts k;
@@ -406,10 +396,10 @@ TEST(AssessKey, Table) {
   const std::time_t now = 1'800'000'000;
   const std::time_t day = 86400;
   const auto ed = [&](std::time_t exp = 0) {
-    return sub("P", "ed25519", AlgoFamily::eddsa, 255, true, false, exp);
+    return subkey_facts("P", "ed25519", AlgoFamily::eddsa, 255, true, false, exp);
   };
   const auto cv = [&](std::time_t exp = 0) {
-    return sub("E", "cv25519", AlgoFamily::ecdh, 255, false, true, exp);
+    return subkey_facts("E", "cv25519", AlgoFamily::ecdh, 255, false, true, exp);
   };
   struct Case {
     std::string name;
@@ -420,31 +410,33 @@ TEST(AssessKey, Table) {
   };
   auto revoked_sub = cv();
   revoked_sub.revoked = true;
-  auto weak_expired = sub("W", "elg1024", AlgoFamily::elgamal, 1024, false, true, now - day);
+  auto weak_expired =
+      subkey_facts("W", "elg1024", AlgoFamily::elgamal, 1024, false, true, now - day);
   auto invalid = key({ed(), cv()});
   invalid.invalid = true;
   auto revoked = key({ed(now - day), cv()});
   revoked.revoked = true;
   const Case cases[] = {
       {"ok", key({ed(), cv()}), KeyStatus::ok, "ok", 0},
-      {"encryption subkey expires soon", key({ed(), cv(now + 10 * day)}),
-       KeyStatus::expires_soon, "expires in 10 days", now + 10 * day},
+      {"encryption subkey expires soon", key({ed(), cv(now + 10 * day)}), KeyStatus::expires_soon,
+       "expires in 10 days", now + 10 * day},
       {"newer encryption subkey covers an expiring one",
-       key({ed(), cv(now + 10 * day), cv(now + 400 * day)}), KeyStatus::ok, "ok",
-       now + 400 * day},
+       key({ed(), cv(now + 10 * day), cv(now + 400 * day)}), KeyStatus::ok, "ok", now + 400 * day},
       {"encryption subkey expired", key({ed(), cv(now - 1)}), KeyStatus::no_encryption_key,
        "no encryption key", 0},
       {"encryption subkey revoked", key({ed(), revoked_sub}), KeyStatus::no_encryption_key,
        "no encryption key", 0},
-      {"weak live subkey", key({ed(), sub("W", "elg1024", AlgoFamily::elgamal, 1024, false, true)}),
+      {"weak live subkey",
+       key({ed(), subkey_facts("W", "elg1024", AlgoFamily::elgamal, 1024, false, true)}),
        KeyStatus::weak, "weak", 0},
       {"weak expired subkey does not count", key({ed(), weak_expired, cv()}), KeyStatus::ok, "ok",
        0},
-      {"rsa2048 is fine", key({sub("P", "rsa2048", AlgoFamily::rsa, 2048, true, true)}),
+      {"rsa2048 is fine", key({subkey_facts("P", "rsa2048", AlgoFamily::rsa, 2048, true, true)}),
        KeyStatus::ok, "ok", 0},
       {"invalid", invalid, KeyStatus::invalid, "invalid", 0},
       {"revoked beats expired", revoked, KeyStatus::revoked, "revoked", 0},
-      {"expired beats weak", key({sub("P", "rsa1024", AlgoFamily::rsa, 1024, true, true, now)}),
+      {"expired beats weak",
+       key({subkey_facts("P", "rsa1024", AlgoFamily::rsa, 1024, true, true, now)}),
        KeyStatus::expired, "expired", 0},
       {"no subkeys at all", openpgp::KeyFacts{}, KeyStatus::invalid, "invalid", 0},
   };
@@ -458,10 +450,11 @@ TEST(AssessKey, Table) {
       EXPECT_EQ(got.usable_until, c.until) << c.name;
     }
   }
-  EXPECT_EQ(assess_key(key({ed(), sub("W", "elg1024", AlgoFamily::elgamal, 1024, false, true)}),
-                       now)
-                .detail,
-            "subkey W elg1024, below 2048 bits");
+  EXPECT_EQ(
+      assess_key(key({ed(), subkey_facts("W", "elg1024", AlgoFamily::elgamal, 1024, false, true)}),
+                 now)
+          .detail,
+      "subkey W elg1024, below 2048 bits");
 }
 
 TEST(KeyStatusWords, Fixed) {

@@ -16,6 +16,7 @@
 Messages go to the -request address (spooled as received, no signature
 needed). Every wait is bounded."""
 
+import contextlib
 import os
 import select
 import smtplib
@@ -51,6 +52,17 @@ class LimitSite(harness.Site):
         lines = "".join(line + "\n" for line in self.extra)
         with open(self.config, "w") as f:
             f.write(text.replace("[server]\n", "[server]\n" + lines, 1))
+
+
+@contextlib.contextmanager
+def closing_all(connections):
+    """Yields the list `connections` (the test may add to it) and closes
+    every connection in it at the end, whatever happened."""
+    try:
+        yield connections
+    finally:
+        for c in connections:
+            c.close()
 
 
 class From(Raw):
@@ -163,8 +175,7 @@ class PerClientTest(DaemonCase):
     site_options = {"max_connections": 60}
 
     def test_connections_over_the_limit_get_421_4_7_0_and_others_are_served(self):
-        held = []
-        try:
+        with closing_all([]) as held:
             for _ in range(50):
                 c = From(self.port, "127.0.0.2")
                 held.append(c)
@@ -179,17 +190,13 @@ class PerClientTest(DaemonCase):
                                  r"connections from this client\" limit=50 reply=\"421 4\.7\.0\"")
             code, text = smtp_send(self.port, ALICE, [OPS], message(subject="other address"))
             self.assertEqual(code, 250, text)
-        finally:
-            for c in held:
-                c.close()
 
 
 class PerClientEvictTest(DaemonCase):
     extra = ["max_connections_per_client = 3"]
 
     def test_busy_sessions_keep_their_slots(self):
-        held = [From(self.port, "127.0.0.3") for _ in range(3)]
-        try:
+        with closing_all([From(self.port, "127.0.0.3") for _ in range(3)]) as held:
             for c in held:
                 self.assertTrue(open_data(c).startswith("354"))
             time.sleep(2.5)  # older than the 2 s after which an idle one could go
@@ -197,13 +204,9 @@ class PerClientEvictTest(DaemonCase):
             held.append(extra)
             self.assertEqual(extra.line(), f"421 4.7.0 {HOST} Error: too many connections "
                                            "from 127.0.0.3 (limit 3)")
-        finally:
-            for c in held:
-                c.close()
 
     def test_an_idle_session_of_the_client_gives_its_slot_up(self):
-        idle = [From(self.port, "127.0.0.4") for _ in range(3)]
-        try:
+        with closing_all([From(self.port, "127.0.0.4") for _ in range(3)]) as idle:
             for c in idle:
                 self.assertTrue(c.line().startswith("220 "))
             time.sleep(2.5)
@@ -214,9 +217,6 @@ class PerClientEvictTest(DaemonCase):
                 self.assertTrue(idle[0].at_eof())
             self.daemon.wait_log(r" evict client=127\.0\.0\.4:\d+ reason=\"too many connections "
                                  r"from this client\" for=s\d+ idle_ms=\d+ reply=\"421 4\.3\.2\"")
-        finally:
-            for c in idle:
-                c.close()
 
 
 class SessionTimeTest(DaemonCase):
@@ -272,8 +272,7 @@ class OverloadTest(DaemonCase):
     IDLE = 250
 
     def test_a_normal_client_gets_through_hundreds_of_idle_connections(self):
-        idle = []
-        try:
+        with closing_all([]) as idle:
             for i in range(self.IDLE):
                 idle.append(From(self.port, f"127.0.0.{10 + i % 10}"))
             time.sleep(3)  # they sit there
@@ -303,9 +302,6 @@ class OverloadTest(DaemonCase):
                              + self.daemon.log())
             self.daemon.wait_log(r" timeout client=127\.0\.0\.\d+:\d+ phase=command "
                                  r"overload=yes$")
-        finally:
-            for c in idle:
-                c.close()
 
 
 

@@ -11,6 +11,10 @@
 #
 #   scripts/fuzz.sh [--seconds N] [--merge] [--keep] [TARGET...]
 #
+# --keep keeps the work folder (corpora, logs) also when nothing was found.
+# --merge can add hundreds of files: the seed corpora are meant to stay at
+# a few dozen small files per target, so review before committing.
+#
 # TARGET: smtp_server smtp_client mime nested tlp openpgp_packets dsn
 # requests config (default: all, one after the other). The compiler is
 # $FUZZ_CC/$FUZZ_CXX, default clang-16/clang++-16 (Debian bookworm:
@@ -27,7 +31,7 @@ MERGE=0
 KEEP=0
 TARGETS=()
 
-usage() { sed -n '2,19s/^# \{0,1\}//p' "$0"; exit 2; }
+usage() { sed -n '2,23s/^# \{0,1\}//p' "$0"; exit 2; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seconds) [[ $# -ge 2 && "$2" =~ ^[0-9]+$ && "$2" -gt 0 ]] || usage; SECONDS_PER_TARGET="$2"; shift 2 ;;

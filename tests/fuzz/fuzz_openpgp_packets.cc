@@ -37,7 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       FUZZ_CHECK(p.size <= in.size() - p.offset);
       auto again = openpgp::read_packet(in, p.offset);
       FUZZ_CHECK(again);
-      FUZZ_CHECK(again->tag == p.tag && again->size == p.size && again->header_size == p.header_size);
+      FUZZ_CHECK(again->tag == p.tag && again->size == p.size &&
+                 again->header_size == p.header_size);
       if (!p.partial) {
         FUZZ_CHECK(openpgp::packet_body(in, p).size() == p.size - p.header_size);
       }

@@ -59,7 +59,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view in = tlpmail::fuzz::as_view(data, size);
   const auto lf = in.find('\n');
   const std::string_view subject = in.substr(0, lf);
-  const std::string_view body = lf == std::string_view::npos ? std::string_view{} : in.substr(lf + 1);
+  const std::string_view body =
+      lf == std::string_view::npos ? std::string_view{} : in.substr(lf + 1);
   check_subject(subject);
   const std::string decoded = mime::decode_header_text(subject);
   check_subject(decoded);

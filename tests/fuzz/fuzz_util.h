@@ -20,8 +20,8 @@ namespace tlpmail::fuzz {
   std::abort();
 }
 
-#define FUZZ_CHECK(cond)                                     \
-  do {                                                       \
+#define FUZZ_CHECK(cond)                                           \
+  do {                                                             \
     if (!(cond)) ::tlpmail::fuzz::fail(#cond, __FILE__, __LINE__); \
   } while (0)
 

@@ -238,7 +238,13 @@ asio::awaitable<void> Controller::load_keys_only() {
   auto config = runtime_->config;
   const std::filesystem::path home = runtime_->home;
   log::event(level_enum::info, "-", "reload", {{"status", "started"}, {"what", "keys"}});
-  auto work = [config, home] { return keyring::load_keys(*config, home, std::time(nullptr)); };
+  auto work = [config, home]() -> Result<keyring::KeyReport> {
+    auto keys = keyring::load_keys(*config, home, std::time(nullptr));
+    if (keys && !keys->has_errors()) {
+      if (auto h = keyring::list_handles(*keys, home); !h) return Unexpected(h.error());
+    }
+    return keys;
+  };
   auto task =
       start_offload(pool_.get_executor(), io_.get_executor(), std::move(work), kReloadLimit);
   Offloaded<Result<keyring::KeyReport>> done = co_await task->wait();

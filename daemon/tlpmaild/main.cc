@@ -24,6 +24,7 @@
 #include "metrics/status_file.h"
 #include "net/server.h"
 #include "openpgp/context.h"
+#include "openpgp/deadline.h"
 #include "queue/env.h"
 #include "queue/spool.h"
 #include "store/database.h"
@@ -82,6 +83,7 @@ int run(const daemon::Options& options) {
     std::cerr << "tlpmaild: " << r.error().message << "\n";
     return 1;
   }
+  if (options.gpg_deadline) openpgp::set_operation_deadline(*options.gpg_deadline);
 
   // Caught from here on: a SIGTERM during start-up stops right after it.
   asio::io_context io(1);
@@ -108,6 +110,19 @@ int run(const daemon::Options& options) {
   auto runtime = loaded.runtime;
   const config::Config& config = *runtime->config;
   log::init(config.log.level);
+  // A gpg operation past its deadline (openpgp/deadline.h): one warning
+  // per stall, from the watchdog's thread.
+  openpgp::set_stall_handler([](const openpgp::Stall& s) {
+    log::event(
+        level_enum::warn, "-", "gpg",
+        {{"status", "stalled"},
+         {"operation", s.operation},
+         {"home", s.home.string()},
+         {"after_ms", std::to_string(s.limit.count())},
+         {"agents_killed", std::to_string(s.agents_killed)},
+         {"gpg_killed", std::to_string(s.gpg_killed)},
+         {"action", s.gpg_killed > 0 ? "gpg processes killed" : "agent restarted, retrying"}});
+  });
   std::string config_text = options.config_path;
   log::event(level_enum::info, "-", "start",
              {{"version", TLPMAIL_VERSION}, {"config", config_text}});

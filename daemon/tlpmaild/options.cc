@@ -69,6 +69,10 @@ Parsed parse_options(const std::vector<std::string>& args) {
       auto ms = net::parse_milliseconds(*t);
       if (!ms) return fail("--outbox-poll-ms: '" + *t + "' is not a number from 1 to 86400000");
       p.options.outbox_poll = *ms;
+    } else if (auto t = option_value(args, i, "--gpg-deadline-ms")) {
+      auto ms = net::parse_milliseconds(*t);
+      if (!ms) return fail("--gpg-deadline-ms: '" + *t + "' is not a number from 1 to 86400000");
+      p.options.gpg_deadline = *ms;
     } else if (auto t = option_value(args, i, "--keys-poll-ms")) {
       auto ms = net::parse_milliseconds(*t);
       if (!ms) return fail("--keys-poll-ms: '" + *t + "' is not a number from 1 to 86400000");

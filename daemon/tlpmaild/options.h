@@ -1,6 +1,6 @@
 // tlpmaild's command line: --config PATH, --help, --version and the
 // test-only --timeouts-ms N, --retry-seconds N, --job-tick-ms N,
-// --outbox-poll-ms N, --keys-poll-ms N and --hold-spool.
+// --outbox-poll-ms N, --keys-poll-ms N, --gpg-deadline-ms N and --hold-spool.
 // Parsing only; main() acts on the result.
 #pragma once
 
@@ -31,6 +31,9 @@ struct Options {
   // Test-only: how often keys_dir and state_dir/keys.d are looked at for
   // changed files (default 10 s; the controller's keys watch).
   std::optional<std::chrono::milliseconds> keys_poll;
+  // Test-only: the deadline of a gpg operation (default 30 s plus its
+  // share for recipients and size; openpgp/deadline.h).
+  std::optional<std::chrono::milliseconds> gpg_deadline;
   // Test-only: nothing is taken from the spool (no fan-out, no requests,
   // no bounces), so that intake tests see exactly what it holds.
   bool hold_spool = false;

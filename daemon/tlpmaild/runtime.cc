@@ -95,6 +95,13 @@ Loaded load_runtime(const std::filesystem::path& config_file, const std::filesys
     return out;
   }
   bool key_errors = keys->has_errors();
+  if (!key_errors) {
+    // The fan-out's key handles, listed once here instead of per message.
+    if (auto h = keyring::list_handles(*keys, keys_home); !h) {
+      out.errors.push_back("keys: " + h.error().message);
+      return out;
+    }
+  }
   out.diagnostics.insert(out.diagnostics.end(), keys->diagnostics.begin(), keys->diagnostics.end());
 
   std::shared_ptr<boost::asio::ssl::context> tls;

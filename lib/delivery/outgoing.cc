@@ -1,7 +1,8 @@
-// tlpmaild's fan-out loop, delivery scheduler and relay client (see
-// outgoing.h). One fan-out at a time on the worker pool; the scheduler is
-// woken after each, so copies of one message go out while the next one is
-// being encrypted.
+// tlpmaild's fan-out loops, delivery scheduler and relay client (see
+// outgoing.h). Up to fanout_workers fan-outs at a time on the worker pool,
+// each taking the oldest spooled message no other loop has taken; the
+// scheduler is woken after each, so copies of one message go out while
+// the next ones are being encrypted.
 #include "delivery/outgoing.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -9,12 +10,14 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <ctime>
+#include <mutex>
 
 #include "bounces/bounce.h"
-#include "log/log.h"
 #include "fanout/distribute.h"
-#include "requests/request.h"
+#include "log/log.h"
 #include "openpgp/context.h"
+#include "openpgp/deadline.h"
+#include "requests/request.h"
 #include "util/offload.h"
 #include "util/text.h"
 
@@ -23,10 +26,12 @@ namespace {
 
 using spdlog::level::level_enum;
 
-// A fan-out of a large list (1,000 members, RSA keys) takes seconds; a
-// hung gpg is given up after this and the message is tried again later.
+// A fan-out of a large list (10,000 members) takes seconds. A hung gpg is
+// cut by the deadline of each gpg operation (openpgp/deadline.h); this is
+// a last resort beyond those, for the log.
 constexpr std::chrono::milliseconds kFanoutLimit{std::chrono::minutes(10)};
-// After a failed fan-out (gpg or database trouble), wait this long.
+// After a failed fan-out (gpg or database trouble), wait this long; after
+// a gpg stall (its agent was restarted) the message is tried again at once.
 constexpr std::chrono::seconds kRetryAfterFault{30};
 // Even without a wake-up the spool and the failure reports are looked at
 // this often.
@@ -46,6 +51,7 @@ smtp::StartTlsPolicy starttls_policy(config::StartTls s) {
 
 struct FanoutStep {
   bool idle = true;  // nothing (left) to fan out
+  bool stalled = false;  // a gpg operation passed its deadline
   std::string id;
   std::optional<fanout::Distribution> done;       // a posting
   std::optional<requests::Processed> request;     // mail to -request
@@ -119,6 +125,15 @@ void log_distribution(const std::string& id, const fanout::Distribution& d) {
 
 }  // namespace
 
+// Shared between the io thread and the fan-outs on the worker threads.
+struct Outgoing::Claims {
+  std::mutex mu;
+  std::set<std::string> busy;     // being fanned out now
+  std::set<std::string> skipped;  // left alone (reason logged once)
+  // Failed; when to try again.
+  std::map<std::string, std::chrono::steady_clock::time_point> held;
+};
+
 Outgoing::Outgoing(asio::io_context& io, asio::thread_pool& pool, queue::Spool& spool,
                    store::Database& db, std::shared_ptr<const OutgoingSetup> setup,
                    OutgoingOptions options)
@@ -129,8 +144,11 @@ Outgoing::Outgoing(asio::io_context& io, asio::thread_pool& pool, queue::Spool& 
       setup_(std::move(setup)),
       options_(std::move(options)),
       outbox_(db),
-      wake_timer_(io),
-      stopped_timer_(io) {
+      stopped_timer_(io),
+      claims_(std::make_shared<Claims>()) {
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.fanout_workers); ++i) {
+    workers_.push_back(std::make_unique<Worker>(io_));
+  }
   const config::Config& c = *setup_->config;
   RelayOptions ro;
   ro.host = c.relay.host;
@@ -175,14 +193,18 @@ Result<void> Outgoing::start() {
     log::event(level_enum::warn, "-", "outbox", {{"spool", "held (test option --hold-spool)"}});
     return {};
   }
-  running_ = true;
-  asio::co_spawn(io_, fanout_loop(), asio::detached);
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    ++running_;
+    asio::co_spawn(io_, fanout_loop(i), asio::detached);
+  }
   return {};
 }
 
 void Outgoing::wake() {
-  woken_ = true;
-  wake_timer_.cancel();
+  for (auto& w : workers_) {
+    w->woken = true;
+    w->timer.cancel();
+  }
 }
 
 void Outgoing::message_spooled() { wake(); }
@@ -204,17 +226,8 @@ asio::awaitable<bool> Outgoing::fanout_once() {
   auto setup = setup_;
   queue::Spool* spool = &spool_;
   store::Database* db = &db_;
-  auto skipped = skipped_;
-  const auto now = std::chrono::steady_clock::now();
-  for (auto it = held_.begin(); it != held_.end();) {
-    if (it->second <= now) {
-      it = held_.erase(it);
-    } else {
-      skipped.insert(it->first);
-      ++it;
-    }
-  }
-  auto work = [setup, spool, db, skipped]() {
+  auto claims = claims_;
+  auto work = [setup, spool, db, claims]() {
     FanoutStep step;
     auto pending = spool->pending();
     if (!pending) {
@@ -222,39 +235,54 @@ asio::awaitable<bool> Outgoing::fanout_once() {
       step.error = pending.error().message;
       return step;
     }
-    for (const auto& m : *pending) {
-      if (skipped.count(m.id)) continue;
-      step.idle = false;
-      step.id = m.id;
-      auto gpg = openpgp::thread_context(setup->home);
-      if (!gpg) {
-        step.error = gpg.error().message;
-        return step;
-      }
-      // The stage is the one of the address the message was sent to.
-      auto role = setup->config->directory.match_recipients(m.recipients);
-      if (role && role->role == directory::ListRole::request) {
-        requests::Env env{*setup->config, *setup->keys, *db, *spool};
-        auto r = requests::process(**gpg, env, m.id, std::time(nullptr));
-        if (!r) {
-          step.error = r.error().message;
-          step.permanent = r.error().kind == ErrorClass::permanent;
-        } else {
-          step.request = std::move(*r);
+    // The oldest message no other loop has taken, not left alone and not
+    // waiting after a failure.
+    std::optional<queue::SpooledMessage> taken;
+    {
+      std::lock_guard lock(claims->mu);
+      const auto now = std::chrono::steady_clock::now();
+      for (auto& m : *pending) {
+        if (claims->busy.count(m.id) || claims->skipped.count(m.id)) continue;
+        if (auto h = claims->held.find(m.id); h != claims->held.end()) {
+          if (h->second > now) continue;
+          claims->held.erase(h);
         }
-        return step;
+        claims->busy.insert(m.id);
+        taken = std::move(m);
+        break;
       }
-      if (role && role->role == directory::ListRole::bounces) {
-        bounces::Env env{*setup->config, *db, *spool};
-        auto b = bounces::process(env, m.id, std::time(nullptr));
-        if (!b) {
-          step.error = b.error().message;
-          step.permanent = b.error().kind == ErrorClass::permanent;
-        } else {
-          step.bounce = std::make_shared<const bounces::Processed>(std::move(*b));
-        }
-        return step;
+    }
+    if (!taken) return step;
+    const queue::SpooledMessage& m = *taken;
+    step.idle = false;
+    step.id = m.id;
+    const auto stalls_before = openpgp::stall_count_this_thread();
+    auto gpg = openpgp::thread_context(setup->home);
+    if (!gpg) {
+      step.error = gpg.error().message;
+      return step;
+    }
+    // The stage is the one of the address the message was sent to.
+    auto role = setup->config->directory.match_recipients(m.recipients);
+    if (role && role->role == directory::ListRole::request) {
+      requests::Env env{*setup->config, *setup->keys, *db, *spool};
+      auto r = requests::process(**gpg, env, m.id, std::time(nullptr));
+      if (!r) {
+        step.error = r.error().message;
+        step.permanent = r.error().kind == ErrorClass::permanent;
+      } else {
+        step.request = std::move(*r);
       }
+    } else if (role && role->role == directory::ListRole::bounces) {
+      bounces::Env env{*setup->config, *db, *spool};
+      auto b = bounces::process(env, m.id, std::time(nullptr));
+      if (!b) {
+        step.error = b.error().message;
+        step.permanent = b.error().kind == ErrorClass::permanent;
+      } else {
+        step.bounce = std::make_shared<const bounces::Processed>(std::move(*b));
+      }
+    } else {
       fanout::FanoutEnv env{*setup->config, *setup->keys, *db, *spool};
       auto d = fanout::distribute(**gpg, env, m.id, std::time(nullptr));
       if (!d) {
@@ -263,14 +291,15 @@ asio::awaitable<bool> Outgoing::fanout_once() {
       } else {
         step.done = std::move(*d);
       }
-      return step;
     }
+    step.stalled = !step.error.empty() && openpgp::stall_count_this_thread() != stalls_before;
     return step;
   };
-  auto task = start_offload(pool_.get_executor(), io_.get_executor(), std::move(work),
-                                 kFanoutLimit);
+  auto task =
+      start_offload(pool_.get_executor(), io_.get_executor(), std::move(work), kFanoutLimit);
   Offloaded<FanoutStep> out = co_await task->wait();
   if (!out.value) {
+    // The message stays claimed: the worker may still be working on it.
     std::string reason = out.timed_out ? "timed out" : out.failure;
     log::event(level_enum::err, "-", "fanout", {{"status", "error"}, {"reason", reason}});
     co_return false;
@@ -278,29 +307,38 @@ asio::awaitable<bool> Outgoing::fanout_once() {
   FanoutStep& step = *out.value;
   if (step.idle) co_return false;
   const std::string id = step.id.empty() ? "-" : step.id;
+  // What happens to the message next, decided before other loops may take it.
+  const auto settle = [&](bool skip, std::optional<std::chrono::seconds> hold) {
+    std::lock_guard lock(claims_->mu);
+    if (skip) claims_->skipped.insert(step.id);
+    if (hold) claims_->held[step.id] = std::chrono::steady_clock::now() + *hold;
+    claims_->busy.erase(step.id);
+  };
   if (!step.error.empty()) {
     // Nothing was written; the message stays received and is tried again
-    // after a pause, while the messages behind it go on.
-    if (!step.id.empty()) held_[step.id] = std::chrono::steady_clock::now() + kRetryAfterFault;
+    // after a pause (at once after a gpg stall: its agent was restarted),
+    // while the messages behind it go on.
+    const std::chrono::seconds pause = step.stalled ? std::chrono::seconds(0) : kRetryAfterFault;
+    if (!step.id.empty()) settle(false, pause);
     log::event(level_enum::err, id, "fanout",
                {{"status", step.permanent ? "stuck" : "error"},
                 {"reason", escape_for_log(step.error)},
-                {"retry_in", std::to_string(kRetryAfterFault.count()) + "s"}});
+                {"retry_in", std::to_string(pause.count()) + "s"}});
     co_return true;
   }
   if (step.request) {
-    if (step.request->skipped) skipped_.insert(step.id);
+    settle(step.request->skipped, std::nullopt);
     log_request(id, *step.request);
     if (step.request->keys_changed && on_keys_changed_) on_keys_changed_();
     scheduler_->wake();
     co_return true;
   }
   if (step.bounce) {
-    if (step.bounce->skipped) skipped_.insert(step.id);
+    settle(step.bounce->skipped, std::nullopt);
     log_bounce(id, *step.bounce);
     co_return true;
   }
-  if (step.done->kind == fanout::Distribution::Kind::skipped) skipped_.insert(step.id);
+  settle(step.done->kind == fanout::Distribution::Kind::skipped, std::nullopt);
   log_distribution(id, *step.done);
   scheduler_->wake();
   co_return true;
@@ -344,36 +382,40 @@ asio::awaitable<void> Outgoing::report_once() {
   scheduler_->wake();
 }
 
-asio::awaitable<void> Outgoing::fanout_loop() {
+asio::awaitable<void> Outgoing::fanout_loop(std::size_t index) {
+  Worker& self = *workers_[index];
   while (!stopping_) {
-    woken_ = false;
-    if (report_wanted_) {
+    self.woken = false;
+    // The failure reports are loop 0's.
+    if (index == 0 && report_wanted_) {
       report_wanted_ = false;
       co_await report_once();
     }
     bool more = co_await fanout_once();
     if (stopping_) break;
-    if (more || woken_) continue;
+    if (more || self.woken) continue;
     // Idle: wait for a new message, the next look, or a held message's turn.
     auto wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(kPoll);
-    for (const auto& [id, at] : held_) {
-      wait = std::min(wait, std::max(at - std::chrono::steady_clock::now(),
-                                     std::chrono::steady_clock::duration::zero()));
+    {
+      std::lock_guard lock(claims_->mu);
+      for (const auto& [id, at] : claims_->held) {
+        wait = std::min(wait, std::max(at - std::chrono::steady_clock::now(),
+                                       std::chrono::steady_clock::duration::zero()));
+      }
     }
-    wake_timer_.expires_after(wait);
-    auto [ec] = co_await wake_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    self.timer.expires_after(wait);
+    auto [ec] = co_await self.timer.async_wait(asio::as_tuple(asio::use_awaitable));
     // A full poll interval without a wake-up: look for unreported failures
     // too (a safety net; failures normally wake this loop when recorded).
-    if (!ec) report_wanted_ = true;
+    if (!ec && index == 0) report_wanted_ = true;
   }
-  running_ = false;
-  stopped_timer_.cancel();
+  if (--running_ == 0) stopped_timer_.cancel();
 }
 
 asio::awaitable<void> Outgoing::stop(std::chrono::milliseconds grace) {
   stopping_ = true;
   wake();
-  while (running_) {
+  while (running_ > 0) {
     stopped_timer_.expires_after(std::chrono::seconds(1));
     co_await stopped_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
   }

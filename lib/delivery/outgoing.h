@@ -1,9 +1,10 @@
-// The outgoing side of tlpmaild on the io_context thread: the fan-out loop
-// (spooled messages -> fanout::distribute on the worker pool -> outbox;
-// messages whose fan-out failed are held and tried again, messages that
-// are not postings are left alone), the delivery scheduler and the relay
-// client wired to each other, and the admins' failure reports. What a
-// fan-out does is lib/fanout's; what an answer means is retry.h's.
+// The outgoing side of tlpmaild on the io_context thread: the fan-out
+// loops (spooled messages -> fanout::distribute on the worker pool ->
+// outbox, several messages at a time; messages whose fan-out failed are
+// held and tried again, at once after a gpg stall, messages that are not
+// postings are left alone), the delivery scheduler and the relay client
+// wired to each other, and the admins' failure reports. What a fan-out
+// does is lib/fanout's; what an answer means is retry.h's.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -11,14 +12,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
-
-#include <filesystem>
+#include <vector>
 
 #include "config/config.h"
 #include "delivery/relay.h"
@@ -48,6 +49,10 @@ struct OutgoingOptions {
   std::optional<std::chrono::milliseconds> outbox_poll;
   // Test hook: take nothing from the spool (intake tests).
   bool hold_spool = false;
+  // Messages fanned out at the same time (each on its own worker thread
+  // with its own gpg processes); copies of one message are queued
+  // together, in list order, in one transaction.
+  std::size_t fanout_workers = 2;
 };
 
 // Thread safety: none; construct and call on the io thread. The spool, db
@@ -79,7 +84,14 @@ class Outgoing {
   asio::awaitable<void> stop(std::chrono::milliseconds grace);
 
  private:
-  asio::awaitable<void> fanout_loop();
+  struct Claims;
+  struct Worker {
+    explicit Worker(asio::io_context& io) : timer(io) {}
+    asio::steady_timer timer;
+    bool woken = false;
+  };
+
+  asio::awaitable<void> fanout_loop(std::size_t index);
   asio::awaitable<bool> fanout_once();
   asio::awaitable<void> report_once();
   void wake();
@@ -93,13 +105,14 @@ class Outgoing {
   queue::Outbox outbox_;
   std::unique_ptr<delivery::Relay> relay_;
   std::unique_ptr<delivery::Scheduler> scheduler_;
-  asio::steady_timer wake_timer_;
+  std::vector<std::unique_ptr<Worker>> workers_;
   asio::steady_timer stopped_timer_;
-  bool woken_ = false, stopping_ = false, running_ = false, report_wanted_ = false;
-  std::set<std::string> skipped_;  // spooled ids left alone (reason logged once)
+  bool stopping_ = false, report_wanted_ = false;
+  std::size_t running_ = 0;  // fan-out loops not yet finished
   std::function<void()> on_keys_changed_;
-  // Spooled ids whose fan-out failed, and when to try them again.
-  std::map<std::string, std::chrono::steady_clock::time_point> held_;
+  // Which spooled messages a fan-out loop has taken, which are left
+  // alone and which wait after a failure; shared with the worker threads.
+  std::shared_ptr<Claims> claims_;
 };
 
 }  // namespace tlpmail::delivery

@@ -325,8 +325,8 @@ Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
     }
 
     Wiped inner{compose::inner_entity(f, opened->content.value)};
-    auto sealed =
-        seal(gpg, *list, list_key->fingerprint, inner.value, rcpt.emails, rcpt.fingerprints);
+    auto sealed = seal(gpg, *list, list_key->fingerprint, inner.value, rcpt.emails,
+                       rcpt.fingerprints, env.keys.handles.get());
     if (!sealed) return Unexpected(sealed.error());
     compose::Frame frame = compose::copy_frame(f);
     sealed->id = id;

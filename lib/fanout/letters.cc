@@ -48,15 +48,18 @@ Result<openpgp::KeyFacts> list_key_of(openpgp::Context& gpg, const directory::Ma
 Result<queue::NewOutgoing> seal(openpgp::Context& gpg, const directory::MailingList& list,
                                 const std::string& list_fpr, std::string_view plaintext,
                                 const std::vector<std::string>& emails,
-                                const std::vector<std::string>& fingerprints) {
-  return seal(gpg, list, std::vector<std::string>{list_fpr}, plaintext, emails, fingerprints);
+                                const std::vector<std::string>& fingerprints,
+                                const openpgp::KeyHandles* known) {
+  return seal(gpg, list, std::vector<std::string>{list_fpr}, plaintext, emails, fingerprints,
+              known);
 }
 
 Result<queue::NewOutgoing> seal(openpgp::Context& gpg, const directory::MailingList& list,
                                 const std::vector<std::string>& signers, std::string_view plaintext,
                                 const std::vector<std::string>& emails,
-                                const std::vector<std::string>& fingerprints) {
-  auto fan = openpgp::sign_and_encrypt_once(gpg, plaintext, signers, fingerprints);
+                                const std::vector<std::string>& fingerprints,
+                                const openpgp::KeyHandles* known) {
+  auto fan = openpgp::sign_and_encrypt_once(gpg, plaintext, signers, fingerprints, known);
   if (!fan) return Unexpected(fan.error());
   queue::NewOutgoing m;
   m.list = list.address;

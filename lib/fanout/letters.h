@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "directory/directory.h"
 #include "openpgp/context.h"
+#include "openpgp/fanout.h"
 #include "queue/outbox.h"
 #include "util/result.h"
 
@@ -31,16 +32,20 @@ Result<openpgp::KeyFacts> list_key_of(openpgp::Context& gpg, const directory::Ma
 
 // Signs `plaintext` with the list key and encrypts it once to every
 // recipient; the outbox row for it (id, kind and frame still to fill in),
-// each copy with a fresh VERP token (util/random_token.h).
+// each copy with a fresh VERP token (util/random_token.h). Keys in
+// `known` (the members' keys listed at load; may be null) are not listed
+// again.
 Result<queue::NewOutgoing> seal(openpgp::Context& gpg, const directory::MailingList& list,
                                 const std::string& list_fpr, std::string_view plaintext,
                                 const std::vector<std::string>& emails,
-                                const std::vector<std::string>& fingerprints);
+                                const std::vector<std::string>& fingerprints,
+                                const openpgp::KeyHandles* known = nullptr);
 // The same signed by several keys (a rotation's announcement: old and new).
 Result<queue::NewOutgoing> seal(openpgp::Context& gpg, const directory::MailingList& list,
                                 const std::vector<std::string>& signers, std::string_view plaintext,
                                 const std::vector<std::string>& emails,
-                                const std::vector<std::string>& fingerprints);
+                                const std::vector<std::string>& fingerprints,
+                                const openpgp::KeyHandles* known = nullptr);
 
 // compose::notice_entity(f) signed by the list key and encrypted to
 // `fingerprint` (f.to's key), framed by compose::notice_frame(f): the

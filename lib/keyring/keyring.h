@@ -8,6 +8,7 @@
 
 #include <ctime>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,10 @@
 #include "config/config.h"
 #include "openpgp/key_facts.h"
 #include "util/result.h"
+
+namespace tlpmail::openpgp {
+class KeyHandles;
+}
 
 namespace tlpmail::keyring {
 
@@ -103,6 +108,10 @@ struct KeyReport {
   // kExpiryWarningDays, a key gpg refused inside a file. A key file's
   // diagnostics have line 0 ("FILE: message").
   std::vector<config::Diagnostic> diagnostics;
+  // GPGME handles of the usable pinned keys for the fan-out, listed once
+  // per load by list_handles(); null when not listed (the fan-out then
+  // lists the keys it needs itself).
+  std::shared_ptr<const openpgp::KeyHandles> handles;
 
   // Case-insensitive on the e-mail address; nullptr when not a person.
   const PersonKey* find(std::string_view email) const;
@@ -146,6 +155,13 @@ Result<std::filesystem::path> store_updated_key(const config::Config& config,
 // The date of the "Comment: updated by mail ..." line of a file written by
 // store_updated_key; 0 when there is none or it does not parse. Pure.
 std::time_t updated_key_date(std::string_view text);
+
+// Lists the keys of the usable people in `gnupg_home` once (one gpg run)
+// as GPGME handles for the fan-out (openpgp::KeyHandles) into
+// report.handles, so that no fan-out lists the keyring again until the
+// next load (a reload, a key update or a revocation makes a new report).
+// For tlpmaild, after load_keys into the same home. Errors: temporary.
+Result<void> list_handles(KeyReport& report, const std::filesystem::path& gnupg_home);
 
 // Imports every regular file named *.asc or *.gpg directly in
 // config.paths.keys_dir (sorted by name, not recursive, names starting

@@ -14,6 +14,7 @@
 
 #include "keyring/keyring.h"
 #include "openpgp/context.h"
+#include "openpgp/fanout.h"
 #include "openpgp/key_material.h"
 #include "openpgp/temp_home.h"
 #include "util/text.h"
@@ -474,6 +475,19 @@ Result<KeyReport> load_keys(const config::Config& config, const std::filesystem:
   report.diagnostics = std::move(file_diags);
   report.diagnostics.insert(report.diagnostics.end(), key_diags.begin(), key_diags.end());
   return report;
+}
+
+Result<void> list_handles(KeyReport& report, const std::filesystem::path& gnupg_home) {
+  std::vector<std::string> fingerprints;
+  for (const PersonKey& p : report.people) {
+    if (p.usable) fingerprints.push_back(p.fingerprint);
+  }
+  auto ctx = openpgp::Context::open(gnupg_home);
+  if (!ctx) return Unexpected(ctx.error());
+  auto handles = openpgp::KeyHandles::list(*ctx, fingerprints);
+  if (!handles) return Unexpected(handles.error());
+  report.handles = std::move(*handles);
+  return {};
 }
 
 const PersonKey* KeyReport::find(std::string_view email) const {

@@ -8,6 +8,7 @@
 
 #include "metrics/state_report.h"
 #include "openpgp/context.h"
+#include "openpgp/deadline.h"
 #include "openpgp/list_key.h"
 
 namespace tlpmail::metrics {
@@ -56,6 +57,9 @@ Collector::Collector(Registry& registry, std::filesystem::path database)
             "1 when the last run of a periodic job succeeded, 0 when it failed.");
   r.declare("tlpmail_maintenance_job_last_run_timestamp_seconds", Type::gauge,
             "Unix time a periodic job last ran.");
+  r.declare("tlpmail_gpg_stalls_total", Type::counter,
+            "gpg operations cut by their deadline since tlpmaild started (the home's gpg-agent "
+            "was killed and restarted; the work was retried).");
   r.declare("tlpmail_metrics_errors_total", Type::counter,
             "Scrapes whose database or key reading failed (the gauges kept their values).");
 }
@@ -116,6 +120,9 @@ void Collector::refresh(std::time_t now) {
 void Collector::refresh_locked(std::time_t now) {
   store::Database* db = db_locked();
   auto failed = [&] { registry_.add("tlpmail_metrics_errors_total", {}, 1); };
+  const std::uint64_t stalls = openpgp::stall_count();
+  registry_.add("tlpmail_gpg_stalls_total", {}, static_cast<double>(stalls - gpg_stalls_seen_));
+  gpg_stalls_seen_ = stalls;
   if (db == nullptr || !started_) return failed();
 
   auto state = read_state(*db, now);

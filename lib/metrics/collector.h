@@ -54,6 +54,7 @@ class Collector {
   bool started_ = false;
   std::int64_t audit_cursor_ = 0;
   std::int64_t fanout_cursor_ = 0;
+  std::uint64_t gpg_stalls_seen_ = 0;  // openpgp::stall_count() already counted
   std::int64_t copy_cut_ = 0;  // final copy states counted up to (not including) this second
   std::shared_ptr<const config::Config> config_;
   std::shared_ptr<const keyring::KeyReport> keys_;

@@ -17,6 +17,7 @@
 #include <set>
 #include <system_error>
 
+#include "openpgp/deadline.h"
 #include "openpgp/gpgme_util.h"
 #include "util/text.h"
 
@@ -228,7 +229,9 @@ Result<ImportResult> Context::import_data(std::string_view data) {
   if (gpgme_error_t err = gpgme_data_new_from_mem(&in.h, data.data(), data.size(), 0)) {
     return Unexpected(gpgme_failure("gpgme_data_new_from_mem", err));
   }
+  Deadline deadline(home_, "key import", extra_for(0, data.size()));
   gpgme_error_t err = gpgme_op_import(ctx_, in.h);
+  if (deadline.expired()) return Unexpected(deadline.error());
   gpgme_import_result_t r = gpgme_op_import_result(ctx_);
   if (err) {
     if (gpgme_err_code(err) == GPG_ERR_NO_DATA) {
@@ -288,6 +291,7 @@ Result<void> Context::keep_only_self_signatures() {
 }
 
 Result<std::vector<KeyFacts>> Context::run_keylist(const std::vector<std::string>* patterns) {
+  Deadline deadline(home_, "key listing", extra_for(patterns ? patterns->size() : 0, 0));
   gpgme_error_t err = 0;
   std::vector<const char*> argv;
   if (patterns) {
@@ -305,6 +309,10 @@ Result<std::vector<KeyFacts>> Context::run_keylist(const std::vector<std::string
     err = gpgme_op_keylist_next(ctx_, &key.h);
     if (err) break;
     keys.push_back(key_facts(key.h));
+  }
+  if (deadline.expired()) {
+    gpgme_op_keylist_end(ctx_);
+    return Unexpected(deadline.error());
   }
   if (gpgme_err_code(err) != GPG_ERR_EOF) {
     gpgme_op_keylist_end(ctx_);

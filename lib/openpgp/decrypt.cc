@@ -8,6 +8,7 @@
 #include <set>
 
 #include "openpgp/armor.h"
+#include "openpgp/deadline.h"
 #include "openpgp/gpgme_util.h"
 #include "openpgp/packets.h"
 #include "util/enum_names.h"
@@ -36,9 +37,11 @@ Decryption refusal(Decryption d, DecryptStatus status, std::string detail) {
 
 // Key IDs (last 16 hex digits) of every subkey whose secret part this home
 // holds. One extra gpg run, made only when decryption found no secret key.
-Result<std::set<std::string>> secret_key_ids(gpgme_ctx_t ctx) {
+Result<std::set<std::string>> secret_key_ids(gpgme_ctx_t ctx, const std::filesystem::path& home) {
   std::set<std::string> ids;
+  Deadline deadline(home, "secret key listing");
   if (gpgme_error_t err = gpgme_op_keylist_start(ctx, nullptr, 1)) {
+    if (deadline.expired()) return Unexpected(deadline.error());
     return Unexpected(detail::gpgme_failure("secret key listing", err));
   }
   gpgme_error_t err = 0;
@@ -51,6 +54,7 @@ Result<std::set<std::string>> secret_key_ids(gpgme_ctx_t ctx) {
     }
   }
   gpgme_op_keylist_end(ctx);
+  if (deadline.expired()) return Unexpected(deadline.error());
   if (gpgme_err_code(err) != GPG_ERR_EOF) {
     return Unexpected(detail::gpgme_failure("secret key listing", err));
   }
@@ -146,7 +150,9 @@ Result<Decryption> decrypt(Context& ctx, std::string_view ciphertext, std::size_
   gpgme_ctx_t c = ctx.native();
   detail::StatusCapture status(c);
   if (auto r = status.status(); !r) return Unexpected(r.error());
+  Deadline deadline(ctx.home(), "decrypt", extra_for(0, ciphertext.size()));
   const gpgme_error_t err = gpgme_op_decrypt_verify(c, in.get(), out.get());
+  if (deadline.expired()) return Unexpected(deadline.error());
   const gpgme_err_code_t code = gpgme_err_code(err);
 
   if (gpgme_decrypt_result_t r = gpgme_op_decrypt_result(c)) {
@@ -214,7 +220,7 @@ Result<Decryption> decrypt(Context& ctx, std::string_view ciphertext, std::size_
     if (code == GPG_ERR_NO_SECKEY || status.has("NO_SECKEY")) {
       // Before refusing, make sure gpg did not merely fail to use a key
       // this home does hold (agent trouble): that is ours to fix.
-      auto held = secret_key_ids(c);
+      auto held = secret_key_ids(c, ctx.home());
       if (!held) return Unexpected(held.error());
       for (const std::string& id : d.recipients) {
         if (held->count(id)) {

@@ -10,6 +10,7 @@
 #include <set>
 #include <utility>
 
+#include "openpgp/deadline.h"
 #include "openpgp/gpgme_util.h"
 #include "openpgp/packets.h"
 #include "util/text.h"
@@ -44,6 +45,70 @@ std::vector<std::string> FanoutMessage::recipients() const {
 std::string FanoutMessage::key_id_for(std::string_view recipient_fpr) const {
   const auto it = by_recipient_.find(normalize_fingerprint(recipient_fpr));
   return it == by_recipient_.end() ? std::string() : it->second.key_id;
+}
+
+struct KeyHandles::Impl {
+  std::map<std::string, gpgme_key_t> keys;  // primary fingerprint -> reference held
+  ~Impl() {
+    for (auto& [fpr, k] : keys) gpgme_key_unref(k);
+  }
+};
+
+KeyHandles::KeyHandles() : impl_(std::make_unique<Impl>()) {}
+KeyHandles::~KeyHandles() = default;
+std::size_t KeyHandles::size() const { return impl_->keys.size(); }
+bool KeyHandles::contains(std::string_view fingerprint) const {
+  return impl_->keys.count(normalize_fingerprint(fingerprint)) > 0;
+}
+
+namespace {
+
+// Lists the public keys with primary fingerprint in `wanted` (normalized)
+// into `out` (a reference each), in one gpg run. A key matched by a subkey
+// fingerprint only is skipped. Errors: permanent for two keys with one
+// fingerprint; temporary when the listing fails or passes its deadline.
+Result<void> list_public(Context& ctx, const std::set<std::string>& wanted,
+                         std::map<std::string, gpgme_key_t>& out) {
+  if (wanted.empty()) return {};
+  gpgme_ctx_t c = ctx.native();
+  std::vector<const char*> patterns;
+  for (const std::string& r : wanted) patterns.push_back(r.c_str());
+  patterns.push_back(nullptr);
+  Deadline deadline(ctx.home(), "key listing", extra_for(wanted.size(), 0));
+  gpgme_error_t err = gpgme_op_keylist_ext_start(c, patterns.data(), 0, 0);
+  while (!err) {
+    detail::KeyRef key;
+    err = gpgme_op_keylist_next(c, &key.h);
+    if (err) break;
+    if (!key.h->subkeys || !key.h->subkeys->fpr) continue;
+    const std::string fpr = ascii_upper(key.h->subkeys->fpr);
+    if (!wanted.count(fpr)) continue;  // matched by a subkey fingerprint only
+    if (out.count(fpr)) {
+      gpgme_op_keylist_end(c);
+      return Unexpected(Error::permanent("fan-out: two public keys with fingerprint " + fpr));
+    }
+    out[fpr] = std::exchange(key.h, nullptr);
+  }
+  gpgme_op_keylist_end(c);
+  if (deadline.expired()) return Unexpected(deadline.error());
+  if (gpgme_err_code(err) != GPG_ERR_EOF) {
+    return Unexpected(detail::gpgme_failure("fan-out: key listing", err));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const KeyHandles>> KeyHandles::list(
+    Context& ctx, const std::vector<std::string>& fingerprints) {
+  std::set<std::string> wanted;
+  for (const std::string& f : fingerprints) {
+    std::string n = normalize_fingerprint(f);
+    if (!n.empty()) wanted.insert(std::move(n));
+  }
+  std::shared_ptr<KeyHandles> out(new KeyHandles());
+  if (auto r = list_public(ctx, wanted, out->impl_->keys); !r) return Unexpected(r.error());
+  return std::shared_ptr<const KeyHandles>(std::move(out));
 }
 
 namespace {
@@ -81,9 +146,11 @@ std::string key_id_of(const char* fpr) {
 }
 
 // Looks up the key with primary fingerprint `fpr` (public or secret).
-Result<void> get_key(gpgme_ctx_t c, const std::string& fpr, bool secret, detail::KeyRef& out,
+Result<void> get_key(Context& ctx, const std::string& fpr, bool secret, detail::KeyRef& out,
                      std::string_view role) {
-  const gpgme_error_t err = gpgme_get_key(c, fpr.c_str(), &out.h, secret ? 1 : 0);
+  Deadline deadline(ctx.home(), "key lookup");
+  const gpgme_error_t err = gpgme_get_key(ctx.native(), fpr.c_str(), &out.h, secret ? 1 : 0);
+  if (deadline.expired()) return Unexpected(deadline.error());
   const gpgme_err_code_t code = gpgme_err_code(err);
   if (code == GPG_ERR_EOF || code == GPG_ERR_NO_PUBKEY || code == GPG_ERR_NO_SECKEY ||
       (!err && (!out.h || !out.h->subkeys || ascii_upper(out.h->subkeys->fpr ? out.h->subkeys->fpr
@@ -106,7 +173,8 @@ Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plain
 
 Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plaintext,
                                             const std::vector<std::string>& signer_fprs,
-                                            const std::vector<std::string>& recipient_fprs) {
+                                            const std::vector<std::string>& recipient_fprs,
+                                            const KeyHandles* known) {
   if (recipient_fprs.empty()) {
     return Unexpected(Error::permanent("fan-out: no recipients"));
   }
@@ -138,31 +206,31 @@ Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plain
   }
 
   gpgme_ctx_t c = ctx.native();
-  // The recipients' keys in one gpg run (one run per key costs ~7 ms each),
-  // and key ID -> recipient for every (sub)key of every recipient.
-  std::map<std::string, detail::KeyRef> keys;
+  // The recipients' keys: from `known` (listed at load) or, for the rest,
+  // in one gpg run (one run per key costs ~7 ms each); and key ID ->
+  // recipient for every (sub)key of every recipient.
+  std::map<std::string, gpgme_key_t> keys;    // borrowed from `known` or from `listed`
+  std::map<std::string, gpgme_key_t> listed;  // references held here
+  struct Unref {
+    std::map<std::string, gpgme_key_t>& m;
+    ~Unref() {
+      for (auto& [f, k] : m) gpgme_key_unref(k);
+    }
+  } unref{listed};
   {
-    std::vector<const char*> patterns;
-    for (const std::string& r : recipients) patterns.push_back(r.c_str());
-    patterns.push_back(nullptr);
-    gpgme_error_t err = gpgme_op_keylist_ext_start(c, patterns.data(), 0, 0);
-    while (!err) {
-      detail::KeyRef key;
-      err = gpgme_op_keylist_next(c, &key.h);
-      if (err) break;
-      if (!key.h->subkeys || !key.h->subkeys->fpr) continue;
-      const std::string fpr = ascii_upper(key.h->subkeys->fpr);
-      if (!seen.count(fpr)) continue;  // matched by a subkey fingerprint only
-      if (keys.count(fpr)) {
-        gpgme_op_keylist_end(c);
-        return Unexpected(Error::permanent("fan-out: two public keys with fingerprint " + fpr));
+    std::set<std::string> missing;
+    const std::map<std::string, gpgme_key_t>* cached = known ? &known->impl().keys : nullptr;
+    for (const std::string& r : recipients) {
+      if (cached) {
+        if (auto it = cached->find(r); it != cached->end()) {
+          keys[r] = it->second;
+          continue;
+        }
       }
-      std::swap(keys[fpr].h, key.h);
+      missing.insert(r);
     }
-    gpgme_op_keylist_end(c);
-    if (gpgme_err_code(err) != GPG_ERR_EOF) {
-      return Unexpected(detail::gpgme_failure("fan-out: key listing", err));
-    }
+    if (auto l = list_public(ctx, missing, listed); !l) return Unexpected(l.error());
+    for (const auto& [fpr, k] : listed) keys[fpr] = k;
   }
   std::map<std::string, std::string> owner_of_key_id;
   std::vector<gpgme_key_t> key_array;
@@ -171,8 +239,8 @@ Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plain
     if (k == keys.end()) {
       return Unexpected(Error::permanent("fan-out: no public key for the recipient " + r));
     }
-    key_array.push_back(k->second.h);
-    for (gpgme_subkey_t sk = k->second.h->subkeys; sk; sk = sk->next) {
+    key_array.push_back(k->second);
+    for (gpgme_subkey_t sk = k->second->subkeys; sk; sk = sk->next) {
       const std::string id = key_id_of(sk->fpr);
       auto [it, fresh] = owner_of_key_id.emplace(id, r);
       if (!fresh && it->second != r) {
@@ -184,7 +252,7 @@ Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plain
   key_array.push_back(nullptr);
   std::vector<detail::KeyRef> signer_keys(signers.size());
   for (std::size_t i = 0; i < signers.size(); ++i) {
-    if (auto r = get_key(c, signers[i], true, signer_keys[i], "signer"); !r) {
+    if (auto r = get_key(ctx, signers[i], true, signer_keys[i], "signer"); !r) {
       return Unexpected(r.error());
     }
   }
@@ -201,8 +269,10 @@ Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plain
   if (auto r = in.open(plaintext); !r) return Unexpected(r.error());
   detail::OutputData out;
   if (auto r = out.open(); !r) return Unexpected(r.error());
+  Deadline deadline(ctx.home(), "sign and encrypt", extra_for(recipients.size(), plaintext.size()));
   const gpgme_error_t err =
       gpgme_op_encrypt_sign(c, key_array.data(), GPGME_ENCRYPT_ALWAYS_TRUST, in.get(), out.get());
+  if (deadline.expired()) return Unexpected(deadline.error());
 
   if (gpgme_encrypt_result_t er = gpgme_op_encrypt_result(c); er && er->invalid_recipients) {
     return Unexpected(Error::permanent(

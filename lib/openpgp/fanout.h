@@ -7,6 +7,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,6 +19,35 @@
 namespace tlpmail::openpgp {
 
 enum class CopyFormat { binary, armored };
+
+// GPGME handles of public keys, listed once (when the members' keys are
+// loaded or reloaded, lib/keyring) so that a fan-out does not list the
+// keyring for every message: about 60 ms of gpg CPU per message at 1,000
+// keys. Stale handles are harmless for what they are used for here: gpg
+// reads the keys again from its keyring when it encrypts (a key revoked
+// since is refused by gpg), and a reload makes new handles.
+// Immutable; safe to share between threads (GPGME's key references are).
+class KeyHandles {
+ public:
+  // The keys of the context's home whose primary fingerprint is one of
+  // `fingerprints` (any case), in one gpg run; fingerprints without a key
+  // are left out. Errors: temporary when the listing fails.
+  static Result<std::shared_ptr<const KeyHandles>> list(
+      Context& ctx, const std::vector<std::string>& fingerprints);
+  ~KeyHandles();
+  KeyHandles(const KeyHandles&) = delete;
+  KeyHandles& operator=(const KeyHandles&) = delete;
+
+  std::size_t size() const;
+  bool contains(std::string_view fingerprint) const;
+
+  struct Impl;  // GPGME types; lib/openpgp only
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  KeyHandles();
+  std::unique_ptr<Impl> impl_;
+};
 
 // The result of one sign+encrypt: ciphertext only (no plaintext is kept).
 // Immutable after creation; safe to read from several threads.
@@ -51,7 +81,8 @@ class FanoutMessage {
  private:
   friend Result<FanoutMessage> sign_and_encrypt_once(Context&, std::string_view,
                                                      const std::vector<std::string>&,
-                                                     const std::vector<std::string>&);
+                                                     const std::vector<std::string>&,
+                                                     const KeyHandles*);
   struct Entry {
     std::string key_id;
     std::string pkesk;  // the whole packet, header included
@@ -79,9 +110,13 @@ Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plain
 
 // The same, signed by every key of `signer_fprs` (at least one, each once):
 // one signature per signer in the one message (a list key rotation's
-// announcement is signed by the old and the new list key).
+// announcement is signed by the old and the new list key). Recipients
+// whose key is in `known` (may be null) are not listed again.
+// The gpg run has a deadline (deadline.h) that grows with the recipients
+// and the size; past it the error is temporary.
 Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plaintext,
                                             const std::vector<std::string>& signer_fprs,
-                                            const std::vector<std::string>& recipient_fprs);
+                                            const std::vector<std::string>& recipient_fprs,
+                                            const KeyHandles* known = nullptr);
 
 }  // namespace tlpmail::openpgp

@@ -19,6 +19,7 @@
 #include <iterator>
 #include <vector>
 
+#include "openpgp/deadline.h"
 #include "openpgp/gpgme_util.h"
 #include "openpgp/temp_home.h"
 #include "util/text.h"
@@ -56,9 +57,17 @@ std::string problem_of(gpgme_key_t key) {
 }
 
 // Every secret key of the home, judged for `address`.
-Result<std::vector<Candidate>> scan_secret_keys(Context& ctx, std::string_view address) {
+// With `by_address`, only the keys with a user ID of that e-mail (gpg's
+// exact, case-insensitive "<address>" search), so that the listing does
+// not grow with the members' keys in the home (find_list_keys, per
+// message); without, every secret key (what an import brought).
+Result<std::vector<Candidate>> scan_secret_keys(Context& ctx, std::string_view address,
+                                                bool by_address = false) {
   gpgme_ctx_t c = ctx.native();
-  if (gpgme_error_t err = gpgme_op_keylist_start(c, nullptr, 1)) {
+  Deadline deadline(ctx.home(), "secret key listing");
+  const std::string pattern = "<" + std::string(address) + ">";
+  if (gpgme_error_t err = gpgme_op_keylist_start(c, by_address ? pattern.c_str() : nullptr, 1)) {
+    if (deadline.expired()) return Unexpected(deadline.error());
     return Unexpected(detail::gpgme_failure("secret key listing", err));
   }
   std::vector<Candidate> out;
@@ -84,6 +93,7 @@ Result<std::vector<Candidate>> scan_secret_keys(Context& ctx, std::string_view a
     out.push_back(std::move(cand));
   }
   gpgme_op_keylist_end(c);
+  if (deadline.expired()) return Unexpected(deadline.error());
   if (gpgme_err_code(err) != GPG_ERR_EOF) {
     return Unexpected(detail::gpgme_failure("secret key listing", err));
   }
@@ -275,7 +285,7 @@ Result<std::optional<ListKeys>> find_list_keys(Context& ctx, std::string_view ad
     return Unexpected(Error::permanent("not a list address: \"" + escape_for_log(address) + "\""));
   }
   if (auto r = make_home_private(ctx.home()); !r) return Unexpected(r.error());
-  auto scanned = scan_secret_keys(ctx, address);
+  auto scanned = scan_secret_keys(ctx, address, true);
   if (!scanned) return Unexpected(scanned.error());
   return pick_list_keys(ctx, address, *scanned);
 }
@@ -614,8 +624,10 @@ Result<std::string> export_key(Context& ctx, std::string_view fingerprint, KeyEx
   gpgme_ctx_t c = ctx.native();
   const int old_armor = gpgme_get_armor(c);
   gpgme_set_armor(c, armor ? 1 : 0);
+  Deadline deadline(ctx.home(), "key export");
   const gpgme_error_t err = gpgme_op_export(c, fpr.c_str(), mode, out.get());
   gpgme_set_armor(c, old_armor);
+  if (deadline.expired()) return Unexpected(deadline.error());
   if (err) return Unexpected(detail::gpgme_failure("export", err));
   std::string data = out.take();
   if (data.empty()) return Unexpected(Error::temporary("export: gpg wrote nothing for " + fpr));
@@ -656,8 +668,10 @@ Result<std::string> export_public(Context& ctx, std::string_view fingerprint) {
   if (auto r = out.open(); !r) return Unexpected(r.error());
   gpgme_ctx_t c = ctx.native();
   gpgme_set_armor(c, 1);
+  Deadline deadline(ctx.home(), "key export");
   const gpgme_error_t err = gpgme_op_export(c, fpr.c_str(), GPGME_EXPORT_MODE_MINIMAL, out.get());
   gpgme_set_armor(c, 0);
+  if (deadline.expired()) return Unexpected(deadline.error());
   if (err) return Unexpected(detail::gpgme_failure("export", err));
   std::string text = out.take();
   if (text.empty()) return Unexpected(Error::temporary("export: gpg wrote nothing for " + fpr));

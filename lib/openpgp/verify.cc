@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "openpgp/armor.h"
+#include "openpgp/deadline.h"
 #include "openpgp/gpgme_util.h"
 #include "util/enum_names.h"
 #include "util/text.h"
@@ -63,7 +64,10 @@ Result<Verification> run_verify(Context& ctx, std::string_view signature,
 
   detail::StatusCapture status(ctx.native());
   if (auto r = status.status(); !r) return Unexpected(r.error());
+  Deadline deadline(ctx.home(), "verify",
+                    extra_for(0, signature.size() + (signed_data ? signed_data->size() : 0)));
   const gpgme_error_t err = gpgme_op_verify(ctx.native(), sig_in.get(), data_in.get(), out.get());
+  if (deadline.expired()) return Unexpected(deadline.error());
 
   // gpg may start decrypting packets it finds in a "signature" (measured
   // with a cleartext block whose signature armor held a PGP MESSAGE).

@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import helpers  # noqa: E402
 
 TLPMAILD = os.environ.get("TLPMAILD", "build/daemon/tlpmaild")
+TLPMAILCTL = os.environ.get("TLPMAILCTL", "build/daemon/tlpmailctl")
 READY_TIMEOUT = 30.0  # seconds; an ASan build under load starts in a few
 LIST_DOMAIN = "lists.example.org"
 HOSTNAME = "lists.example.org"
@@ -146,6 +147,18 @@ class DaemonSite:
     def log(self):
         """The stderr of every daemon started here, in order."""
         return "\n---- next run ----\n".join(d.log() for d in self.daemons)
+
+    def list_key(self, address):
+        """(fingerprint, armored public key) of the list `address`: the
+        fingerprint from the daemon's list-key line (waited for), the key
+        from tlpmailctl list-key."""
+        m = self.daemon.wait_log(rf" - list-key list={re.escape(address)} "
+                                 r"fingerprint=([0-9A-F]{40}) created=")
+        p = subprocess.run([os.path.abspath(TLPMAILCTL), "--config", self.config,
+                            "list-key", address], capture_output=True, timeout=120)
+        if p.returncode != 0:
+            raise AssertionError("tlpmailctl list-key: " + p.stderr.decode())
+        return m.group(1), p.stdout
 
     # --- what the daemon stored ---
 

@@ -36,14 +36,10 @@ import helpers  # noqa: E402
 from corpus_gpg import Home  # noqa: E402
 from corpus_mime import (as_part, boundary, crlf, date_header, encrypted_multipart,  # noqa: E402
                          entity, multipart_body, signed_multipart)
-from delivery_test import Person, armored_of, wait_for  # noqa: E402
+from delivery_test import DAY, DOMAIN, OPS, Person, armored_of, wait_for  # noqa: E402
 
-TLPMAILCTL = os.environ.get("TLPMAILCTL", "build/daemon/tlpmailctl")
-DOMAIN = harness.LIST_DOMAIN
-OPS = "ops@" + DOMAIN
 RED = "red@" + DOMAIN
 MAX_SIZE = 1048576  # [server] max_message_size of this site
-DAY = 86400
 
 
 def header_block(sender, to, subject, extra=()):
@@ -126,16 +122,6 @@ class Site(harness.DaemonSite):
             [log]
             level = "info"
             """)
-
-    def list_key(self, address):
-        """(fingerprint, armored public key) of a list."""
-        m = self.daemon.wait_log(rf" - list-key list={re.escape(address)} "
-                                 r"fingerprint=([0-9A-F]{40}) created=")
-        p = subprocess.run([os.path.abspath(TLPMAILCTL), "--config", self.config,
-                            "list-key", address], capture_output=True, timeout=120)
-        if p.returncode != 0:
-            raise AssertionError("tlpmailctl list-key: " + p.stderr.decode())
-        return m.group(1), p.stdout
 
 
 class PeopleSiteCase(unittest.TestCase):

@@ -8,18 +8,10 @@
 
 namespace tlpmail::comcheck {
 
-bool usable_now(const keyring::PersonKey* k, std::time_t now) {
-  return k && k->usable && k->facts && keyring::assess_key(*k->facts, now).usable;
-}
+bool usable_now(const keyring::PersonKey* k, std::time_t now) { return keyring::usable_at(k, now); }
 
 std::string key_problem(const keyring::PersonKey* k, std::time_t now) {
-  if (!k) return "no key";
-  if (k->facts) {
-    const keyring::KeyAssessment a = keyring::assess_key(*k->facts, now);
-    if (!a.usable && !a.word.empty()) return "key " + a.word;
-  }
-  if (k->status_word.empty() || k->usable) return "key not usable";
-  return "key " + k->status_word;
+  return keyring::unusable_reason(k, now, "no key");
 }
 
 Result<std::vector<queue::NewOutgoing>> letters_to_admins(

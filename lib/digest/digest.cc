@@ -22,10 +22,6 @@ store::DbResult<std::time_t> last_built(store::Database& db, const std::string& 
   return static_cast<std::time_t>(rows->front().integer(0));
 }
 
-bool usable_now(const keyring::PersonKey* k, std::time_t now) {
-  return k && k->usable && k->facts && keyring::assess_key(*k->facts, now).usable;
-}
-
 std::string why_not(const keyring::PersonKey* k, std::time_t now) {
   if (!k) return "not in the directory";
   if (k->facts) return "key " + keyring::assess_key(*k->facts, now).word;
@@ -82,7 +78,7 @@ Result<DigestRun> run_digests(openpgp::Context& gpg, const config::Config& confi
       std::size_t n = 0;
       for (const std::string& admin : list.admins) {
         const keyring::PersonKey* k = keys.find(admin);
-        if (!usable_now(k, now)) {
+        if (!keyring::usable_at(k, now)) {
           run.admins_without_letter.push_back(admin + " (list " + list.address + ": " +
                                               why_not(k, now) + ")");
           continue;

@@ -20,17 +20,8 @@ constexpr std::time_t kDay = 86400;
 // "2027-01-05 14:03 UTC".
 std::string date_time(std::time_t t) { return utc_time(t, "%Y-%m-%d %H:%M UTC"); }
 
-bool usable_at(const keyring::PersonKey* k, std::time_t now) {
-  return k && k->usable && k->facts && keyring::assess_key(*k->facts, now).usable;
-}
-
 std::string unusable_why(const keyring::PersonKey* k, std::time_t now) {
-  if (!k) return "not in the directory";
-  if (k->facts) {
-    const keyring::KeyAssessment a = keyring::assess_key(*k->facts, now);
-    if (!a.usable && !a.word.empty()) return "key " + a.word;
-  }
-  return k->status_word.empty() ? "key not usable" : "key " + k->status_word;
+  return keyring::unusable_reason(k, now, "not in the directory");
 }
 
 }  // namespace
@@ -73,7 +64,7 @@ Result<Announcement> announce_new_list_key(openpgp::Context& gpg, const config::
   std::vector<std::string> emails, fingerprints;
   for (const std::string& p : people) {
     const keyring::PersonKey* k = keys.find(p);
-    if (!usable_at(k, change.now)) {
+    if (!keyring::usable_at(k, change.now)) {
       out.not_reached.push_back({p, unusable_why(k, change.now)});
       continue;
     }
@@ -169,7 +160,7 @@ Result<std::vector<queue::NewOutgoing>> list_key_notices(openpgp::Context& gpg,
     for (const Notice& notice : notices) {
       for (const std::string& admin : list.admins) {
         const keyring::PersonKey* k = keys.find(admin);
-        if (!usable_at(k, now)) continue;
+        if (!keyring::usable_at(k, now)) continue;
         compose::NoticeFacts f;
         f.list = list_facts(list);
         f.to = admin;

@@ -164,27 +164,16 @@ struct Recipients {
   std::vector<std::string> left_out_now;
 };
 
-// Whether `k` can be encrypted to at `now` (judged now, not at the last
-// load: a key may have expired since).
-bool usable_now(const keyring::PersonKey* k, std::time_t now) {
-  return k && k->usable && k->facts && keyring::assess_key(*k->facts, now).usable;
-}
-
+// Why a recipient is withheld now.
 std::string key_problem(const keyring::PersonKey* k, std::time_t now) {
-  if (!k) return "no longer in the directory";
-  if (k->facts) {
-    const keyring::KeyAssessment a = keyring::assess_key(*k->facts, now);
-    if (!a.usable && !a.word.empty()) return "key " + a.word;
-  }
-  if (k->status_word.empty() || k->usable) return "key not usable";
-  return "key " + k->status_word;
+  return keyring::unusable_reason(k, now, "no longer in the directory");
 }
 
 Recipients resolve(const FanoutEnv& env, const RecordedVerdict& v, std::time_t now) {
   Recipients out;
   for (const std::string& email : v.recipients) {
     const keyring::PersonKey* k = env.keys.find(email);
-    if (!usable_now(k, now) || !env.config.directory.find_person(email)) {
+    if (!keyring::usable_at(k, now) || !env.config.directory.find_person(email)) {
       out.withheld.push_back({email, key_problem(k, now)});
       out.left_out_now.push_back(email);
       continue;
@@ -203,7 +192,7 @@ Recipients admins_of(const FanoutEnv& env, const directory::MailingList& list, s
   Recipients out;
   for (const std::string& a : list.admins) {
     const keyring::PersonKey* k = env.keys.find(a);
-    if (!usable_now(k, now)) {
+    if (!keyring::usable_at(k, now)) {
       out.withheld.push_back({a, key_problem(k, now)});
       continue;
     }

@@ -90,4 +90,18 @@ KeyAssessment assess_key(const openpgp::KeyFacts& k, std::time_t now) {
   return a;
 }
 
+bool usable_at(const PersonKey* k, std::time_t now) {
+  return k && k->usable && k->facts && assess_key(*k->facts, now).usable;
+}
+
+std::string unusable_reason(const PersonKey* k, std::time_t now, std::string_view absent) {
+  if (!k) return std::string(absent);
+  if (k->facts) {
+    const KeyAssessment a = assess_key(*k->facts, now);
+    if (!a.usable && !a.word.empty()) return "key " + a.word;
+  }
+  if (k->status_word.empty() || k->usable) return "key not usable";
+  return "key " + k->status_word;
+}
+
 }  // namespace tlpmail::keyring

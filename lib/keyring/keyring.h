@@ -156,6 +156,15 @@ Result<std::filesystem::path> store_updated_key(const config::Config& config,
 // store_updated_key; 0 when there is none or it does not parse. Pure.
 std::time_t updated_key_date(std::string_view text);
 
+// Whether copies can be encrypted to `k` (nullptr: not a person) at
+// `now`: its key was usable when loaded and still is at `now` (it may have
+// expired since the load).
+bool usable_at(const PersonKey* k, std::time_t now);
+
+// Why not, for logs, audit rows and notices: "key expired", "key
+// revoked", "key not usable", ...; `absent` when `k` is null.
+std::string unusable_reason(const PersonKey* k, std::time_t now, std::string_view absent);
+
 // Lists the keys of the usable people in `gnupg_home` once (one gpg run)
 // as GPGME handles for the fan-out (openpgp::KeyHandles) into
 // report.handles, so that no fan-out lists the keyring again until the

@@ -61,6 +61,12 @@ int queue(const Options& o, std::ostream& out, std::ostream& err) {
     if (role && role->role != directory::ListRole::post) ++service;
   }
   const std::int64_t in_spool = std::max<std::int64_t>(0, spooled->messages - service);
+  // The backlog's age: how long the oldest message in the spool has waited.
+  const std::int64_t oldest_age =
+      spooled->messages > 0 && spooled->oldest_received_at > 0
+          ? std::max<std::int64_t>(
+                0, static_cast<std::int64_t>(std::time(nullptr)) - spooled->oldest_received_at)
+          : 0;
 
   if (o.json) {
     toml::array copies;
@@ -78,6 +84,7 @@ int queue(const Options& o, std::ostream& out, std::ostream& err) {
     }
     out << toml::json_formatter{toml::table{{"spooled", in_spool},
                                             {"spooled_service", service},
+                                            {"spooled_oldest_age_seconds", oldest_age},
                                             {"copies", toml::table{{"queued", counts->queued},
                                                                    {"in_flight", counts->in_flight},
                                                                    {"deferred", counts->deferred},
@@ -89,7 +96,9 @@ int queue(const Options& o, std::ostream& out, std::ostream& err) {
     return 0;
   }
 
-  out << "messages in the spool, not yet fanned out: " << in_spool << "\n";
+  out << "messages in the spool, not yet fanned out: " << in_spool;
+  if (in_spool > 0) out << " (the oldest waits for " << oldest_age << " s)";
+  out << "\n";
   if (service > 0) {
     out << "mail to -request/-bounces addresses, not yet processed: " << service << "\n";
   }

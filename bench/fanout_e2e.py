@@ -260,6 +260,22 @@ class Sink:
         self.kind = kind
         self.folder = folder = tempfile.mkdtemp(prefix="tlpf-sink-", dir=base)
         self.log = open(logpath, "wb")
+        if kind == "discard":
+            # smtp-sink without -d: every copy accepted and dropped (large
+            # messages to many members: 1,000 x 25 MB would not fit in
+            # /dev/shm). Copies are counted from tlpmaild's log only.
+            self.port = free_port()
+            cmd = ["/usr/sbin/smtp-sink"] + (["-u", "nobody"] if os.geteuid() == 0 else []) + \
+                ["127.0.0.1:%d" % self.port, "1000"]
+            self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            self.script = "smtp-sink (Postfix, discarding)"
+            return
         if kind == "postfix":
             # smtp-sink drops root privileges (to nobody)
             os.chmod(folder, 0o777)
@@ -289,6 +305,8 @@ class Sink:
         self.script = os.path.basename(cmd[1])
 
     def files(self):
+        if self.kind == "discard":
+            return []
         return [e for e in os.scandir(self.folder) if not e.name.startswith(".")
                 and (self.kind == "postfix" or e.name.endswith(".eml"))]
 
@@ -686,6 +704,17 @@ def tlpmail_configuration(a, holder):
         for sh in shards:  # export-secret-keys started the pool shards' agents
             kill_agent(sh)
 
+        # The kit's message maker, with a larger attachment when asked
+        # (--attachment-kib; the kit itself stays read-only).
+        maker = os.path.join(kit, "make_message.py")
+        if a.attachment_kib:
+            text = open(maker).read()
+            text, n = re.subn(r"(?m)^ATTACHMENT_BYTES = .*$",
+                              "ATTACHMENT_BYTES = %d * 1024" % a.attachment_kib, text)
+            if n != 1:
+                raise SystemExit("make_message.py has no ATTACHMENT_BYTES line")
+            maker = os.path.join(root, "make_message.py")
+            write(maker, text.encode())
         last_msg = 0.0
         for run in range(1, a.runs + 1 + (1 if a.profile else 0)):
             profiling = run > a.runs
@@ -705,7 +734,7 @@ def tlpmail_configuration(a, holder):
             # a new signature each run (a replayed one is refused): at
             # least one second after the previous one
             time.sleep(max(0.0, last_msg + 1.1 - time.time()))
-            subprocess.run([PY, os.path.join(kit, "make_message.py"), msgdir, sender["email"],
+            subprocess.run([PY, maker, msgdir, sender["email"],
                             sender["fpr"], shome, LIST, list_pub], check=True,
                            capture_output=True)
             last_msg = time.time()
@@ -735,7 +764,7 @@ def tlpmail_configuration(a, holder):
                 lines = (tail + chunk).split(b"\n")
                 tail = lines.pop()
                 outcomes += sum(1 for line in lines if b" deliver to=" in line)
-                if outcomes >= a.n and len(sink.files()) >= a.n:
+                if outcomes >= a.n and (len(sink.files()) >= a.n or sink.kind == "discard"):
                     break
                 if outcomes >= a.n and time.time() > deadline - a.run_timeout + 30:
                     break  # outcomes logged but copies missing: give up after 30 s
@@ -754,10 +783,15 @@ def tlpmail_configuration(a, holder):
                 sampler.join()
             after = snapshot(daemon_pid, reap.pid, sink.proc.pid)
             hwm = proc_status(daemon_pid, "VmHWM")
+            # What tlpmaild keeps after the message (its caches dropped and
+            # memory returned when the scheduler goes idle).
+            time.sleep(3)
+            rss_after = proc_status(daemon_pid, "VmRSS")
             files = sink.files()
             mt = sorted(e.stat().st_mtime_ns for e in files)
             ev = log_events(dlog, offset)
             deliver = [e for e in ev if e[3] == "deliver"]
+            deliver_last = deliver[-1] if len(deliver) >= a.n else None
             undelivered = [e for e in deliver if "state=delivered" not in e[4]]
             fan = [e for e in ev if e[3] == "fanout"]
             acc = [e for e in ev if e[3] == "accept"]
@@ -779,14 +813,15 @@ def tlpmail_configuration(a, holder):
                 "message_bytes": len(raw),
                 "reply": reply.split("\n")[-1][:80],
                 "intake_ms": round((t_250 - t_dot) / 1e6, 1),
-                "last_copy_ms": ms(mt[-1]) if len(mt) >= a.n else None,
+                "last_copy_ms": ms(mt[-1]) if len(mt) >= a.n else (
+                    ms(deliver_last[0]) if sink.kind == "discard" and deliver_last else None),
                 "first_copy_ms": ms(mt[0]) if mt else None,
                 "fanout_logged_ms": ms(fan[0][0]) if fan else None,
                 "fanout_line": (fan[0][4].strip()[:200] if fan else None),
                 "first_deliver_ms": ms(deliver[0][0]) if deliver else None,
                 "last_deliver_ms": ms(deliver[-1][0]) if deliver else None,
                 "accept_logged_ms": ms(acc[0][0]) if acc else None,
-                "copies": len(files),
+                "copies": len(files) if sink.kind != "discard" else len(deliver),
                 "undelivered": len(undelivered),
                 "cpu_ms_total": round(cpu_all * 1000),
                 "cpu_ms_daemon": round(cpu_daemon * 1000),
@@ -798,6 +833,7 @@ def tlpmail_configuration(a, holder):
                 "sink_sys_ms": round((after["sink_sys"] - before["sink_sys"]) * 1000),
                 "daemon_sys_ms": round((after["daemon_sys"] - before["daemon_sys"]) * 1000),
                 "vmhwm_kib": hwm,
+                "vmrss_after_kib": rss_after,
                 "load1_before": float(load1),
                 "others_cores": round(others / window, 2) if window > 0 else None,
             }
@@ -807,15 +843,16 @@ def tlpmail_configuration(a, holder):
                                               ev)
                 result["diagnostic_run"] = r
                 continue
-            if run in a.verify_runs or not a.verify_runs:
+            if sink.kind != "discard" and (run in a.verify_runs or not a.verify_runs):
                 r["verify"] = check_copies(sink, members, samples, vhome, list_fpr, payload)
             result["runs"].append(r)
             log("N=%d %s run %d: DATA 250 -> last copy %s ms (intake %s ms, fanout logged at %s ms,"
                 " first copy %s ms), CPU %d ms (daemon %d, gpg %d, agent %d) = %.2f ms/member,"
-                " VmHWM %s KiB, copies %d/%d, load1 %s, others %.2f cores%s"
+                " VmHWM %s KiB (VmRSS after %s KiB), copies %d/%d, load1 %s, others %.2f cores%s"
                 % (a.n, a.algo, run, r["last_copy_ms"], r["intake_ms"], r["fanout_logged_ms"],
                    r["first_copy_ms"], r["cpu_ms_total"], r["cpu_ms_daemon"], r["cpu_ms_gpg"],
-                   r["cpu_ms_agent"], r["cpu_ms_per_member"], hwm, len(files), a.n, load1,
+                   r["cpu_ms_agent"], r["cpu_ms_per_member"], hwm, rss_after,
+                   len(files) if sink.kind != "discard" else len(deliver), a.n, load1,
                    r["others_cores"] or 0,
                    (", verify " + ("OK" if r["verify"]["ok"] else "FAIL " + json.dumps(r["verify"])))
                    if "verify" in r else ""))
@@ -1004,7 +1041,9 @@ def main():
     p.add_argument("--repo", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     p.add_argument("--tlpmaild")
     p.add_argument("--tlpmailctl")
-    p.add_argument("--sink", default="fast", choices=["fast", "e2e", "postfix"])
+    p.add_argument("--sink", default="fast", choices=["fast", "e2e", "postfix", "discard"])
+    p.add_argument("--attachment-kib", type=int, default=0,
+                   help="the message's attachment in KiB instead of the kit's 100")
     p.add_argument("--list-key", default="rsa4096", choices=["rsa4096", "ed25519"],
                    help="rsa4096: import one like Schleuder's; ed25519: tlpmaild makes its own")
     p.add_argument("--relay-connections", type=int, default=4)

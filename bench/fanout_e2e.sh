@@ -10,8 +10,11 @@
 # Not a test: it prints figures. Never run two benchmarks at once (2 cores).
 #
 # usage: bench/fanout_e2e.sh [--schleuder] [--sizes "10 100 1000"]
-#            [--algos "ed25519 rsa3072"] [--runs 3] [--sink fast|e2e|postfix]
-#            [--list-key rsa4096|ed25519] [--no-profile]
+#            [--algos "ed25519 rsa3072"] [--runs 3] [--sink fast|e2e|postfix|discard]
+#            [--list-key rsa4096|ed25519] [--no-profile] [--attachment-kib N]
+#   --sink discard: Postfix's smtp-sink dropping every copy (no checks; for
+#   large messages). --attachment-kib: the attachment of the kit's message
+#   in KiB (default 100; 13000 makes a ~25 MB message).
 # Environment knobs (defaults in brackets):
 #   BUILD_DIR [build-bench]   Release build folder (configured and built here
 #                             unless SKIP_BUILD=1)
@@ -31,6 +34,7 @@ RUNS=3
 SINK=fast
 LIST_KEY=rsa4096
 PROFILE=--profile
+ATTACH=0
 usage() { sed -n '/^# usage:/,/^#   RESULTS_DIR/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit "$1"; }
 while (($# > 0)); do
   case "$1" in
@@ -41,6 +45,7 @@ while (($# > 0)); do
     --sink) SINK=${2:?}; shift ;;
     --list-key) LIST_KEY=${2:?}; shift ;;
     --no-profile) PROFILE= ;;
+    --attachment-kib) ATTACH=${2:?}; shift ;;
     -h|--help) usage 0 ;;
     *) echo "fanout_e2e.sh: unknown argument '$1'" >&2; usage 2 ;;
   esac
@@ -84,6 +89,7 @@ CMD="bash bench/fanout_e2e.sh"
 ((SCHLEUDER)) && CMD+=" --schleuder"
 CMD+=" --sizes \"$SIZES\" --algos \"$ALGOS\" --runs $RUNS --sink $SINK --list-key $LIST_KEY"
 [[ -z "$PROFILE" ]] && CMD+=" --no-profile"
+((ATTACH)) && CMD+=" --attachment-kib $ATTACH"
 {
   echo "# fanout_e2e $(date -u +%Y-%m-%dT%H:%MZ)"
   echo "command: $CMD"
@@ -100,6 +106,7 @@ for algo in $ALGOS; do
   for n in $SIZES; do
     $PY "$HELPER" tlpmail --work "$WORK" --n "$n" --algo "$algo" --runs "$RUNS" --sink "$SINK" \
       --list-key "$LIST_KEY" $PROFILE --kit "$KIT" --bench-base "$BENCH_BASE" \
+      --attachment-kib "$ATTACH" \
       --tlpmaild "$REPO/$BUILD_DIR/daemon/tlpmaild" --tlpmailctl "$REPO/$BUILD_DIR/daemon/tlpmailctl" \
       --keep-logs "$RESULTS" --out "$RESULTS/tlpmail-$algo-$n.json"
     files+=("$RESULTS/tlpmail-$algo-$n.json")

@@ -68,7 +68,10 @@ BodyPart::BodyPart(std::string text)
     : BodyPart(std::make_shared<const std::string>(std::move(text))) {}
 
 BodyPart::BodyPart(std::shared_ptr<const std::string> text)
-    : text_(std::move(text)), crlf_only_(is_crlf_text(*text_)), has_8bit_(has_8bit_text(*text_)) {}
+    : text_(std::move(text)),
+      crlf_only_(is_crlf_text(*text_)),
+      has_8bit_(has_8bit_text(*text_)),
+      has_dot_line_(text_->find("\n.") != std::string::npos) {}
 
 MessageBody::MessageBody(std::string text) { append(std::move(text)); }
 
@@ -540,9 +543,11 @@ void ClientSession::pump_body() {
       output_ += "..";
       ++pos;
     }
+    const bool stuffing = body.parts()[c.part]->has_dot_line();
     while (pos < text.size() && output_.size() < limit) {
       const std::size_t end = std::min(text.size(), pos + (limit - output_.size()));
-      const std::size_t dot = text.find("\n.", pos);
+      // A part without "\n." (the armor) is copied without looking.
+      const std::size_t dot = stuffing ? text.find("\n.", pos) : std::string::npos;
       if (dot == std::string::npos || dot + 1 >= end) {
         output_.append(text, pos, end - pos);
         pos = end;

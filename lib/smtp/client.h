@@ -81,11 +81,15 @@ class BodyPart {
   // part (a part may not begin with LF or end with CR).
   bool crlf_only() const { return crlf_only_; }
   bool has_8bit() const { return has_8bit_; }
+  // Some line inside the part starts with '.' (so dot-stuffing has work
+  // to do beyond the part's first byte); false for armor lines.
+  bool has_dot_line() const { return has_dot_line_; }
 
  private:
   std::shared_ptr<const std::string> text_;
   bool crlf_only_ = true;
   bool has_8bit_ = false;
+  bool has_dot_line_ = false;
 };
 
 // The message of one copy: parts sent one after the other. Copies of one

@@ -225,7 +225,9 @@ def smtp_send(port, mail_from, rcpt, raw):
 
 # --------------------------------------------------------------- the daemon's log
 
-LOG_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}) \S+ (\w+): (\S+) (\S+)(.*)$")
+# tlpmaild's stderr lines; the timestamps are UTC with a "Z" since issue 13
+# (local time without a zone before).
+LOG_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})(Z?) \S+ (\w+): (\S+) (\S+)(.*)$")
 
 
 def log_events(path, offset):
@@ -237,9 +239,12 @@ def log_events(path, offset):
             m = LOG_RE.match(raw.decode("utf-8", "replace").rstrip("\n"))
             if not m:
                 continue
-            ts = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f").timestamp()
-            out.append((int(round(ts * 1000)) * 1_000_000, m.group(2), m.group(3),
-                        m.group(4), m.group(5)))
+            t = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f")
+            if m.group(2):
+                t = t.replace(tzinfo=datetime.timezone.utc)
+            ts = t.timestamp()
+            out.append((int(round(ts * 1000)) * 1_000_000, m.group(3), m.group(4),
+                        m.group(5), m.group(6)))
     return out
 
 

@@ -265,28 +265,16 @@ class Sink:
         self.kind = kind
         self.folder = folder = tempfile.mkdtemp(prefix="tlpf-sink-", dir=base)
         self.log = open(logpath, "wb")
-        if kind == "discard":
-            # smtp-sink without -d: every copy accepted and dropped (large
-            # messages to many members: 1,000 x 25 MB would not fit in
-            # /dev/shm). Copies are counted from tlpmaild's log only.
-            self.port = free_port()
-            cmd = ["/usr/sbin/smtp-sink"] + (["-u", "nobody"] if os.geteuid() == 0 else []) + \
-                ["127.0.0.1:%d" % self.port, "1000"]
-            self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.05)
-            self.script = "smtp-sink (Postfix, discarding)"
-            return
-        if kind == "postfix":
-            # smtp-sink drops root privileges (to nobody)
+        if kind in ("discard", "postfix"):
+            # Postfix's smtp-sink; "discard" without -d: every copy accepted
+            # and dropped (large messages to many members: 1,000 x 25 MB
+            # would not fit in /dev/shm), counted from tlpmaild's log only.
+            # smtp-sink drops root privileges (to nobody).
             os.chmod(folder, 0o777)
             self.port = free_port()
+            dump = ["-d", folder + "/%H%M%S."] if kind == "postfix" else []
             cmd = ["/usr/sbin/smtp-sink"] + (["-u", "nobody"] if os.geteuid() == 0 else []) + \
-                ["-d", folder + "/%H%M%S.", "127.0.0.1:%d" % self.port, "1000"]
+                dump + ["127.0.0.1:%d" % self.port, "1000"]
             self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
             for _ in range(100):
                 try:
@@ -294,7 +282,7 @@ class Sink:
                     break
                 except OSError:
                     time.sleep(0.05)
-            self.script = "smtp-sink (Postfix)"
+            self.script = "smtp-sink (Postfix%s)" % (", discarding" if kind == "discard" else "")
             return
         if kind == "fast":
             cmd = [PY, os.path.join(kit, "fastsink.py"), folder, "0", "86400"]

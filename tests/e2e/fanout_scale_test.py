@@ -17,6 +17,7 @@ The postings are signed PGP/MIME (not encrypted): their intake needs no
 secret key, so the stopped agent stalls the fan-out and not the intake.
 Real gpg, keys made at test time; standard library only."""
 
+import base64
 import os
 import re
 import secrets
@@ -41,7 +42,6 @@ def signed_posting(sender, subject, text, attachment=b""):
     optional base64 attachment."""
     parts = [entity([("Content-Type", "text/plain; charset=utf-8")], text)]
     if attachment:
-        import base64
         b64 = base64.encodebytes(attachment).decode().replace("\n", "\r\n")
         parts.append(entity([("Content-Type", 'application/octet-stream; name="dump.bin"'),
                              ("Content-Transfer-Encoding", "base64")], b64))

@@ -62,6 +62,12 @@ struct FanoutStep {
   bool permanent = false;
 };
 
+// A stage that failed: nothing was written, the message stays received.
+void failed(FanoutStep& step, const Error& e) {
+  step.error = e.message;
+  step.permanent = e.kind == ErrorClass::permanent;
+}
+
 std::string join_withheld(const std::vector<fanout::Withheld>& w) {
   std::string out;
   for (const auto& x : w) {
@@ -268,8 +274,7 @@ asio::awaitable<bool> Outgoing::fanout_once() {
       requests::Env env{*setup->config, *setup->keys, *db, *spool};
       auto r = requests::process(**gpg, env, m.id, std::time(nullptr));
       if (!r) {
-        step.error = r.error().message;
-        step.permanent = r.error().kind == ErrorClass::permanent;
+        failed(step, r.error());
       } else {
         step.request = std::move(*r);
       }
@@ -277,8 +282,7 @@ asio::awaitable<bool> Outgoing::fanout_once() {
       bounces::Env env{*setup->config, *db, *spool};
       auto b = bounces::process(env, m.id, std::time(nullptr));
       if (!b) {
-        step.error = b.error().message;
-        step.permanent = b.error().kind == ErrorClass::permanent;
+        failed(step, b.error());
       } else {
         step.bounce = std::make_shared<const bounces::Processed>(std::move(*b));
       }
@@ -286,8 +290,7 @@ asio::awaitable<bool> Outgoing::fanout_once() {
       fanout::FanoutEnv env{*setup->config, *setup->keys, *db, *spool};
       auto d = fanout::distribute(**gpg, env, m.id, std::time(nullptr));
       if (!d) {
-        step.error = d.error().message;
-        step.permanent = d.error().kind == ErrorClass::permanent;
+        failed(step, d.error());
       } else {
         step.done = std::move(*d);
       }

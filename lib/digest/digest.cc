@@ -23,9 +23,7 @@ store::DbResult<std::time_t> last_built(store::Database& db, const std::string& 
 }
 
 std::string why_not(const keyring::PersonKey* k, std::time_t now) {
-  if (!k) return "not in the directory";
-  if (k->facts) return "key " + keyring::assess_key(*k->facts, now).word;
-  return "key " + k->status_word;
+  return keyring::unusable_reason(k, now, "not in the directory");
 }
 
 }  // namespace

@@ -56,10 +56,6 @@ struct KeyHandles::Impl {
 
 KeyHandles::KeyHandles() : impl_(std::make_unique<Impl>()) {}
 KeyHandles::~KeyHandles() = default;
-std::size_t KeyHandles::size() const { return impl_->keys.size(); }
-bool KeyHandles::contains(std::string_view fingerprint) const {
-  return impl_->keys.count(normalize_fingerprint(fingerprint)) > 0;
-}
 
 namespace {
 

@@ -38,9 +38,6 @@ class KeyHandles {
   KeyHandles(const KeyHandles&) = delete;
   KeyHandles& operator=(const KeyHandles&) = delete;
 
-  std::size_t size() const;
-  bool contains(std::string_view fingerprint) const;
-
   struct Impl;  // GPGME types; lib/openpgp only
   const Impl& impl() const { return *impl_; }
 

@@ -18,6 +18,10 @@ packages=(
   libsystemd-dev
   libssl-dev
   scdoc                   # man pages (docs/man/*.scd -> roff)
+  # fuzzing and static analysis (scripts/fuzz.sh, scripts/static-analysis.sh):
+  # clang 16, as clang 14 and 15 cannot compile lib/smtp (P0960)
+  clang-16 libclang-rt-16-dev   # libFuzzer, ASan and UBSan runtimes
+  clang-tidy-16 cppcheck
   # runtime and test peers
   gnupg gpg-agent
   python3

@@ -2,18 +2,26 @@
 # Installs what is missing, builds tlpmail with warnings as errors and runs
 # the whole test suite (unit and end-to-end). With --sanitize, does the same
 # in a second build folder with AddressSanitizer + UndefinedBehaviorSanitizer.
-# Usage: scripts/test.sh [--sanitize] [--no-install]
+# With --static, then runs scripts/static-analysis.sh (clang-tidy, cppcheck);
+# with --fuzz N, then runs every libFuzzer target N seconds (scripts/fuzz.sh).
+# Usage: scripts/test.sh [--sanitize] [--static] [--fuzz N] [--no-install]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 install=1
 sanitize=0
-for arg in "$@"; do
-  case "$arg" in
+static=0
+fuzz_seconds=0
+usage() { echo "usage: scripts/test.sh [--sanitize] [--static] [--fuzz N] [--no-install]" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+  case "$1" in
     --sanitize) sanitize=1 ;;
+    --static) static=1 ;;
+    --fuzz) [ $# -ge 2 ] && [[ "$2" =~ ^[0-9]+$ ]] || usage; fuzz_seconds=$2; shift ;;
     --no-install) install=0 ;;
-    *) echo "usage: scripts/test.sh [--sanitize] [--no-install]" >&2; exit 2 ;;
+    *) usage ;;
   esac
+  shift
 done
 
 [ "$install" = 1 ] && bash scripts/install-deps.sh
@@ -36,4 +44,26 @@ if [ "$sanitize" = 1 ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:verify_asan_link_order=0
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DTLPMAIL_SANITIZE=ON
+fi
+if [ "$static" = 1 ]; then
+  # Uses build/compile_commands.json from the build above; exits 1 on any
+  # finding (docs/development.md, "Static analysis").
+  # clang-tidy over what changed since TLPMAIL_STATIC_BASE (default: the
+  # last commit; clang-tidy over everything takes about 20 minutes), or
+  # over everything when it is "all"; cppcheck always over everything.
+  base=${TLPMAIL_STATIC_BASE:-HEAD~1}
+  echo "== static analysis (clang-tidy since $base, cppcheck)"
+  if [ "$base" = all ]; then
+    bash scripts/static-analysis.sh
+  else
+    bash scripts/static-analysis.sh --changed-since "$base"
+  fi
+fi
+if [ "$fuzz_seconds" -gt 0 ]; then
+  # Builds build-fuzz (clang-16) and runs each target; exits 1 on a crash,
+  # leak, timeout or out-of-memory, 2 if the build fails.
+  echo "== fuzzing, $fuzz_seconds s per target (build-fuzz/)"
+  # Without the ASan options of the suite above: fuzz.sh runs its targets
+  # with libFuzzer's own settings, as when it is run by hand.
+  env -u ASAN_OPTIONS -u UBSAN_OPTIONS bash scripts/fuzz.sh --seconds "$fuzz_seconds"
 fi

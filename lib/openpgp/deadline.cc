@@ -4,12 +4,15 @@
 // processes) found by scanning /proc.
 #include "openpgp/deadline.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -28,7 +31,8 @@ struct Entry {
   std::string operation;
   std::chrono::milliseconds limit{0};
   Clock::time_point due;
-  int stage = 0;  // 0 watching, 1 agent killed, 2 stragglers killed
+  // 0 watching, 1 agent killed, 2 stragglers killed, 3 pipes released
+  int stage = 0;
 };
 
 // Never destroyed: the watchdog thread may outlive static destruction.
@@ -64,13 +68,49 @@ int kill_all(const std::vector<int>& pids) {
   return n;
 }
 
+// How long after killing stragglers their pipes are looked at again (the
+// kernel closes a killed process's descriptors as it exits).
+constexpr std::chrono::milliseconds kReleaseDelay{200};
+
+// GPGME (1.18) feeds an operation's input to gpg through a pipe and, when
+// gpg is gone before reading all of it (killed here, or exited early),
+// polls that pipe for ever: poll() reports POLLERR, never POLLOUT, and
+// GPGME only writes on POLLOUT, so the call spins at full CPU and never
+// returns. Every pipe this process writes to whose reader is gone is
+// useless (a write can only fail with EPIPE); /dev/null takes its place,
+// GPGME writes the rest of its input there, sees gpg's end and returns
+// with an error. Returns how many were replaced.
+int release_broken_pipes() {
+  int released = 0;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    char* rest = nullptr;
+    const long fd = std::strtol(name.c_str(), &rest, 10);
+    if (rest == name.c_str() || *rest != '\0' || fd < 0) continue;
+    std::error_code link_ec;
+    const std::string target = std::filesystem::read_symlink(it->path(), link_ec).string();
+    if (link_ec || target.rfind("pipe:", 0) != 0) continue;
+    const int flags = ::fcntl(static_cast<int>(fd), F_GETFL);
+    if (flags < 0 || (flags & O_ACCMODE) != O_WRONLY) continue;
+    pollfd p{static_cast<int>(fd), POLLOUT, 0};
+    if (::poll(&p, 1, 0) != 1 || !(p.revents & POLLERR)) continue;
+    const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null < 0) continue;
+    if (::dup3(null, static_cast<int>(fd), O_CLOEXEC) >= 0) ++released;
+    ::close(null);
+  }
+  return released;
+}
+
 void watch() {
   Registry& r = registry();
   std::unique_lock lock(r.mu);
   for (;;) {
     Clock::time_point next = Clock::time_point::max();
     for (const auto& [id, e] : r.running) {
-      if (e.stage < 2) next = std::min(next, e.due);
+      if (e.stage < 3) next = std::min(next, e.due);
     }
     if (next == Clock::time_point::max()) {
       r.cv.wait(lock);
@@ -79,14 +119,18 @@ void watch() {
     }
     const Clock::time_point now = Clock::now();
     for (auto& [id, e] : r.running) {
-      if (e.stage >= 2 || e.due > now) continue;
+      if (e.stage >= 3 || e.due > now) continue;
       Stall s{e.home, e.operation, e.limit};
       if (e.stage == 0) {
         s.agents_killed = kill_all(home_processes(e.home, true));
         r.stalls.fetch_add(1);
+        release_broken_pipes();  // a gpg that already gave up
         e.due = now + kStragglerGrace;
-      } else {
+      } else if (e.stage == 1) {
         s.gpg_killed = kill_all(home_processes(e.home, false));
+        e.due = now + kReleaseDelay;
+      } else {
+        release_broken_pipes();  // the stragglers' input pipes
       }
       ++e.stage;
       // A stage-2 report only when there were stragglers to kill.

@@ -5,7 +5,9 @@
 // it runs past its limit, the watchdog kills (SIGKILL) the gpg-agent of
 // that operation's GnuPG home, found in /proc by its --homedir, so that the
 // gpg waiting on it fails and the GPGME call returns; gpg processes of that
-// home still running kStragglerGrace later are killed too. The next GPGME
+// home still running kStragglerGrace later are killed too, and then every
+// pipe of this process whose reader is gone is pointed at /dev/null (GPGME
+// would otherwise poll the input pipe of a dead gpg for ever). The next GPGME
 // operation on the home starts a fresh agent. The operation reports a
 // temporary error ("gpg did not answer within 30 s"), the caller retries.
 // Not here: what to retry (the callers), logging (the handler the daemon

@@ -4,6 +4,8 @@
 // gpg is given. Framing comes from packets.h; nothing here runs gpg.
 #include "openpgp/key_material.h"
 
+#include <openssl/evp.h>
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -34,6 +36,31 @@ constexpr std::uint8_t kTagUserId = 13;
 constexpr std::uint8_t kTagPublicSubkey = 14;
 constexpr std::uint8_t kTagUserAttribute = 17;
 constexpr std::uint8_t kTagPadding = 21;
+
+// The v4 fingerprint of a public key packet's body: SHA-1 over 0x99, the
+// body's length in two octets and the body (RFC 4880 12.2); "" for another
+// version or a body too long for the two octets.
+std::string v4_fingerprint(std::string_view body) {
+  if (body.empty() || body.front() != 4 || body.size() > 0xFFFF) return {};
+  const unsigned char head[3] = {0x99, static_cast<unsigned char>(body.size() >> 8),
+                                 static_cast<unsigned char>(body.size() & 0xFF)};
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  const bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr) == 1 &&
+                  EVP_DigestUpdate(ctx, head, sizeof head) == 1 &&
+                  EVP_DigestUpdate(ctx, body.data(), body.size()) == 1 &&
+                  EVP_DigestFinal_ex(ctx, md, &len) == 1;
+  EVP_MD_CTX_free(ctx);
+  if (!ok || len != 20) return {};
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 0x0F];
+  }
+  return out;
+}
 
 bool is_secret_tag(std::uint8_t tag) { return tag == kTagSecretKey || tag == kTagSecretSubkey; }
 
@@ -335,8 +362,11 @@ Result<void, KeyFileProblem> filter_run(std::string_view bin, const std::string&
                                                   " packet, not with a public key");
     }
     first = false;
-    if (p.tag == kTagPublicKey) ++out.public_keys;
     const std::string_view body = packet_body(bin, p);
+    if (p.tag == kTagPublicKey) {
+      ++out.public_keys;
+      out.primary_fingerprints.push_back(v4_fingerprint(body));
+    }
     append_new_header(out.binary, p.tag, body.size());
     out.binary.append(body);
   }

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/result.h"
 
@@ -44,6 +45,11 @@ struct PublicKeyPackets {
   // packets are left out.
   std::string binary;
   int public_keys = 0;  // primary public key packets
+  // The fingerprint of each primary public key packet, in file order
+  // (40 upper-case hex digits; SHA-1 over the v4 key packet, RFC 4880
+  // 12.2), "" for a key of another version. Lets lib/keyring import many
+  // files in one gpg run and still know which file brought which key.
+  std::vector<std::string> primary_fingerprints;
   int dropped = 0;      // trust, marker and padding packets left out
 };
 

@@ -393,6 +393,18 @@ TEST_F(KeyImportSafetyTest, ExtractPublicKeysTable) {
   auto plain = openpgp::extract_public_keys(pub);
   ASSERT_TRUE(plain);
   EXPECT_EQ(trust->binary, plain->binary);
+  // The primary fingerprints are gpg's, computed without gpg (what lets
+  // load_keys import keys_dir in one run), in file order.
+  EXPECT_EQ(plain->primary_fingerprints, std::vector<std::string>{f.alice});
+  auto two = openpgp::extract_public_keys(f.bob_asc + f.alice_asc);
+  ASSERT_TRUE(two);
+  EXPECT_EQ(two->primary_fingerprints, (std::vector<std::string>{f.bob, f.alice}));
+  // Another key version: unknown, so load_keys falls back to file by file.
+  std::string v5 = key_packet;
+  v5[first.header_size] = 5;
+  auto other = openpgp::extract_public_keys(v5 + pub.substr(first.offset + first.size));
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->primary_fingerprints, std::vector<std::string>{""});
 }
 
 // ---- load_keys() with real gpg ----

@@ -2,18 +2,24 @@
 // fingerprints, garbage), key facts of several algorithms and states
 // (expired, revoked, signing-only, weak), lookups by fingerprint, homes
 // kept apart per context, the home length limit and TempHome clean-up.
+#include "openpgp/context.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
-#include <gtest/gtest.h>
-
-#include "openpgp/context.h"
+#include "openpgp/deadline.h"
 #include "openpgp/gpg_test_keys.h"
 #include "openpgp/temp_home.h"
 #include "util/text.h"
@@ -106,6 +112,41 @@ TEST_F(OpenpgpTest, ImportOfManyKeysListsEachOnce) {
   auto listed = ctx.list_keys();
   ASSERT_TRUE(listed) << listed.error().message;
   EXPECT_EQ(listed->size(), 7u);
+}
+
+// A gpg stopped before it has read its input: GPGME (1.18) would poll the
+// input pipe of the killed gpg for ever; the deadline's watchdog kills gpg
+// and points that pipe at /dev/null, and the import returns its error.
+TEST_F(OpenpgpTest, ImportFromAStoppedGpgReturnsAfterTheDeadline) {
+  Context ctx = open_context();
+  // More than a pipe holds (64 KiB), so that gpg must read while GPGME
+  // writes; the same key again and again (gpg would take it as unchanged).
+  const std::string one = keys_->armored;
+  std::string data;
+  while (data.size() < 96 * 1024) data += one;
+  set_operation_deadline(std::chrono::milliseconds(300));
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    for (int i = 0; i < 5000 && !stopped; ++i) {
+      for (int pid : home_processes(home_->path(), false)) {
+        if (::kill(pid, SIGSTOP) == 0) stopped = true;
+      }
+      if (!stopped) std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+  });
+  auto import = std::async(std::launch::async, [&] { return ctx.import_data(data); });
+  const auto status = import.wait_for(std::chrono::seconds(60));
+  stopper.join();
+  set_operation_deadline(kDefaultOperationDeadline);
+  if (status != std::future_status::ready) {
+    ADD_FAILURE() << "the import did not return within 60 s (deadline 300 ms + 6 s + 5 s)";
+    std::_Exit(1);  // the GPGME call cannot be abandoned
+  }
+  ASSERT_TRUE(stopped) << "gpg was never seen running";
+  auto r = import.get();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorClass::temporary);
+  EXPECT_NE(r.error().message.find("gpg did not answer"), std::string::npos) << r.error().message;
 }
 
 TEST_F(OpenpgpTest, ImportErrors) {

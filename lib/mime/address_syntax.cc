@@ -98,31 +98,23 @@ class Reader {
   bool is_special(char c) const { return t_[pos_].kind == Tok::special && t_[pos_].special == c; }
   bool is_word() const { return t_[pos_].kind == Tok::atom || t_[pos_].kind == Tok::quoted; }
 
-  // dot-atom (atom *("." atom)) or a single quoted string (local part only).
-  bool local_part() {
-    if (t_[pos_].kind == Tok::quoted) {
-      ++pos_;
-      return true;
-    }
-    return dot_atom();
-  }
-  bool dot_atom() {
-    if (t_[pos_].kind != Tok::atom) return false;
+  // Moves past the next token when it is of `kind`.
+  bool take(Tok kind) {
+    if (t_[pos_].kind != kind) return false;
     ++pos_;
+    return true;
+  }
+  // dot-atom (atom *("." atom)) or a single quoted string (local part only).
+  bool local_part() { return take(Tok::quoted) || dot_atom(); }
+  bool dot_atom() {
+    if (!take(Tok::atom)) return false;
     while (is_special('.')) {
       ++pos_;
-      if (t_[pos_].kind != Tok::atom) return false;
-      ++pos_;
+      if (!take(Tok::atom)) return false;
     }
     return true;
   }
-  bool domain() {
-    if (t_[pos_].kind == Tok::literal) {
-      ++pos_;
-      return true;
-    }
-    return dot_atom();
-  }
+  bool domain() { return take(Tok::literal) || dot_atom(); }
   bool addr_spec() {
     if (!local_part() || !is_special('@')) return false;
     ++pos_;

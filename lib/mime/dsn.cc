@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 
+#include "mime/gmime_ptr.h"
 #include "mime/mime.h"
 #include "util/text.h"
 
@@ -22,20 +23,6 @@ constexpr std::size_t kMaxScannedText = 64 * 1024;
 // Parts of a bounce looked at, and how deep.
 constexpr int kMaxReportParts = 64;
 constexpr int kMaxReportDepth = 8;
-
-struct Unref {
-  void operator()(void* p) const {
-    if (p) g_object_unref(p);
-  }
-};
-template <class T>
-using Owned = std::unique_ptr<T, Unref>;
-
-struct FreeOptions {
-  void operator()(GMimeParserOptions* p) const {
-    if (p) g_mime_parser_options_free(p);
-  }
-};
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
@@ -173,7 +160,7 @@ std::string bounded_bytes(GMimeStream* mem, bool* cut) {
 std::string bounded_content(GMimePart* part, bool* cut) {
   GMimeDataWrapper* w = g_mime_part_get_content(part);
   if (!w) return {};
-  Owned<GMimeStream> out(g_mime_stream_mem_new());
+  GPtr<GMimeStream> out(g_mime_stream_mem_new());
   if (g_mime_data_wrapper_write_to_stream(w, out.get()) < 0) return {};
   return bounded_bytes(out.get(), cut);
 }
@@ -182,7 +169,7 @@ std::string bounded_content(GMimePart* part, bool* cut) {
 std::string message_text(GMimeObject* obj, bool* cut) {
   GMimeMessage* m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
   if (!m) return {};
-  Owned<GMimeStream> out(g_mime_stream_mem_new());
+  GPtr<GMimeStream> out(g_mime_stream_mem_new());
   if (g_mime_object_write_to_stream(GMIME_OBJECT(m), nullptr, out.get()) < 0) return {};
   return bounded_bytes(out.get(), cut);
 }
@@ -217,11 +204,9 @@ void walk(GMimeObject* obj, int depth, ReportWalk& w) {
 ReportWalk walk_report(std::string_view raw) {
   ReportWalk w;
   initialize();
-  std::unique_ptr<GMimeParserOptions, FreeOptions> options(g_mime_parser_options_new());
-  Owned<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(raw.data(), raw.size()));
-  Owned<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
-  g_mime_parser_set_format(parser.get(), GMIME_FORMAT_MESSAGE);
-  Owned<GMimeMessage> message(g_mime_parser_construct_message(parser.get(), options.get()));
+  OptionsPtr options(g_mime_parser_options_new());
+  const MemoryParser p = parser_over(raw);
+  GPtr<GMimeMessage> message(g_mime_parser_construct_message(p.parser.get(), options.get()));
   if (!message) return w;
   walk(g_mime_message_get_mime_part(message.get()), 0, w);
   return w;

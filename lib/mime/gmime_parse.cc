@@ -15,6 +15,7 @@
 
 #include "mime/address_syntax.h"
 #include "mime/armor.h"
+#include "mime/gmime_ptr.h"
 #include "mime/mime.h"
 #include "mime/nested.h"
 #include "mime/raw_multipart.h"
@@ -25,26 +26,7 @@ namespace tlpmail::mime {
 namespace {
 
 // ------------------------------------------------------------- ownership
-
-struct GObjectUnref {
-  void operator()(void* p) const {
-    if (p) g_object_unref(p);
-  }
-};
-template <class T>
-using GPtr = std::unique_ptr<T, GObjectUnref>;
-
-struct GFree {
-  void operator()(void* p) const { g_free(p); }
-};
-using GChars = std::unique_ptr<char, GFree>;
-
-struct OptionsFree {
-  void operator()(GMimeParserOptions* p) const {
-    if (p) g_mime_parser_options_free(p);
-  }
-};
-using OptionsPtr = std::unique_ptr<GMimeParserOptions, OptionsFree>;
+// GPtr, GChars and OptionsPtr: mime/gmime_ptr.h.
 
 struct ReferencesFree {
   void operator()(GMimeReferences* p) const {
@@ -479,14 +461,24 @@ struct Source {
   gint64 headers_end = -1;  // offset of the blank line ending the root's headers
 };
 
+// RFC 1847: multipart/signed and multipart/encrypted name their protocol
+// and have exactly two parts. Why `root` (a multipart/<subtype>) is not
+// such a multipart, or nullopt when it is.
+std::optional<Malformed> not_two_part_multipart(GMimeObject* root, std::string_view subtype,
+                                                std::string_view protocol) {
+  const std::string type = "multipart/" + std::string(subtype);
+  if (!iequals(trim(param_of(root, "protocol")), protocol)) {
+    return Malformed{type + " protocol is not " + std::string(protocol)};
+  }
+  if (g_mime_multipart_get_count(GMIME_MULTIPART(root)) != 2) {
+    return Malformed{type + " does not have exactly two parts"};
+  }
+  return std::nullopt;
+}
+
 Shape pgpmime_signed(GMimeObject* root, const Source& src) {
+  if (auto bad = not_two_part_multipart(root, "signed", "application/pgp-signature")) return *bad;
   GMimeMultipart* mp = GMIME_MULTIPART(root);
-  if (!iequals(trim(param_of(root, "protocol")), "application/pgp-signature")) {
-    return Malformed{"multipart/signed protocol is not application/pgp-signature"};
-  }
-  if (g_mime_multipart_get_count(mp) != 2) {
-    return Malformed{"multipart/signed does not have exactly two parts"};
-  }
   GMimeObject* content = g_mime_multipart_get_part(mp, 0);
   GMimeObject* sig = g_mime_multipart_get_part(mp, 1);
   if (!content || !sig || !GMIME_IS_PART(sig) ||
@@ -546,13 +538,10 @@ bool has_version_one(std::string_view control) {
 }
 
 Shape pgpmime_encrypted(GMimeObject* root) {
+  if (auto bad = not_two_part_multipart(root, "encrypted", "application/pgp-encrypted")) {
+    return *bad;
+  }
   GMimeMultipart* mp = GMIME_MULTIPART(root);
-  if (!iequals(trim(param_of(root, "protocol")), "application/pgp-encrypted")) {
-    return Malformed{"multipart/encrypted protocol is not application/pgp-encrypted"};
-  }
-  if (g_mime_multipart_get_count(mp) != 2) {
-    return Malformed{"multipart/encrypted does not have exactly two parts"};
-  }
   GMimeObject* control = g_mime_multipart_get_part(mp, 0);
   GMimeObject* data = g_mime_multipart_get_part(mp, 1);
   if (!control || !GMIME_IS_PART(control) ||
@@ -626,8 +615,7 @@ Entity make_entity(GMimeObject* root, const Source& src, const Findings& finding
 struct Parse {
   Findings findings;
   OptionsPtr options;
-  GPtr<GMimeStream> stream;
-  GPtr<GMimeParser> parser;
+  MemoryParser input;
   GPtr<GMimeObject> object;  // a GMimeMessage or the root GMimeObject
   gint64 headers_end = -1;
 };
@@ -638,17 +626,15 @@ std::unique_ptr<Parse> run_parser(std::string_view raw, bool as_message) {
   p->options = new_options(&p->findings);
   // The memory stream copies the bytes; with persist_stream the parts refer
   // to ranges of that copy instead of copying again.
-  p->stream.reset(g_mime_stream_mem_new_with_buffer(raw.data(), raw.size()));
-  p->parser.reset(g_mime_parser_new_with_stream(p->stream.get()));
-  g_mime_parser_set_persist_stream(p->parser.get(), TRUE);
-  g_mime_parser_set_format(p->parser.get(), GMIME_FORMAT_MESSAGE);
+  p->input = parser_over(raw);
+  GMimeParser* parser = p->input.parser.get();
+  g_mime_parser_set_persist_stream(parser, TRUE);
   if (as_message) {
-    p->object.reset(
-        GMIME_OBJECT(g_mime_parser_construct_message(p->parser.get(), p->options.get())));
+    p->object.reset(GMIME_OBJECT(g_mime_parser_construct_message(parser, p->options.get())));
   } else {
-    p->object.reset(g_mime_parser_construct_part(p->parser.get(), p->options.get()));
+    p->object.reset(g_mime_parser_construct_part(parser, p->options.get()));
   }
-  p->headers_end = g_mime_parser_get_headers_end(p->parser.get());
+  p->headers_end = g_mime_parser_get_headers_end(parser);
   return p;
 }
 

@@ -8,34 +8,17 @@
 
 #include <memory>
 
+#include "mime/gmime_ptr.h"
 #include "mime/mime.h"
 #include "util/text.h"
 
 namespace tlpmail::mime {
 namespace {
 
-struct Unref {
-  void operator()(void* p) const {
-    if (p) g_object_unref(p);
-  }
-};
-template <class T>
-using Owned = std::unique_ptr<T, Unref>;
-
-struct FreeChars {
-  void operator()(char* p) const { g_free(p); }
-};
-
-struct FreeOptions {
-  void operator()(GMimeParserOptions* p) const {
-    if (p) g_mime_parser_options_free(p);
-  }
-};
-
 std::string type_of(GMimeObject* obj) {
   GMimeContentType* ct = g_mime_object_get_content_type(obj);
   if (!ct) return "text/plain";
-  std::unique_ptr<char, FreeChars> s(g_mime_content_type_get_mime_type(ct));
+  GChars s(g_mime_content_type_get_mime_type(ct));
   return s ? ascii_lower(s.get()) : std::string("text/plain");
 }
 
@@ -52,7 +35,7 @@ std::optional<std::string> decoded(GMimePart* part, std::size_t max) {
                        e == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE;
   if (encoded > 0 && !shrinks && static_cast<std::uint64_t>(encoded) > max) return std::nullopt;
   // uuencode and unknown encodings: decoded like GMime does, then checked.
-  Owned<GMimeStream> out(g_mime_stream_mem_new());
+  GPtr<GMimeStream> out(g_mime_stream_mem_new());
   if (g_mime_data_wrapper_write_to_stream(w, out.get()) < 0) return std::string();
   GByteArray* a = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out.get()));
   if (!a || a->len == 0) return std::string();
@@ -61,7 +44,7 @@ std::optional<std::string> decoded(GMimePart* part, std::size_t max) {
 }
 
 std::string raw_text(GMimeObject* obj, std::size_t max, bool* too_large) {
-  Owned<GMimeStream> out(g_mime_stream_mem_new());
+  GPtr<GMimeStream> out(g_mime_stream_mem_new());
   GMimeMessage* m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
   if (!m) return {};
   if (g_mime_object_write_to_stream(GMIME_OBJECT(m), nullptr, out.get()) < 0) return {};
@@ -131,11 +114,9 @@ struct Walker {
 Result<LeafParts> leaf_parts(std::string_view entity, std::size_t max_parts,
                              std::size_t max_bytes) {
   initialize();
-  std::unique_ptr<GMimeParserOptions, FreeOptions> options(g_mime_parser_options_new());
-  Owned<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(entity.data(), entity.size()));
-  Owned<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
-  g_mime_parser_set_format(parser.get(), GMIME_FORMAT_MESSAGE);
-  Owned<GMimeObject> root(g_mime_parser_construct_part(parser.get(), options.get()));
+  OptionsPtr options(g_mime_parser_options_new());
+  const MemoryParser p = parser_over(entity);
+  GPtr<GMimeObject> root(g_mime_parser_construct_part(p.parser.get(), options.get()));
   if (!root) return Unexpected(Error::refused("not a MIME entity"));
   Walker w{max_parts, max_bytes, {}, false};
   w.walk(root.get(), "", 0);

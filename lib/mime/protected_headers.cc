@@ -8,31 +8,20 @@
 #include <memory>
 
 #include "mime/address_syntax.h"
+#include "mime/gmime_ptr.h"
 #include "mime/mime.h"
 #include "util/text.h"
 
 namespace tlpmail::mime {
 namespace {
 
-struct ListUnref {
-  void operator()(InternetAddressList* p) const {
-    if (p) g_object_unref(p);
-  }
-};
-struct OptionsFree {
-  void operator()(GMimeParserOptions* p) const {
-    if (p) g_mime_parser_options_free(p);
-  }
-};
-
 // The mailboxes of one address-list value; false when it is not a clean
 // address list (strict syntax, no groups inside groups, GMime agreeing).
 bool mailboxes_of(const std::string& value, std::vector<Mailbox>& out) {
   const AddressListSyntax syntax = check_address_list(value);
   if (!syntax.valid) return false;
-  std::unique_ptr<GMimeParserOptions, OptionsFree> options(g_mime_parser_options_new());
-  std::unique_ptr<InternetAddressList, ListUnref> list(
-      internet_address_list_parse(options.get(), value.c_str()));
+  OptionsPtr options(g_mime_parser_options_new());
+  GPtr<InternetAddressList> list(internet_address_list_parse(options.get(), value.c_str()));
   if (!list) return syntax.mailboxes == 0;
   int found = 0;
   auto add = [&](InternetAddress* a) {

@@ -4,8 +4,10 @@
 #include "config/toml_read.h"
 
 #include <algorithm>
+#include <array>
 #include <limits>
 
+#include "util/enum_names.h"
 #include "util/text.h"
 
 namespace tlpmail::config::detail {
@@ -39,35 +41,29 @@ void report_wrong_type(std::string_view key, std::string_view expected, const to
                           ", got " + std::string(node_type_of(n)));
 }
 
+// The value of type T at `key`: nullopt when the key is absent, or after
+// reporting that it is not `expected`.
+template <class T>
+std::optional<Located<T>> get_value(const toml::table& t, std::string_view key,
+                                    std::string_view expected, FileReporter& f) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return std::nullopt;
+  if (auto v = n->as<T>()) return Located<T>{v->get(), line_of(*n)};
+  report_wrong_type(key, expected, *n, f);
+  return std::nullopt;
+}
+
 }  // namespace
 
 int line_of(const toml::node& n) { return static_cast<int>(n.source().begin.line); }
 
-std::string_view type_name(toml::node_type t) {
-  switch (t) {
-    case toml::node_type::none:
-      return "nothing";
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::date:
-      return "a date";
-    case toml::node_type::time:
-      return "a time";
-    case toml::node_type::date_time:
-      return "a date-time";
-  }
-  return "a value";
-}
+// In the order of toml::node_type's values.
+constexpr auto kTypeNames =
+    std::to_array<std::string_view>({"nothing", "a table", "an array", "a string", "an integer",
+                                     "a float", "a boolean", "a date", "a time", "a date-time"});
+static_assert(util::names_cover(kTypeNames, toml::node_type::date_time));
+
+std::string_view type_name(toml::node_type t) { return util::name_of(kTypeNames, t, "a value"); }
 
 std::string quote(std::string_view text) { return "'" + escape_for_log(text) + "'"; }
 
@@ -123,28 +119,16 @@ bool require_key(const toml::table& t, std::string_view key, int line, std::stri
 
 std::optional<Located<std::string>> get_string(const toml::table& t, std::string_view key,
                                                FileReporter& f) {
-  const toml::node* n = t.get(key);
-  if (n == nullptr) return std::nullopt;
-  if (auto s = n->as_string()) return Located<std::string>{s->get(), line_of(*n)};
-  report_wrong_type(key, "a string", *n, f);
-  return std::nullopt;
+  return get_value<std::string>(t, key, "a string", f);
 }
 
 std::optional<Located<std::int64_t>> get_integer(const toml::table& t, std::string_view key,
                                                  FileReporter& f) {
-  const toml::node* n = t.get(key);
-  if (n == nullptr) return std::nullopt;
-  if (auto i = n->as_integer()) return Located<std::int64_t>{i->get(), line_of(*n)};
-  report_wrong_type(key, "an integer", *n, f);
-  return std::nullopt;
+  return get_value<std::int64_t>(t, key, "an integer", f);
 }
 
 std::optional<Located<bool>> get_bool(const toml::table& t, std::string_view key, FileReporter& f) {
-  const toml::node* n = t.get(key);
-  if (n == nullptr) return std::nullopt;
-  if (auto b = n->as_boolean()) return Located<bool>{b->get(), line_of(*n)};
-  report_wrong_type(key, "a boolean (true or false)", *n, f);
-  return std::nullopt;
+  return get_value<bool>(t, key, "a boolean (true or false)", f);
 }
 
 std::optional<Located<std::vector<Located<std::string>>>> get_string_array(const toml::table& t,

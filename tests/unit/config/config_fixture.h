@@ -22,15 +22,18 @@ inline constexpr std::string_view kMain = R"([server]
 hostname = "lists.example.org"
 )";
 
-// Line numbers matter: tests name them.
-inline constexpr std::string_view kDirectory = R"([[person]]
+// The first person of kDirectory (lines 1-7), with every common key.
+inline constexpr std::string_view kAlice = R"([[person]]
 email = "alice@csirt-a.example"
 name = "Alice Example"
 organization = "CSIRT-A"
 country = "AT"
 fingerprint = "0123456789ABCDEF0123456789ABCDEF01234567"
 clearance = "RED"
+)";
 
+// Line numbers matter: tests name them.
+inline const std::string kDirectory = std::string(kAlice) + R"(
 [[person]]
 email = "bob@csirt-b.example"
 name = "Bob Example"

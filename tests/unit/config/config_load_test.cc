@@ -76,14 +76,7 @@ level = "Debug"
 )");
   write("config/tls/cert.pem", "x");
   write("config/tls/key.pem", "x");
-  write("config/people/directory.toml", R"([[person]]
-email = "alice@csirt-a.example"
-name = "Alice Example"
-organization = "CSIRT-A"
-country = "AT"
-fingerprint = "0123456789ABCDEF0123456789ABCDEF01234567"
-clearance = "RED"
-kind = "person"
+  write("config/people/directory.toml", std::string(kAlice) + R"(kind = "person"
 role = "standing"
 
 [[person]]

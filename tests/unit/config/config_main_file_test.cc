@@ -246,23 +246,30 @@ tls_private_key = "tls/key.pem"
   EXPECT_EQ(c->server.tls_private_key, std::filesystem::path("config/tls/key.pem"));
 }
 
-TEST_F(ConfigTest, MissingDirectoryFileAtDefaultPath) {
-  std::filesystem::remove("config/directory.toml");
-  // The lists cannot be checked against a missing directory; no noise.
-  EXPECT_EQ(check(), (Lines{"config/tlpmail.toml: directory 'config/directory.toml' not found"}));
-}
-
-TEST_F(ConfigTest, MissingListsDirAtConfiguredPath) {
-  EXPECT_EQ(check_main(R"(
-[paths]
-lists_dir = "lists"
-)"),
-            (Lines{"config/tlpmail.toml:5: lists_dir 'config/lists' not found"}));
-}
-
-TEST_F(ConfigTest, MissingKeysDir) {
-  std::filesystem::remove("config/keys");
-  EXPECT_EQ(check(), (Lines{"config/tlpmail.toml: keys_dir 'config/keys' not found"}));
+// [paths] entries that name nothing: the default directory file or
+// keys_dir removed from the base tree, or lists_dir set to a folder that is
+// not there. Each row on the base tree (what it removed is put back).
+TEST_F(ConfigTest, MissingPaths) {
+  struct Case {
+    std::string name;
+    std::string removed;  // from the base tree
+    std::string main;     // config/tlpmail.toml after kMain (write_main)
+    Lines want;
+  };
+  const Case cases[] = {
+      // The lists cannot be checked against a missing directory; no noise.
+      {"directory file at the default path", "config/directory.toml", "",
+       {"config/tlpmail.toml: directory 'config/directory.toml' not found"}},
+      {"lists_dir at a configured path", "", "\n[paths]\nlists_dir = \"lists\"\n",
+       {"config/tlpmail.toml:5: lists_dir 'config/lists' not found"}},
+      {"keys_dir", "config/keys", "", {"config/tlpmail.toml: keys_dir 'config/keys' not found"}},
+  };
+  for (const Case& c : cases) {
+    if (!c.removed.empty()) std::filesystem::remove(c.removed);
+    EXPECT_EQ(check_main(c.main), c.want) << c.name;
+    write("config/directory.toml", kDirectory);
+    std::filesystem::create_directories("config/keys");
+  }
 }
 
 TEST_F(ConfigTest, PathsOfTheWrongSort) {

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -24,6 +25,7 @@
 #include "openpgp/temp_home.h"
 #include "store/online_copy.h"
 #include "util/text.h"
+#include "util/toml_file.h"
 
 namespace tlpmail::backup {
 namespace fs = std::filesystem;
@@ -85,6 +87,31 @@ Result<void> make_private_dir(const fs::path& dir) {
   return {};
 }
 
+// Where hash_stream() stopped: a read of the file, or its sink, failed.
+struct StreamFault {
+  bool reading = true;
+  int err = 0;
+};
+
+// Reads `fd` to its end into `e` (size and SHA-256), handing every chunk to
+// `sink`, which returns 0 or the errno of its own failure.
+template <class Sink>
+std::optional<StreamFault> hash_stream(int fd, FileEntry& e, Sink&& sink) {
+  Hasher h;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return StreamFault{true, errno};
+    if (n == 0) break;
+    h.add(buf, static_cast<std::size_t>(n));
+    e.size += static_cast<std::uint64_t>(n);
+    if (int err = sink(buf, static_cast<std::size_t>(n)); err != 0) return StreamFault{false, err};
+  }
+  e.sha256 = h.done();
+  return std::nullopt;
+}
+
 // Hashes `file` (size and SHA-256). ENOENT is reported as nullopt.
 Result<std::optional<FileEntry>> hash_file(const fs::path& file) {
   int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -92,23 +119,10 @@ Result<std::optional<FileEntry>> hash_file(const fs::path& file) {
     if (errno == ENOENT) return std::optional<FileEntry>();
     return Unexpected(io_error("cannot open", file, errno));
   }
-  Hasher h;
   FileEntry e;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return Unexpected(io_error("cannot read", file, err));
-    }
-    if (n == 0) break;
-    h.add(buf, static_cast<std::size_t>(n));
-    e.size += static_cast<std::uint64_t>(n);
-  }
+  const auto fault = hash_stream(fd, e, [](const char*, std::size_t) { return 0; });
   ::close(fd);
-  e.sha256 = h.done();
+  if (fault) return Unexpected(io_error("cannot read", file, fault->err));
   return std::optional<FileEntry>(std::move(e));
 }
 
@@ -131,27 +145,21 @@ Result<std::optional<FileEntry>> copy_one_file(const fs::path& from, const fs::p
     ::close(out);
     return Unexpected(io_error(what, p, err));
   };
-  Hasher h;
   FileEntry e;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(in, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail("cannot read", from, errno);
-    if (n == 0) break;
-    h.add(buf, static_cast<std::size_t>(n));
-    e.size += static_cast<std::uint64_t>(n);
-    for (ssize_t done = 0; done < n;) {
-      ssize_t w = ::write(out, buf + done, static_cast<std::size_t>(n - done));
+  const auto fault = hash_stream(in, e, [&](const char* data, std::size_t n) {
+    for (std::size_t done = 0; done < n;) {
+      ssize_t w = ::write(out, data + done, n - done);
       if (w < 0 && errno == EINTR) continue;
-      if (w < 0) return fail("cannot write", to, errno);
-      done += w;
+      if (w < 0) return errno;
+      done += static_cast<std::size_t>(w);
     }
-  }
+    return 0;
+  });
+  if (fault && fault->reading) return fail("cannot read", from, fault->err);
+  if (fault) return fail("cannot write", to, fault->err);
   if (::fsync(out) != 0) return fail("cannot fsync", to, errno);
   ::close(in);
   if (::close(out) != 0) return Unexpected(io_error("cannot close", to, errno));
-  e.sha256 = h.done();
   return std::optional<FileEntry>(std::move(e));
 }
 
@@ -327,12 +335,9 @@ Result<Manifest> read_manifest(const fs::path& dir) {
     return Unexpected(Error::permanent(dir.string() + " is not a tlpmail backup (no " +
                                        kManifestName + "; an interrupted backup has none)"));
   }
-  toml::table t;
-  try {
-    t = toml::parse_file(file.string());
-  } catch (const toml::parse_error& e) {
-    return Unexpected(Error::permanent(file.string() + ": " + std::string(e.description())));
-  }
+  auto parsed = util::read_toml_file(file);
+  if (!parsed) return Unexpected(parsed.error());
+  const toml::table& t = *parsed;
   Manifest m;
   m.format = static_cast<int>(t["format"].value_or<std::int64_t>(0));
   if (m.format != kFormat) {

@@ -10,6 +10,8 @@
 #include <sstream>
 #include <system_error>
 
+#include "util/toml_file.h"
+
 namespace tlpmail::metrics {
 
 Result<void> write_status(const std::filesystem::path& state_dir, const DaemonStatus& status) {
@@ -50,12 +52,9 @@ Result<std::optional<DaemonStatus>> read_status(const std::filesystem::path& sta
   const auto file = state_dir / kStatusFileName;
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) return std::optional<DaemonStatus>();
-  toml::table t;
-  try {
-    t = toml::parse_file(file.string());
-  } catch (const toml::parse_error& e) {
-    return Unexpected(Error::permanent(file.string() + ": " + std::string(e.description())));
-  }
+  auto parsed = util::read_toml_file(file);
+  if (!parsed) return Unexpected(parsed.error());
+  const toml::table& t = *parsed;
   DaemonStatus s;
   s.pid = t["pid"].value_or<std::int64_t>(0);
   s.version = t["version"].value_or<std::string>("");

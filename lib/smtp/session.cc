@@ -61,6 +61,27 @@ bool is_not_implemented(std::string_view verb) {
   return false;
 }
 
+// The 501 for a MAIL FROM or RCPT TO argument that does not parse: syntax
+// and parameter errors are 5.5.4, address errors 5.1.7 for the sender and
+// 5.1.3 for a recipient (RFC 3463).
+Reply path_error_reply(PathError e, PathKind kind) {
+  const bool mail = kind == PathKind::reverse;
+  const std::string who = mail ? "sender" : "recipient";
+  const std::string address_status = mail ? "5.1.7" : "5.1.3";
+  switch (e) {
+    case PathError::missing_prefix:
+      return {501, "5.5.4", mail ? "Syntax: MAIL FROM:<address>" : "Syntax: RCPT TO:<address>"};
+    case PathError::bad_address:
+      return {501, address_status, "Error: bad " + who + " address syntax"};
+    case PathError::too_long:
+      return {501, address_status, "Error: " + who + " address too long"};
+    case PathError::bad_parameters:
+      break;
+  }
+  return {501, "5.5.4",
+          mail ? "Error: bad MAIL parameter syntax" : "Error: bad RCPT parameter syntax"};
+}
+
 const Reply kInternalRcptError{451, "4.3.0", "Error: internal error while checking the recipient"};
 const Reply kInternalQueueError{451, "4.3.0", "Error: internal error while queueing the message"};
 
@@ -130,13 +151,7 @@ void Session::feed(std::string_view bytes) {
     case Phase::awaiting_tls:
       return;  // after STARTTLS, plaintext bytes are never interpreted
     case Phase::awaiting_result:
-      if (pending_overflow_) return;
-      if (input_.size() + bytes.size() > options_.max_pending_input) {
-        pending_overflow_ = true;
-        input_.clear();
-        return;
-      }
-      input_.append(bytes);
+      if (!pending_overflow_) hold_pending(input_.size(), bytes);
       return;
     case Phase::command:
     case Phase::data:
@@ -161,18 +176,26 @@ void Session::keep_unconsumed(std::string_view rest) {
       input_.clear();
       return;
     case Phase::awaiting_result:
-      if (rest.size() > options_.max_pending_input) {
-        pending_overflow_ = true;
-        input_.clear();
-        return;
-      }
-      input_.assign(rest);
+      hold_pending(0, rest);
       return;
     case Phase::command:
     case Phase::data:
       input_.assign(rest);  // a partial line: bounded by the line limits
       return;
   }
+}
+
+// Pipelined bytes that arrive while the spool's result is awaited wait in
+// input_ after its first `kept` bytes, at most max_pending_input in all;
+// past that all of them are dropped and pending_overflow_ is set.
+void Session::hold_pending(std::size_t kept, std::string_view more) {
+  if (kept + more.size() > options_.max_pending_input) {
+    pending_overflow_ = true;
+    input_.clear();
+    return;
+  }
+  input_.resize(kept);
+  input_.append(more);
 }
 
 // Runs the command and data parsers over `in` until it is used up or the
@@ -333,26 +356,21 @@ void Session::handle_command(std::string_view line) {
       sp == std::string_view::npos ? std::string_view() : trim_spaces(line.substr(sp + 1));
 
   if (iequals(verb, "EHLO") || iequals(verb, "HELO") || iequals(verb, "LHLO")) {
-    cmd_hello(line, verb, args);
-  } else if (iequals(verb, "MAIL")) {
-    cmd_mail(line, args);
-  } else if (iequals(verb, "RCPT")) {
-    cmd_rcpt(line, args);
-  } else if (iequals(verb, "DATA")) {
-    cmd_data(line, args);
-  } else if (iequals(verb, "RSET")) {
-    cmd_rset(line, args);
-  } else if (iequals(verb, "NOOP")) {
-    cmd_noop();
-  } else if (iequals(verb, "QUIT")) {
-    cmd_quit(line, args);
-  } else if (iequals(verb, "VRFY")) {
-    cmd_vrfy(line, args);
-  } else if (iequals(verb, "HELP")) {
-    cmd_help();
-  } else if (iequals(verb, "STARTTLS")) {
-    cmd_starttls(line, args);
-  } else if (is_not_implemented(verb)) {
+    return cmd_hello(line, verb, args);
+  }
+  // Every other verb by its handler.
+  using Handler = void (Session::*)(std::string_view line, std::string_view args);
+  static constexpr std::pair<std::string_view, Handler> kVerbs[] = {
+      {"MAIL", &Session::cmd_mail},         {"RCPT", &Session::cmd_rcpt},
+      {"DATA", &Session::cmd_data},         {"RSET", &Session::cmd_rset},
+      {"NOOP", &Session::cmd_noop},         {"QUIT", &Session::cmd_quit},
+      {"VRFY", &Session::cmd_vrfy},         {"HELP", &Session::cmd_help},
+      {"STARTTLS", &Session::cmd_starttls},
+  };
+  for (const auto& [name, handler] : kVerbs) {
+    if (iequals(verb, name)) return (this->*handler)(line, args);
+  }
+  if (is_not_implemented(verb)) {
     refuse(line, {502, "5.5.1", "Error: command not implemented"});
   } else {
     refuse(line, {500, "5.5.2", "Error: command not recognized"});
@@ -397,18 +415,7 @@ void Session::cmd_mail(std::string_view line, std::string_view args) {
     return refuse(line, {503, "5.5.1", "Error: send " + std::string(hello_verb()) + " first"});
   if (txn_) return refuse(line, {503, "5.5.1", "Error: nested MAIL command"});
   auto parsed = parse_path_argument(args, PathKind::reverse);
-  if (!parsed) {
-    switch (parsed.error()) {
-      case PathError::missing_prefix:
-        return refuse(line, {501, "5.5.4", "Syntax: MAIL FROM:<address>"});
-      case PathError::bad_address:
-        return refuse(line, {501, "5.1.7", "Error: bad sender address syntax"});
-      case PathError::too_long:
-        return refuse(line, {501, "5.1.7", "Error: sender address too long"});
-      case PathError::bad_parameters:
-        return refuse(line, {501, "5.5.4", "Error: bad MAIL parameter syntax"});
-    }
-  }
+  if (!parsed) return refuse(line, path_error_reply(parsed.error(), PathKind::reverse));
   if (!parsed->params.empty() && !esmtp_) {
     return refuse(line, {555, "5.5.4", "Error: MAIL parameters require EHLO"});
   }
@@ -450,18 +457,7 @@ void Session::cmd_rcpt(std::string_view line, std::string_view args) {
   if (!txn_) return refuse(line, {503, "5.5.1", "Error: need MAIL command"});
   txn_->rcpt_attempted = true;
   auto parsed = parse_path_argument(args, PathKind::forward);
-  if (!parsed) {
-    switch (parsed.error()) {
-      case PathError::missing_prefix:
-        return refuse(line, {501, "5.5.4", "Syntax: RCPT TO:<address>"});
-      case PathError::bad_address:
-        return refuse(line, {501, "5.1.3", "Error: bad recipient address syntax"});
-      case PathError::too_long:
-        return refuse(line, {501, "5.1.3", "Error: recipient address too long"});
-      case PathError::bad_parameters:
-        return refuse(line, {501, "5.5.4", "Error: bad RCPT parameter syntax"});
-    }
-  }
+  if (!parsed) return refuse(line, path_error_reply(parsed.error(), PathKind::forward));
   if (!parsed->params.empty()) {
     return refuse(line, {555, "5.5.4",
                          "Error: unsupported RCPT parameter " +
@@ -514,7 +510,7 @@ void Session::cmd_rset(std::string_view line, std::string_view args) {
   send({250, "2.0.0", "Ok"});
 }
 
-void Session::cmd_noop() { send({250, "2.0.0", "Ok"}); }
+void Session::cmd_noop(std::string_view, std::string_view) { send({250, "2.0.0", "Ok"}); }
 
 void Session::cmd_quit(std::string_view line, std::string_view args) {
   if (!args.empty()) return refuse(line, {501, "5.5.4", "Syntax: QUIT"});
@@ -526,7 +522,7 @@ void Session::cmd_vrfy(std::string_view line, std::string_view args) {
   send({252, "2.0.0", "Cannot VRFY user; use RCPT to find out"});
 }
 
-void Session::cmd_help() {
+void Session::cmd_help(std::string_view, std::string_view) {
   std::string text = options_.protocol == Protocol::lmtp ? "Commands: LHLO" : "Commands: EHLO HELO";
   text += " MAIL RCPT DATA RSET NOOP QUIT VRFY HELP";
   if (options_.starttls_available && !tls_active_) text += " STARTTLS";

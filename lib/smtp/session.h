@@ -263,6 +263,7 @@ class Session {
   std::size_t consume_command(std::string_view in);
   std::size_t consume_data(std::string_view in);
   void keep_unconsumed(std::string_view rest);
+  void hold_pending(std::size_t kept, std::string_view more);
 
   void handle_command(std::string_view line);
   void cmd_hello(std::string_view line, std::string_view verb, std::string_view args);
@@ -270,10 +271,10 @@ class Session {
   void cmd_rcpt(std::string_view line, std::string_view args);
   void cmd_data(std::string_view line, std::string_view args);
   void cmd_rset(std::string_view line, std::string_view args);
-  void cmd_noop();
+  void cmd_noop(std::string_view line, std::string_view args);
   void cmd_quit(std::string_view line, std::string_view args);
   void cmd_vrfy(std::string_view line, std::string_view args);
-  void cmd_help();
+  void cmd_help(std::string_view line, std::string_view args);
   void cmd_starttls(std::string_view line, std::string_view args);
 
   // Appends an event, built in place (a moved variant temporary trips a

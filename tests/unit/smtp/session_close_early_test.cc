@@ -29,12 +29,13 @@ std::string feed(Session& s, std::string_view input) {
   return s.take_output();
 }
 
-// A session whose greeting was taken and that has just accepted DATA for
-// one recipient (the replies are taken too).
-Session session_in_data() {
+// A session whose greeting was taken, that accepted DATA for one
+// recipient (the replies are taken too) and was then fed `data`.
+Session session_in_data(std::string_view data) {
   Session s = make_session();
   s.take_output();
   feed(s, "HELO c.example\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<l@y.example>\r\nDATA\r\n");
+  feed(s, data);
   return s;
 }
 
@@ -51,8 +52,7 @@ TEST(SessionCloseEarly, BetweenCommands) {
 }
 
 TEST(SessionCloseEarly, DuringDataAbortsTheMessageFirst) {
-  Session s = session_in_data();
-  feed(s, "Subject: slow\r\n\r\nline one\r\n");
+  Session s = session_in_data("Subject: slow\r\n\r\nline one\r\n");
   ASSERT_TRUE(s.in_data());
   s.take_events();
   s.close_early(kLimit, AbortReason::timeout);
@@ -66,8 +66,7 @@ TEST(SessionCloseEarly, DuringDataAbortsTheMessageFirst) {
 }
 
 TEST(SessionCloseEarly, WhileCommittingTheDataReplyComesFirst) {
-  Session s = session_in_data();
-  feed(s, "Subject: x\r\n\r\nbody\r\n.\r\n");
+  Session s = session_in_data("Subject: x\r\n\r\nbody\r\n.\r\n");
   ASSERT_TRUE(s.awaiting_data_result());
   s.take_output();
   s.close_early(kLimit, AbortReason::timeout);
@@ -89,8 +88,7 @@ TEST(SessionCloseEarly, TheFirstEndWins) {
   EXPECT_EQ(s.take_output(),
             "421 4.3.2 lists.example.org Error: service shutting down, closing connection\r\n");
 
-  Session t = session_in_data();
-  feed(t, "x\r\n.\r\n");
+  Session t = session_in_data("x\r\n.\r\n");
   t.take_output();
   t.close_early(kLimit, AbortReason::timeout);
   t.shutdown();  // deferred already: the first reply stays

@@ -56,12 +56,7 @@ TEST(TransactionResolverTest, SeesEarlierAcceptedRecipientsAndRsetClearsThem) {
     <250 2.1.5 Ok
     >RSET
     <250 2.0.0 Ok
-    >MAIL FROM:<a@b.example>
-    <250 2.1.0 Ok
-    >RCPT TO:<red@lists.example.org>
-    <250 2.1.5 Ok
-    >DATA
-    <354 End data with <CR><LF>.<CR><LF>
+  )" + transaction("red@lists.example.org") + R"(
     >.
     <250 2.0.0 Ok: queued as Q1
     >MAIL FROM:<a@b.example>

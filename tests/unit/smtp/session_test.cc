@@ -44,8 +44,7 @@ TEST(SessionTest, TooManyConnectionsReply) {
 
 TEST(SessionTest, FullSmtpTransaction) {
   Driver d;
-  ASSERT_TRUE(run_transcript(d, R"(
-    <220 lists.example.org ESMTP tlpmail
+  ASSERT_TRUE(run_transcript(d, opened(Upto::greeting, R"(
     >EHLO client.example
     <@ehlo
     >MAIL FROM:<alice@csirt-a.example> SIZE=40 BODY=8BITMIME
@@ -61,7 +60,7 @@ TEST(SessionTest, FullSmtpTransaction) {
     >QUIT
     <221 2.0.0 Bye
     !close
-  )"));
+  )")));
   ASSERT_EQ(d.messages.size(), 1u);
   const Message& m = d.messages[0];
   EXPECT_EQ(m.body, "Subject: hi\r\n\r\nbody line\r\n");
@@ -80,8 +79,7 @@ TEST(SessionTest, FullSmtpTransaction) {
 
 TEST(SessionTest, HeloAndCaseInsensitiveVerbs) {
   Driver d;
-  ASSERT_TRUE(run_transcript(d, R"(
-    <220 lists.example.org ESMTP tlpmail
+  ASSERT_TRUE(run_transcript(d, opened(Upto::greeting, R"(
     >helo client.example
     <250 lists.example.org
     >mail from:<>
@@ -94,7 +92,7 @@ TEST(SessionTest, HeloAndCaseInsensitiveVerbs) {
     <250 2.0.0 Ok: queued as Q1
     >quit
     <221 2.0.0 Bye
-  )"));
+  )")));
   ASSERT_EQ(d.messages.size(), 1u);
   EXPECT_EQ(d.messages[0].envelope.mail_from, "");
   EXPECT_FALSE(d.messages[0].envelope.esmtp);
@@ -103,8 +101,7 @@ TEST(SessionTest, HeloAndCaseInsensitiveVerbs) {
 
 TEST(SessionTest, HelloSyntax) {
   Driver d;
-  ASSERT_TRUE(run_transcript(d, R"(
-    <220 lists.example.org ESMTP tlpmail
+  ASSERT_TRUE(run_transcript(d, opened(Upto::greeting, R"(
     >EHLO
     <501 5.5.4 Syntax: EHLO hostname
     >HELO
@@ -121,14 +118,13 @@ TEST(SessionTest, HelloSyntax) {
     <250-SIZE 26214400
     <250-ENHANCEDSTATUSCODES
     <250 8BITMIME
-  )"));
+  )")));
   EXPECT_EQ(d.refusals.front(), "EHLO|501 5.5.4 Syntax: EHLO hostname\r\n");
 }
 
 TEST(SessionTest, SequenceErrors) {
   Driver d;
-  ASSERT_TRUE(run_transcript(d, R"(
-    <220 lists.example.org ESMTP tlpmail
+  ASSERT_TRUE(run_transcript(d, opened(Upto::greeting, R"(
     >MAIL FROM:<a@b.example>
     <503 5.5.1 Error: send EHLO first
     >RCPT TO:<ops@lists.example.org>
@@ -153,7 +149,7 @@ TEST(SessionTest, SequenceErrors) {
     <250 2.0.0 Ok
     >RCPT TO:<ops@lists.example.org>
     <503 5.5.1 Error: need MAIL command
-  )"));
+  )")));
   ASSERT_EQ(d.refusals.size(), 9u);
   EXPECT_EQ(d.refusals[0], "MAIL FROM:<a@b.example>|503 5.5.1 Error: send EHLO first\r\n");
 }
@@ -249,15 +245,14 @@ TEST(SessionTest, MailParametersAccepted) {
 
 TEST(SessionTest, MailParametersNeedEhlo) {
   Driver d;
-  ASSERT_TRUE(run_transcript(d, R"(
-    <220 lists.example.org ESMTP tlpmail
+  ASSERT_TRUE(run_transcript(d, opened(Upto::greeting, R"(
     >HELO c.example
     <250 lists.example.org
     >MAIL FROM:<a@b.example> SIZE=10
     <555 5.5.4 Error: MAIL parameters require EHLO
     >MAIL FROM:<a@b.example>
     <250 2.1.0 Ok
-  )"));
+  )")));
 }
 
 TEST(SessionTest, RcptArgumentErrors) {
@@ -310,10 +305,10 @@ TEST(SessionTest, RcptSourceRouteAndCaseInsensitiveLists) {
 }
 
 TEST(SessionTest, TooManyRecipients) {
-  SessionOptions o = default_options();
-  o.max_recipients = 2;
-  o.max_errors = 3;  // 452 does not count as an error
-  Driver d(o);
+  Driver d(default_options_with([](SessionOptions& o) {
+    o.max_recipients = 2;
+    o.max_errors = 3;  // 452 does not count as an error
+  }));
   ASSERT_TRUE(run_transcript(d, opened(Upto::ehlo, R"(
     >MAIL FROM:<a@b.example>\r\nRCPT TO:<ops@lists.example.org>\r\nRCPT TO:<red-team@lists.example.org>\r\nRCPT TO:<ops-request@lists.example.org>\r\nRCPT TO:<ops+1@lists.example.org>\r\nRCPT TO:<ops+2@lists.example.org>\r\nRCPT TO:<ops+3@lists.example.org>\r\nDATA
     <250 2.1.0 Ok
@@ -360,8 +355,7 @@ TEST(SessionTest, ResolverMisbehaviourBecomes451) {
 
 TEST(SessionTest, SimpleCommands) {
   Driver d(default_options());
-  ASSERT_TRUE(run_transcript(d, R"(
-    <220 lists.example.org ESMTP tlpmail
+  ASSERT_TRUE(run_transcript(d, opened(Upto::greeting, R"(
     >NOOP
     <250 2.0.0 Ok
     >NOOP anything at all
@@ -402,7 +396,7 @@ TEST(SessionTest, SimpleCommands) {
     <221 2.0.0 Bye
     !close
     >NOOP
-  )"));
+  )")));
   EXPECT_FALSE(d.session.wants_input());
 }
 
@@ -502,8 +496,7 @@ TEST(SessionTest, BareLfAndCrInCommandsClose) {
 
 TEST(SessionTest, CrLfSplitAcrossFeeds) {
   Driver d;
-  ASSERT_TRUE(run_transcript(d, R"(
-    <220 lists.example.org ESMTP tlpmail
+  ASSERT_TRUE(run_transcript(d, opened(Upto::greeting, R"(
     >NOOP\r\c
     >\nNO\c
     <250 2.0.0 Ok
@@ -511,15 +504,12 @@ TEST(SessionTest, CrLfSplitAcrossFeeds) {
     >\c
     >\n\c
     <250 2.0.0 Ok
-  )"));
+  )")));
 }
 
 TEST(SessionTest, ErrorLimitCloses) {
-  SessionOptions o = default_options();
-  o.max_errors = 3;
-  Driver d(o);
-  ASSERT_TRUE(run_transcript(d, R"(
-    <220 lists.example.org ESMTP tlpmail
+  Driver d(default_options_with([](SessionOptions& o) { o.max_errors = 3; }));
+  ASSERT_TRUE(run_transcript(d, opened(Upto::greeting, R"(
     >FOO\r\nNOOP\r\nBAR\r\nMAIL FROM:<a@b.example>\r\nNOOP\r\nNOOP
     <500 5.5.2 Error: command not recognized
     <250 2.0.0 Ok
@@ -527,7 +517,7 @@ TEST(SessionTest, ErrorLimitCloses) {
     <503 5.5.1 Error: send EHLO first
     <421 4.7.0 lists.example.org Error: too many errors
     !close
-  )"));
+  )")));
   EXPECT_EQ(d.refusals.back(), "|421 4.7.0 lists.example.org Error: too many errors\r\n");
 }
 
@@ -565,11 +555,8 @@ TEST(SessionTest, StartTlsNotAdvertisedWithoutCertificate) {
 }
 
 TEST(SessionTest, StartTlsDiscardsPipelinedInputAndResets) {
-  SessionOptions o = default_options();
-  o.starttls_available = true;
-  Driver d(o);
-  ASSERT_TRUE(run_transcript(d, R"(
-    <220 lists.example.org ESMTP tlpmail
+  Driver d(default_options_with([](SessionOptions& o) { o.starttls_available = true; }));
+  ASSERT_TRUE(run_transcript(d, opened(Upto::greeting, R"(
     >EHLO c.example
     <@ehlo-tls
     >HELP
@@ -596,13 +583,7 @@ TEST(SessionTest, StartTlsDiscardsPipelinedInputAndResets) {
     <214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP
     >STARTTLS
     <503 5.5.1 Error: TLS already active
-    >MAIL FROM:<a@b.example>
-    <250 2.1.0 Ok
-    >RCPT TO:<ops@lists.example.org>
-    <250 2.1.5 Ok
-    >DATA
-    <354 End data with <CR><LF>.<CR><LF>
-  )"));
+  )" + transaction())));
   EXPECT_EQ(d.starttls_discards, (std::vector<std::size_t>{61}));
   EXPECT_TRUE(d.session.tls_active());
   ASSERT_EQ(d.messages.size(), 1u);
@@ -611,9 +592,7 @@ TEST(SessionTest, StartTlsDiscardsPipelinedInputAndResets) {
 }
 
 TEST(SessionTest, StartTlsStateQueries) {
-  SessionOptions o = default_options();
-  o.starttls_available = true;
-  Driver d(o);
+  Driver d(default_options_with([](SessionOptions& o) { o.starttls_available = true; }));
   d.feed("STARTTLS\r\n");
   EXPECT_TRUE(d.session.awaiting_tls());
   EXPECT_FALSE(d.session.wants_input());

@@ -18,10 +18,14 @@ SessionOptions default_options() {
   return o;
 }
 
-SessionOptions lmtp_options() {
+SessionOptions default_options_with(const std::function<void(SessionOptions&)>& change) {
   SessionOptions o = default_options();
-  o.protocol = Protocol::lmtp;
+  change(o);
   return o;
+}
+
+SessionOptions lmtp_options() {
+  return default_options_with([](SessionOptions& o) { o.protocol = Protocol::lmtp; });
 }
 
 namespace {
@@ -121,15 +125,25 @@ void PrintTo(const Message& m, std::ostream* os) {
       << " aborted=" << (m.aborted ? std::string(to_string(*m.aborted)) : "-") << "}";
 }
 
+namespace {
+constexpr std::string_view kMailStep = ">MAIL FROM:<a@b.example>\n<250 2.1.0 Ok\n";
+constexpr std::string_view kDataStep = ">DATA\n<354 End data with <CR><LF>.<CR><LF>\n";
+std::string rcpt_step(std::string_view rcpt) {
+  return ">RCPT TO:<" + std::string(rcpt) + ">\n<250 2.1.5 Ok\n";
+}
+}  // namespace
+
 std::string opened(Upto upto, std::string_view rest) {
-  std::string steps =
-      "<220 lists.example.org ESMTP tlpmail\n"
-      ">EHLO c.example\n"
-      "<@ehlo\n";
-  if (upto >= Upto::mail) steps += ">MAIL FROM:<a@b.example>\n<250 2.1.0 Ok\n";
-  if (upto >= Upto::rcpt) steps += ">RCPT TO:<ops@lists.example.org>\n<250 2.1.5 Ok\n";
-  if (upto >= Upto::data) steps += ">DATA\n<354 End data with <CR><LF>.<CR><LF>\n";
+  std::string steps = "<220 lists.example.org ESMTP tlpmail\n";
+  if (upto >= Upto::ehlo) steps += ">EHLO c.example\n<@ehlo\n";
+  if (upto >= Upto::mail) steps += kMailStep;
+  if (upto >= Upto::rcpt) steps += rcpt_step("ops@lists.example.org");
+  if (upto >= Upto::data) steps += kDataStep;
   return steps + std::string(rest);
+}
+
+std::string transaction(std::string_view rcpt) {
+  return std::string(kMailStep) + rcpt_step(rcpt) + std::string(kDataStep);
 }
 
 std::string unescape(std::string_view s, bool* crlf) {

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <functional>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -28,6 +29,8 @@ inline const std::vector<std::string> kLists = {"ops@lists.example.org",
 
 SessionOptions default_options();
 SessionOptions lmtp_options();
+// default_options() as `change` leaves them (a lower limit, STARTTLS on).
+SessionOptions default_options_with(const std::function<void(SessionOptions&)>& change);
 
 struct Message {
   Envelope envelope;
@@ -69,12 +72,16 @@ class Driver {
 };
 
 // How far the common opening of a transcript goes (see opened()).
-enum class Upto { ehlo, mail, rcpt, data };
+enum class Upto { greeting, ehlo, mail, rcpt, data };
 
-// The opening most transcripts share, as steps: the greeting, "EHLO
-// c.example" and, as far as `upto`, "MAIL FROM:<a@b.example>", "RCPT
+// The opening most transcripts share, as steps: the greeting and, as far
+// as `upto`, "EHLO c.example", "MAIL FROM:<a@b.example>", "RCPT
 // TO:<ops@lists.example.org>" and "DATA", each with its reply; then `rest`.
 std::string opened(Upto upto, std::string_view rest);
+
+// The steps of one transaction up to DATA's 354: "MAIL FROM:<a@b.example>",
+// "RCPT TO:<rcpt>" and "DATA", each with its reply (250, 250, 354).
+std::string transaction(std::string_view rcpt = "ops@lists.example.org");
 
 // Decodes C escapes; sets *crlf to false when the text ends in "\c".
 std::string unescape(std::string_view s, bool* crlf);

@@ -3,6 +3,9 @@
 // written as common clients write them (Thunderbird/Enigmail, GpgOL, mutt).
 #include "compose/frame.h"
 
+#include <initializer_list>
+#include <string_view>
+
 #include "compose/body_text.h"
 #include "compose/header_text.h"
 #include "util/text.h"
@@ -20,6 +23,17 @@ std::string msg_id_chars(std::string_view id) {
     out.push_back(c);
   }
   return out;
+}
+
+// A part of a multipart with boundary `b` up to its body: the delimiter
+// line, `fields` (each a whole header field) and the blank line.
+std::string part_head(const std::string& b, std::initializer_list<std::string_view> fields) {
+  std::string out = "--" + b + "\r\n";
+  for (std::string_view field : fields) {
+    out += field;
+    out += "\r\n";
+  }
+  return out + "\r\n";
 }
 
 }  // namespace
@@ -81,17 +95,13 @@ Frame encrypted_frame(std::string header_fields) {
                                "boundary=\"" + b + "\""});
   f.head += "\r\n";
   f.head += "This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)\r\n";
-  f.head += "--" + b + "\r\n";
-  f.head += "Content-Type: application/pgp-encrypted\r\n";
-  f.head += "Content-Description: PGP/MIME version identification\r\n";
-  f.head += "\r\n";
+  f.head += part_head(b, {"Content-Type: application/pgp-encrypted",
+                          "Content-Description: PGP/MIME version identification"});
   f.head += "Version: 1\r\n";
   f.head += "\r\n";
-  f.head += "--" + b + "\r\n";
-  f.head += "Content-Type: application/octet-stream; name=\"encrypted.asc\"\r\n";
-  f.head += "Content-Description: OpenPGP encrypted message\r\n";
-  f.head += "Content-Disposition: inline; filename=\"encrypted.asc\"\r\n";
-  f.head += "\r\n";
+  f.head += part_head(b, {"Content-Type: application/octet-stream; name=\"encrypted.asc\"",
+                          "Content-Description: OpenPGP encrypted message",
+                          "Content-Disposition: inline; filename=\"encrypted.asc\""});
   f.tail = "\r\n--" + b + "--\r\n";
   return f;
 }

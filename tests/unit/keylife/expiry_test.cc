@@ -5,11 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include "test_clock.h"
+
 namespace tlpmail::keylife {
 namespace {
-
-constexpr std::time_t kNow = 1790000000;
-constexpr std::time_t kDay = 86400;
 
 TEST(DaysLeft, RoundsUpAndStopsAtZero) {
   struct Case {

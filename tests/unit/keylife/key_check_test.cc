@@ -16,12 +16,11 @@
 #include "openpgp/key_facts_fixture.h"
 #include "policy/decision.h"
 #include "support/temp_dir.h"
+#include "test_clock.h"
 
 namespace tlpmail::keylife {
 namespace {
 
-constexpr std::time_t kNow = 1790000000;  // 2026-09-21T14:13:20Z
-constexpr std::time_t kDay = 86400;
 constexpr const char* kList = "ops@lists.example.org";
 
 std::string fpr_of(char c) { return std::string(40, c); }

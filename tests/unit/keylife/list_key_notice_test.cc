@@ -7,12 +7,10 @@
 #include <gtest/gtest.h>
 
 #include "fanout/announce.h"
+#include "test_clock.h"
 
 namespace tlpmail::fanout {
 namespace {
-
-constexpr std::time_t kNow = 1790000000;
-constexpr std::time_t kDay = 86400;
 
 TEST(ListKeyNoticeDue, TheThresholdCrossedInTheInterval) {
   struct Case {

@@ -49,6 +49,15 @@ class RecordTest : public ::testing::Test {
     v.signed_at = 1'800'000'000;
     return v;
   }
+  // Records accepted(digest, message_id, label) on list_ as queue_id at
+  // `at`; false (a test failure) when that fails.
+  bool record_accepted(store::Database& db, std::string digest, std::string message_id,
+                       policy::Tlp label, const std::string& queue_id, std::time_t at) {
+    auto r = record(db, accepted(std::move(digest), std::move(message_id), label), list_, queue_id,
+                    at);
+    EXPECT_TRUE(r.has_value()) << r.error().message;
+    return r.has_value();
+  }
   std::int64_t count(store::Database& db, const char* sql) {
     auto rows = db.query(sql);
     EXPECT_TRUE(rows.has_value());
@@ -99,8 +108,7 @@ TEST_F(RecordTest, SecondSessionRecordingTheSameSignatureIsRefused) {
 TEST_F(RecordTest, AuditRowsListChosenAndLeftOutRecipients) {
   auto db = open();
   ASSERT_TRUE(db);
-  ASSERT_TRUE(
-      record(*db, accepted("d1", "m1", policy::Tlp::amber), list_, "Q1", 5).has_value());
+  ASSERT_TRUE(record_accepted(*db, "d1", "m1", policy::Tlp::amber, "Q1", 5));
   auto rows = db->query("SELECT address, chosen, why FROM audit_recipients ORDER BY position");
   ASSERT_TRUE(rows.has_value());
   ASSERT_EQ(rows->size(), 2u);
@@ -115,16 +123,13 @@ TEST_F(RecordTest, AuditRowsListChosenAndLeftOutRecipients) {
 TEST_F(RecordTest, ThreadIndexKeepsTheHigherLabel) {
   auto db = open();
   ASSERT_TRUE(db);
-  ASSERT_TRUE(
-      record(*db, accepted("d1", "same", policy::Tlp::amber), list_, "Q1", 1).has_value());
-  ASSERT_TRUE(
-      record(*db, accepted("d2", "same", policy::Tlp::green), list_, "Q2", 2).has_value());
+  ASSERT_TRUE(record_accepted(*db, "d1", "same", policy::Tlp::amber, "Q1", 1));
+  ASSERT_TRUE(record_accepted(*db, "d2", "same", policy::Tlp::green, "Q2", 2));
   auto rows = db->query("SELECT label, label_rank FROM thread_index WHERE message_id = 'same'");
   ASSERT_TRUE(rows.has_value());
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_EQ(rows->at(0).text(0), "AMBER");
-  ASSERT_TRUE(
-      record(*db, accepted("d3", "same", policy::Tlp::red), list_, "Q3", 3).has_value());
+  ASSERT_TRUE(record_accepted(*db, "d3", "same", policy::Tlp::red, "Q3", 3));
   rows = db->query("SELECT label FROM thread_index WHERE message_id = 'same'");
   ASSERT_TRUE(rows.has_value());
   EXPECT_EQ(rows->at(0).text(0), "RED");

@@ -181,24 +181,19 @@ TEST_F(DuplicateRecordTest, InTransactionResultRollsBackWithTheCallersTransactio
 // same bytes again, and refuse-replay (the same signature, a new Message-ID).
 class DuplicateCorpusTest : public test_support::CorpusSuite {
  protected:
-  // A fresh database per test.
-  std::unique_ptr<store::Database> open_db(const std::string& name) {
-    return world_->open_db(name);
-  }
   static std::string message(const char* name) { return world_->message(name); }
 };
 
 TEST_F(DuplicateCorpusTest, SameMessageAgainIsAlreadyQueuedOtherwiseAReplay) {
   ASSERT_NE(gpg_, nullptr);
-  auto db = open_db("retry");
+  auto [db, verifier] = own_database("retry");
   ASSERT_TRUE(db);
-  Verifier verifier(**config_, *keys_, *db);
   const auto* red = (*config_)->directory.find_list("red@lists.example.org");
   const auto* ops = (*config_)->directory.find_list("ops@lists.example.org");
   ASSERT_TRUE(red && ops);
   const std::string raw = message("accept-replay-original");
   const std::time_t now = std::time(nullptr);
-  auto first = verifier.verify(*gpg_, *red, raw, now);
+  auto first = verifier->verify(*gpg_, *red, raw, now);
   ASSERT_TRUE(first.has_value()) << first.error().message;
   ASSERT_TRUE(first->accepted) << reply_for(*first).to_string();
   ASSERT_TRUE(record(*db, *first, *red, "Q1", now).has_value());
@@ -218,7 +213,7 @@ TEST_F(DuplicateCorpusTest, SameMessageAgainIsAlreadyQueuedOtherwiseAReplay) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
-    auto got = verifier.verify(*gpg_, *c.list, c.raw, now + 60);
+    auto got = verifier->verify(*gpg_, *c.list, c.raw, now + 60);
     ASSERT_TRUE(got.has_value()) << got.error().message;
     EXPECT_FALSE(got->accepted);
     EXPECT_EQ(reply_for(*got).to_string(), c.want_reply);
@@ -226,7 +221,7 @@ TEST_F(DuplicateCorpusTest, SameMessageAgainIsAlreadyQueuedOtherwiseAReplay) {
     EXPECT_EQ(got->replay_digest, first->replay_digest);
   }
   // Recording the duplicate adds its audit row and nothing else.
-  auto again = verifier.verify(*gpg_, *red, raw, now + 60);
+  auto again = verifier->verify(*gpg_, *red, raw, now + 60);
   ASSERT_TRUE(again.has_value());
   ASSERT_TRUE(record(*db, *again, *red, "", now + 60).has_value());
   auto rows = (*db).query("SELECT verdict, queue_id FROM audit_log ORDER BY id");
@@ -241,17 +236,16 @@ TEST_F(DuplicateCorpusTest, SameMessageAgainIsAlreadyQueuedOtherwiseAReplay) {
 
 TEST_F(DuplicateCorpusTest, OriginalRecordedWithoutQueueIdIsAReplay) {
   ASSERT_NE(gpg_, nullptr);
-  auto db = open_db("no-queue-id");
+  auto [db, verifier] = own_database("no-queue-id");
   ASSERT_TRUE(db);
-  Verifier verifier(**config_, *keys_, *db);
   const auto* red = (*config_)->directory.find_list("red@lists.example.org");
   ASSERT_TRUE(red);
   const std::string raw = message("accept-replay-original");
   const std::time_t now = std::time(nullptr);
-  auto first = verifier.verify(*gpg_, *red, raw, now);
+  auto first = verifier->verify(*gpg_, *red, raw, now);
   ASSERT_TRUE(first.has_value() && first->accepted);
   ASSERT_TRUE(record(*db, *first, *red, "", now).has_value());
-  auto got = verifier.verify(*gpg_, *red, raw, now);
+  auto got = verifier->verify(*gpg_, *red, raw, now);
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(reply_for(*got).to_string(), kReplayReply);
   EXPECT_TRUE(got->duplicate_of.empty());

@@ -18,6 +18,7 @@
 #include "keyring/keyring.h"
 #include "openpgp/context.h"
 #include "openpgp/list_key.h"
+#include "pipeline/verifier.h"
 #include "store/database.h"
 #include "support/files.h"
 
@@ -139,6 +140,20 @@ class CorpusSuite : public ::testing::Test {
     gpg_ = nullptr;
     delete world_;
     world_ = nullptr;
+  }
+
+  // What a test with replay state of its own works with: a fresh database
+  // ROOT/<name> and a verifier on the corpus over it; `db` is null (the
+  // failure reported) when the database could not be opened.
+  struct OwnDatabase {
+    std::unique_ptr<store::Database> db;
+    std::unique_ptr<pipeline::Verifier> verifier;
+  };
+  static OwnDatabase own_database(const std::string& name) {
+    OwnDatabase o;
+    o.db = world_->open_db(name);
+    if (o.db) o.verifier = std::make_unique<pipeline::Verifier>(**config_, *keys_, *o.db);
+    return o;
   }
 
   static inline CorpusWorld* world_ = nullptr;

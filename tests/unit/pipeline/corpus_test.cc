@@ -203,13 +203,12 @@ TEST_F(CorpusTest, EveryFixtureGetsItsExactVerdict) {
 // is refused, never read.
 TEST_F(CorpusTest, CiphertextForAnotherListIsRefused) {
   ASSERT_NE(manifest_, nullptr);
-  auto db = world_->open_db("other-list");
+  auto [db, verifier] = own_database("other-list");
   ASSERT_NE(db, nullptr);
-  Verifier verifier(**config_, *keys_, *db);
   const auto* ops = (*config_)->directory.find_list("ops@lists.example.org");
   ASSERT_NE(ops, nullptr);
   const std::string raw = world_->message("accept-red-on-red-list");
-  auto got = verifier.verify(*gpg_, *ops, raw, std::time(nullptr));
+  auto got = verifier->verify(*gpg_, *ops, raw, std::time(nullptr));
   ASSERT_TRUE(got.has_value()) << got.error().message;
   EXPECT_FALSE(got->accepted);
   EXPECT_EQ(got->refusal, RefusalKind::not_encrypted_to_list);
@@ -220,19 +219,18 @@ TEST_F(CorpusTest, CiphertextForAnotherListIsRefused) {
 // on every other list too (docs/pipeline.md, "Replay").
 TEST_F(CorpusTest, ASignatureAcceptedOnOneListIsAReplayOnAnother) {
   ASSERT_NE(manifest_, nullptr);
-  auto db = world_->open_db("cross-list");
+  auto [db, verifier] = own_database("cross-list");
   ASSERT_NE(db, nullptr);
-  Verifier verifier(**config_, *keys_, *db);
   const auto* ops = (*config_)->directory.find_list("ops@lists.example.org");
   const auto* red = (*config_)->directory.find_list("red@lists.example.org");
   ASSERT_TRUE(ops && red);
   const std::string raw = world_->message("accept-replay-original");
   const std::time_t now = std::time(nullptr);
-  auto first = verifier.verify(*gpg_, *red, raw, now);
+  auto first = verifier->verify(*gpg_, *red, raw, now);
   ASSERT_TRUE(first.has_value());
   ASSERT_TRUE(first->accepted) << intake::reply_for(*first).to_string();
   ASSERT_TRUE(intake::record(*db, *first, *red, "Q1", now).has_value());
-  auto again = verifier.verify(*gpg_, *ops, raw, now);
+  auto again = verifier->verify(*gpg_, *ops, raw, now);
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(intake::reply_for(*again).to_string(), "550 5.7.1 signature was already used (replay)");
   // The same verdict recorded twice (a lost race) is an exact retry of Q1;

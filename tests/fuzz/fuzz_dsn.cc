@@ -25,10 +25,7 @@ bool printable_ascii(std::string_view s) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  mime::initialize();
-  return 0;
-}
+TLPMAIL_FUZZ_INITIALIZE_MIME()
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view in = tlpmail::fuzz::as_view(data, size);

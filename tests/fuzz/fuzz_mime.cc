@@ -27,10 +27,7 @@ void check_entity(const mime::Entity& e) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  mime::initialize();
-  return 0;
-}
+TLPMAIL_FUZZ_INITIALIZE_MIME()
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view raw = tlpmail::fuzz::as_view(data, size);

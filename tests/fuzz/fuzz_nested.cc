@@ -30,10 +30,7 @@ int scan_in_pieces(std::string_view text, bool markup, bool skip_dash, std::size
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  mime::initialize();
-  return 0;
-}
+TLPMAIL_FUZZ_INITIALIZE_MIME()
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;

@@ -100,17 +100,7 @@ Trace run(const SplitInput& in, bool split) {
     FUZZ_CHECK(!"client never settles");
   };
 
-  drain();
-  if (split) {
-    for (std::string_view piece : tlpmail::fuzz::pieces(in)) {
-      if (c.wants_close()) break;
-      c.feed(piece);
-      drain();
-    }
-  } else if (!in.stream.empty()) {
-    c.feed(in.stream);
-    drain();
-  }
+  tlpmail::fuzz::feed_stream(c, in, split, drain);
   c.connection_lost();
   drain();
   FUZZ_CHECK(c.wants_close());
@@ -121,15 +111,12 @@ Trace run(const SplitInput& in, bool split) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const SplitInput in = tlpmail::fuzz::read_split_input(data, size);
-  if (!in.valid) return 0;
-  const Trace split = run(in, true);
   // client.h: output and events do not depend on the split; bytes after
   // the 220 to STARTTLS are a protocol error, so not across a handshake.
-  if (split.tls) return 0;
-  const Trace whole = run(in, false);
-  if (whole.tls) return 0;
-  FUZZ_CHECK(split.output == whole.output);
-  FUZZ_CHECK(split.events == whole.events);
-  return 0;
+  return tlpmail::fuzz::split_and_whole(
+      data, size, run, [](const SplitInput&, const Trace& t) { return !t.tls; },
+      [](const Trace& split, const Trace& whole) {
+        FUZZ_CHECK(split.output == whole.output);
+        FUZZ_CHECK(split.events == whole.events);
+      });
 }

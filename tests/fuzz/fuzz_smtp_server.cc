@@ -150,17 +150,7 @@ Trace run(const SplitInput& in, bool split) {
     FUZZ_CHECK(!"session never settles");
   };
 
-  drain();
-  if (split) {
-    for (std::string_view piece : tlpmail::fuzz::pieces(in)) {
-      if (s.wants_close()) break;
-      s.feed(piece);
-      drain();
-    }
-  } else if (!in.stream.empty()) {
-    s.feed(in.stream);
-    drain();
-  }
+  tlpmail::fuzz::feed_stream(s, in, split, drain);
   if (in.flags & 4) {
     s.shutdown();
   } else if (in.flags & 8) {
@@ -177,21 +167,20 @@ Trace run(const SplitInput& in, bool split) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const SplitInput in = tlpmail::fuzz::read_split_input(data, size);
-  if (!in.valid) return 0;
-  const Trace split = run(in, true);
   // session.h: replies, events other than DataChunk and the content of
   // every message that reaches DataEnded do not depend on the split. Not
   // across STARTTLS (bytes after it in the same feed are discarded), and
   // not when the pipelined input may overflow max_pending_input.
-  if (split.starttls || in.stream.size() >= smtp::SessionOptions{}.max_pending_input) return 0;
-  const Trace whole = run(in, false);
-  if (whole.starttls) return 0;
-  if (split.output != whole.output) {
-    tlpmail::fuzz::show_difference("output, split", split.output, "whole", whole.output);
-  }
-  FUZZ_CHECK(split.output == whole.output);
-  FUZZ_CHECK(split.events == whole.events);
-  FUZZ_CHECK(split.messages == whole.messages);
-  return 0;
+  auto comparable = [](const SplitInput& in, const Trace& t) {
+    return !t.starttls && in.stream.size() < smtp::SessionOptions{}.max_pending_input;
+  };
+  return tlpmail::fuzz::split_and_whole(
+      data, size, run, comparable, [](const Trace& split, const Trace& whole) {
+        if (split.output != whole.output) {
+          tlpmail::fuzz::show_difference("output, split", split.output, "whole", whole.output);
+        }
+        FUZZ_CHECK(split.output == whole.output);
+        FUZZ_CHECK(split.events == whole.events);
+        FUZZ_CHECK(split.messages == whole.messages);
+      });
 }

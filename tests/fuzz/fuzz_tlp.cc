@@ -50,10 +50,7 @@ void check_subject(std::string_view subject) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  mime::initialize();
-  return 0;
-}
+TLPMAIL_FUZZ_INITIALIZE_MIME()
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view in = tlpmail::fuzz::as_view(data, size);

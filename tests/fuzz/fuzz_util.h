@@ -1,7 +1,8 @@
 // Helpers shared by the libFuzzer targets in tests/fuzz: the split header
-// that lets an input choose how a byte stream is cut into feed() calls,
-// and a check that aborts (a finding) when a promised invariant breaks.
-// Test code only; nothing here is linked into tlpmail.
+// that lets an input choose how a byte stream is cut into feed() calls and
+// the feeding itself, a check that aborts (a finding) when a promised
+// invariant breaks, and the GMime set-up of the MIME targets. Test code
+// only; nothing here is linked into tlpmail.
 #pragma once
 
 #include <cstddef>
@@ -12,6 +13,14 @@
 #include <vector>
 
 namespace tlpmail::fuzz {
+
+// LLVMFuzzerInitialize of the targets that parse MIME: GMime is set up once,
+// before the first input (the target includes mime/mime.h).
+#define TLPMAIL_FUZZ_INITIALIZE_MIME()                 \
+  extern "C" int LLVMFuzzerInitialize(int*, char***) { \
+    ::tlpmail::mime::initialize();                     \
+    return 0;                                          \
+  }
 
 // A broken promise: print what and where, then abort so that libFuzzer
 // keeps the input as a crash file.
@@ -85,6 +94,43 @@ inline std::vector<std::string_view> pieces(const SplitInput& in) {
     rest.remove_prefix(len);
   }
   return out;
+}
+
+// Feeds the stream of `in` to a sans-I/O machine (smtp::Session,
+// smtp::ClientSession): cut into pieces when `split`, else in one piece.
+// `drain` runs first and after every feed; feeding stops once the machine
+// wants the connection closed.
+template <class Machine, class Drain>
+void feed_stream(Machine& m, const SplitInput& in, bool split, Drain&& drain) {
+  drain();
+  if (split) {
+    for (std::string_view piece : pieces(in)) {
+      if (m.wants_close()) break;
+      m.feed(piece);
+      drain();
+    }
+  } else if (!in.stream.empty()) {
+    m.feed(in.stream);
+    drain();
+  }
+}
+
+// The differential check of the stream targets: `run(in, split)` traces
+// the input fed in the pieces it chooses (split) and in one piece;
+// `comparable(in, trace)` says whether a run may be compared at all (not
+// across a TLS handshake); `check(split, whole)` compares the two traces.
+// Inputs too short for the split header are skipped.
+template <class Run, class Comparable, class Check>
+int split_and_whole(const std::uint8_t* data, std::size_t size, Run&& run, Comparable&& comparable,
+                    Check&& check) {
+  const SplitInput in = read_split_input(data, size);
+  if (!in.valid) return 0;
+  const auto split = run(in, true);
+  if (!comparable(in, split)) return 0;
+  const auto whole = run(in, false);
+  if (!comparable(in, whole)) return 0;
+  check(split, whole);
+  return 0;
 }
 
 inline std::string_view as_view(const std::uint8_t* data, std::size_t size) {

@@ -182,6 +182,13 @@ const directory::MailingList* find_list_or_report(const Config& c, const Options
   return list;
 }
 
+ConfigAndList load_list_or_report(const Options& o, std::ostream& out, std::ostream& err) {
+  auto cfg = load_config_or_report(o, out, err);
+  if (!cfg) return {};
+  const auto* list = find_list_or_report(*cfg, o, err);
+  return {std::move(cfg), list};
+}
+
 int check_config(const Options& o, std::ostream& out, std::ostream& err) {
   std::vector<Diagnostic> diags;
   auto cfg = load(o, out, err, diags);

@@ -55,6 +55,14 @@ std::shared_ptr<const config::Config> load_config_or_report(const Options& o, st
 const directory::MailingList* find_list_or_report(const config::Config& c, const Options& o,
                                                   std::ostream& err);
 
+// Both of the above, for the commands about one list: the list is null
+// (and the problem reported) when either could not be had.
+struct ConfigAndList {
+  std::shared_ptr<const config::Config> config;
+  const directory::MailingList* list = nullptr;
+};
+ConfigAndList load_list_or_report(const Options& o, std::ostream& out, std::ostream& err);
+
 int check_config(const Options& o, std::ostream& out, std::ostream& err);
 int lists(const Options& o, std::ostream& out, std::ostream& err);
 // members ADDRESS: also each member's directory review and bounce streak

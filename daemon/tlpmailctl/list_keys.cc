@@ -47,6 +47,12 @@ constexpr const char* kNoKeyYet =
 
 fs::path home_of(const config::Config& c) { return c.paths.state_dir / "gnupg"; }
 
+// "tlpmailctl: <what>" on err; the command's exit status 1.
+int fail(std::ostream& err, const std::string& what) {
+  err << "tlpmailctl: " << what << "\n";
+  return 1;
+}
+
 // Replaces every `from` in `text` (snapshot paths in lib/openpgp's
 // messages become the real home's path, which the admin can act on).
 std::string replace_all(std::string text, const std::string& from, const std::string& to) {
@@ -204,42 +210,21 @@ void warn_about_list_keys(const config::Config& c, std::ostream& err) {
 }
 
 int list_key(const Options& o, std::ostream& out, std::ostream& err) {
-  auto cfg = load_config_or_report(o, out, err);
-  if (!cfg) return 1;
-  const auto* list = find_list_or_report(*cfg, o, err);
+  const auto [cfg, list] = load_list_or_report(o, out, err);
   if (!list) return 1;
   const fs::path real = home_of(*cfg);
-  const std::string no_key = "tlpmailctl: no key for list " + list->address + " yet" + kNoKeyYet;
+  const std::string no_key = "no key for list " + list->address + " yet" + kNoKeyYet;
   auto snap = snapshot(real);
-  if (!snap) {
-    err << "tlpmailctl: " << snap.error().message << "\n";
-    return 1;
-  }
-  if (!snap->has_value()) {
-    err << no_key << "\n";
-    return 1;
-  }
+  if (!snap) return fail(err, snap.error().message);
+  if (!snap->has_value()) return fail(err, no_key);
   auto ctx = openpgp::Context::open((*snap)->path());
-  if (!ctx) {
-    err << "tlpmailctl: " << ctx.error().message << "\n";
-    return 1;
-  }
+  if (!ctx) return fail(err, ctx.error().message);
   auto found = find_in(*ctx, real, list->address);
-  if (!found) {
-    err << "tlpmailctl: " << found.error().message << "\n";
-    return 1;
-  }
-  if (!found->has_value()) {
-    err << no_key << "\n";
-    return 1;
-  }
+  if (!found) return fail(err, found.error().message);
+  if (!found->has_value()) return fail(err, no_key);
   const std::string fpr = (*found)->fingerprint;
   auto armored = openpgp::export_public(*ctx, fpr);
-  if (!armored) {
-    err << "tlpmailctl: " << replace_all(armored.error().message, ctx->home().string(), real)
-        << "\n";
-    return 1;
-  }
+  if (!armored) return fail(err, replace_all(armored.error().message, ctx->home().string(), real));
   if (o.json) {
     out << toml::json_formatter{toml::table{
                {"list", list->address}, {"fingerprint", fpr}, {"armored", *armored}}}
@@ -251,11 +236,9 @@ int list_key(const Options& o, std::ostream& out, std::ostream& err) {
 }
 
 int import_list_key(const Options& o, std::ostream& out, std::ostream& err) {
-  auto cfg = load_config_or_report(o, out, err);
-  if (!cfg) return 1;
-  const fs::path file = o.args.at(1);
-  const auto* list = find_list_or_report(*cfg, o, err);
+  const auto [cfg, list] = load_list_or_report(o, out, err);
   if (!list) return 1;
+  const fs::path file = o.args.at(1);
   const fs::path state_dir = cfg->paths.state_dir;
   const fs::path home = home_of(*cfg);
   for (const auto& dir : {state_dir, home}) {
@@ -367,6 +350,28 @@ Result<Snapshot> open_snapshot(const fs::path& real) {
   return Snapshot{std::move(**snap), std::move(*ctx)};
 }
 
+// Where a key-changing command works: the session on the daemon's home and
+// a snapshot of that home, changed first and imported from afterwards.
+struct KeyWork {
+  HomeSession session;
+  Snapshot snap;
+
+  const fs::path& real() const { return session.home(); }
+  // `e`'s message with the snapshot's path replaced by the daemon's home
+  // (a path the admin can act on).
+  std::string named(const Error& e) const {
+    return replace_all(e.message, snap.home.path().string(), real().string());
+  }
+};
+
+Result<KeyWork> open_key_work(const config::Config& c) {
+  auto session = HomeSession::open(c);
+  if (!session) return Unexpected(session.error());
+  auto snap = open_snapshot(session->home());
+  if (!snap) return Unexpected(snap.error());
+  return KeyWork{std::move(*session), std::move(*snap)};
+}
+
 // Imports `data` into the daemon's home; the message names `what`.
 Result<void> import_into(const fs::path& home, std::string_view data, const std::string& what) {
   auto ctx = openpgp::Context::open(home);
@@ -392,11 +397,6 @@ void warn_foreign(const fs::path& state_dir, const fs::path& home, std::ostream&
         << " do not belong to " << user_name(owner) << ", who owns " << state_dir.string()
         << "; run: chown -R " << user_name(owner) << ": " << home.string() << "\n";
   }
-}
-
-int fail(std::ostream& err, const std::string& what) {
-  err << "tlpmailctl: " << what << "\n";
-  return 1;
 }
 
 toml::array not_reached_json(const std::vector<fanout::Withheld>& w) {
@@ -436,52 +436,46 @@ Result<void> publish_file(const fs::path& path, std::string_view data, mode_t mo
 }  // namespace
 
 int rotate_list_key(const Options& o, std::ostream& out, std::ostream& err) {
-  auto cfg = load_config_or_report(o, out, err);
-  if (!cfg) return 1;
-  const auto* list = find_list_or_report(*cfg, o, err);
+  const auto [cfg, list] = load_list_or_report(o, out, err);
   if (!list) return 1;
   if (o.grace_days < 0 || o.grace_days > 365) {
     return fail(err, "--grace wants 0 to 365 days, got " + std::to_string(o.grace_days));
   }
-  auto session = HomeSession::open(*cfg);
-  if (!session) return fail(err, session.error().message);
-  const fs::path real = session->home();
-  auto snap = open_snapshot(real);
-  if (!snap) return fail(err, snap.error().message);
-  openpgp::Context& gpg = snap->ctx;
-  const std::string snap_home = snap->home.path().string();
-  auto named = [&](const Error& e) { return replace_all(e.message, snap_home, real.string()); };
+  auto work = open_key_work(*cfg);
+  if (!work) return fail(err, work.error().message);
+  const fs::path real = work->real();
+  openpgp::Context& gpg = work->snap.ctx;
 
   // 1. In the snapshot: the successor, certified; the members' keys; the
   // announcement, signed while the old key has no end yet; the grace.
   auto keys = openpgp::find_list_keys(gpg, list->address);
-  if (!keys) return fail(err, named(keys.error()));
+  if (!keys) return fail(err, work->named(keys.error()));
   if (!keys->has_value()) {
     return fail(err, "no key for list " + list->address + " yet" + kNoKeyYet);
   }
   const std::string old_fpr = (*keys)->current.fingerprint;
   const std::time_t now = std::time(nullptr);
-  auto report = keyring::load_keys(*cfg, snap->home.path(), now);
-  if (!report) return fail(err, "cannot read the members' keys: " + named(report.error()));
+  auto report = keyring::load_keys(*cfg, work->snap.home.path(), now);
+  if (!report) return fail(err, "cannot read the members' keys: " + work->named(report.error()));
   auto new_fpr = openpgp::create_successor_key(gpg, list->address, key_name(*list));
-  if (!new_fpr) return fail(err, named(new_fpr.error()));
+  if (!new_fpr) return fail(err, work->named(new_fpr.error()));
   auto armored = openpgp::export_key(gpg, *new_fpr, openpgp::KeyExport::public_full, true);
-  if (!armored) return fail(err, named(armored.error()));
+  if (!armored) return fail(err, work->named(armored.error()));
   const std::time_t grace = static_cast<std::time_t>(o.grace_days) * 86400;
   fanout::KeyChange change{old_fpr, *new_fpr, *armored, now + grace, now};
   auto announcement = fanout::announce_new_list_key(gpg, *cfg, *report, *list, change);
-  if (!announcement) return fail(err, named(announcement.error()));
+  if (!announcement) return fail(err, work->named(announcement.error()));
   if (auto r = openpgp::end_grace_in(gpg, old_fpr, grace > 0 ? grace : 1); !r) {
-    return fail(err, named(r.error()));
+    return fail(err, work->named(r.error()));
   }
   Wiped secret;
   {
     auto s = openpgp::export_key(gpg, *new_fpr, openpgp::KeyExport::secret, false);
-    if (!s) return fail(err, named(s.error()));
+    if (!s) return fail(err, work->named(s.error()));
     secret.value = std::move(*s);
   }
   auto old_public = openpgp::export_key(gpg, old_fpr, openpgp::KeyExport::public_full, false);
-  if (!old_public) return fail(err, named(old_public.error()));
+  if (!old_public) return fail(err, work->named(old_public.error()));
 
   // 2. Into the daemon's home: the new key whole (it is the current key
   // from this import on), then the old key's new expiry.
@@ -553,9 +547,7 @@ int rotate_list_key(const Options& o, std::ostream& out, std::ostream& err) {
 }
 
 int retire_list_key(const Options& o, std::ostream& out, std::ostream& err) {
-  auto cfg = load_config_or_report(o, out, err);
-  if (!cfg) return 1;
-  const auto* list = find_list_or_report(*cfg, o, err);
+  const auto [cfg, list] = load_list_or_report(o, out, err);
   if (!list) return 1;
   const std::string fpr = openpgp::normalize_fingerprint(o.args.at(1));
   if (fpr.empty()) return fail(err, "not a fingerprint: '" + o.args.at(1) + "'");
@@ -578,27 +570,21 @@ int retire_list_key(const Options& o, std::ostream& out, std::ostream& err) {
 }
 
 int extend_list_key(const Options& o, std::ostream& out, std::ostream& err) {
-  auto cfg = load_config_or_report(o, out, err);
-  if (!cfg) return 1;
-  const auto* list = find_list_or_report(*cfg, o, err);
+  const auto [cfg, list] = load_list_or_report(o, out, err);
   if (!list) return 1;
   if (o.days < 1 || o.days > 10 * 365) {
     return fail(err, "--days wants 1 to 3650 days, got " + std::to_string(o.days));
   }
-  auto session = HomeSession::open(*cfg);
-  if (!session) return fail(err, session.error().message);
-  const fs::path real = session->home();
-  auto snap = open_snapshot(real);
-  if (!snap) return fail(err, snap.error().message);
-  const std::string snap_home = snap->home.path().string();
-  auto named = [&](const Error& e) { return replace_all(e.message, snap_home, real.string()); };
-  auto fpr = openpgp::extend_list_key(snap->ctx, list->address, o.days);
-  if (!fpr) return fail(err, named(fpr.error()));
-  auto added = openpgp::add_request_user_id(snap->ctx, *fpr, list->address);
-  if (!added) return fail(err, named(added.error()));
-  auto extended = openpgp::export_key(snap->ctx, *fpr, openpgp::KeyExport::public_full, false);
-  if (!extended) return fail(err, named(extended.error()));
-  auto facts = snap->ctx.find_key(*fpr);
+  auto work = open_key_work(*cfg);
+  if (!work) return fail(err, work.error().message);
+  const fs::path real = work->real();
+  auto fpr = openpgp::extend_list_key(work->snap.ctx, list->address, o.days);
+  if (!fpr) return fail(err, work->named(fpr.error()));
+  auto added = openpgp::add_request_user_id(work->snap.ctx, *fpr, list->address);
+  if (!added) return fail(err, work->named(added.error()));
+  auto extended = openpgp::export_key(work->snap.ctx, *fpr, openpgp::KeyExport::public_full, false);
+  if (!extended) return fail(err, work->named(extended.error()));
+  auto facts = work->snap.ctx.find_key(*fpr);
   if (!facts || !facts->has_value()) return fail(err, "the extended key " + *fpr + " is gone");
   if (auto r = import_into(real, *extended, "the extended list key " + *fpr); !r) {
     return fail(err, r.error().message);

@@ -22,32 +22,28 @@ constexpr auto kIoOpNames =
 static_assert(util::names_cover(kIoOpNames, IoOp::lock));
 std::string_view to_string(IoOp op) { return util::name_of(kIoOpNames, op, "io"); }
 
-namespace {
-
-// The kind of fault an errno is to the spool.
-IoFault fault_of(int err) {
-  switch (err) {
-    case ENOSPC:
-    case EDQUOT:
-      return IoFault::no_space;
-    case ENOENT:
-      return IoFault::not_found;
-    case EEXIST:
-      return IoFault::already_exists;
-    case EWOULDBLOCK:
-      return IoFault::busy;
-    default:
-      return IoFault::other;
-  }
-}
-
-}  // namespace
-
 IoError io_error_from_errno(IoOp op, const std::string& path, int err) {
   IoError e;
   e.op = op;
   e.sys_errno = err;
-  e.fault = fault_of(err);
+  switch (err) {
+    case ENOSPC:
+    case EDQUOT:
+      e.fault = IoFault::no_space;
+      break;
+    case ENOENT:
+      e.fault = IoFault::not_found;
+      break;
+    case EEXIST:
+      e.fault = IoFault::already_exists;
+      break;
+    case EWOULDBLOCK:
+      e.fault = IoFault::busy;
+      break;
+    default:
+      e.fault = IoFault::other;
+      break;
+  }
   e.message = std::string(to_string(op)) + " " + path + ": " + std::strerror(err);
   return e;
 }

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,16 @@ class PublishTest : public CryptoTest {
     std::vector<std::string> uids;
     std::vector<std::string> subkeys;  // capability field of each "sub" line
   };
+  // A new key for kList as find_list_key() finds it (the key just made);
+  // nullopt, and a test failure, when it does not.
+  std::optional<KeyFacts> new_list_key() {
+    const std::string fpr = make_list_key(kList);
+    auto facts = find_list_key(*ctx_, kList);
+    EXPECT_TRUE(facts && facts->has_value());
+    if (!facts || !facts->has_value()) return std::nullopt;
+    EXPECT_EQ((*facts)->fingerprint, fpr);
+    return *facts;
+  }
   Seen import_elsewhere(const std::string& binary) {
     auto other = tk::new_home();
     EXPECT_TRUE(other);
@@ -96,10 +107,9 @@ TEST_F(PublishTest, V4FingerprintMatchesGpg) {
 }
 
 TEST_F(PublishTest, AutocryptKeyIsTheMinimalKey) {
-  const std::string fpr = make_list_key(kList);
-  auto facts = find_list_key(*ctx_, kList);
-  ASSERT_TRUE(facts && facts->has_value());
-  auto data = autocrypt_key_of(*ctx_, **facts, kList);
+  const std::optional<KeyFacts> facts = new_list_key();
+  ASSERT_TRUE(facts);
+  auto data = autocrypt_key_of(*ctx_, *facts, kList);
   ASSERT_TRUE(data) << data.error().message;
   // Primary key, the list's user ID and its self-signature, the
   // encryption subkey and its binding signature: nothing else.
@@ -109,27 +119,26 @@ TEST_F(PublishTest, AutocryptKeyIsTheMinimalKey) {
   for (const Packet& p : *packets) tags.push_back(p.tag);
   EXPECT_EQ(tags, (std::vector<int>{6, 13, 2, 14, 2}));
   const Seen seen = import_elsewhere(*data);
-  EXPECT_EQ(seen.fingerprint, fpr);
+  EXPECT_EQ(seen.fingerprint, facts->fingerprint);
   EXPECT_EQ(seen.uids, std::vector<std::string>{"Ops List <" + kList + ">"});
   EXPECT_EQ(seen.subkeys, std::vector<std::string>{"e"});
   // An address the key has no user ID for.
-  auto none = autocrypt_key_of(*ctx_, **facts, "other@lists.example");
+  auto none = autocrypt_key_of(*ctx_, *facts, "other@lists.example");
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().message, "key: no user ID for other@lists.example");
 }
 
 TEST_F(PublishTest, WkdKeyHasOnlyTheAddressAskedFor) {
-  const std::string fpr = make_list_key(kList);
-  auto facts = find_list_key(*ctx_, kList);
-  ASSERT_TRUE(facts && facts->has_value());
-  auto list = wkd_key_of(*ctx_, **facts, kList);
+  const std::optional<KeyFacts> facts = new_list_key();
+  ASSERT_TRUE(facts);
+  auto list = wkd_key_of(*ctx_, *facts, kList);
   ASSERT_TRUE(list) << list.error().message;
-  auto request = wkd_key_of(*ctx_, **facts, "OPS-request@lists.example");
+  auto request = wkd_key_of(*ctx_, *facts, "OPS-request@lists.example");
   ASSERT_TRUE(request) << request.error().message;
   const Seen a = import_elsewhere(*list);
   const Seen b = import_elsewhere(*request);
-  EXPECT_EQ(a.fingerprint, fpr);
-  EXPECT_EQ(b.fingerprint, fpr);
+  EXPECT_EQ(a.fingerprint, facts->fingerprint);
+  EXPECT_EQ(b.fingerprint, facts->fingerprint);
   EXPECT_EQ(a.uids, std::vector<std::string>{"Ops List <" + kList + ">"});
   EXPECT_EQ(b.uids, std::vector<std::string>{"Ops List <ops-request@lists.example>"});
   EXPECT_EQ(a.subkeys, std::vector<std::string>{"e"});

@@ -146,6 +146,13 @@ int run(const daemon::Options& options) {
   auto memory = std::make_shared<intake::MemoryBudget>(config.server.max_message_memory);
 
   asio::thread_pool pool(kWorkerThreads);
+  // The fan-outs and the relay's bookkeeping get threads of their own: on
+  // the shared pool a burst of postings queued every fan-out behind the
+  // intake's verifications (docs/performance.md, "Fan-out at scale").
+  // At most fanout_workers of them fan out at a time; the rest keep the
+  // scheduler's short database work from waiting behind a long fan-out.
+  delivery::OutgoingOptions out_options;
+  asio::thread_pool outgoing_pool(out_options.fanout_workers + 2);
   {
     net::Server server(io, pool.get_executor(), timeouts);
     if (auto r = server.listen(config.server.listen); !r) {
@@ -167,7 +174,6 @@ int run(const daemon::Options& options) {
     server.set_settings(metrics_service ? metrics_service->instrument(std::move(settings))
                                         : std::move(settings));
 
-    delivery::OutgoingOptions out_options;
     out_options.hold_spool = options.hold_spool;
     if (options.timeouts) {
       // Tests: short relay timeouts and retry delays (the retry schedule
@@ -185,7 +191,7 @@ int run(const daemon::Options& options) {
       out_options.retry = rp;
     }
     if (options.outbox_poll) out_options.outbox_poll = *options.outbox_poll;
-    delivery::Outgoing outgoing(io, pool, **spool, **db, daemon::outgoing_setup(*runtime),
+    delivery::Outgoing outgoing(io, outgoing_pool, **spool, **db, daemon::outgoing_setup(*runtime),
                                 out_options);
     if (auto r = outgoing.start(); !r) {
       pool.join();
@@ -236,6 +242,7 @@ int run(const daemon::Options& options) {
     metrics::remove_status(state_dir, status.pid);
   }
   pool.join();
+  outgoing_pool.join();
   log::event(level_enum::info, "-", "stopped", {});
   spdlog::default_logger()->flush();
   return 0;

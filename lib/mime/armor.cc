@@ -64,7 +64,7 @@ bool is_end_line(std::string_view line, std::string_view label) {
 
 ArmorKind kind_of_label(std::string_view label) {
   if (label == "SIGNED MESSAGE") return ArmorKind::signed_message;
-  if (label == "MESSAGE" || label.substr(0, 15) == "MESSAGE, PART ") return ArmorKind::message;
+  if (label == "MESSAGE" || label.starts_with("MESSAGE, PART ")) return ArmorKind::message;
   if (label == "SIGNATURE") return ArmorKind::signature;
   if (label == "PUBLIC KEY BLOCK") return ArmorKind::public_key;
   if (label == "PRIVATE KEY BLOCK" || label == "SECRET KEY BLOCK") return ArmorKind::private_key;

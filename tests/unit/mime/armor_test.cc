@@ -56,6 +56,18 @@ TEST(FindArmorBlocks, DashEscapedAndQuotedLinesAreNotMarkers) {
   EXPECT_TRUE(find_armor_blocks("text -----BEGIN PGP MESSAGE-----\n").empty());
 }
 
+// RFC 4880 6.2: "BEGIN PGP MESSAGE, PART X/Y" is an encrypted message too
+// (cppcheck found the prefix compared with a length of 15 for 14 letters).
+TEST(FindArmorBlocks, MultiPartMessageIsAMessage) {
+  const std::string text =
+      "-----BEGIN PGP MESSAGE, PART 1/2-----\nabc\n-----END PGP MESSAGE, PART 1/2-----\n";
+  const std::vector<ArmorBlock> got = find_armor_blocks(text);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].kind, ArmorKind::message);
+  EXPECT_TRUE(got[0].terminated);
+  EXPECT_TRUE(std::holds_alternative<InlineEncrypted>(classify_inline(text, "the body")));
+}
+
 TEST(FindArmorBlocks, UnterminatedRunsToTheEnd) {
   const std::string text = "a\n-----BEGIN PGP MESSAGE-----\nabc\n";
   const std::vector<ArmorBlock> got = find_armor_blocks(text);

@@ -12,11 +12,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <string_view>
 
 #include "util/text.h"
 
@@ -88,8 +90,17 @@ bool journal_reachable() {
 bool stderr_is_journal_stream() {
   const char* v = std::getenv("JOURNAL_STREAM");
   if (v == nullptr) return false;
+  // from_chars, not sscanf: an out-of-range number is an error, not UB.
+  const std::string_view text(v);
+  const std::size_t colon = text.find(':');
+  if (colon == std::string_view::npos) return false;
   unsigned long long dev = 0, ino = 0;
-  if (std::sscanf(v, "%llu:%llu", &dev, &ino) != 2) return false;
+  const char* const end = text.data() + text.size();
+  auto d = std::from_chars(text.data(), text.data() + colon, dev);
+  auto i = std::from_chars(text.data() + colon + 1, end, ino);
+  if (d.ec != std::errc() || d.ptr != text.data() + colon || i.ec != std::errc() || i.ptr != end) {
+    return false;
+  }
   struct stat st {};
   if (::fstat(STDERR_FILENO, &st) != 0) return false;
   return static_cast<unsigned long long>(st.st_dev) == dev &&

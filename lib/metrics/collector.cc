@@ -16,7 +16,10 @@ namespace {
 
 constexpr std::time_t kListKeyEvery = 600;
 
-const std::vector<double> kSecondsBuckets = {1, 2, 5, 10, 30, 60, 300, 900, 3600, 14400, 86400};
+// A function, not a static vector: nothing that can throw before main().
+std::vector<double> seconds_buckets() {
+  return {1, 2, 5, 10, 30, 60, 300, 900, 3600, 14400, 86400};
+}
 
 }  // namespace
 
@@ -42,10 +45,10 @@ Collector::Collector(Registry& registry, std::filesystem::path database)
   r.declare("tlpmail_fanout_seconds", Type::histogram,
             "Time from spooling an accepted message to its copies in the outbox "
             "(one-second resolution).",
-            kSecondsBuckets);
+            seconds_buckets());
   r.declare("tlpmail_delivery_seconds", Type::histogram,
             "Time from queueing a copy to the relay taking it (one-second resolution).",
-            kSecondsBuckets);
+            seconds_buckets());
   r.declare("tlpmail_member_keys", Type::gauge,
             "Pinned member keys by status (ok, expires soon, expired, revoked, ...).");
   r.declare("tlpmail_list_key_expiry_days", Type::gauge,

@@ -20,11 +20,14 @@ bool is_valid_queue_id(std::string_view s) {
   return true;
 }
 
-QueueIdGenerator::QueueIdGenerator() {
+// Seeded in the member's initialiser, not after a default (fixed) seed.
+static std::mt19937_64 seeded_from_device() {
   std::random_device rd;
   std::seed_seq seq{rd(), rd(), rd(), rd()};
-  rng_.seed(seq);
+  return std::mt19937_64(seq);
 }
+
+QueueIdGenerator::QueueIdGenerator() : rng_(seeded_from_device()) {}
 
 void QueueIdGenerator::observe(std::string_view id) {
   if (!is_valid_queue_id(id)) return;
@@ -41,7 +44,7 @@ QueueId QueueIdGenerator::next(std::chrono::system_clock::time_point now) {
   if (v <= last_) v = last_ + 1;
   last_ = v;
   char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  (void)std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
   return QueueId(buf);
 }
 

@@ -93,7 +93,7 @@ toml::table summary_json(const comcheck::Summary& s) {
 
 int start(const Options& o, const config::Config& cfg, const directory::MailingList& list,
           std::ostream& out, std::ostream& err) {
-  std::int64_t deadline = 48 * 3600, spread = 0;
+  std::int64_t deadline = std::int64_t{48} * 3600, spread = 0;
   if (!o.deadline.empty()) {
     auto d = config::parse_duration(o.deadline);
     if (!d || *d < 1) {
@@ -250,7 +250,7 @@ int history(const Options& o, const config::Config& cfg, const std::string& addr
                   "SUCCESS RATE", "MEDIAN LATENCY"});
   for (const auto& p : *points) {
     char rate[16];
-    std::snprintf(rate, sizeof rate, "%.1f%%", p.success_rate * 100.0);
+    (void)std::snprintf(rate, sizeof rate, "%.1f%%", p.success_rate * 100.0);
     t.add({std::to_string(p.id), comcheck::utc_minute(p.started_at).substr(0, 16),
            p.review ? "check+review" : "check", p.closed ? "closed" : "open",
            std::to_string(p.members), std::to_string(p.answered), rate,

@@ -22,7 +22,7 @@ namespace tlpmail::ctl {
 namespace {
 
 // A spooled message waits for its fan-out this long before it is a problem.
-constexpr std::int64_t kSpoolAlarm = 15 * 60;
+constexpr std::int64_t kSpoolAlarm = std::int64_t{15} * 60;
 
 std::string utc(std::int64_t t) {
   if (t == 0) return "never";
@@ -33,7 +33,9 @@ std::string span(std::int64_t s) {
   if (s < 0) s = 0;
   if (s < 120) return std::to_string(s) + "s";
   if (s < 7200) return std::to_string(s / 60) + "m";
-  if (s < 2 * 86400) return std::to_string(s / 3600) + "h" + std::to_string(s % 3600 / 60) + "m";
+  if (s < std::int64_t{2} * 86400) {
+    return std::to_string(s / 3600) + "h" + std::to_string(s % 3600 / 60) + "m";
+  }
   return std::to_string(s / 86400) + "d" + std::to_string(s % 86400 / 3600) + "h";
 }
 

@@ -60,7 +60,7 @@ struct CopyFact {
 
 // A delivered copy younger than this may still bounce: it neither counts
 // nor breaks a streak.
-inline constexpr std::int64_t kBounceWindow = 24 * 60 * 60;
+inline constexpr std::int64_t kBounceWindow = std::int64_t{24} * 60 * 60;
 // How many copies are looked at, at most.
 inline constexpr std::size_t kStreakHorizon = 100;
 

@@ -213,7 +213,7 @@ Result<void> close_expired(openpgp::Context& gpg, const Env& env, std::time_t no
     ++out.closed;
     out.reports += letters.size();
     char rate[16];
-    std::snprintf(rate, sizeof rate, "%.4f", s.success_rate);
+    (void)std::snprintf(rate, sizeof rate, "%.4f", s.success_rate);
     log::event(level_enum::info, "-", "comcheck",
                {{"check", std::to_string(check.id)},
                 {"list", check.list},

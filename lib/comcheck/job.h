@@ -36,7 +36,7 @@ struct Env {
 // run); the rest go at the next tick.
 inline constexpr std::size_t kSendsPerRun = 200;
 // Deadline and spread of the checks the daemon starts by itself.
-inline constexpr std::int64_t kAutomaticDeadline = 48 * 3600;
+inline constexpr std::int64_t kAutomaticDeadline = std::int64_t{48} * 3600;
 inline constexpr std::int64_t kAutomaticSpread = 0;
 
 struct RunSummary {

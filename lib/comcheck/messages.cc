@@ -12,8 +12,8 @@
 namespace tlpmail::comcheck {
 namespace {
 
-constexpr std::size_t kMaxRead = 64 * 1024;
-constexpr std::size_t kMaxOwnText = 8 * 1024;
+constexpr std::size_t kMaxRead = std::size_t{64} * 1024;
+constexpr std::size_t kMaxOwnText = std::size_t{8} * 1024;
 
 std::string or_not_set(const std::string& s) { return s.empty() ? "(not set)" : s; }
 
@@ -51,7 +51,7 @@ std::string entry_text(const directory::Person& p) {
   std::string s;
   auto line = [&s](const char* name, const std::string& value) {
     char buf[32];
-    std::snprintf(buf, sizeof buf, "  %-17s ", name);
+    (void)std::snprintf(buf, sizeof buf, "  %-17s ", name);
     s += buf + or_not_set(value) + "\n";
   };
   line("email:", p.email);
@@ -194,7 +194,7 @@ std::string correction_body(const directory::MailingList& list, const Check& che
 std::string report_subject(const directory::MailingList& list, const Check& check,
                            double success_rate) {
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%.1f%%", success_rate * 100.0);
+  (void)std::snprintf(buf, sizeof buf, "%.1f%%", success_rate * 100.0);
   return "[" + list.local_part() + "] " +
          (check.review ? "communication check and review " : "communication check ") +
          std::to_string(check.id) + " report: " + buf + " answered";

@@ -27,7 +27,7 @@ std::string utc_format(std::int64_t t, const char* format) {
 
 std::string percent(double rate) {
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%.1f%%", rate * 100.0);
+  (void)std::snprintf(buf, sizeof buf, "%.1f%%", rate * 100.0);
   return buf;
 }
 
@@ -115,7 +115,7 @@ std::string html_escape(std::string_view s) {
 
 std::string num(double v) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", v);
+  (void)std::snprintf(buf, sizeof buf, "%.1f", v);
   return buf;
 }
 
@@ -158,7 +158,8 @@ std::string rate_chart(const std::vector<Point>& history) {
   const std::size_t label_every = n > 12 ? (n + 11) / 12 : 1;
   for (std::size_t i = 0; i < n; ++i) {
     const Point& p = history[i];
-    const double x = n == 1 ? left + pw / 2 : left + pw * static_cast<double>(i) / (n - 1);
+    const double x =
+        n == 1 ? left + pw / 2 : left + pw * static_cast<double>(i) / static_cast<double>(n - 1);
     const double y = top + ph * (1.0 - p.success_rate);
     line += (line.empty() ? "" : " ") + num(x) + "," + num(y);
     svg += "<circle cx=\"" + num(x) + "\" cy=\"" + num(y) + "\" r=\"4\" fill=\"" +
@@ -190,10 +191,10 @@ std::string latency_chart(const Summary& s) {
   static constexpr std::array<Bin, 8> kBins = {{{60, "< 1 min"},
                                                 {600, "1-10 min"},
                                                 {3600, "10-60 min"},
-                                                {4 * 3600, "1-4 h"},
-                                                {12 * 3600, "4-12 h"},
+                                                {std::int64_t{4} * 3600, "1-4 h"},
+                                                {std::int64_t{12} * 3600, "4-12 h"},
                                                 {86400, "12-24 h"},
-                                                {2 * 86400, "1-2 days"},
+                                                {std::int64_t{2} * 86400, "1-2 days"},
                                                 {INT64_MAX, "> 2 days"}}};
   std::array<int, kBins.size()> counts{};
   for (const MemberResult& m : s.members) {
@@ -215,7 +216,7 @@ std::string latency_chart(const Summary& s) {
          "\" y2=\"" + num(top + ph) + "\" stroke=\"#999\"/>";
   for (std::size_t i = 0; i < kBins.size(); ++i) {
     const double bh = ph * counts[i] / most;
-    const double x = left + slot * i + slot * 0.15;
+    const double x = left + slot * static_cast<double>(i) + slot * 0.15;
     svg += "<rect x=\"" + num(x) + "\" y=\"" + num(top + ph - bh) + "\" width=\"" +
            num(slot * 0.7) + "\" height=\"" + num(bh) + "\" fill=\"#3c9a5f\"><title>" +
            kBins[i].label + ": " + std::to_string(counts[i]) + "</title></rect>";
@@ -351,7 +352,9 @@ std::string report_html(const Summary& s, const std::vector<Point>& history,
   for (const MemberResult& m : s.members) {
     const std::string state(to_string(m.state));
     std::string note = m.reason;
-    if (!m.review_result.empty()) note += (note.empty() ? "" : "; ") + ("review " + m.review_result);
+    if (!m.review_result.empty()) {
+      note.append(note.empty() ? "" : "; ").append("review ").append(m.review_result);
+    }
     h += "<tr><td>" + html_escape(m.email) + "</td><td>" + html_escape(m.organization) +
          "</td><td><span class=\"state " + state + "\">" + state + "</span></td><td>" +
          (m.sent_at ? utc_format(m.sent_at, "%Y-%m-%d %H:%M:%S") : "-") + "</td><td>" +

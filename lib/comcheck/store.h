@@ -72,7 +72,7 @@ struct NewCheck {
   std::string list;
   std::string origin{kManual};
   bool review = false;
-  std::int64_t deadline_s = 48 * 3600;
+  std::int64_t deadline_s = std::int64_t{48} * 3600;
   std::int64_t spread_s = 0;  // < deadline_s
   std::vector<NewMember> members;
 };

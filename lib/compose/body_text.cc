@@ -41,7 +41,7 @@ EncodedBody encode_text_body(std::string_view text) {
     if (c == '\r' && i + 1 < crlf.size() && crlf[i + 1] == '\n') {
       line = 0;
       ++i;
-    } else if (c == '\r' || c == '\0') {
+    } else if (c == '\r' || c == '\0') {  // NOLINT(bugprone-branch-clone): two reasons, kept apart
       plain = false;
     } else if (++line > kMaxBodyLine) {
       plain = false;

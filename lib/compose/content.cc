@@ -43,6 +43,7 @@ Result<std::string> content_of_message(std::string_view raw) {
       body = next;
       break;
     }
+    // cppcheck-suppress stlOutOfBounds ; a line was found at pos and is not empty: pos < end
     const char first = raw[pos];
     if (first == ' ' || first == '\t') {
       if (!fields.empty()) fields.back().end = next;  // continuation line

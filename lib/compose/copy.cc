@@ -67,7 +67,7 @@ std::string prefixed(const std::string& tag, std::string_view prefix, std::strin
 
 // "0123 4567 89AB ...": 40 hex digits in groups of four; anything else as is.
 std::string grouped_fingerprint(std::string_view fpr) {
-  const std::string clean = clean_text(fpr);
+  std::string clean = clean_text(fpr);  // not const: returned, so moved
   if (clean.size() != 40) return clean;
   std::string out;
   for (std::size_t i = 0; i < clean.size(); ++i) {

@@ -295,6 +295,7 @@ std::string header_field(std::string_view name, const std::vector<Token>& tokens
 
 std::string header_field(std::string_view name, const std::vector<std::string>& plain) {
   std::vector<Token> tokens;
+  tokens.reserve(plain.size());
   for (const std::string& p : plain) tokens.push_back(Token{p, false});
   return header_field(name, tokens);
 }
@@ -311,9 +312,9 @@ std::string rfc5322_date(std::time_t t) {
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%s, %d %s %04d %02d:%02d:%02d +0000", kDays[tm.tm_wday % 7],
-                tm.tm_mday, kMonths[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                tm.tm_sec);
+  (void)std::snprintf(buf, sizeof buf, "%s, %d %s %04d %02d:%02d:%02d +0000", kDays[tm.tm_wday % 7],
+                      tm.tm_mday, kMonths[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                      tm.tm_sec);
   return buf;
 }
 

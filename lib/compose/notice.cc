@@ -118,7 +118,7 @@ std::string body_entity(const NoticeFacts& f, const std::string& fields) {
   if (!protected_param.empty()) type.push_back(protected_param);
   std::string out = header_field("Content-Type", type) + fields + "\r\n";
   for (const std::string& p : parts) {
-    out += "--" + boundary + "\r\n" + p;
+    out.append("--").append(boundary).append("\r\n").append(p);
     if (out.compare(out.size() - 2, 2, "\r\n") != 0) out += "\r\n";
   }
   out += "--" + boundary + "--\r\n";

@@ -36,7 +36,7 @@ Result<std::string> read_text(const fs::path& path) {
   while ((n = std::fread(buf, 1, sizeof buf, file)) > 0) out.append(buf, n);
   bool failed = std::ferror(file) != 0;
   int err = errno;
-  std::fclose(file);
+  (void)std::fclose(file);
   if (failed) return Unexpected(Error::permanent(std::strerror(err)));
   return out;
 }

@@ -17,7 +17,7 @@ std::int64_t unit_seconds(char u) {
     case 'd':
       return 86400;
     case 'w':
-      return 7 * 86400;
+      return std::int64_t{7} * 86400;
     default:
       return 0;
   }

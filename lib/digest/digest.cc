@@ -12,7 +12,7 @@
 namespace tlpmail::digest {
 namespace {
 
-constexpr std::time_t kDay = 24 * 60 * 60;
+constexpr std::time_t kDay = std::time_t{24} * 60 * 60;
 
 // When the list's digest was last built; 0: never.
 store::DbResult<std::time_t> last_built(store::Database& db, const std::string& list) {

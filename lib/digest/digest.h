@@ -25,7 +25,7 @@ namespace tlpmail::digest {
 
 // A list's digest is built at most once in this time (a day, less an hour
 // so that a daily job that starts a little early is not skipped).
-inline constexpr std::time_t kEvery = 23 * 60 * 60;
+inline constexpr std::time_t kEvery = std::time_t{23} * 60 * 60;
 
 // What a provider looks at for one list. References, valid for the call.
 struct SectionContext {

@@ -158,7 +158,7 @@ Outcome Message::memory_outcome() const {
 }
 
 net::DataOutcome Message::finish(std::string bytes, std::uint64_t size) {
-  Outcome out = conclude(std::move(bytes));
+  Outcome out = conclude(bytes);
   log_outcome(session_, envelope_, size, out);
   return net::DataOutcome{out.reply, out.kind == Outcome::Kind::queued && !out.already};
 }
@@ -182,7 +182,7 @@ void Message::begin_locked() {
   for (const auto& r : envelope_.recipients) tx_->add_recipient(r);
 }
 
-Outcome Message::conclude(std::string bytes) {
+Outcome Message::conclude(const std::string& bytes) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!over_budget_) {
     begin_locked();

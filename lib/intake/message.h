@@ -99,7 +99,7 @@ class Message final : public net::MessageIntake {
 
   // The decision without logging: takes the last bytes, then verifies,
   // commits or refuses. Call once.
-  Outcome conclude(std::string bytes);
+  Outcome conclude(const std::string& bytes);
 
  private:
   void begin_locked();

@@ -4,7 +4,7 @@
 namespace tlpmail::keylife {
 
 namespace {
-constexpr std::time_t kDay = 24 * 60 * 60;
+constexpr std::time_t kDay = std::time_t{24} * 60 * 60;
 }
 
 int days_left(std::time_t usable_until, std::time_t now) {

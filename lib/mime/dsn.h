@@ -18,7 +18,7 @@ namespace tlpmail::mime {
 // At most this many recipient groups of a report are read.
 inline constexpr std::size_t kMaxDsnRecipients = 100;
 // At most this many bytes of a delivery-status part are read.
-inline constexpr std::size_t kMaxDsnFields = 64 * 1024;
+inline constexpr std::size_t kMaxDsnFields = std::size_t{64} * 1024;
 // A diagnostic is cleaned to printable ASCII and cut to this many bytes.
 inline constexpr std::size_t kMaxDiagnostic = 200;
 

@@ -41,7 +41,7 @@ namespace {
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 // One read at most; the session asks for at most max_pending_input (64 KiB).
-constexpr std::size_t kReadBufferSize = 16 * 1024;
+constexpr std::size_t kReadBufferSize = std::size_t{16} * 1024;
 
 // Waiting for the peer's close_notify after ours, at most.
 constexpr std::chrono::milliseconds kTlsCloseWait{1000};
@@ -75,6 +75,8 @@ Connection::Connection(const ServerCore& core, std::shared_ptr<const Settings> s
   socket_.set_option(tcp::no_delay(true), ec);
 }
 
+// Only post() can throw here (bad_alloc): terminating is then the right end.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 Connection::~Connection() {
   if (job_) {
     asio::post(core_.worker, [job = std::move(job_)] { job->abort(); });

@@ -33,7 +33,7 @@ class Connection {
  public:
   Connection(const ServerCore& core, std::shared_ptr<const Settings> settings,
              asio::ip::tcp::socket socket, std::string id);
-  ~Connection();
+  ~Connection();  // NOLINT(bugprone-exception-escape): see connection.cc
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 

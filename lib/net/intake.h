@@ -68,7 +68,7 @@ class Intake {
 // plus one chunk (a session chunk is at most one read's worth).
 class DataBatch {
  public:
-  static constexpr std::size_t kDefaultLimit = 256 * 1024;
+  static constexpr std::size_t kDefaultLimit = std::size_t{256} * 1024;
   explicit DataBatch(std::size_t limit = kDefaultLimit) : limit_(limit) {}
 
   void append(std::string_view bytes) { buf_.append(bytes); }

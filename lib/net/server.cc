@@ -105,7 +105,7 @@ void Server::set_settings(std::shared_ptr<const Settings> settings) {
 
 void Server::start() {
   for (auto& acceptor : acceptors_) {
-    asio::co_spawn(io_, accept_loop(acceptor), [](std::exception_ptr e) {
+    asio::co_spawn(io_, accept_loop(acceptor), [](const std::exception_ptr& e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);
@@ -168,7 +168,7 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
     connections_.emplace(serial, connection);
     ++active_;
     update_overload();
-    asio::co_spawn(io_, Connection::run(connection), [this, serial, id](std::exception_ptr e) {
+    auto done = [this, serial, id](const std::exception_ptr& e) {
       if (e) {
         try {
           std::rethrow_exception(e);
@@ -177,7 +177,8 @@ asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor) {
         }
       }
       on_closed(serial);
-    });
+    };
+    asio::co_spawn(io_, Connection::run(connection), std::move(done));
   }
 }
 

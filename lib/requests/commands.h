@@ -28,7 +28,7 @@ std::string_view to_string(Command c);
 // unknown line.
 inline constexpr std::size_t kMaxCommands = 20;
 // Only this much of the text is looked at.
-inline constexpr std::size_t kMaxText = 64 * 1024;
+inline constexpr std::size_t kMaxText = std::size_t{64} * 1024;
 
 struct ParsedCommands {
   std::vector<Command> commands;  // in order (a command given twice counts twice)

@@ -22,7 +22,7 @@
 namespace tlpmail::requests {
 namespace {
 
-constexpr std::int64_t kDay = 24 * 60 * 60;
+constexpr std::int64_t kDay = std::int64_t{24} * 60 * 60;
 
 std::string join(const std::vector<Command>& commands) {
   std::string out;

@@ -89,7 +89,7 @@ std::string escape_for_log(std::string_view s, std::size_t max_len) {
       default:
         if (c < 0x20 || c >= 0x7f) {
           char buf[5];
-          std::snprintf(buf, sizeof buf, "\\x%02X", c);
+          (void)std::snprintf(buf, sizeof buf, "\\x%02X", c);
           out += buf;
         } else {
           out += static_cast<char>(c);

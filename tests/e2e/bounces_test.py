@@ -25,11 +25,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 import harness  # noqa: E402
-import helpers  # noqa: E402
 from comcheck_test import dsn, send_bounce  # noqa: E402
 from corpus_mime import crlf, date_header  # noqa: E402
 from delivery_test import Person, armored_of, posting, wait_for  # noqa: E402
-from intake_security_test import OPS, PeopleSiteCase  # noqa: E402
+from intake_security_test import OPS, PeopleSiteCase, alice_and_bob  # noqa: E402
 from member_keys_test import Clock, KeySite  # noqa: E402
 
 DOMAIN = harness.LIST_DOMAIN
@@ -75,10 +74,8 @@ class BounceTest(PeopleSiteCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.root = helpers.short_tempdir("tlpb")
-        cls.clock = Clock(cls.root)
-        cls.alice = Person("alice@a.example", "Alice Example", "RED")
-        cls.bob = Person("bob@b.example", "Bob Beispiel", "AMBER")
+        cls.clock = Clock(cls.make_root("tlpb"))
+        cls.alice, cls.bob = alice_and_bob()
         cls.erin = Person("erin@e.example", "Erin Gone", "AMBER")
         people = [cls.alice, cls.bob, cls.erin]
         cls.start_site(people, {"ops": ("AMBER", people)}, *DAEMON_ARGS, site_class=KeySite,

@@ -33,8 +33,8 @@ import harness  # noqa: E402
 import helpers  # noqa: E402
 from corpus_mime import crlf, date_header, encrypted_multipart, signed_multipart  # noqa: E402
 from delivery_test import Person, armored_of, wait_for  # noqa: E402
-from intake_security_test import (OPS, PeopleSiteCase, header_block, message,  # noqa: E402
-                                  text_entity)
+from intake_security_test import (OPS, PeopleSiteCase, alice_and_bob, header_block,  # noqa: E402
+                                  message, text_entity)
 
 TLPMAILCTL = os.environ.get("TLPMAILCTL", "build/daemon/tlpmailctl")
 DOMAIN = harness.LIST_DOMAIN
@@ -155,8 +155,7 @@ class ComcheckTest(PeopleSiteCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.alice = Person("alice@a.example", "Alice Example", "RED")
-        cls.bob = Person("bob@b.example", "Bob Beispiel", "AMBER")
+        cls.alice, cls.bob = alice_and_bob()
         cls.carol = Person("carol@c.example", "Carol Exemple", "AMBER")
         cls.dave = Person("dave@d.example", "Dave Expired", "AMBER", key="expired")
         cls.erin = Person("erin@e.example", "Erin Gone", "AMBER")

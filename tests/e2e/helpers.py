@@ -98,3 +98,14 @@ def person_toml(email, name, fpr, clearance="RED", kind="person"):
         clearance = "{clearance}"
         kind = "{kind}"
         """)
+
+
+def list_toml(address, members, admins=None, **keys):
+    """The text of a lists.d file: `address`, then `keys` as strings in the
+    order given (tlp_ceiling, tlp_default, ...), then `members` and `admins`
+    (addresses; the first member when None)."""
+    def quoted(addresses):
+        return ", ".join(f'"{a}"' for a in addresses)
+    lines = [f'address = "{address}"'] + [f'{k} = "{v}"' for k, v in keys.items()]
+    lines += [f"members = [{quoted(members)}]", f"admins = [{quoted(admins or members[:1])}]"]
+    return "\n".join(lines) + "\n"

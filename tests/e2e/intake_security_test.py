@@ -97,14 +97,9 @@ class Site(harness.DaemonSite):
         helpers.write(os.path.join(self.config_dir, "directory.toml"),
                       "".join(p.toml() for p in persons))
         for name, (default, members) in lists.items():
-            quoted = ", ".join(f'"{m.email}"' for m in members)
-            helpers.write(os.path.join(self.config_dir, "lists.d", name + ".toml"), f"""
-                address = "{name}@{DOMAIN}"
-                tlp_ceiling = "RED"
-                tlp_default = "{default}"
-                members = [{quoted}]
-                admins = ["{members[0].email}"]
-                """)
+            helpers.write(os.path.join(self.config_dir, "lists.d", name + ".toml"),
+                          helpers.list_toml(f"{name}@{DOMAIN}", [m.email for m in members],
+                                            tlp_ceiling="RED", tlp_default=default))
         helpers.write(self.config, f"""
             [server]
             hostname = "{harness.HOSTNAME}"
@@ -122,6 +117,13 @@ class Site(harness.DaemonSite):
             [log]
             level = "info"
             """)
+
+
+def alice_and_bob():
+    """The two people every site here has: Alice (RED), who comes first and
+    so is the lists' admin, and Bob (AMBER)."""
+    return (Person("alice@a.example", "Alice Example", "RED"),
+            Person("bob@b.example", "Bob Beispiel", "AMBER"))
 
 
 class PeopleSiteCase(unittest.TestCase):
@@ -148,6 +150,12 @@ class PeopleSiteCase(unittest.TestCase):
                 p.home.import_keys(public)
 
     @classmethod
+    def make_root(cls, prefix):
+        """The class's own folder (cls.root, removed after the class)."""
+        cls.root = helpers.short_tempdir(prefix)
+        return cls.root
+
+    @classmethod
     def configure_site(cls):
         """Called between writing the site's files and starting the daemon."""
 
@@ -171,8 +179,7 @@ class IntakeSecurityTest(PeopleSiteCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.alice = Person("alice@a.example", "Alice Example", "RED")
-        cls.bob = Person("bob@b.example", "Bob Beispiel", "AMBER")
+        cls.alice, cls.bob = alice_and_bob()
         cls.carol = Person("carol@c.example", "Carol Exemple", "GREEN")
         cls.dave = OldPerson("dave@d.example", "Dave Outside", "RED")  # on red@ only
         cls.start_site([cls.alice, cls.bob, cls.carol, cls.dave],

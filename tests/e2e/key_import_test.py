@@ -123,13 +123,8 @@ class KeySite(harness.DaemonSite):
         # The fingerprint line of each person: person_toml gives 8 lines
         # after a blank one, the fingerprint 6th.
         self.line = {email: 6 + 9 * n for n, (email, _, _) in enumerate(people)}
-        quoted = ", ".join(f'"{email}"' for email, _, _ in people)
-        helpers.write(os.path.join(self.config_dir, "lists.d", "ops.toml"), f"""
-            address = "{OPS}"
-            tlp_ceiling = "RED"
-            members = [{quoted}]
-            admins = ["{people[0][0]}"]
-            """)
+        helpers.write(os.path.join(self.config_dir, "lists.d", "ops.toml"),
+                      helpers.list_toml(OPS, [email for email, _, _ in people], tlp_ceiling="RED"))
         helpers.write(self.config, f"""
             [server]
             hostname = "{harness.HOSTNAME}"

@@ -26,9 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 import harness  # noqa: E402
-import helpers  # noqa: E402
-from delivery_test import Person, armored_of, wait_for  # noqa: E402
-from intake_security_test import PeopleSiteCase, Site  # noqa: E402
+from delivery_test import armored_of, wait_for  # noqa: E402
+from intake_security_test import PeopleSiteCase, Site, alice_and_bob  # noqa: E402
 from list_keys_test import Clock, ClockDaemon, KeyView  # noqa: E402
 
 OPS = "ops@" + harness.LIST_DOMAIN
@@ -43,14 +42,12 @@ class ListKeyNoticeTest(PeopleSiteCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.alice = Person("alice@a.example", "Alice Example", "RED")  # the admin
-        cls.bob = Person("bob@b.example", "Bob Beispiel", "AMBER")
+        cls.alice, cls.bob = alice_and_bob()
         cls.people = [cls.alice, cls.bob]
         cls.sink = harness.Sink()
         cls.sink.start()
         cls.site = Site(cls.people, {"ops": ("AMBER", cls.people)}, cls.sink.port)
-        cls.root = helpers.short_tempdir("tlpn")  # removed by PeopleSiteCase
-        cls.clock = Clock(cls.root)
+        cls.clock = Clock(cls.make_root("tlpn"))
         cls.start_daemon()
         cls.fpr, cls.public = cls.site.list_key(OPS)
         cls.expires = int(KeyView(cls.public).expires[0])

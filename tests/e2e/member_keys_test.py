@@ -44,8 +44,8 @@ from corpus_gpg import Home  # noqa: E402
 from corpus_mime import (as_part, base64_lines, boundary, encrypted_multipart,  # noqa: E402
                          entity, multipart_body)
 from delivery_test import Person, armored_of, posting, wait_for  # noqa: E402
-from intake_security_test import (OPS, PeopleSiteCase, Site, header_block,  # noqa: E402
-                                  message, text_entity)
+from intake_security_test import (OPS, PeopleSiteCase, Site, alice_and_bob,  # noqa: E402
+                                  header_block, message, text_entity)
 
 TLPMAILCTL = os.environ.get("TLPMAILCTL", "build/daemon/tlpmailctl")
 FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
@@ -435,8 +435,7 @@ class ExpiryNoticeTest(KeysCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.root = helpers.short_tempdir("tlpc")
-        cls.clock = Clock(cls.root)
+        cls.clock = Clock(cls.make_root("tlpc"))
         cls.alice = Person("alice@a.example", "Alice Example", "RED")
         cls.carol = ExpiringPerson("carol@c.example", "Carol Exemple", "AMBER", 40)
         cls.start_keys_site([cls.alice, cls.carol])
@@ -496,10 +495,8 @@ class DigestTest(KeysCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.root = helpers.short_tempdir("tlpc")
-        cls.clock = Clock(cls.root)
-        cls.alice = Person("alice@a.example", "Alice Example", "RED")
-        cls.bob = Person("bob@b.example", "Bob Beispiel", "AMBER")
+        cls.clock = Clock(cls.make_root("tlpc"))
+        cls.alice, cls.bob = alice_and_bob()
         cls.dave = Person("dave@d.example", "Dave Expired", "AMBER", key="expired")
         cls.erin = Person("erin@e.example", "Erin Revoked", "AMBER", key="revoked")
         cls.greg = ExpiringPerson("greg@g.example", "Greg Expiring", "AMBER", 10)

@@ -21,8 +21,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 import harness  # noqa: E402
 from corpus_mime import as_part, crlf, encrypted_multipart, signed_multipart  # noqa: E402
 from delivery_test import Person, armored_of, wait_for  # noqa: E402
-from intake_security_test import (OPS, PeopleSiteCase, header_block, message,  # noqa: E402
-                                  text_entity)
+from intake_security_test import (OPS, PeopleSiteCase, alice_and_bob, header_block,  # noqa: E402
+                                  message, text_entity)
 
 REQUEST = "ops-request@" + harness.LIST_DOMAIN
 TLPMAILCTL = os.environ.get("TLPMAILCTL", "build/daemon/tlpmailctl")
@@ -32,8 +32,7 @@ class RequestTest(PeopleSiteCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.alice = Person("alice@a.example", "Alice Example", "RED")
-        cls.bob = Person("bob@b.example", "Bob Beispiel", "AMBER")
+        cls.alice, cls.bob = alice_and_bob()
         cls.carol = Person("carol@c.example", "Carol Outsider", "GREEN")  # not on ops@
         cls.start_site([cls.alice, cls.bob, cls.carol], {"ops": ("AMBER", [cls.alice, cls.bob])},
                        "--retry-seconds", "1")

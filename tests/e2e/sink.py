@@ -58,6 +58,15 @@ def mailbox(arg):
     return arg[start + 1:end], arg[end + 1:].strip()
 
 
+def path_argument(arg, prefix):
+    """Whether a MAIL/RCPT argument starts with `prefix` ("FROM:", "TO:", in
+    any case), and the mailbox and parameters after it (see mailbox())."""
+    if not arg.upper().startswith(prefix):
+        return False, None, ""
+    box, params = mailbox(arg[len(prefix):])
+    return True, box, params
+
+
 class Sink:
     def __init__(self, args):
         self.args = args
@@ -121,6 +130,15 @@ class Sink:
         writer.write(text.encode("ascii") + b"\r\n")
         await writer.drain()
 
+    async def refuse_first(self, writer, checks):
+        """Replies with the reply of the first (failed, reply) check that
+        failed, in order; True when one did (the command is refused)."""
+        for failed, text in checks:
+            if failed:
+                await self.reply(writer, text)
+                return True
+        return False
+
     def ehlo_lines(self, state):
         lines = [HOSTNAME]
         if not self.args.no_pipelining:
@@ -169,18 +187,12 @@ class Sink:
             log(f"conn={conn} starttls ok")
             return True
         if verb == "MAIL":
-            if state["helo"] is None:
-                await self.reply(writer, "503 5.5.1 Error: send HELO/EHLO first")
-                return True
-            if state["from"] is not None:
-                await self.reply(writer, "503 5.5.1 Error: nested MAIL command")
-                return True
-            if not arg.upper().startswith("FROM:"):
-                await self.reply(writer, "501 5.5.4 Syntax: MAIL FROM:<address>")
-                return True
-            box, params = mailbox(arg[5:])
-            if box is None:
-                await self.reply(writer, "501 5.1.7 Bad sender address syntax")
+            syntax, box, params = path_argument(arg, "FROM:")
+            if await self.refuse_first(writer, [
+                    (state["helo"] is None, "503 5.5.1 Error: send HELO/EHLO first"),
+                    (state["from"] is not None, "503 5.5.1 Error: nested MAIL command"),
+                    (not syntax, "501 5.5.4 Syntax: MAIL FROM:<address>"),
+                    (box is None, "501 5.1.7 Bad sender address syntax")]):
                 return True
             for p in params.split():
                 key, _, value = p.partition("=")
@@ -193,15 +205,11 @@ class Sink:
             await self.reply(writer, "250 2.1.0 Ok")
             return True
         if verb == "RCPT":
-            if state["from"] is None:
-                await self.reply(writer, "503 5.5.1 Error: need MAIL command")
-                return True
-            if not arg.upper().startswith("TO:"):
-                await self.reply(writer, "501 5.5.4 Syntax: RCPT TO:<address>")
-                return True
-            box, _ = mailbox(arg[3:])
-            if not box:
-                await self.reply(writer, "501 5.1.3 Bad recipient address syntax")
+            syntax, box, _ = path_argument(arg, "TO:")
+            if await self.refuse_first(writer, [
+                    (state["from"] is None, "503 5.5.1 Error: need MAIL command"),
+                    (not syntax, "501 5.5.4 Syntax: RCPT TO:<address>"),
+                    (not box, "501 5.1.3 Bad recipient address syntax")]):
                 return True
             if box.lower() in self.reject:
                 await self.reply(writer, f"550 5.1.1 <{box}>: Recipient address rejected")
@@ -212,11 +220,9 @@ class Sink:
                 await self.reply(writer, "250 2.1.5 Ok")
             return True
         if verb == "DATA":
-            if state["from"] is None:
-                await self.reply(writer, "503 5.5.1 Error: need MAIL command")
-                return True
-            if not state["rcpts"]:
-                await self.reply(writer, "554 5.5.1 Error: no valid recipients")
+            if await self.refuse_first(writer, [
+                    (state["from"] is None, "503 5.5.1 Error: need MAIL command"),
+                    (not state["rcpts"], "554 5.5.1 Error: no valid recipients")]):
                 return True
             await self.reply(writer, "354 End data with <CR><LF>.<CR><LF>")
             body = await self.read_body(reader)

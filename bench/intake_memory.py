@@ -43,11 +43,8 @@ LIST = "csirt-ops@lists.example.org"
 REQUEST = "csirt-ops-request@lists.example.org"
 SENDER = "alice@csirt-a.example"
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+from harness import free_port  # noqa: E402 (the e2e tests' port picker)
 
 
 class Daemon:

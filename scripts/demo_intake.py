@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import smtplib
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,11 +28,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIST = "csirt-ops@lists.example.org"
 ALICE = "alice@csirt-a.example"
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+from harness import free_port  # noqa: E402 (the e2e tests' port picker)
 
 
 def signed_message(gnupg_home, label="AMBER", subject="Phishing wave against energy sector",

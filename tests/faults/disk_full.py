@@ -92,7 +92,7 @@ def main():
         a, b, c, d = (postings[i * n:(i + 1) * n] for i in range(4))
         acked = {}
 
-        # A: relay up, a normal stream.
+        # A: relay up (the copies of A that are not out before B are held too).
         s = faultlib.Sender(bench.daemon.port, a, threads=2).start()
         s.join(120)
         acked.update(s.acked)
@@ -120,13 +120,15 @@ def main():
         # The relay comes back while the disk is still full: the copies of B
         # must go out.
         bench.start_sink()
+        relay_up = time.monotonic()
         # Held: every copy of A and B not at the first sink before the fill.
         b_want = {(q, m) for q in acked for m in bench.persons} - set(held_before)
 
         def b_delivered():
             got, _ = bench.copies()
             return len(b_want & set(got))
-        deadline = full_at + max(args.full_seconds, 5)
+        # At least 10 s with the relay up: a deferred copy waits 8 s at most.
+        deadline = max(full_at + args.full_seconds, relay_up + 10)
         while time.monotonic() < deadline and b_delivered() < len(b_want):
             time.sleep(0.2)
         while_full = b_delivered()

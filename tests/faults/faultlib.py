@@ -73,10 +73,14 @@ class Bench:
                                        [emails[0]], self.relay_port,
                                        max_connections=max_connections)
         if state_mount is not None:
-            state_mount(self.site.state)
+            try:
+                state_mount(self.site.state)
+            except BaseException:
+                self.site.close()
+                self.keys.close()
+                raise
         self.list_fpr = None
         self.daemon = None
-        self.starts = 0
 
     def start_sink(self):
         """A new sink process on the relay port, writing into its own folder."""
@@ -87,7 +91,6 @@ class Bench:
 
     def start(self, *args):
         self.daemon = self.site.start(*args)
-        self.starts += 1
         if self.list_fpr is None:
             self.list_fpr, pub = self.site.list_key()
             self.keys.home.import_keys(pub)
@@ -191,7 +194,7 @@ class Sender:
         self.give_up_after = give_up_after
         self.lock = threading.Lock()
         self.acked = {}          # qid -> posting index
-        self.codes = {}          # reply code -> count (every end-of-DATA reply)
+        self.codes = {}          # reply code -> count (the reply that ended each session)
         self.refused = []        # (index, code, text) of 5xx replies
         self.unanswered = []     # indexes whose DATA got no reply
         self.given_up = []       # indexes still 4xx/unreachable after give_up_after
@@ -213,10 +216,6 @@ class Sender:
         for t in self.workers:
             t.join(max(0.0, deadline - time.monotonic()))
         return not any(t.is_alive() for t in self.workers)
-
-    def done(self):
-        with self.lock:
-            return not self.todo and not any(t.is_alive() for t in self.workers)
 
     def _next(self):
         with self.lock:

@@ -95,7 +95,8 @@ def main():
                 f"{states.get('deferred', 0)}, up to {attempts} attempts each), "
                 f"{len(acked)} postings acknowledged, {expected} copies expected "
                 f"({len(acked)} x {len(bench.persons)} members), {len(mine)} delivered, "
-                f"lost {len(missing)}, duplicates {duplicates}, all delivered "
+                f"lost {len(missing)}, duplicates {duplicates}, "
+                f"{'all delivered' if not missing else 'gave up'} "
                 f"{back_to_done:.1f} s after the relay came back, daemon exit {code}")
     except Exception as e:
         failures.append(f"{type(e).__name__}: {e}")

@@ -6,8 +6,7 @@ the reload must take it. Every posting answered 250 must reach exactly the
 members of the configuration in force when it was answered: the old set
 before the change, the new one after it (either one for the postings whose
 session spans the reload); a copy for the removed member after the change
-is a failure, like a lost copy. Does not test a changed [server] section
-(listen addresses are kept across reloads: docs/configuration.md).
+is a failure, like a lost copy. Does not change the [server] section.
 
   python3 tests/faults/sighup.py [--messages 45] [--members 5]
 

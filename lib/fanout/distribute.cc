@@ -289,6 +289,10 @@ Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
     auto opened =
         open_message(gpg, **list_keys, env.config.server.max_message_size, raw.value);
     if (!opened) return Unexpected(opened.error());
+    // Each copy of a large posting in memory at once is what sets the
+    // fan-out's peak (a 25 MB posting: spooled text, plaintext, the inner
+    // entity, gpg's output): what is no longer needed goes at once.
+    wipe(raw.value);
 
     compose::CopyFacts f;
     f.list = list_facts(*list);
@@ -314,6 +318,7 @@ Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
     }
 
     Wiped inner{compose::inner_entity(f, opened->content.value)};
+    wipe(opened->content.value);
     auto sealed = seal(gpg, *list, list_key->fingerprint, inner.value, rcpt.emails,
                        rcpt.fingerprints, env.keys.handles.get());
     if (!sealed) return Unexpected(sealed.error());

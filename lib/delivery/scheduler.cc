@@ -240,14 +240,22 @@ asio::awaitable<void> Scheduler::fill() {
   };
   auto task = start_offload(worker_, io_, std::move(work), kDbLimit);
   Offloaded<Claimed> done = co_await task->wait();
+  std::string claim_error;
   if (!done.value) {
-    std::string reason = done.timed_out ? "timed out" : done.failure;
-    log::event(level_enum::err, "-", "outbox", {{"op", "claim"}, {"reason", reason}});
-    co_return;
+    claim_error = done.timed_out ? "timed out" : done.failure;
+  } else if (!done.value->error.empty()) {
+    claim_error = done.value->error;
   }
-  if (!done.value->error.empty()) {
+  if (!claim_error.empty()) {
+    // E.g. a full disk (SQLITE_FULL): the copies stay queued. Without a
+    // pause the loop tried again at once, thousands of times (and log
+    // lines) a second, since the copies are due.
     log::event(level_enum::err, "-", "outbox",
-               {{"op", "claim"}, {"reason", done.value->error}});
+               {{"op", "claim"},
+                {"reason", claim_error},
+                {"retry_in", std::to_string(kRetryAfterDbError.count() / 1000) + "s"}});
+    asio::steady_timer pause(io_, kRetryAfterDbError);
+    co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
     co_return;
   }
   for (Prepared& p : done.value->copies) {

@@ -350,17 +350,47 @@ def members_of(pool, n):
     return rows
 
 
+def split_keys(binary):
+    """(v4 fingerprint, packets) of each public key in a binary export."""
+    keys, i = [], 0
+    while i < len(binary):
+        ctb = binary[i]
+        if ctb & 0x40:  # new format
+            tag, l0 = ctb & 0x3F, binary[i + 1]
+            if l0 < 192:
+                hl, n = 2, l0
+            elif l0 < 224:
+                hl, n = 3, ((l0 - 192) << 8) + binary[i + 2] + 192
+            else:
+                hl, n = 6, int.from_bytes(binary[i + 2:i + 6], "big")
+        else:
+            tag, lt = (ctb >> 2) & 0x0F, ctb & 3
+            hl = 1 + (1, 2, 4)[lt]
+            n = int.from_bytes(binary[i + 1:i + hl], "big")
+        body = binary[i + hl:i + hl + n]
+        if tag == 6:
+            fpr = hashlib.sha1(b"\x99" + len(body).to_bytes(2, "big") + body).hexdigest().upper()
+            keys.append([fpr, b""])
+        keys[-1][1] += binary[i:i + hl + n]
+        i += hl + n
+    return keys
+
+
 def export_public_keys(pool, members, cache):
-    """One armored public key file per member, cached across sizes."""
+    """One binary public key file per member (EMAIL.gpg), kept in the key
+    pool's folder across runs; one gpg export per shard, split here (one
+    gpg run per key took minutes at 10,000 members)."""
     os.makedirs(cache, exist_ok=True)
-    todo = [m for m in members if not os.path.exists(os.path.join(cache, m["email"] + ".asc"))]
-    if todo:
-        log("exporting %d public keys from %s" % (len(todo), pool))
-    for m in todo:
-        data = gpg(os.path.join(pool, "shard%d" % m["shard"]), "--armor", "--export", m["fpr"])
-        if not data:
-            raise SystemExit("no public key for %s in the pool" % m["email"])
-        write(os.path.join(cache, m["email"] + ".asc"), data)
+    todo = [m for m in members if not os.path.exists(os.path.join(cache, m["email"] + ".gpg"))]
+    for shard in sorted({m["shard"] for m in todo}):
+        wanted = {m["fpr"].upper(): m for m in todo if m["shard"] == shard}
+        log("exporting %d public keys from %s shard %d" % (len(wanted), pool, shard))
+        data = gpg(os.path.join(pool, "shard%d" % shard), "--export", *sorted(wanted))
+        for fpr, packets in split_keys(data):
+            if fpr in wanted:
+                write(os.path.join(cache, wanted.pop(fpr)["email"] + ".gpg"), packets)
+        if wanted:
+            raise SystemExit("no public key for %s in the pool" % next(iter(wanted.values()))["email"])
 
 
 def import_secret(pool, member, home):
@@ -630,11 +660,11 @@ def tlpmail_configuration(a, holder):
     cfg, state = os.path.join(root, "config"), os.path.join(root, "state")
     shutil.rmtree(root, ignore_errors=True)
     members = members_of(pool, a.n)
-    cache = os.path.join(a.work, "keys-" + a.algo)
+    cache = os.path.join(pool, "public")
     export_public_keys(pool, members, cache)
     os.makedirs(os.path.join(cfg, "keys"))
     for m in members:
-        shutil.copy(os.path.join(cache, m["email"] + ".asc"), os.path.join(cfg, "keys"))
+        shutil.copy(os.path.join(cache, m["email"] + ".gpg"), os.path.join(cfg, "keys"))
     sink = holder["sink"] = Sink(a.sink, kit, a.repo, os.path.join(root, "sink.log"), a.sink_base)
     port = free_port()
     write_config(cfg, members, port, sink.port, a.relay_connections)

@@ -284,7 +284,7 @@ Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
     }
     auto list_keys = openpgp::find_list_keys(gpg, list->address);
     if (!list_keys) return Unexpected(Error::temporary(list_keys.error().message));
-    if (!*list_keys) return Unexpected(Error::temporary("no list key for " + list->address));
+    if (!*list_keys) return Unexpected(openpgp::list_key_not_found(list->address));
     const openpgp::KeyFacts* list_key = &(*list_keys)->current;
     auto opened =
         open_message(gpg, **list_keys, env.config.server.max_message_size, raw.value);

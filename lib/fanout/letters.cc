@@ -41,7 +41,7 @@ std::string new_message_id(const config::Config& c, std::string_view seed) {
 Result<openpgp::KeyFacts> list_key_of(openpgp::Context& gpg, const directory::MailingList& l) {
   auto key = openpgp::find_list_key(gpg, l.address);
   if (!key) return Unexpected(Error::temporary(key.error().message));
-  if (!*key) return Unexpected(Error::temporary("no list key for " + l.address));
+  if (!*key) return Unexpected(openpgp::list_key_not_found(l.address));
   return **key;
 }
 

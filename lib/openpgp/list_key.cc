@@ -864,4 +864,10 @@ Result<std::string> import_secret_key_file(Context& ctx, const std::filesystem::
   return fpr;
 }
 
+Error list_key_not_found(std::string_view address) {
+  return Error::temporary("gpg found no usable list key for " + std::string(address) +
+                          " (the key was there at the last load: gpg-agent may have died or "
+                          "not answered; tried again later)");
+}
+
 }  // namespace tlpmail::openpgp

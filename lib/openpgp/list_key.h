@@ -91,6 +91,12 @@ struct ListKeys {
 // A for X is not usable: revoked"); temporary when gpg fails.
 Result<std::optional<ListKeys>> find_list_keys(Context& ctx, std::string_view address);
 
+// The temporary error for a running daemon whose gpg finds no list key
+// for `address` although the daemon started (or reloaded) with one: most
+// often gpg-agent died or does not answer (gpg then lists no usable
+// secret key), not a key that is gone; the message says both.
+Error list_key_not_found(std::string_view address);
+
 // --------------------------------------------------------- key lifecycle
 
 // Rotation, step 1, in a scratch home that holds the list's keys (never

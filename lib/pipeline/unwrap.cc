@@ -133,7 +133,7 @@ Result<Outcome> open_encrypted(openpgp::Context& gpg, const directory::MailingLi
   auto list_keys = openpgp::find_list_keys(gpg, list.address);
   if (!list_keys) return Unexpected(Error::temporary(list_keys.error().message));
   if (!*list_keys) {
-    return Unexpected(Error::temporary("no list key for " + list.address));
+    return Unexpected(openpgp::list_key_not_found(list.address));
   }
   if (auto r = check_meant_for_list(*d, list, **list_keys)) return r;
   ev.encrypted_to = d->recipients;

@@ -119,17 +119,23 @@ if [[ $run_tidy == 1 ]]; then
     cat "$OUT"/tidy/*.txt >"$tidy_log"
   fi
   # A header's finding shows once per file including it: count it once.
-  # The analyzer does not model C++20 coroutines: following a co_await into
-  # Boost.Asio's coroutine frame (boost/asio/impl/awaitable.hpp) it reports
-  # pointers it never saw set. Such a finding lies in Boost, where it can be
-  # neither fixed nor suppressed inline: listed in the log, not counted.
-  # Any other finding, also in another system header, counts.
-  asio_re='^/usr/include/boost/asio/impl/awaitable\.hpp:'
+  # The analyzer does not model C++20 coroutines nor Asio's type-erased
+  # executors: following a co_await into Asio's coroutine frame
+  # (impl/awaitable.hpp) it reports pointers it never saw set, and copying
+  # an any_io_executor it assumes an empty one (a posting to an executor the
+  # daemon always sets). Such a finding lies inside Boost.Asio, where it can
+  # be neither fixed nor suppressed inline: printed, not counted. Any other
+  # finding, also in another system header, counts.
+  asio_re='^/usr/include/boost/asio/'
   grep -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error): ' "$tidy_log" | sort -u >"$OUT/clang-tidy.all" || true
   grep -vE "$asio_re" "$OUT/clang-tidy.all" >"$OUT/clang-tidy.findings" || true
   n=$(wc -l <"$OUT/clang-tidy.findings")
   skipped=$(grep -cE "$asio_re" "$OUT/clang-tidy.all" || true)
-  echo "clang-tidy: $nfiles files, $n findings ($skipped in Boost.Asio's coroutine frame not counted), $(( $(date +%s) - t0 )) s ($TIDY; $OUT/clang-tidy.findings)"
+  echo "clang-tidy: $nfiles files, $n findings, $(( $(date +%s) - t0 )) s ($TIDY; $OUT/clang-tidy.findings)"
+  if [[ $skipped -gt 0 ]]; then
+    echo "    not counted: $skipped inside Boost.Asio (paths in $tidy_log):"
+    grep -E "$asio_re" "$OUT/clang-tidy.all" | sed 's/^/      /'
+  fi
   if [[ $n -gt 0 ]]; then
     sed 's/.*\[\([^]]*\)\]$/\1/' "$OUT/clang-tidy.findings" | sort | uniq -c | sort -rn | sed 's/^/    /'
     status=1

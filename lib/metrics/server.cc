@@ -90,7 +90,8 @@ asio::awaitable<void> HttpServer::accept_loop() {
       continue;
     }
     ++connections_;
-    asio::co_spawn(io_, serve(std::move(socket)), [this](const std::exception_ptr&) { --connections_; });
+    auto done = [this](const std::exception_ptr&) { --connections_; };
+    asio::co_spawn(io_, serve(std::move(socket)), std::move(done));
   }
 }
 

@@ -13,14 +13,12 @@ Prints one figure line; exit status 0 when nothing was lost or refused and
 the daemon stopped cleanly; 1 otherwise."""
 
 import os
-import random
 import signal
 import sys
 import threading
 import time
 
 import faultlib
-from faultlib import say
 
 
 def agents_of(home):
@@ -46,17 +44,15 @@ def agents_of(home):
 
 def main():
     args = faultlib.arguments(
-        __doc__.split("\n\n")[0],
+        __doc__,
         kills=(20, "kill the agent this many times"),
         messages=(60, "postings sent in all"),
         settle=(180.0, "seconds to wait for every copy after the last posting"))
-    seed = args.seed if args.seed is not None else random.randrange(1 << 30)
-    rnd = random.Random(seed)
+    seed, rnd = faultlib.seeded(args)
     bench = faultlib.Bench(args.members)
-    failures = []
-    try:
-        bench.start_sink()
-        bench.start()
+
+    def body(failures):
+        bench.open()
         home = os.path.join(bench.site.state, "gnupg")
         postings = bench.postings(args.messages, tag="agent")
         sender = faultlib.Sender(bench.daemon.port, postings, threads=3,
@@ -87,8 +83,7 @@ def main():
         k.join(5)
         acked = dict(sender.acked)
         missing, got, waited = bench.wait_delivered(acked, args.settle)
-        mine = {key: n for key, n in got.items() if key[0] in acked}
-        duplicates = faultlib.count_duplicates(mine)
+        mine, duplicates = faultlib.acked_copies(got, acked)
         expected = len(acked) * len(bench.persons)
         temp = sum(n for code, n in sender.codes.items() if 400 <= code < 500)
         log = bench.site.log()
@@ -103,31 +98,15 @@ def main():
                             f"({len(sender.given_up)} still 4xx after 120 s)")
         if sender.unanswered:
             failures.append(f"{len(sender.unanswered)} postings got no reply at all")
-        running = bench.daemon.running()
-        code = bench.daemon.stop() if running else None
-        if code != 0:
-            failures.append(f"the daemon {'exited ' + str(code) if running else 'died'}")
         codes = ", ".join(f"{c} x {n}" for c, n in sorted(sender.codes.items()))
-        line = (f"agent_killed: list home's gpg-agent killed {len(kills)} times (seed {seed}), "
+        return (f"agent_killed: list home's gpg-agent killed {len(kills)} times (seed {seed}), "
                 f"{len(postings)} postings, replies {codes} ({temp} temporary, each sent "
                 f"again), {len(acked)} acknowledged, {expected} copies expected "
                 f"({len(acked)} x {len(bench.persons)} members), {len(mine)} delivered, "
                 f"lost {len(missing)}, duplicates {duplicates}, fan-outs held after a gpg "
-                f"error (then redone) {log.count(' fanout status=error') + stuck}, "
-                f"daemon exit {code}")
-    except Exception as e:
-        failures.append(f"{type(e).__name__}: {e}")
-        line = f"agent_killed: aborted (seed {seed})"
-    finally:
-        bench.save_log(args.log)
-        log_tail = "\n".join(bench.site.log().splitlines()[-40:])
-        bench.close()
-    if failures:
-        say("daemon log (last lines):\n" + log_tail)
-        for f in failures:
-            say("FAIL: " + f)
-    print(line + ("" if not failures else " -- FAILED"), flush=True)
-    return 1 if failures else 0
+                f"error (then redone) {log.count(' fanout status=error') + stuck}")
+
+    return faultlib.run(f"agent_killed: aborted (seed {seed})", args, bench, body)
 
 
 if __name__ == "__main__":

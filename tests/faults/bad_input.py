@@ -137,15 +137,14 @@ def inputs(rnd):
 
 def main():
     args = faultlib.arguments(
-        __doc__.split("\n\n")[0],
+        __doc__,
         rss_mib=(256, "bound on tlpmaild's peak RSS (VmHWM) over the run"))
     rnd = random.Random(args.seed or 14)
     bench = faultlib.Bench(args.members)
-    failures = []
     results = []
-    try:
-        bench.start_sink()
-        d = bench.start()
+
+    def body(failures):
+        _, d = bench.open()
         pid = d.proc.pid
         _, hwm_before = faultlib.tlpmaild_rss_kib(pid)
         for name, run in inputs(rnd):
@@ -166,29 +165,14 @@ def main():
             failures.append(f"the valid posting afterwards: {sender.codes}, missing {missing}")
         if hwm > args.rss_mib * 1024:
             failures.append(f"peak RSS {hwm >> 10} MiB over the bound of {args.rss_mib} MiB")
-        running = d.running()
-        code = d.stop() if running else None
-        if code != 0:
-            failures.append(f"the daemon {'exited ' + str(code) if running else 'died'}")
         refused = sum(1 for _, r in results if CLEAR.match(r))
         codes = ", ".join(sorted({r[:3] for _, r in results}))
-        line = (f"bad_input: {len(results)} bad inputs tried, {refused} refused with a clear "
+        return (f"bad_input: {len(results)} bad inputs tried, {refused} refused with a clear "
                 f"reply ({codes}), daemon up, valid posting afterwards delivered to "
                 f"{len(got)} of {len(bench.persons)} members, peak RSS {hwm >> 10} MiB "
-                f"({hwm_before >> 10} MiB before; bound {args.rss_mib} MiB), daemon exit {code}")
-    except Exception as e:
-        failures.append(f"{type(e).__name__}: {e}")
-        line = "bad_input: aborted"
-    finally:
-        bench.save_log(args.log)
-        log_tail = "\n".join(bench.site.log().splitlines()[-40:])
-        bench.close()
-    if failures:
-        say("daemon log (last lines):\n" + log_tail)
-        for f in failures:
-            say("FAIL: " + f)
-    print(line + ("" if not failures else " -- FAILED"), flush=True)
-    return 1 if failures else 0
+                f"({hwm_before >> 10} MiB before; bound {args.rss_mib} MiB)")
+
+    return faultlib.run("bad_input: aborted", args, bench, body)
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ def fill(path):
 
 def main():
     args = faultlib.arguments(
-        __doc__.split("\n\n")[0],
+        __doc__,
         size_mib=(24, "size of the tmpfs that holds the state folder"),
         messages=(8, "postings in each of the four phases"),
         full_seconds=(20.0, "how long the filesystem stays full (at least)"),
@@ -82,12 +82,11 @@ def main():
     except PermissionError as e:
         print(f"disk_full: SKIP: {e}", flush=True)
         return faultlib.SKIP
-    failures = []
     n = args.messages
-    try:
+
+    def body(failures):
         state = bench.site.state
-        sink = bench.start_sink()
-        bench.start()
+        sink, _ = bench.open()
         postings = bench.postings(4 * n, tag="disk-full")
         a, b, c, d = (postings[i * n:(i + 1) * n] for i in range(4))
         acked = {}
@@ -148,8 +147,7 @@ def main():
         d_codes = dict(s.codes)
 
         missing, got, waited = bench.wait_delivered(acked, 120)
-        mine = {k: v for k, v in got.items() if k[0] in acked}
-        duplicates = faultlib.count_duplicates(mine)
+        mine, duplicates = faultlib.acked_copies(got, acked)
         expected = len(acked) * len(bench.persons)
         if missing:
             failures.append(f"{len(missing)} copies of acknowledged postings never arrived "
@@ -166,38 +164,24 @@ def main():
         if len(s.acked) != len(d):
             failures.append(f"after space came back only {len(s.acked)} of {len(d)} "
                             f"postings were acknowledged: {d_codes}")
-        running = bench.daemon.running()
-        code = bench.daemon.stop() if running else None
-        if code != 0:
-            failures.append(f"the daemon {'exited ' + str(code) if running else 'died'}")
         c_text = ", ".join(f"{k} x {v}" for k, v in sorted(c_codes.items()))
-        line = (f"disk_full: state on a {args.size_mib} MiB tmpfs filled ({size >> 10} KiB "
+        return (f"disk_full: state on a {args.size_mib} MiB tmpfs filled ({size >> 10} KiB "
                 f"ballast, {free_while_full} bytes free), {len(c)} postings while full "
                 f"answered {c_text} ({len(c_acked)} x 250), {while_full} of {len(b_want)} "
                 f"held copies delivered while full ({claim_errors} outbox claim errors logged), "
                 f"intake back "
                 + (f"{recovery:.2f} s after space returned" if recovery is not None else "never")
                 + f", {len(acked)} postings acknowledged, {expected} copies expected, "
-                f"{len(mine)} delivered, lost {len(missing)}, duplicates {duplicates}, "
-                f"daemon exit {code}")
+                f"{len(mine)} delivered, lost {len(missing)}, duplicates {duplicates}")
         say(f"disk usage when full: {df}; waiting copies before the fill: {waiting}")
-    except Exception as e:
-        failures.append(f"{type(e).__name__}: {e}")
-        line = "disk_full: aborted"
+
+    root = bench.site.root
+    try:
+        return faultlib.run("disk_full: aborted", args, bench, body, tail=60)
     finally:
-        bench.save_log(args.log)
-        log_tail = "\n".join(bench.site.log().splitlines()[-60:])
-        root = bench.site.root
-        bench.close()
         for path in mounted:
             subprocess.run(["umount", path], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
-    if failures:
-        say("daemon log (last lines):\n" + log_tail)
-        for f in failures:
-            say("FAIL: " + f)
-    print(line + ("" if not failures else " -- FAILED"), flush=True)
-    return 1 if failures else 0
 
 
 def harness_wait(condition, what, timeout):

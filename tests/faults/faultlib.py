@@ -2,12 +2,15 @@
 delivery tests' Site: one list ops@ whose members are all cleared RED,
 [relay] at a tests/e2e/sink.py on 127.0.0.1), signed+encrypted postings made
 in advance, a sender that records exactly which postings were answered 250,
-and the final count of copies per acknowledged posting at the sink. It
-reuses tests/e2e (harness, delivery_test) by import and adds no daemon
-control of its own; it decides nothing about a fault, each script does."""
+the final count of copies per acknowledged posting at the sink, and the
+frame each script runs in (run: the daemon stopped, the failures and the
+one figure line printed, the exit status). It reuses tests/e2e (harness,
+delivery_test) by import for the daemon's control; it decides nothing
+about a fault, each script does."""
 
 import argparse
 import os
+import random
 import re
 import smtplib
 import socket
@@ -29,10 +32,11 @@ COPY_ID_RE = re.compile(rb"(?mi)^Message-ID:\s*<tlpmail\.([0-9a-f]{16})\.")
 SKIP = 77  # ctest's SKIP_RETURN_CODE for what this machine cannot do
 
 
-def arguments(description, **defaults):
+def arguments(doc, **defaults):
     """The options every script takes, plus the script's own (defaults as
-    keyword arguments: name=(default, help))."""
-    p = argparse.ArgumentParser(description=description)
+    keyword arguments: name=(default, help)); the help describes the script
+    with the first paragraph of `doc` (its docstring)."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     p.add_argument("--tlpmaild", default=os.environ.get("TLPMAILD", "build/daemon/tlpmaild"),
                    help="the daemon to test (default $TLPMAILD or build/daemon/tlpmaild)")
     p.add_argument("--members", type=int, default=5, help="members of the list")
@@ -52,6 +56,52 @@ def arguments(description, **defaults):
 
 def say(text):
     print(text, file=sys.stderr, flush=True)
+
+
+def seeded(args):
+    """(seed, random.Random) from --seed, or from a random seed (printed)."""
+    seed = args.seed if args.seed is not None else random.randrange(1 << 30)
+    return seed, random.Random(seed)
+
+
+def run(aborted, args, bench, body, tail=40, first=None, daemon="the daemon"):
+    """The frame of every script: body(failures) does the work, appends
+    what failed and returns the figure line; then the daemon (the last
+    run) is stopped (stop_daemon, `daemon` names it in the failure) and the
+    line ends in ", daemon exit CODE". An exception is a failure with its
+    reason (the figure line is then `aborted`). Then first() (when given),
+    the log saved to --log, the bench closed; the failures and the last
+    `tail` lines of the daemon log go to stderr, the figure line to stdout.
+    Returns the exit status (1 when anything failed)."""
+    failures = []
+    line = aborted
+    try:
+        figures = body(failures)
+        line = f"{figures}, daemon exit {stop_daemon(bench.daemon, failures, daemon)}"
+    except Exception as e:  # a broken harness step is a failure, with its reason
+        failures.append(f"{type(e).__name__}: {e}")
+    finally:
+        if first is not None:
+            first()
+        bench.save_log(args.log)
+        log_tail = "\n".join(bench.site.log().splitlines()[-tail:])
+        bench.close()
+    if failures:
+        say("daemon log (last lines):\n" + log_tail)
+        for f in failures:
+            say("FAIL: " + f)
+    print(line + ("" if not failures else " -- FAILED"), flush=True)
+    return 1 if failures else 0
+
+
+def stop_daemon(daemon, failures, what="the daemon"):
+    """Stops `daemon` when it still runs; a death or an exit other than 0
+    is a failure. Returns the exit code (None when it had died)."""
+    running = daemon.running()
+    code = daemon.stop() if running else None
+    if code != 0:
+        failures.append(f"{what} {'exited ' + str(code) if running else 'died'}")
+    return code
 
 
 class Bench:
@@ -88,6 +138,11 @@ class Bench:
         self.sinks.append(sink)
         sink.start()
         return sink
+
+    def open(self):
+        """The first sink and the first daemon run; returns (sink, daemon)."""
+        sink = self.start_sink()
+        return sink, self.start()
 
     def start(self, *args):
         self.daemon = self.site.start(*args)
@@ -172,6 +227,13 @@ class Bench:
 
 def count_duplicates(got):
     return sum(n - 1 for n in got.values() if n > 1)
+
+
+def acked_copies(got, acked):
+    """The part of copies() that belongs to the acknowledged postings
+    (`acked`: queue ids), and the copies beyond one each among them."""
+    mine = {k: n for k, n in got.items() if k[0] in acked}
+    return mine, count_duplicates(mine)
 
 
 class Sender:

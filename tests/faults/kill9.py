@@ -11,27 +11,23 @@ Prints one figure line; exit status 0 when nothing acknowledged was lost,
 no valid posting was refused (5xx), every restart came up and the last
 daemon stopped cleanly (exit 0, no sanitizer report); 1 otherwise."""
 
-import random
 import sys
 import time
 
 import faultlib
-from faultlib import say
 
 
 def main():
     args = faultlib.arguments(
-        __doc__.split("\n\n")[0],
+        __doc__,
         kills=(20, "kill -9 this many times"),
         messages=(200, "postings sent in all"),
         settle=(300.0, "seconds to wait for every copy after the last restart"))
-    seed = args.seed if args.seed is not None else random.randrange(1 << 30)
-    rnd = random.Random(seed)
+    seed, rnd = faultlib.seeded(args)
     bench = faultlib.Bench(args.members)
-    failures = []
-    try:
-        bench.start_sink()
-        bench.start()
+
+    def body(failures):
+        bench.open()
         postings = bench.postings(args.messages, tag="kill9")
         sender = faultlib.Sender(bench.daemon.port, postings, threads=3).start()
         # Each kill comes once a random number of postings more are done
@@ -59,7 +55,7 @@ def main():
         expected = len(acked) * len(bench.persons)
         delivered = sum(1 for k in got if k[0] in acked)
         copies = sum(n for k, n in got.items() if k[0] in acked)
-        duplicates = faultlib.count_duplicates({k: n for k, n in got.items() if k[0] in acked})
+        _, duplicates = faultlib.acked_copies(got, acked)
         # Postings stored but killed before their 250 are delivered too (an
         # MTA would send them again; what the list answers then is not
         # checked here).
@@ -79,11 +75,7 @@ def main():
             except AssertionError:
                 failures.append("a sanitizer report from a killed run (see --log)")
                 break
-        running = bench.daemon.running()
-        code = bench.daemon.stop() if running else None
-        if code != 0:
-            failures.append(f"the last daemon {'exited ' + str(code) if running else 'died'}")
-        line = (f"kill9: {kills} kills (seed {seed}), {args.messages} postings, "
+        return (f"kill9: {kills} kills (seed {seed}), {args.messages} postings, "
                 f"{len(acked)} acknowledged with 250, {len(sender.unanswered)} unanswered at a "
                 f"kill ({len(stored_unanswered)} of them stored and delivered, {extra} copies), "
                 f"{expected} copies expected ({len(acked)} x {len(bench.persons)} members), "
@@ -91,20 +83,10 @@ def main():
                 f"({copies} copies in all), restart to ready max "
                 f"{max(ready_times, default=0):.2f} s, "
                 f"{'all delivered' if not missing else 'gave up'} {waited:.1f} s after the "
-                f"last send, daemon exit {code}")
-    except Exception as e:  # a broken harness step is a failure, with its reason
-        failures.append(f"{type(e).__name__}: {e}")
-        line = f"kill9: aborted (seed {seed})"
-    finally:
-        bench.save_log(args.log)
-        log_tail = "\n".join(bench.site.log().splitlines()[-40:])
-        bench.close()
-    if failures:
-        say("daemon log (last lines):\n" + log_tail)
-        for f in failures:
-            say("FAIL: " + f)
-    print(line + ("" if not failures else " -- FAILED"), flush=True)
-    return 1 if failures else 0
+                f"last send")
+
+    return faultlib.run(f"kill9: aborted (seed {seed})", args, bench, body,
+                        daemon="the last daemon")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import threading
 import time
 
 import faultlib
-from faultlib import OPS, say
+from faultlib import OPS
 
 
 def timed_send(port, sender, data, give_up_after=60.0):
@@ -124,17 +124,16 @@ def summary(latencies):
 
 def main():
     args = faultlib.arguments(
-        __doc__.split("\n\n")[0],
+        __doc__,
         slow=(500, "byte-by-byte connections"),
         postings=(20, "postings of the normal client, alone and under load each"),
         byte_interval=(1.0, "seconds between two bytes of one slow connection"),
         factor=(5.0, "bound: p50 under load / p50 alone"))
     bench = faultlib.Bench(args.members)
-    failures = []
-    slow = None
-    try:
-        bench.start_sink()
-        d = bench.start()
+    slow = []  # the slow clients, closed before the bench
+
+    def body(failures):
+        _, d = bench.open()
         postings = bench.postings(2 * args.postings, tag="load")
         acked = []
 
@@ -151,11 +150,11 @@ def main():
             return out, retries
 
         alone, _ = run(postings[:args.postings])
-        slow = SlowClients(d.port, args.slow, args.byte_interval).start()
+        slow.append(SlowClients(d.port, args.slow, args.byte_interval).start())
         time.sleep(3 * args.byte_interval + 2)  # every slow session under way
         loaded, retries = run(postings[args.postings:])
-        open_at_end, reconnects = slow.open, slow.reconnects
-        slow.close()
+        open_at_end, reconnects = slow[0].open, slow[0].reconnects
+        slow[0].close()
         _, hwm = faultlib.tlpmaild_rss_kib(d.proc.pid)
         missing, got, _ = bench.wait_delivered(set(acked), 120)
         if missing:
@@ -167,32 +166,16 @@ def main():
         if p50l > args.factor * max(p50a, 1.0):
             failures.append(f"p50 under load {p50l:.0f} ms is over {args.factor} x "
                             f"{p50a:.0f} ms")
-        running = d.running()
-        code = d.stop() if running else None
-        if code != 0:
-            failures.append(f"the daemon {'exited ' + str(code) if running else 'died'}")
-        line = (f"load: {args.slow} byte-by-byte connections from 10 addresses ({open_at_end} "
+        return (f"load: {args.slow} byte-by-byte connections from 10 addresses ({open_at_end} "
                 f"open at the end, {reconnects} closed by the daemon and reopened); a normal "
                 f"client's end of DATA -> 250: alone p50 {p50a:.0f} ms max {maxa:.0f} ms, "
                 f"under load p50 {p50l:.0f} ms max {maxl:.0f} ms ({p50l / max(p50a, 1.0):.1f}x; "
                 f"bound {args.factor}x), {retries} connection attempts refused and retried; "
                 f"{len(acked)} of {2 * args.postings} acknowledged, lost {len(missing)}, "
-                f"peak RSS {hwm >> 10} MiB, daemon exit {code}")
-    except Exception as e:
-        failures.append(f"{type(e).__name__}: {e}")
-        line = "load: aborted"
-    finally:
-        if slow is not None:
-            slow.close()
-        bench.save_log(args.log)
-        log_tail = "\n".join(bench.site.log().splitlines()[-40:])
-        bench.close()
-    if failures:
-        say("daemon log (last lines):\n" + log_tail)
-        for f in failures:
-            say("FAIL: " + f)
-    print(line + ("" if not failures else " -- FAILED"), flush=True)
-    return 1 if failures else 0
+                f"peak RSS {hwm >> 10} MiB")
+
+    return faultlib.run("load: aborted", args, bench, body,
+                        first=lambda: [s.close() for s in slow])
 
 
 if __name__ == "__main__":

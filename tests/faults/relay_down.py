@@ -16,22 +16,20 @@ import sys
 import time
 
 import faultlib
-from faultlib import say
 
 
 def main():
     args = faultlib.arguments(
-        __doc__.split("\n\n")[0],
+        __doc__,
         seconds=(120.0, "how long the relay stays down"),
         messages=(30, "postings: a third before the fault, a third while the relay is "
                       "down, a third after"),
         settle=(120.0, "seconds to wait for every copy once the relay is back"))
     # A slow relay (60 ms per message) so that the kill finds copies in flight.
     bench = faultlib.Bench(args.members, sink_options=("--delay-ms", "60"))
-    failures = []
-    try:
-        first = bench.start_sink()
-        bench.start()
+
+    def body(failures):
+        first, _ = bench.open()
         postings = bench.postings(args.messages, tag="relay-down")
         third = max(1, args.messages // 3)
         before, during, after = (postings[:third], postings[third:2 * third],
@@ -74,9 +72,8 @@ def main():
             acked.update(s.acked)
         missing, got, waited = bench.wait_delivered(acked, args.settle)
         back_to_done = time.monotonic() - up_at
-        mine = {k: n for k, n in got.items() if k[0] in acked}
+        mine, duplicates = faultlib.acked_copies(got, acked)
         expected = len(acked) * len(bench.persons)
-        duplicates = faultlib.count_duplicates(mine)
         refused = [r for s in senders for r in s.refused]
         not_250 = sum(c for s in senders for code, c in s.codes.items() if code != 250)
         if missing:
@@ -86,31 +83,16 @@ def main():
                             f"{[s.codes for s in senders]} {refused[:3]}")
         if len(acked) != len(postings):
             failures.append(f"{len(postings) - len(acked)} postings not acknowledged")
-        running = bench.daemon.running()
-        code = bench.daemon.stop() if running else None
-        if code != 0:
-            failures.append(f"the daemon {'exited ' + str(code) if running else 'died'}")
-        line = (f"relay_down: relay killed at {at_kill} copies and down {down_for:.0f} s "
+        return (f"relay_down: relay killed at {at_kill} copies and down {down_for:.0f} s "
                 f"({len(s2.acked)} postings accepted meanwhile, copies deferred "
                 f"{states.get('deferred', 0)}, up to {attempts} attempts each), "
                 f"{len(acked)} postings acknowledged, {expected} copies expected "
                 f"({len(acked)} x {len(bench.persons)} members), {len(mine)} delivered, "
                 f"lost {len(missing)}, duplicates {duplicates}, "
                 f"{'all delivered' if not missing else 'gave up'} "
-                f"{back_to_done:.1f} s after the relay came back, daemon exit {code}")
-    except Exception as e:
-        failures.append(f"{type(e).__name__}: {e}")
-        line = "relay_down: aborted"
-    finally:
-        bench.save_log(args.log)
-        log_tail = "\n".join(bench.site.log().splitlines()[-40:])
-        bench.close()
-    if failures:
-        say("daemon log (last lines):\n" + log_tail)
-        for f in failures:
-            say("FAIL: " + f)
-    print(line + ("" if not failures else " -- FAILED"), flush=True)
-    return 1 if failures else 0
+                f"{back_to_done:.1f} s after the relay came back")
+
+    return faultlib.run("relay_down: aborted", args, bench, body)
 
 
 if __name__ == "__main__":

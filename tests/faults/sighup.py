@@ -19,7 +19,7 @@ import sys
 import time
 
 import faultlib
-from faultlib import harness, say
+from faultlib import harness
 
 
 def list_text(members, admin):
@@ -30,20 +30,19 @@ def list_text(members, admin):
 
 def main():
     args = faultlib.arguments(
-        __doc__.split("\n\n")[0],
+        __doc__,
         messages=(45, "postings sent in all"),
         settle=(120.0, "seconds to wait for every copy after the last posting"))
     bench = faultlib.Bench(args.members, outsiders=1)
-    failures = []
-    try:
+
+    def body(failures):
         old = set(bench.persons)
         ordered = sorted(old)
         admin, leaver = ordered[0], ordered[-1]
         newcomer = sorted(set(bench.everyone) - old)[0]
         new = (old - {leaver}) | {newcomer}
         list_file = os.path.join(bench.site.config_dir, "lists.d", "ops.toml")
-        bench.start_sink()
-        d = bench.start()
+        _, d = bench.open()
         postings = bench.postings(args.messages, tag="sighup",
                                   senders=sorted(old - {leaver}))
         # Slow enough that both reloads land in the middle of the stream.
@@ -102,7 +101,7 @@ def main():
             lost += len(best - have)
             wrong += len(have - best)
             examples.append((qid, sorted(have ^ best)))
-        duplicates = faultlib.count_duplicates({k: n for k, n in got.items() if k[0] in acked})
+        _, duplicates = faultlib.acked_copies(got, acked)
         leaver_after = sum(1 for qid in acked if sender.spans[qid][0] > change_seen
                            and leaver in by_qid.get(qid, {}))
         if lost or wrong:
@@ -111,30 +110,14 @@ def main():
         if sender.refused or len(acked) != len(postings):
             failures.append(f"postings not acknowledged: {len(postings) - len(acked)}, "
                             f"refused {sender.refused[:3]}")
-        running = d.running()
-        code = d.stop() if running else None
-        if code != 0:
-            failures.append(f"the daemon {'exited ' + str(code) if running else 'died'}")
-        line = (f"sighup: broken list file reloaded ({broken.split(' - ')[1]}) and a changed "
+        return (f"sighup: broken list file reloaded ({broken.split(' - ')[1]}) and a changed "
                 f"one (member removed, member added) under a stream of {len(postings)} "
                 f"postings: {len(acked)} acknowledged, {counts['old']} went to the old "
                 f"members, {counts['new']} to the new ({ambiguous} answered during the "
                 f"reload), copies lost {lost}, to a member not in force {wrong} (removed "
-                f"member after the change: {leaver_after}), duplicates {duplicates}, "
-                f"daemon exit {code}")
-    except Exception as e:
-        failures.append(f"{type(e).__name__}: {e}")
-        line = "sighup: aborted"
-    finally:
-        bench.save_log(args.log)
-        log_tail = "\n".join(bench.site.log().splitlines()[-40:])
-        bench.close()
-    if failures:
-        say("daemon log (last lines):\n" + log_tail)
-        for f in failures:
-            say("FAIL: " + f)
-    print(line + ("" if not failures else " -- FAILED"), flush=True)
-    return 1 if failures else 0
+                f"member after the change: {leaver_after}), duplicates {duplicates}")
+
+    return faultlib.run("sighup: aborted", args, bench, body)
 
 
 if __name__ == "__main__":

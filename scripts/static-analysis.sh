@@ -32,6 +32,7 @@ run_tidy=1
 run_cppcheck=1
 
 usage() { sed -n '2,20s/^# \{0,1\}//p' "$0"; exit 2; }
+ARGS=("$@")  # kept for the re-run under the lock (the loop below shifts them away)
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --changed-since) [[ $# -ge 2 ]] || usage; since="$2"; shift 2 ;;
@@ -59,7 +60,7 @@ ancestor_holds_lock() {
   return 1
 }
 if [[ -z "${TLPMAIL_STATIC_LOCKED:-}" ]] && ! ancestor_holds_lock; then
-  exec env TLPMAIL_STATIC_LOCKED=1 flock "$LOCK" "$0" "$@"
+  exec env TLPMAIL_STATIC_LOCKED=1 flock "$LOCK" "$0" "${ARGS[@]}"
 fi
 
 command -v "$TIDY" >/dev/null || { echo "static-analysis.sh: $TIDY not found (apt-get install clang-tidy-16)" >&2; exit 2; }

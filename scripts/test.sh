@@ -55,6 +55,12 @@ if [ "$static" = 1 ]; then
   echo "== static analysis (clang-tidy since $base, cppcheck)"
   if [ "$base" = all ]; then
     bash scripts/static-analysis.sh
+  elif ! git rev-parse --verify -q "$base^{commit}" >/dev/null; then
+    # A shallow clone does not know the base: clang-tidy over everything
+    # is not clean yet (docs/development.md lists what is open) and takes
+    # 20 minutes, so only cppcheck runs here.
+    echo "clang-tidy: skipped, $base is not in this clone (shallow?); set TLPMAIL_STATIC_BASE"
+    bash scripts/static-analysis.sh --cppcheck-only
   else
     bash scripts/static-analysis.sh --changed-since "$base"
   fi

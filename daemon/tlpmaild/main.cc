@@ -171,8 +171,8 @@ int run(const daemon::Options& options) {
       log::event(level_enum::info, "-", "metrics", {{"listen", metrics_service->address()}});
     }
     auto settings = daemon::server_settings(*runtime, **spool, **db, memory);
-    server.set_settings(metrics_service ? metrics_service->instrument(std::move(settings))
-                                        : std::move(settings));
+    if (metrics_service) settings = metrics_service->instrument(std::move(settings));
+    server.set_settings(std::move(settings));
 
     out_options.hold_spool = options.hold_spool;
     if (options.timeouts) {

@@ -103,9 +103,10 @@ Result<std::vector<Candidate>> scan_secret_keys(Context& ctx, std::string_view a
 // Sets the context's key listing mode for its lifetime, then restores it.
 class KeylistMode {
  public:
-  KeylistMode(gpgme_ctx_t c, gpgme_keylist_mode_t mode) : c_(c), old_(gpgme_get_keylist_mode(c)) {
-    err_ = gpgme_set_keylist_mode(c, mode);
-  }
+  // The members are initialised in their order: the old mode is read
+  // before the new one is set.
+  KeylistMode(gpgme_ctx_t c, gpgme_keylist_mode_t mode)
+      : c_(c), old_(gpgme_get_keylist_mode(c)), err_(gpgme_set_keylist_mode(c, mode)) {}
   KeylistMode(const KeylistMode&) = delete;
   KeylistMode& operator=(const KeylistMode&) = delete;
   ~KeylistMode() { gpgme_set_keylist_mode(c_, old_); }
@@ -114,7 +115,7 @@ class KeylistMode {
  private:
   gpgme_ctx_t c_;
   gpgme_keylist_mode_t old_;
-  gpgme_error_t err_ = 0;
+  gpgme_error_t err_;
 };
 
 std::string key_id_of(std::string_view fpr) {

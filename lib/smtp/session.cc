@@ -558,7 +558,7 @@ void Session::refuse(std::string_view command, Reply r, bool counts_as_error) {
   }
 }
 
-void Session::close_with(Reply r) {
+void Session::close_with(const Reply& r) {
   send(r);
   phase_ = Phase::closed;
   input_.clear();

@@ -286,7 +286,7 @@ class Session {
   void send(const Reply& r);
   void send_raw(std::string_view wire);
   void refuse(std::string_view command, Reply r, bool counts_as_error = true);
-  void close_with(Reply r);
+  void close_with(const Reply& r);
   void fatal_input(std::string_view what);
   void abort_data(AbortReason reason);
   void finish_bad_data();

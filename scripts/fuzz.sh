@@ -7,11 +7,17 @@
 # tests/fuzz/corpus/<target>/. Prints one line per target: executions,
 # coverage (edges, libFuzzer's "cov:"), corpus size, findings. Exits 1 if
 # any target found a crash, leak, timeout or out-of-memory (kept in the
-# work folder, whose path is printed); 2 on a usage or build error.
+# work folder, whose path is printed) or ended without its final
+# statistics; 2 on a usage or build error.
 #
-#   scripts/fuzz.sh [--seconds N] [--merge] [--keep] [TARGET...]
+#   scripts/fuzz.sh [--seconds N] [--merge] [--keep] [--lock FILE] [TARGET...]
 #
 # --keep keeps the work folder (corpora, logs) also when nothing was found.
+# --lock FILE (default $TLPMAIL_BUILD_LOCK, else none) holds flock(1) on
+# FILE while building only, not while fuzzing; on the shared development
+# machine: --lock /tmp/tlpmail-build.lock (not when the caller already
+# holds that lock: flock would wait for itself). A target that printed no
+# final statistics (killed, or died outside libFuzzer) counts as a failure.
 # --merge can add hundreds of files: the seed corpora are meant to stay at
 # a few dozen small files per target, so review before committing.
 #
@@ -24,19 +30,20 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="$ROOT/build-fuzz"
-LOCK=/tmp/tlpmail-build.lock
+LOCK="${TLPMAIL_BUILD_LOCK:-}"
 ALL=(smtp_server smtp_client mime nested tlp openpgp_packets dsn requests config)
 SECONDS_PER_TARGET=60
 MERGE=0
 KEEP=0
 TARGETS=()
 
-usage() { sed -n '2,23s/^# \{0,1\}//p' "$0"; exit 2; }
+usage() { sed -n '2,28s/^# \{0,1\}//p' "$0"; exit 2; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seconds) [[ $# -ge 2 && "$2" =~ ^[0-9]+$ && "$2" -gt 0 ]] || usage; SECONDS_PER_TARGET="$2"; shift 2 ;;
     --merge) MERGE=1; shift ;;
     --keep) KEEP=1; shift ;;
+    --lock) [[ $# -ge 2 && -n "$2" ]] || usage; LOCK="$2"; shift 2 ;;
     -h|--help) usage ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; usage ;;
     *)
@@ -53,14 +60,16 @@ CXX_BIN="${FUZZ_CXX:-clang++-16}"
 command -v "$CXX_BIN" >/dev/null || {
   echo "fuzz.sh: $CXX_BIN not found (apt-get install clang-16 libclang-rt-16-dev)" >&2; exit 2; }
 
-# Build (under the shared build lock: two cores are shared).
+# Build, under the lock when one is given (two cores shared by everyone);
+# the fuzzing itself runs without it.
+locked() { if [[ -n "$LOCK" ]]; then flock "$LOCK" "$@"; else "$@"; fi; }
 build_start=$(date +%s)
 if [[ ! -f "$BUILD/CMakeCache.txt" ]]; then
-  flock "$LOCK" env CC="$CC_BIN" CXX="$CXX_BIN" cmake -S "$ROOT" -B "$BUILD" \
+  locked env CC="$CC_BIN" CXX="$CXX_BIN" cmake -S "$ROOT" -B "$BUILD" \
     -DTLPMAIL_FUZZ=ON -DTLPMAIL_TESTS=OFF -DTLPMAIL_MAN=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     >/dev/null || { echo "fuzz.sh: cmake configure failed" >&2; exit 2; }
 fi
-flock "$LOCK" cmake --build "$BUILD" -j2 --target fuzz_all >"$BUILD/fuzz-build.log" 2>&1 || {
+locked cmake --build "$BUILD" -j2 --target fuzz_all >"$BUILD/fuzz-build.log" 2>&1 || {
   tail -30 "$BUILD/fuzz-build.log" >&2; echo "fuzz.sh: build failed ($BUILD/fuzz-build.log)" >&2; exit 2; }
 echo "build: $(( $(date +%s) - build_start )) s"
 
@@ -77,6 +86,7 @@ dict_of() {
 
 WORK="$(mktemp -d /tmp/tlpfuzz-XXXXXX)"
 findings_total=0
+no_stats=()  # targets that ended without libFuzzer's final statistics
 printf '%-16s %12s %8s %14s %9s\n' target executions cov corpus findings
 for t in "${TARGETS[@]}"; do
   bin="$BUILD/tests/fuzz/fuzz_$t"
@@ -107,6 +117,9 @@ for t in "${TARGETS[@]}"; do
   size=$(find "$corpus" -type f | wc -l)
   n=$(find "$found" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
   findings_total=$((findings_total + n))
+  # No final statistics: the run did not end normally (killed, or a crash
+  # outside libFuzzer's handlers), so it proved nothing: a failure.
+  [[ -n "$execs" ]] || no_stats+=("$t")
   printf '%-16s %12s %8s %14s %9s\n' "$t" "${execs:-?}" "${cov:-?}" \
     "$size (+$((size - seed_count)))" "$n"
   if [[ $n -gt 0 ]]; then
@@ -119,8 +132,11 @@ for t in "${TARGETS[@]}"; do
   fi
 done
 
-if [[ $findings_total -gt 0 ]]; then
-  echo "FINDINGS: $findings_total; inputs and logs in $WORK/findings and $WORK/*.log"
+if [[ $findings_total -gt 0 || ${#no_stats[@]} -gt 0 ]]; then
+  [[ $findings_total -gt 0 ]] &&
+    echo "FINDINGS: $findings_total; inputs and logs in $WORK/findings and $WORK/*.log"
+  [[ ${#no_stats[@]} -gt 0 ]] &&
+    echo "NO FINAL STATS (killed or died, counted as failed): ${no_stats[*]}; logs in $WORK/*.log"
   exit 1
 fi
 if [[ $KEEP == 1 ]]; then echo "work folder: $WORK"; else rm -rf "$WORK"; fi

@@ -89,7 +89,7 @@ class Context {
   // Reads `file` (at most kMaxKeyFileSize bytes) and imports it as
   // import_data does. An unreadable or oversized file: permanent.
   Result<ImportResult> import_file(const std::filesystem::path& file);
-  static constexpr std::uintmax_t kMaxKeyFileSize = 16 * 1024 * 1024;
+  static constexpr std::uintmax_t kMaxKeyFileSize = std::uintmax_t{16} * 1024 * 1024;
 
   // From this call on, every import through this context keeps only
   // self-signatures on user IDs: a certification made by any other key is

@@ -19,7 +19,7 @@ namespace tlpmail::openpgp {
 // A key file larger than this is refused unread. A member's key exported
 // without third-party certifications is a few kilobytes; the limit bounds
 // what one file can make gpg parse, verify and store (key flooding).
-inline constexpr std::size_t kMaxPublicKeyFileSize = 1024 * 1024;
+inline constexpr std::size_t kMaxPublicKeyFileSize = std::size_t{1024} * 1024;
 
 enum class KeyFileFault {
   too_large,       // over kMaxPublicKeyFileSize

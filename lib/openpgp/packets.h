@@ -108,7 +108,7 @@ std::string_view to_string(EncryptionFinding f);
 // Bounds on the work done inside compressed packets (tag 8). Outside them
 // the walk is linear in the input and reads each header once.
 struct ScanLimits {
-  std::size_t max_inflated = 64 * 1024;         // bytes of decompressed content read per packet
+  std::size_t max_inflated = std::size_t{64} * 1024;  // decompressed bytes read per packet
   std::size_t max_compressed_read = 1 << 20;    // compressed bytes fed to the inflater per packet
   int max_compressed_packets = 8;               // compressed packets inspected per scan
   int max_depth = 2;                            // compressed packets inside compressed packets

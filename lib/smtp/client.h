@@ -23,11 +23,11 @@ namespace tlpmail::smtp {
 
 // Total octets of one (possibly multi-line) reply, CRLFs included. A longer
 // reply is a protocol error. Each line is bounded by kMaxReplyLine.
-inline constexpr std::size_t kMaxClientReplySize = 64 * 1024;
+inline constexpr std::size_t kMaxClientReplySize = std::size_t{64} * 1024;
 
 // About the most body bytes one take_output() returns (a chunk may end
 // with a stuffed "..": one byte more).
-inline constexpr std::size_t kBodyChunk = 256 * 1024;
+inline constexpr std::size_t kBodyChunk = std::size_t{256} * 1024;
 
 enum class StartTlsPolicy {
   off,            // never send STARTTLS

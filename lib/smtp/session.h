@@ -51,7 +51,7 @@ struct SessionOptions {
   // commands after the end of DATA). More than this is discarded and the
   // session answers 421 4.5.0 and closes after the DATA reply. The server
   // should read at most this much at a time. REQUIRES: >= kMaxMailCommandLine.
-  std::size_t max_pending_input = 64 * 1024;
+  std::size_t max_pending_input = std::size_t{64} * 1024;
   // A certificate is configured: EHLO advertises STARTTLS and the command
   // works until TLS is active.
   bool starttls_available = false;

@@ -46,8 +46,8 @@ struct Offloaded {
 template <class T>
 class OffloadTask {
  public:
-  OffloadTask(boost::asio::any_io_executor home, std::chrono::milliseconds limit)
-      : timer_(std::move(home), limit) {}
+  OffloadTask(const boost::asio::any_io_executor& home, std::chrono::milliseconds limit)
+      : timer_(home, limit) {}
 
   // Completes when the work has finished (value or failure) or when the
   // limit passes. REQUIRES: called once, from a coroutine on the home

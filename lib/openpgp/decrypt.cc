@@ -89,7 +89,8 @@ bool is_aead_packet_at(std::string_view data, std::size_t at) {
 // themselves, before gpg runs: gpg 2.2.40 reports an AEAD message as
 // DECRYPTION_INFO 0 <cipher> 0 with GOODMDC, even a corrupted one.
 bool is_aead(std::string_view ciphertext) {
-  constexpr std::size_t kLook = 64 * 1024;  // the session key packets and the data header
+  // Enough for the session key packets and the data packet's header.
+  constexpr std::size_t kLook = std::size_t{64} * 1024;
   std::optional<std::string> decoded;
   std::string_view binary = ciphertext.substr(0, kLook);
   if (contains_armor(ciphertext)) {
@@ -99,10 +100,9 @@ bool is_aead(std::string_view ciphertext) {
   }
   // The look may cut the data packet: the packets before the cut are whole,
   // and the one at the cut has its header.
-  std::size_t whole = binary.size();
   auto packets = split_packets(binary);
   if (!packets) {
-    whole = packets.error().offset;
+    const std::size_t whole = packets.error().offset;
     if (is_aead_packet_at(binary, whole)) return true;
     packets = split_packets(binary.substr(0, whole));
     if (!packets) return false;
@@ -229,10 +229,11 @@ Result<Decryption> decrypt(Context& ctx, std::string_view ciphertext, std::size_
                                " is present but gpg could not use it: " + detail::gpgme_text(err)));
         }
       }
-      return refusal(std::move(d), DecryptStatus::no_secret_key,
-                     "not encrypted to a key of this list" +
-                         (d.recipients.empty() ? std::string()
-                                               : " (encrypted to " + join(d.recipients) + ")"));
+      // Built before the call: the order in which a call's arguments are
+      // evaluated is unspecified, and `d` is moved into the first.
+      std::string why = "not encrypted to a key of this list";
+      if (!d.recipients.empty()) why += " (encrypted to " + join(d.recipients) + ")";
+      return refusal(std::move(d), DecryptStatus::no_secret_key, std::move(why));
     }
     if (err && detail::is_data_failure(err, status)) {
       return refusal(std::move(d), DecryptStatus::malformed, "gpg: " + detail::gpgme_text(err));

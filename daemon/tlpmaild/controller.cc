@@ -51,13 +51,18 @@ const char* signal_name(int sig) {
   return "other";
 }
 
-void log_failure(const char* where, std::exception_ptr e) {
+void log_failure(const char* where, const std::exception_ptr& e) {
   if (!e) return;
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& ex) {
     log::event(level_enum::critical, "-", "error", {{"where", where}, {"reason", ex.what()}});
   }
+}
+
+// The completion handler of a co_spawned coroutine: logs what escaped it.
+auto logged(const char* where) {
+  return [where](const std::exception_ptr& e) { log_failure(where, e); };
 }
 
 bool same_listen(const config::ServerSettings& a, const config::ServerSettings& b) {
@@ -152,13 +157,11 @@ void Controller::start() {
     maintenance_->run_soon(kKeyCheckJob);
     maintenance_->run_soon(kListKeyJob);
   }
-  asio::co_spawn(io_, signal_loop(), [](std::exception_ptr e) { log_failure("signals", e); });
+  asio::co_spawn(io_, signal_loop(), logged("signals"));
   keys_seen_ = key_files_state(*runtime_->config);
-  asio::co_spawn(io_, keys_watch_loop(),
-                 [](std::exception_ptr e) { log_failure("keys-watch", e); });
+  asio::co_spawn(io_, keys_watch_loop(), logged("keys-watch"));
   if (auto interval = watchdog_interval()) {
-    asio::co_spawn(io_, watchdog_loop(*interval),
-                   [](std::exception_ptr e) { log_failure("watchdog", e); });
+    asio::co_spawn(io_, watchdog_loop(*interval), logged("watchdog"));
   }
 }
 
@@ -175,12 +178,12 @@ asio::awaitable<void> Controller::signal_loop() {
         continue;
       }
       reloading_ = true;
-      asio::co_spawn(io_, reload(true), [](std::exception_ptr e) { log_failure("reload", e); });
+      asio::co_spawn(io_, reload(true), logged("reload"));
       continue;
     }
     if (!stopping_) {
       stopping_ = true;
-      asio::co_spawn(io_, shutdown(sig), [](std::exception_ptr e) { log_failure("stop", e); });
+      asio::co_spawn(io_, shutdown(sig), logged("stop"));
     } else {
       std::string open = std::to_string(server_.connection_count());
       log::event(level_enum::warn, "-", "stopping",
@@ -214,7 +217,7 @@ void Controller::keys_changed() {
     return;
   }
   reloading_ = true;
-  asio::co_spawn(io_, reload(false), [](std::exception_ptr e) { log_failure("reload", e); });
+  asio::co_spawn(io_, reload(false), logged("reload"));
 }
 
 // One pass at a time: a SIGHUP or a key change during a pass asks for one
@@ -351,7 +354,7 @@ void Controller::apply(std::shared_ptr<const Runtime> next) {
   memory_->set_limit(new_config.server.max_message_memory);
   auto settings = server_settings(*next, spool_, db_, memory_);
   if (metrics_) {
-    settings = metrics_->instrument(std::move(settings));
+    settings = metrics_->instrument(settings);
     metrics_->set_runtime(next->config, next->keys, next->home);
   }
   server_.set_settings(std::move(settings));

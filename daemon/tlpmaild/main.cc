@@ -76,7 +76,7 @@ int fail(const std::string& what) {
 
 int run(const daemon::Options& options) {
   ::umask(077);
-  std::signal(SIGPIPE, SIG_IGN);  // gpg pipes; sockets use MSG_NOSIGNAL anyway
+  (void)std::signal(SIGPIPE, SIG_IGN);  // gpg pipes; sockets use MSG_NOSIGNAL anyway
 
   // Before any thread exists (docs/decisions.md, "GPGME and threads").
   if (auto r = openpgp::initialize(); !r) {
@@ -171,7 +171,7 @@ int run(const daemon::Options& options) {
       log::event(level_enum::info, "-", "metrics", {{"listen", metrics_service->address()}});
     }
     auto settings = daemon::server_settings(*runtime, **spool, **db, memory);
-    if (metrics_service) settings = metrics_service->instrument(std::move(settings));
+    if (metrics_service) settings = metrics_service->instrument(settings);
     server.set_settings(std::move(settings));
 
     out_options.hold_spool = options.hold_spool;

@@ -23,7 +23,7 @@ Result<void> Service::start(const config::ListenAddress& address, std::time_t no
 }
 
 std::shared_ptr<const net::Settings> Service::instrument(
-    std::shared_ptr<const net::Settings> settings) {
+    const std::shared_ptr<const net::Settings>& settings) {
   auto copy = std::make_shared<net::Settings>(*settings);
   copy->intake = std::make_shared<TimedIntake>(settings->intake, registry_);
   return copy;

@@ -35,7 +35,8 @@ class Service {
   std::string address() const { return server_.local_address(); }
 
   // `settings` with its intake wrapped in a TimedIntake.
-  std::shared_ptr<const net::Settings> instrument(std::shared_ptr<const net::Settings> settings);
+  std::shared_ptr<const net::Settings> instrument(
+      const std::shared_ptr<const net::Settings>& settings);
   void set_runtime(std::shared_ptr<const config::Config> config,
                    std::shared_ptr<const keyring::KeyReport> keys, std::filesystem::path home);
   void stop() { server_.stop(); }

@@ -82,8 +82,16 @@ Reply path_error_reply(PathError e, PathKind kind) {
           mail ? "Error: bad MAIL parameter syntax" : "Error: bad RCPT parameter syntax"};
 }
 
-const Reply kInternalRcptError{451, "4.3.0", "Error: internal error while checking the recipient"};
-const Reply kInternalQueueError{451, "4.3.0", "Error: internal error while queueing the message"};
+// Function-local statics: built on first use, not before main(), where a
+// throwing constructor could not be caught (cert-err58-cpp).
+const Reply& internal_rcpt_error() {
+  static const Reply r{451, "4.3.0", "Error: internal error while checking the recipient"};
+  return r;
+}
+const Reply& internal_queue_error() {
+  static const Reply r{451, "4.3.0", "Error: internal error while queueing the message"};
+  return r;
+}
 
 // True when a line that starts with `partial` and has not ended yet will be
 // longer than kMaxTextLine octets whatever follows: the shortest line it can
@@ -472,11 +480,11 @@ void Session::cmd_rcpt(std::string_view line, std::string_view args) {
   try {
     decision = resolver_(parsed->mailbox, txn_->recipients);
   } catch (...) {
-    return refuse(line, kInternalRcptError);
+    return refuse(line, internal_rcpt_error());
   }
   if (!decision.accepted) {
     const Reply& r = decision.reply;
-    if (r.code < 400 || !is_valid_reply(r)) return refuse(line, kInternalRcptError);
+    if (r.code < 400 || !is_valid_reply(r)) return refuse(line, internal_rcpt_error());
     // A temporary refusal (e.g. 452 4.5.3 one list per message) is not an
     // error, like "too many recipients": the client is expected to send
     // that recipient in a later transaction, and a message to more lists
@@ -596,7 +604,7 @@ Reply Session::data_refusal(AbortReason reason) const {
     case AbortReason::connection_lost:
       break;
   }
-  return kInternalQueueError;  // not reached: those reasons close the session
+  return internal_queue_error();  // not reached: those reasons close the session
 }
 
 void Session::finish_bad_data() {
@@ -646,7 +654,7 @@ bool Session::complete_data(const DataResult& result) {
   const std::size_t n = expected_result_count();
   bool ok = result.replies.size() == n;
   for (std::size_t i = 0; ok && i < n; ++i) ok = is_valid_reply(result.replies[i]);
-  for (std::size_t i = 0; i < n; ++i) send(ok ? result.replies[i] : kInternalQueueError);
+  for (std::size_t i = 0; i < n; ++i) send(ok ? result.replies[i] : internal_queue_error());
   end_transaction();
   phase_ = Phase::command;
 

@@ -121,9 +121,10 @@ std::optional<std::string> dearmor_message(std::string_view text, std::size_t ma
     const std::string_view line = trim_line(text.substr(pos, nl - pos));
     pos = nl + 1;
     if (in_headers) {
-      if (line.empty()) in_headers = false;
-      else if (line.find(':') == std::string_view::npos) in_headers = false;  // no header block
-      else continue;
+      // A blank line ends the headers; a first line without ':' means
+      // there are none and is already base64.
+      if (!line.empty() && line.find(':') != std::string_view::npos) continue;
+      in_headers = false;
       if (line.empty()) continue;
     }
     if (line.starts_with("-----") || line.starts_with("=")) break;  // END or checksum

@@ -343,6 +343,7 @@ Result<std::vector<KeyFacts>> Context::list_keys(const std::vector<std::string>&
   auto listed = run_keylist(&patterns);
   if (!listed) return listed;
   std::set<std::string> want(wanted.begin(), wanted.end());
+  patterns.reserve(wanted.size());
   std::set<std::string> seen;
   std::vector<KeyFacts> out;
   for (KeyFacts& k : *listed) {

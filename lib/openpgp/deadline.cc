@@ -165,8 +165,9 @@ std::uint64_t stall_count() { return registry().stalls.load(); }
 std::uint64_t stall_count_this_thread() { return stalls_here; }
 
 std::chrono::milliseconds extra_for(std::size_t recipients, std::size_t bytes) {
-  return std::chrono::milliseconds(2 * static_cast<std::int64_t>(recipients) +
-                                   static_cast<std::int64_t>(bytes / (4 * 1024 * 1024)) * 1000);
+  return std::chrono::milliseconds(
+      2 * static_cast<std::int64_t>(recipients) +
+      static_cast<std::int64_t>(bytes / (std::size_t{4} * 1024 * 1024)) * 1000);
 }
 
 Deadline::Deadline(const std::filesystem::path& home, std::string_view operation,

@@ -89,7 +89,7 @@ ssize_t OutputData::on_write(void* handle, const void* buffer, size_t size) {
     return -1;
   }
   if (self->size_ + size > self->capacity_) {
-    std::size_t capacity = self->capacity_ == 0 ? 64 * 1024 : self->capacity_;
+    std::size_t capacity = self->capacity_ == 0 ? std::size_t{64} * 1024 : self->capacity_;
     while (capacity < self->size_ + size) capacity *= 2;
     if (self->limit_ != kUnlimited && capacity > self->limit_) capacity = self->limit_;
     char* grown = static_cast<char*>(std::malloc(capacity == 0 ? 1 : capacity));
@@ -208,7 +208,7 @@ std::string sha256_hex(std::string_view data) {
   }
   static const char kHex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(len * 2);
+  out.reserve(std::size_t{len} * 2);
   for (unsigned int i = 0; i < len; ++i) {
     out.push_back(kHex[md[i] >> 4]);
     out.push_back(kHex[md[i] & 0xf]);

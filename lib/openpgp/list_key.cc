@@ -207,6 +207,7 @@ Error ambiguous(const Context& ctx, std::string_view address,
                 const std::vector<const Candidate*>& usable) {
   std::vector<std::string> fprs;
   for (const Candidate* c : usable) fprs.push_back(c->facts.fingerprint);
+  fprs.reserve(usable.size());
   return Error::permanent(std::to_string(usable.size()) + " usable list keys for " +
                           std::string(address) + " in " + home_of(ctx) + ": " + join(fprs) +
                           "; delete all but one (gpg --homedir " + home_of(ctx) +
@@ -254,6 +255,7 @@ Result<std::optional<ListKeys>> pick_list_keys(Context& ctx, std::string_view ad
     if (unusable.empty()) return std::optional<ListKeys>();
     std::vector<std::string> why;
     for (const Candidate* c : unusable) why.push_back(c->facts.fingerprint + " (" + c->problem + ")");
+    why.reserve(unusable.size());
     return Unexpected(Error::permanent((why.size() == 1 ? "the list key " : "the list keys ") +
                                        join(why) + " for " + addr +
                                        (why.size() == 1 ? " is" : " are") + " not usable"));

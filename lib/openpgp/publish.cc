@@ -90,6 +90,7 @@ Result<std::string> select_key_packets(std::string_view key, const KeySelection&
   }
   std::vector<std::string> wanted;
   for (const std::string& f : selection.subkeys) wanted.push_back(ascii_upper(f));
+  wanted.reserve(selection.subkeys.size());
   std::string out;
   std::vector<std::string> found;
   bool have_uid = false;

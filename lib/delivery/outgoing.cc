@@ -148,7 +148,7 @@ Outgoing::Outgoing(asio::io_context& io, asio::thread_pool& pool, queue::Spool& 
       spool_(spool),
       db_(db),
       setup_(std::move(setup)),
-      options_(std::move(options)),
+      options_(options),
       outbox_(db),
       stopped_timer_(io),
       claims_(std::make_shared<Claims>()) {
@@ -172,7 +172,7 @@ Outgoing::Outgoing(asio::io_context& io, asio::thread_pool& pool, queue::Spool& 
   SchedulerOptions so;
   if (options_.retry) so.retry = *options_.retry;
   if (options_.outbox_poll) so.poll = *options_.outbox_poll;
-  so.window = std::max<std::size_t>(64, 16 * c.relay.max_connections);
+  so.window = std::max<std::size_t>(64, std::size_t{16} * c.relay.max_connections);
   scheduler_ = std::make_unique<Scheduler>(io_.get_executor(), pool_.get_executor(),
                                                      outbox_, *relay_, so);
   scheduler_->set_on_failed([this] {
@@ -358,7 +358,7 @@ asio::awaitable<void> Outgoing::report_once() {
     fanout::FanoutEnv env{*setup->config, *setup->keys, *db, *spool};
     auto r = fanout::report_failures(**gpg, env, std::time(nullptr));
     if (!r) return {{}, r.error().message};
-    return {std::move(*r), {}};
+    return {std::move(*r), std::string()};  // typed: `{}` would pick pair's copying constructor
   };
   auto task = start_offload(pool_.get_executor(), io_.get_executor(), std::move(work),
                                  kFanoutLimit);

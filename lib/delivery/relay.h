@@ -108,7 +108,7 @@ class Relay {
   // REQUIRES: stop() has finished, or the io_context will not run again.
   // Otherwise connections are cut and unfinished jobs still complete
   // (deferred, "relay client stopping") when the io_context runs.
-  ~Relay();
+  ~Relay();  // NOLINT(bugprone-exception-escape): see relay.cc
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
 

@@ -29,7 +29,7 @@ constexpr std::chrono::milliseconds kRetryAfterDbError{std::chrono::seconds(2)};
 constexpr std::size_t kCachedMessages = 8;
 // Shared data of cached messages, at most (the newest is kept whatever its
 // size): with its armor, about 2.4 times this in memory.
-constexpr std::size_t kCachedBytes = 32 * 1024 * 1024;
+constexpr std::size_t kCachedBytes = std::size_t{32} * 1024 * 1024;
 
 std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 

@@ -192,7 +192,7 @@ std::vector<ListKeyView> view_list_keys(const config::Config& c) {
       if (p.in_grace) v.in_grace.emplace_back(p.facts.fingerprint, p.facts.expires);
     }
     const std::time_t left = keys.current.expires - now;
-    if (keys.current.expires > 0 && left <= fanout::kListKeyWarningDays * 86400) {
+    if (keys.current.expires > 0 && left <= std::time_t{fanout::kListKeyWarningDays} * 86400) {
       const long days = static_cast<long>(left / 86400);
       v.warning = "the list key " + keys.current.fingerprint + " of " + lists[i].address +
                   " expires on " + iso_date(keys.current.expires) + " (in " +

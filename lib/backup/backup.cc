@@ -186,15 +186,17 @@ Result<std::size_t> copy_tree(const fs::path& from, const fs::path& to, const st
     const std::string name = child.path().filename().string();
     if (gnupg && skipped_in_gnupg(name)) continue;
     const auto status = child.symlink_status(ec);
+    std::string path = prefix;  // inside the backup
+    path.append("/").append(name);
     if (fs::is_directory(status)) {
-      auto r = copy_tree(child.path(), to / name, prefix + "/" + name, gnupg, entries);
+      auto r = copy_tree(child.path(), to / name, path, gnupg, entries);
       if (!r) return Unexpected(r.error());
       copied += *r;
     } else if (fs::is_regular_file(status)) {
       auto r = copy_one_file(child.path(), to / name);
       if (!r) return Unexpected(r.error());
       if (!*r) continue;  // gone meanwhile
-      (*r)->path = prefix + "/" + name;
+      (*r)->path = std::move(path);
       entries.push_back(std::move(**r));
       ++copied;
     }

@@ -355,16 +355,21 @@ std::string report_html(const Summary& s, const std::vector<Point>& history,
     if (!m.review_result.empty()) {
       note.append(note.empty() ? "" : "; ").append("review ").append(m.review_result);
     }
-    h += "<tr><td>" + html_escape(m.email) + "</td><td>" + html_escape(m.organization) +
-         "</td><td><span class=\"state " + state + "\">" + state + "</span></td><td>" +
-         (m.sent_at ? utc_format(m.sent_at, "%Y-%m-%d %H:%M:%S") : "-") + "</td><td>" +
-         (m.answered_at ? utc_format(m.answered_at, "%Y-%m-%d %H:%M:%S") : "-") + "</td><td>" +
-         (m.latency_s ? format_latency(*m.latency_s) : "-") + "</td><td>" +
-         html_escape(note) +
-         (m.missed_twice ? std::string(note.empty() ? "" : " ") +
-                               "<span class=\"flag\">missed 2 checks in a row</span>"
-                         : "") +
-         "</td></tr>\n";
+    // Appended piece by piece: a chain of + makes a new string at each step.
+    h.append("<tr><td>").append(html_escape(m.email));
+    h.append("</td><td>").append(html_escape(m.organization));
+    h.append("</td><td><span class=\"state ").append(state).append("\">").append(state);
+    h.append("</span></td><td>")
+        .append(m.sent_at ? utc_format(m.sent_at, "%Y-%m-%d %H:%M:%S") : "-");
+    h.append("</td><td>")
+        .append(m.answered_at ? utc_format(m.answered_at, "%Y-%m-%d %H:%M:%S") : "-");
+    h.append("</td><td>").append(m.latency_s ? format_latency(*m.latency_s) : "-");
+    h.append("</td><td>").append(html_escape(note));
+    if (m.missed_twice) {
+      h.append(note.empty() ? "" : " ")
+          .append("<span class=\"flag\">missed 2 checks in a row</span>");
+    }
+    h.append("</td></tr>\n");
   }
   h += "</tbody>\n</table>\n";
   h += "<p class=\"foot\">Made by tlpmail on " + utc_minute(generated_at) +

@@ -19,7 +19,7 @@ namespace tlpmail::mime {
 namespace {
 
 // At most this much text of a bounce that is not a report is scanned.
-constexpr std::size_t kMaxScannedText = 64 * 1024;
+constexpr std::size_t kMaxScannedText = std::size_t{64} * 1024;
 // Parts of a bounce looked at, and how deep.
 constexpr int kMaxReportParts = 64;
 constexpr int kMaxReportDepth = 8;

@@ -75,7 +75,7 @@ IoResult<void> fsync_fd(int fd, const std::string& path, IoOp op) {
 
 class PosixWritableFile final : public WritableFile {
  public:
-  static constexpr std::size_t kBufferSize = 64 * 1024;
+  static constexpr std::size_t kBufferSize = std::size_t{64} * 1024;
 
   PosixWritableFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {
     buffer_.reserve(kBufferSize);

@@ -219,6 +219,7 @@ def main():
             if not d.running():
                 failures.append(f"the daemon died after: {name}")
                 break
+        _, hwm_refusals = faultlib.tlpmaild_rss_kib(pid)
         # A member's update-key with a multi-MB "key": 250 (under the size
         # limit, -request is not verified at DATA), then an answer naming
         # the key limit, and nothing stored.
@@ -263,7 +264,8 @@ def main():
         return (f"bad_input: {len(results)} bad inputs tried, {refused} refused with a clear "
                 f"reply ({codes}), daemon up, valid posting afterwards delivered to "
                 f"{len(got)} of {len(bench.persons)} members, peak RSS {hwm >> 10} MiB "
-                f"({hwm_before >> 10} MiB before; bound {args.rss_mib} MiB); {request_figure}")
+                f"({hwm_before >> 10} MiB before, {hwm_refusals >> 10} MiB after the refusals; "
+                f"bound {args.rss_mib} MiB); {request_figure}")
 
     return faultlib.run("bad_input: aborted", args, bench, body)
 

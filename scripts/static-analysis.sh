@@ -7,17 +7,22 @@
 # any finding, 2 on a usage or set-up error. Does not fix anything and does
 # not analyse tests/, bench/ or tools/. Reports go to build/static-analysis/.
 #
-#   scripts/static-analysis.sh [--changed-since REF] [--tidy-only|--cppcheck-only]
+#   scripts/static-analysis.sh [--changed-since REF] [--tidy-only|--cppcheck-only] [FILE...]
 #
+# FILE...: clang-tidy only over these .cc files of lib/ and daemon/ (paths
+# from the top of the tree), e.g. while fixing the findings of a few files.
 # --changed-since REF: clang-tidy only over the .cc files that differ from
-# REF (committed or not) and the .cc files that include a header that
-# differs (what CI does: clang-tidy over everything takes about 20 minutes
-# on 2 cores); cppcheck always over every file (seconds). Two jobs at
-# most, under the shared build lock /tmp/tlpmail-build.lock (not taken again
-# when an ancestor process already holds it, e.g. `flock ... bash .ci/run`).
-# clang-tidy is $CLANG_TIDY, default clang-tidy-16 (clang-tidy-14 cannot
-# parse lib/smtp: parenthesized aggregate initialisation, P0960). A REF git
-# does not know (a shallow clone) means every file: more, never less.
+# REF (committed or not) and those that include a header that differs,
+# directly or not (the dependency files of build/); over every file when
+# .clang-tidy, this script or a CMake file differs. As good as a full run
+# when REF was clean and the tools are the same: a file's findings depend
+# only on it and what it includes. A REF git does not know (a shallow
+# clone) means every file: more, never less. cppcheck always runs over
+# every file (seconds). Two jobs at most, under the shared build lock
+# /tmp/tlpmail-build.lock (not taken again when an ancestor process
+# already holds it, e.g. `flock ... bash .ci/run`). clang-tidy is
+# $CLANG_TIDY, default clang-tidy-16 (clang-tidy-14 cannot parse lib/smtp:
+# parenthesized aggregate initialisation, P0960).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,8 +35,9 @@ JOBS=2
 since=""
 run_tidy=1
 run_cppcheck=1
+only=()
 
-usage() { sed -n '2,20s/^# \{0,1\}//p' "$0"; exit 2; }
+usage() { sed -n '2,/^set -e/{/^#/s/^# \{0,1\}//p}' "$0"; exit 2; }
 ARGS=("$@")  # kept for the re-run under the lock (the loop below shifts them away)
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -39,7 +45,8 @@ while [[ $# -gt 0 ]]; do
     --tidy-only) run_cppcheck=0; shift ;;
     --cppcheck-only) run_tidy=0; shift ;;
     -h|--help) usage ;;
-    *) echo "static-analysis.sh: unknown argument $1" >&2; usage ;;
+    -*) echo "static-analysis.sh: unknown argument $1" >&2; usage ;;
+    *) only+=("$1"); shift ;;
   esac
 done
 
@@ -88,15 +95,50 @@ if [[ -n "$since" ]] && ! git rev-parse --verify -q "$since^{commit}" >/dev/null
   echo "static-analysis.sh: git does not know $since: clang-tidy over every file"
   since=""
 fi
+# What decides the findings besides the sources: the checks, this script
+# and the compile flags. When one of them changed, every file.
+if [[ -n "$since" ]] && [[ -n "$(git diff --name-only "$since" -- .clang-tidy scripts/static-analysis.sh CMakeLists.txt cmake '*/CMakeLists.txt')" ]]; then
+  echo "static-analysis.sh: .clang-tidy, this script or the CMake files differ from $since: clang-tidy over every file"
+  since=""
+fi
 if [[ -n "$since" ]]; then
   changed=$( { git diff --name-only "$since" -- lib daemon; git ls-files --others --exclude-standard -- lib daemon; } | sort -u)
   pick=$(grep -E '\.cc$' <<<"$changed" || true)
-  for h in $(grep -E '\.h$' <<<"$changed" || true); do
-    # Included as "dir/name.h" from lib/ (the include root) or by its name.
-    rel=${h#lib/}
-    pick+=$'\n'$(grep -rlF --include='*.cc' -e "\"$rel\"" -e "\"$(basename "$h")\"" lib daemon || true)
-  done
+  headers=$(grep -E '\.h$' <<<"$changed" || true)
+  if [[ -n "$headers" ]]; then
+    # Every .cc that includes a changed header, directly or through another:
+    # the dependency lists g++ wrote when it built build/ (-MD, next to each
+    # object). A .cc without one (not built yet) is taken: more, never less.
+    # shellcheck disable=SC2086  # one header a word
+    pick+=$'\n'$(python3 - "$ROOT" $headers <<'PY'
+import json, os, shlex, sys
+root = sys.argv[1]
+changed = {os.path.join(root, h) for h in sys.argv[2:]}
+for e in json.load(open(os.path.join(root, "build/compile_commands.json"))):
+    src = os.path.relpath(os.path.join(e["directory"], e["file"]), root)
+    if not src.startswith(("lib/", "daemon/")):
+        continue
+    args = shlex.split(e["command"])
+    out = args[args.index("-o") + 1] if "-o" in args else None
+    dep = os.path.join(e["directory"], out + ".d") if out else None
+    if not dep or not os.path.exists(dep):
+        print(src)
+        continue
+    deps = {os.path.normpath(d) for d in open(dep).read().replace("\\\n", " ").split()[1:]}
+    if deps & changed:
+        print(src)
+PY
+)
+  fi
   files=$(comm -12 <(echo "$known") <(grep -v '^$' <<<"$pick" | sort -u))
+fi
+if [[ ${#only[@]} -gt 0 ]]; then
+  [[ -z "$since" ]] || { echo "static-analysis.sh: FILE... and --changed-since exclude each other" >&2; exit 2; }
+  for f in "${only[@]}"; do
+    grep -qxF -- "$f" <<<"$known" || {
+      echo "static-analysis.sh: $f is not a .cc of lib/ or daemon/ in build/compile_commands.json" >&2; exit 2; }
+  done
+  files=$(printf '%s\n' "${only[@]}" | sort -u)
 fi
 nfiles=$(grep -c . <<<"$files" || true)
 nall=$(grep -c . <<<"$all_files" || true)
@@ -116,7 +158,10 @@ if [[ $run_tidy == 1 ]]; then
     # One output file per source file, so two parallel jobs never interleave.
     # A file clang-tidy cannot parse is a finding (clang-diagnostic-error).
     export TIDY BUILD OUT
-    xargs -P"$JOBS" -n1 sh -c '"$TIDY" -p "$BUILD" --quiet "$1" >"$OUT/tidy/$(echo "$1" | tr / _).txt" 2>&1 || true' _ <<<"$files"
+    # Each file's seconds go to tidy/seconds (the slowest are printed).
+    xargs -P"$JOBS" -n1 sh -c 's=$(date +%s)
+      "$TIDY" -p "$BUILD" --quiet "$1" >"$OUT/tidy/$(echo "$1" | tr / _).txt" 2>&1 || true
+      echo "$(( $(date +%s) - s )) $1" >>"$OUT/tidy/seconds"' _ <<<"$files"
     cat "$OUT"/tidy/*.txt >"$tidy_log"
   fi
   # A header's finding shows once per file including it: count it once.
@@ -133,6 +178,9 @@ if [[ $run_tidy == 1 ]]; then
   n=$(wc -l <"$OUT/clang-tidy.findings")
   skipped=$(grep -cE "$asio_re" "$OUT/clang-tidy.all" || true)
   echo "clang-tidy: $nfiles files, $n findings, $(( $(date +%s) - t0 )) s ($TIDY; $OUT/clang-tidy.findings)"
+  if [[ -s "$OUT/tidy/seconds" ]]; then
+    echo "    slowest: $(sort -rn "$OUT/tidy/seconds" | head -5 | awk '{printf "%s%s %d s", (NR > 1 ? ", " : ""), $2, $1}')"
+  fi
   if [[ $skipped -gt 0 ]]; then
     echo "    not counted: $skipped inside Boost.Asio (paths in $tidy_log):"
     grep -E "$asio_re" "$OUT/clang-tidy.all" | sed 's/^/      /'

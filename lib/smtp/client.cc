@@ -697,8 +697,8 @@ void ClientSession::finish_local(Transaction t, Reply final, std::string reason)
   res.final = std::move(final);
   res.outcome = classify(res.final);
   res.local_reason = std::move(reason);
-  for (const auto& m : t.envelope.recipients) {
-    res.recipients.push_back({m, res.final, res.outcome});
+  for (auto& m : t.envelope.recipients) {
+    res.recipients.push_back({std::move(m), res.final, res.outcome});  // t ends here
   }
   emit<TransactionDone>(std::move(res));
 }

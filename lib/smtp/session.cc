@@ -562,7 +562,7 @@ void Session::refuse(std::string_view command, Reply r, bool counts_as_error) {
   if (counts_as_error && ++errors_ >= options_.max_errors) {
     Reply bye{421, "4.7.0", options_.hostname + " Error: too many errors"};
     emit<Refused>("", bye);
-    close_with(std::move(bye));
+    close_with(bye);
   }
 }
 
@@ -577,7 +577,7 @@ void Session::fatal_input(std::string_view what) {
   // lines with a bare LF or CR is out of sync with us; answer and hang up.
   Reply r{500, "5.5.2", std::string(what)};
   emit<Refused>("", r);
-  close_with(std::move(r));
+  close_with(r);
 }
 
 void Session::abort_data(AbortReason reason) {
@@ -665,7 +665,7 @@ bool Session::complete_data(const DataResult& result) {
   if (pending_overflow_) {
     Reply r{421, "4.5.0", options_.hostname + " Error: too much pipelined input"};
     emit<Refused>("", r);
-    close_with(std::move(r));
+    close_with(r);
     return ok;
   }
   std::string buf = std::move(input_);
@@ -703,7 +703,7 @@ void Session::close_early(Reply r, AbortReason reason) {
     return;
   }
   if (phase_ == Phase::data) abort_data(reason);
-  close_with(std::move(r));
+  close_with(r);
 }
 
 void Session::connection_lost() {

@@ -26,6 +26,7 @@
 #include "openpgp/context.h"
 #include "openpgp/deadline.h"
 #include "queue/env.h"
+#include "queue/space_guard.h"
 #include "queue/spool.h"
 #include "store/database.h"
 #include "tlpmaild/controller.h"
@@ -66,6 +67,22 @@ void log_recovery(const queue::RecoveryReport& r) {
   }
   for (const auto& name : r.ignored_files) {
     log::event(level_enum::warn, "-", "recovery", {{"ignored", name}});
+  }
+}
+
+void log_space_start(queue::SpaceGuard& space) {
+  const queue::SpaceChange c = space.start();
+  const std::string min_free = std::to_string(space.settings().min_free);
+  const std::string reserve = std::to_string(space.settings().reserve);
+  if (!space.is_enabled()) {
+    log::event(level_enum::warn, "-", "space", {{"min_free", "0"}, {"reserve", "off"}});
+  } else if (c.kind == queue::SpaceChange::Kind::failed) {
+    log::event(level_enum::warn, "-", "space",
+               {{"min_free", min_free}, {"reserve", "not made"}, {"reason", c.reason}});
+  } else {
+    log::event(space.is_reserve_held() ? level_enum::info : level_enum::warn, "-", "space",
+               {{"min_free", min_free},
+                {"reserve", space.is_reserve_held() ? reserve : "not made (too little space)"}});
   }
 }
 
@@ -138,6 +155,15 @@ int run(const daemon::Options& options) {
   log_recovery((*spool)->recovery_report());
   std::size_t pending = (*spool)->recovery_report().pending;
 
+  // [server] min_free_space (queue/space_guard.h): the spool refuses new
+  // mail below it, and the reserve file keeps room for delivery when the
+  // disk fills; the outgoing loop looks after it from here on.
+  queue::SpaceSettings space_settings;
+  space_settings.min_free = config.server.min_free_space;
+  queue::SpaceGuard space(queue::Env::posix(), state_dir.string(), space_settings);
+  log_space_start(space);
+  (*spool)->set_space_guard(&space);
+
   net::Timeouts timeouts;
   if (options.timeouts) timeouts = net::test_timeouts(*options.timeouts);
 
@@ -193,6 +219,7 @@ int run(const daemon::Options& options) {
     if (options.outbox_poll) out_options.outbox_poll = *options.outbox_poll;
     delivery::Outgoing outgoing(io, outgoing_pool, **spool, **db, daemon::outgoing_setup(*runtime),
                                 out_options);
+    outgoing.set_space_guard(&space);
     if (auto r = outgoing.start(); !r) {
       pool.join();
       return fail("outbox: " + r.error().message);

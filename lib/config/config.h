@@ -36,6 +36,9 @@ struct ServerSettings {
   std::uint64_t max_message_memory = 268435456;
   unsigned max_connections_per_client = 50;  // per client IP address
   std::uint32_t max_session_time = 1800;     // seconds from connect to 421 4.4.2
+  // Bytes the state_dir's filesystem must keep free for intake to take a
+  // message (queue/space_guard.h); 0: no check and no reserve file.
+  std::uint64_t min_free_space = std::uint64_t{64} << 20;
   std::filesystem::path tls_certificate;  // empty: no STARTTLS
   std::filesystem::path tls_private_key;
 };

@@ -18,7 +18,7 @@ namespace {
 
 constexpr std::array<std::string_view, 6> kSections = {"server", "relay",   "paths",
                                                        "log",    "metrics", "retention"};
-constexpr std::array<std::string_view, 10> kServerKeys = {"hostname",
+constexpr std::array<std::string_view, 11> kServerKeys = {"hostname",
                                                           "listen",
                                                           "protocol",
                                                           "max_message_size",
@@ -26,6 +26,7 @@ constexpr std::array<std::string_view, 10> kServerKeys = {"hostname",
                                                           "max_message_memory",
                                                           "max_connections_per_client",
                                                           "max_session_time",
+                                                          "min_free_space",
                                                           "tls_certificate",
                                                           "tls_private_key"};
 constexpr std::array<std::string_view, 4> kRelayKeys = {"host", "port", "starttls",
@@ -223,6 +224,9 @@ void read_server(const toml::table& t, const std::filesystem::path& base, int se
   }
   if (auto v = read_int_in_range(t, "max_session_time", 1, kMaxSessionTime, f)) {
     m.server.max_session_time = static_cast<std::uint32_t>(*v);
+  }
+  if (auto v = read_int_in_range(t, "min_free_space", 0, kMaxMessageMemory, f)) {
+    m.server.min_free_space = static_cast<std::uint64_t>(*v);
   }
 
   read_path(t, base, m.tls_certificate, f);

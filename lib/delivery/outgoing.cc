@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <ctime>
 #include <mutex>
+#include <utility>
 
 #include "bounces/bounce.h"
 #include "fanout/distribute.h"
@@ -36,6 +37,10 @@ constexpr std::chrono::seconds kRetryAfterFault{30};
 // Even without a wake-up the spool and the failure reports are looked at
 // this often.
 constexpr std::chrono::seconds kPoll{60};
+// How often the state filesystem's free space is looked at (space_loop).
+constexpr std::chrono::seconds kSpaceTick{1};
+// A reserve made again is a few MiB written and fsynced; a last resort.
+constexpr std::chrono::milliseconds kSpaceLimit{std::chrono::minutes(1)};
 
 smtp::StartTlsPolicy starttls_policy(config::StartTls s) {
   switch (s) {
@@ -129,6 +134,38 @@ void log_distribution(const std::string& id, const fanout::Distribution& d) {
               {"withheld", withheld.empty() ? "-" : withheld}});
 }
 
+// One look at the state filesystem: what the guard did, and whether
+// intake is refused now.
+struct SpaceStep {
+  queue::SpaceChange change;
+  std::optional<queue::SpaceShortage> shortage;
+};
+
+void log_space_change(const queue::SpaceChange& c, const queue::SpaceSettings& s) {
+  const std::string available = std::to_string(c.available);
+  const std::string reserve = std::to_string(s.reserve);
+  switch (c.kind) {
+    case queue::SpaceChange::Kind::none:
+      break;
+    case queue::SpaceChange::Kind::released:
+      log::event(level_enum::warn, "-", "space",
+                 {{"status", "reserve-released"},
+                  {"reason", escape_for_log(c.reason)},
+                  {"available", available},
+                  {"reserve", reserve},
+                  {"intake_needs", std::to_string(c.needed)}});
+      break;
+    case queue::SpaceChange::Kind::recreated:
+      log::event(level_enum::info, "-", "space",
+                 {{"status", "reserve-made"}, {"available", available}, {"reserve", reserve}});
+      break;
+    case queue::SpaceChange::Kind::failed:
+      log::event(level_enum::warn, "-", "space",
+                 {{"status", "failed"}, {"reason", escape_for_log(c.reason)}});
+      break;
+  }
+}
+
 }  // namespace
 
 // Shared between the io thread and the fan-outs on the worker threads.
@@ -151,6 +188,7 @@ Outgoing::Outgoing(asio::io_context& io, asio::thread_pool& pool, queue::Spool& 
       options_(options),
       outbox_(db),
       stopped_timer_(io),
+      space_timer_(io),
       claims_(std::make_shared<Claims>()) {
   for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.fanout_workers); ++i) {
     workers_.push_back(std::make_unique<Worker>(io_));
@@ -179,6 +217,7 @@ Outgoing::Outgoing(asio::io_context& io, asio::thread_pool& pool, queue::Spool& 
     report_wanted_ = true;
     wake();
   });
+  scheduler_->set_on_db_error([this](const std::string& reason) { space_alarm(reason); });
 }
 
 Outgoing::~Outgoing() = default;
@@ -195,6 +234,10 @@ Result<void> Outgoing::start() {
              {{"requeued_in_flight", again}, {"waiting", waiting}, {"failed_total", failed}});
   report_wanted_ = true;  // failures recorded before a crash, not reported yet
   scheduler_->start();
+  if (space_ != nullptr && space_->is_enabled()) {
+    ++running_;
+    asio::co_spawn(io_, space_loop(), asio::detached);
+  }
   if (options_.hold_spool) {
     log::event(level_enum::warn, "-", "outbox", {{"spool", "held (test option --hold-spool)"}});
     return {};
@@ -323,6 +366,7 @@ asio::awaitable<bool> Outgoing::fanout_once() {
     // while the messages behind it go on.
     const std::chrono::seconds pause = step.stalled ? std::chrono::seconds(0) : kRetryAfterFault;
     if (!step.id.empty()) settle(false, pause);
+    space_alarm(step.error);
     log::event(level_enum::err, id, "fanout",
                {{"status", step.permanent ? "stuck" : "error"},
                 {"reason", escape_for_log(step.error)},
@@ -415,8 +459,58 @@ asio::awaitable<void> Outgoing::fanout_loop(std::size_t index) {
   if (--running_ == 0) stopped_timer_.cancel();
 }
 
+void Outgoing::space_alarm(const std::string& reason) {
+  if (space_ == nullptr || !queue::looks_like_no_space(reason)) return;
+  space_failure_ = reason;
+  space_timer_.cancel();
+}
+
+asio::awaitable<void> Outgoing::space_loop() {
+  queue::SpaceGuard* guard = space_;
+  std::string last_failure;
+  bool was_short = false;
+  while (!stopping_) {
+    std::string alarm = std::exchange(space_failure_, std::string());
+    auto work = [guard, alarm]() {
+      SpaceStep step;
+      if (!alarm.empty()) step.change = guard->release("a write failed: " + alarm);
+      if (step.change.kind == queue::SpaceChange::Kind::none) step.change = guard->maintain();
+      step.shortage = guard->shortage();
+      return step;
+    };
+    auto task =
+        start_offload(pool_.get_executor(), io_.get_executor(), std::move(work), kSpaceLimit);
+    Offloaded<SpaceStep> out = co_await task->wait();
+    if (out.value) {
+      const SpaceStep& step = *out.value;
+      // A failure that repeats every tick (the reserve cannot be made
+      // again) is logged once.
+      const bool failed = step.change.kind == queue::SpaceChange::Kind::failed;
+      if (!failed || step.change.reason != last_failure) {
+        log_space_change(step.change, guard->settings());
+      }
+      last_failure = failed ? step.change.reason : std::string();
+      if (step.shortage && !was_short) {
+        log::event(level_enum::warn, "-", "space",
+                   {{"status", "short"},
+                    {"intake", "refused with 452 4.3.1"},
+                    {"reason", escape_for_log(step.shortage->describe())}});
+      } else if (!step.shortage && was_short) {
+        log::event(level_enum::info, "-", "space", {{"status", "ok"}, {"intake", "accepting"}});
+      }
+      was_short = step.shortage.has_value();
+    }
+    if (stopping_) break;
+    if (!space_failure_.empty()) continue;  // an alarm came while looking
+    space_timer_.expires_after(kSpaceTick);
+    co_await space_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  if (--running_ == 0) stopped_timer_.cancel();
+}
+
 asio::awaitable<void> Outgoing::stop(std::chrono::milliseconds grace) {
   stopping_ = true;
+  space_timer_.cancel();
   wake();
   while (running_ > 0) {
     stopped_timer_.expires_after(std::chrono::seconds(1));

@@ -26,6 +26,7 @@
 #include "delivery/scheduler.h"
 #include "keyring/keyring.h"
 #include "queue/outbox.h"
+#include "queue/space_guard.h"
 #include "queue/spool.h"
 #include "store/database.h"
 
@@ -76,6 +77,13 @@ class Outgoing {
   // (update-key, requests::Processed::keys_changed): the daemon loads its
   // keys again. Optional; call before start().
   void set_on_keys_changed(std::function<void()> f) { on_keys_changed_ = std::move(f); }
+  // The state filesystem's guard (queue/space_guard.h): looked at every
+  // second and at once after a write of the outbox or a fan-out failed for
+  // space; its reserve is given up and made again here, so that what is
+  // held goes out while the disk is full. Each change is logged once
+  // (`space` events). Optional; call before start(). REQUIRES: the guard
+  // outlives the pool's work.
+  void set_space_guard(queue::SpaceGuard* guard) { space_ = guard; }
   // The configuration and keys for the next fan-outs (a reload). Relay
   // settings take effect on restart.
   void set_setup(std::shared_ptr<const OutgoingSetup> setup);
@@ -94,6 +102,10 @@ class Outgoing {
   asio::awaitable<void> fanout_loop(std::size_t index);
   asio::awaitable<bool> fanout_once();
   asio::awaitable<void> report_once();
+  asio::awaitable<void> space_loop();
+  // A write failed with `reason`: when it was for space, the reserve is
+  // given up at once.
+  void space_alarm(const std::string& reason);
   void wake();
 
   asio::io_context& io_;
@@ -110,6 +122,9 @@ class Outgoing {
   bool stopping_ = false, report_wanted_ = false;
   std::size_t running_ = 0;  // fan-out loops not yet finished
   std::function<void()> on_keys_changed_;
+  queue::SpaceGuard* space_ = nullptr;
+  asio::steady_timer space_timer_;
+  std::string space_failure_;  // a write failed for space: give the reserve up
   // Which spooled messages a fan-out loop has taken, which are left
   // alone and which wait after a failure; shared with the worker threads.
   std::shared_ptr<Claims> claims_;

@@ -254,6 +254,7 @@ asio::awaitable<void> Scheduler::fill() {
                {{"op", "claim"},
                 {"reason", claim_error},
                 {"retry_in", std::to_string(kRetryAfterDbError.count() / 1000) + "s"}});
+    if (on_db_error_) on_db_error_(claim_error);
     asio::steady_timer pause(io_, kRetryAfterDbError);
     co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
     co_return;
@@ -300,6 +301,7 @@ asio::awaitable<void> Scheduler::flush() {
     // Keep them: recorded on the next round (a crash meanwhile requeues
     // the copies, which may then reach their recipients twice).
     log::event(level_enum::err, "-", "outbox", {{"op", "record"}, {"reason", error}});
+    if (on_db_error_) on_db_error_(error);
     for (auto& r : *batch) results_.push_back(std::move(r));
     asio::steady_timer pause(io_, kRetryAfterDbError);
     co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));

@@ -60,6 +60,10 @@ class Scheduler {
   // Called on the io thread after outcomes including a failed copy were
   // recorded (the daemon queues the admins' report then).
   void set_on_failed(std::function<void()> f) { on_failed_ = std::move(f); }
+  // Called on the io thread with the text of a failed claim or record
+  // (the outbox's write failed: a full disk, a locked database); the
+  // scheduler itself waits and tries again.
+  void set_on_db_error(std::function<void(const std::string&)> f) { on_db_error_ = std::move(f); }
   // Called on the io thread after every batch of recorded outcomes.
   void set_on_recorded(std::function<void(const SchedulerCounters&)> f) {
     on_recorded_ = std::move(f);
@@ -105,6 +109,7 @@ class Scheduler {
   SchedulerCounters counters_;
   std::function<void()> on_failed_;
   std::function<void(const SchedulerCounters&)> on_recorded_;
+  std::function<void(const std::string&)> on_db_error_;
   std::shared_ptr<detail::MessageCache> cache_;
 };
 

@@ -65,6 +65,10 @@ class WritableFile {
   // Writes out buffered data and fsyncs the file (data and metadata).
   virtual IoResult<void> sync() = 0;
   virtual IoResult<void> close() = 0;
+  // Makes the file `size` bytes long with every block allocated (a
+  // reserve of space, queue/space_guard.h). This default appends zeros;
+  // the POSIX file uses fallocate(2) where the filesystem has it.
+  virtual IoResult<void> allocate(std::uint64_t size);
 };
 
 // A file being read from the start. Not thread-safe.
@@ -108,6 +112,9 @@ class Env {
   // Takes an exclusive, non-blocking lock on `path` (created 0600 if
   // absent). Fails with busy while another holder has it.
   virtual IoResult<std::unique_ptr<FileLock>> lock_file(const std::string& path) = 0;
+  // Bytes an unprivileged writer may still use on the filesystem holding
+  // `path` (statvfs: f_bavail * f_frsize). Errors: stat.
+  virtual IoResult<std::uint64_t> available_space(const std::string& path) = 0;
 
   // The real thing: POSIX calls, O_CLOEXEC everywhere, EINTR retried,
   // short writes continued, 64 KiB write buffer per file. Lives forever.

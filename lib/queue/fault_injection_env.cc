@@ -40,6 +40,10 @@ class FaultInjectionEnv::File final : public WritableFile {
     if (auto g = env_.gate(IoOp::sync, path_); !g) return g;
     return base_->sync();
   }
+  IoResult<void> allocate(std::uint64_t size) override {
+    if (auto g = env_.gate(IoOp::write, path_); !g) return g;
+    return base_->allocate(size);
+  }
   IoResult<void> close() override {
     if (auto g = env_.gate(IoOp::close, path_); !g) return g;
     return base_->close();
@@ -150,6 +154,11 @@ IoResult<std::uint64_t> FaultInjectionEnv::file_size(const std::string& path) {
 IoResult<std::unique_ptr<FileLock>> FaultInjectionEnv::lock_file(const std::string& path) {
   if (auto g = gate(IoOp::lock, path); !g) return Unexpected(g.error());
   return base_.lock_file(path);
+}
+
+IoResult<std::uint64_t> FaultInjectionEnv::available_space(const std::string& path) {
+  if (auto g = gate(IoOp::stat, path); !g) return Unexpected(g.error());
+  return base_.available_space(path);
 }
 
 }  // namespace tlpmail::queue

@@ -42,6 +42,7 @@ class FaultInjectionEnv final : public Env {
   IoResult<std::vector<std::string>> list_dir(const std::string& path) override;
   IoResult<std::uint64_t> file_size(const std::string& path) override;
   IoResult<std::unique_ptr<FileLock>> lock_file(const std::string& path) override;
+  IoResult<std::uint64_t> available_space(const std::string& path) override;  // gated as stat
 
  private:
   class File;

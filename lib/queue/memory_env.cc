@@ -23,6 +23,14 @@ struct MemoryEnv::State {
   std::map<std::string, std::shared_ptr<Node>> durable;
   std::set<std::string> locks;
   std::uint64_t epoch = 0;  // incremented by crash(); older handles are dead
+  std::optional<std::uint64_t> capacity;
+
+  // Bytes of every file there is now. REQUIRES: mu held.
+  std::uint64_t used() const {
+    std::uint64_t n = 0;
+    for (const auto& [path, node] : live) n += node->data.size();
+    return n;
+  }
 };
 
 namespace {
@@ -60,6 +68,8 @@ class MemoryEnv::File final : public WritableFile {
   IoResult<void> append(std::string_view data) override {
     std::lock_guard lock(state_->mu);
     if (auto r = check(IoOp::write); !r) return r;
+    if (state_->capacity && state_->used() + data.size() > *state_->capacity)
+      return Unexpected(err(IoOp::write, path_, ENOSPC));
     node_->data.append(data);
     return {};
   }
@@ -237,6 +247,18 @@ IoResult<std::unique_ptr<FileLock>> MemoryEnv::lock_file(const std::string& path
     return Unexpected(err(IoOp::lock, path, ENOENT));
   if (!state_->locks.insert(path).second) return Unexpected(err(IoOp::lock, path, EWOULDBLOCK));
   return std::unique_ptr<FileLock>(new Lock(state_, path));
+}
+
+IoResult<std::uint64_t> MemoryEnv::available_space(const std::string& path) {
+  std::lock_guard lock(state_->mu);
+  if (!state_->live.count(path)) return Unexpected(err(IoOp::stat, path, ENOENT));
+  if (!state_->capacity) return std::uint64_t{1} << 40;
+  return *state_->capacity - std::min(*state_->capacity, state_->used());
+}
+
+void MemoryEnv::set_capacity(std::optional<std::uint64_t> bytes) {
+  std::lock_guard lock(state_->mu);
+  state_->capacity = bytes;
 }
 
 void MemoryEnv::crash() {

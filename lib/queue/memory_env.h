@@ -3,9 +3,12 @@
 // file data is durable only after the file's sync(); a create, rename or
 // remove only after sync_dir() of the folder holding the entry. It is a
 // test double for durability tests, not a cache or a production store.
+// A capacity (set_capacity) makes it a small disk that can fill up.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "queue/env.h"
@@ -28,6 +31,13 @@ class MemoryEnv final : public Env {
   IoResult<std::vector<std::string>> list_dir(const std::string& path) override;
   IoResult<std::uint64_t> file_size(const std::string& path) override;
   IoResult<std::unique_ptr<FileLock>> lock_file(const std::string& path) override;
+  // Without a capacity: 1 TiB. With one: the capacity less the bytes of
+  // every file there is now.
+  IoResult<std::uint64_t> available_space(const std::string& path) override;
+
+  // A disk of `bytes` (nullopt: unlimited, the default): an append that
+  // would take the files beyond it fails with ENOSPC and writes nothing.
+  void set_capacity(std::optional<std::uint64_t> bytes);
 
   // Power cut: every folder entry goes back to its state at the folder's
   // last sync_dir (entries under a folder that did not survive vanish too),

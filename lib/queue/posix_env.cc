@@ -6,8 +6,10 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -46,6 +48,16 @@ IoError io_error_from_errno(IoOp op, const std::string& path, int err) {
   }
   e.message = std::string(to_string(op)) + " " + path + ": " + std::strerror(err);
   return e;
+}
+
+IoResult<void> WritableFile::allocate(std::uint64_t size) {
+  const std::string zeros(std::size_t{64} * 1024, '\0');
+  for (std::uint64_t left = size; left > 0;) {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(left, zeros.size()));
+    if (auto r = append(std::string_view(zeros).substr(0, n)); !r) return r;
+    left -= n;
+  }
+  return {};
 }
 
 namespace {
@@ -102,6 +114,18 @@ class PosixWritableFile final : public WritableFile {
     if (fd_ < 0) return Unexpected(io_error_from_errno(IoOp::sync, path_, EBADF));
     if (auto r = flush(); !r) return r;
     return fsync_fd(fd_, path_, IoOp::sync);
+  }
+
+  IoResult<void> allocate(std::uint64_t size) override {
+    if (fd_ < 0) return Unexpected(io_error_from_errno(IoOp::write, path_, EBADF));
+    if (auto r = flush(); !r) return r;
+    for (;;) {
+      if (::fallocate(fd_, 0, 0, static_cast<off_t>(size)) == 0) return {};
+      if (errno == EINTR) continue;
+      // A filesystem without fallocate: zeros, written (and counted) block by block.
+      if (errno == EOPNOTSUPP) return WritableFile::allocate(size);
+      return Unexpected(io_error_from_errno(IoOp::write, path_, errno));
+    }
   }
 
   IoResult<void> close() override {
@@ -241,6 +265,15 @@ class PosixEnv final : public Env {
       return Unexpected(io_error_from_errno(IoOp::lock, path, err));
     }
     return std::unique_ptr<FileLock>(new PosixFileLock(fd));
+  }
+
+  IoResult<std::uint64_t> available_space(const std::string& path) override {
+    struct statvfs st {};
+    for (;;) {
+      if (::statvfs(path.c_str(), &st) == 0) break;
+      if (errno != EINTR) return Unexpected(io_error_from_errno(IoOp::stat, path, errno));
+    }
+    return static_cast<std::uint64_t>(st.f_bavail) * static_cast<std::uint64_t>(st.f_frsize);
   }
 };
 

@@ -126,6 +126,9 @@ Result<QueueId, SpoolError> Transaction::commit(const InTransaction& in_transact
 
   if (error_) return give_up(*error_);
   if (spool.is_poisoned()) return give_up(spool.poisoned_error());
+  // The message's own bytes may have taken the filesystem below the
+  // minimum since begin(): no 250 for it then.
+  if (auto e = spool.space_error()) return give_up(std::move(*e));
 
   // 1. The bytes: flush and fsync the temp file, then close it.
   if (auto r = file_->sync(); !r) return give_up(spool.classify(r.error()));
@@ -356,8 +359,17 @@ SpoolError Spool::poisoned_error() const {
   return {SpoolErrorCode::poisoned, "spool refuses writes until restart after: " + poison_reason()};
 }
 
+std::optional<SpoolError> Spool::space_error() {
+  SpaceGuard* guard = space_.load();
+  if (guard == nullptr) return std::nullopt;
+  auto shortage = guard->shortage();
+  if (!shortage) return std::nullopt;
+  return SpoolError{SpoolErrorCode::disk_full, shortage->describe()};
+}
+
 Result<Transaction, SpoolError> Spool::begin() {
   if (is_poisoned()) return Unexpected(poisoned_error());
+  if (auto e = space_error()) return Unexpected(std::move(*e));
   QueueId id = ids_.next();
   auto file = env_.new_writable_file(tmp_dir_ + "/" + id);
   if (!file) return Unexpected(classify(file.error()));

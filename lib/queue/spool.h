@@ -19,6 +19,7 @@
 
 #include "queue/env.h"
 #include "queue/queue_id.h"
+#include "queue/space_guard.h"
 #include "queue/spool_error.h"
 #include "store/database.h"
 #include "util/result.h"
@@ -146,8 +147,15 @@ class Spool {
   const std::string& dir() const { return dir_; }
 
   // Starts a transaction (creates spool/tmp/<id>). Errors: poisoned,
-  // disk_full, unavailable (e.g. out of file descriptors).
+  // disk_full (also while the space guard reports a shortage), unavailable
+  // (e.g. out of file descriptors).
   Result<Transaction, SpoolError> begin();
+
+  // From now on begin() and commit() refuse with disk_full while `guard`
+  // reports a shortage (the state filesystem nearly full): nothing new is
+  // taken, so that what is left serves delivery. Null: no check.
+  // REQUIRES: guard outlives the Spool.
+  void set_space_guard(SpaceGuard* guard) { space_.store(guard); }
 
   // Committed messages in state received, oldest first.
   Result<std::vector<SpooledMessage>> pending();
@@ -194,6 +202,7 @@ class Spool {
   SpoolError classify(const IoError& e);
   SpoolError classify(const store::DbError& e);
   SpoolError poisoned_error() const;
+  std::optional<SpoolError> space_error();
   void poison(const std::string& reason);
   Result<std::vector<SpooledMessage>> load(std::string_view where, const store::Params& params);
 
@@ -205,6 +214,7 @@ class Spool {
   RecoveryReport report_;
   std::mutex commit_mu_;  // rename + folder fsync + poison check
   std::atomic<bool> poisoned_{false};
+  std::atomic<SpaceGuard*> space_{nullptr};
   mutable std::mutex poison_mu_;
   std::string poison_reason_;
 };

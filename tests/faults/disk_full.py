@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """tlpmaild's state folder on a small tmpfs that this script mounts and then
-fills with a ballast file: while it is full, intake must answer 4xx (never
-250 for what it could not store, never 5xx for a valid posting), copies it
-already holds must still go out when the relay is there, intake must come
-back (250) once the ballast is removed, and every posting answered 250 must
-reach every member. Needs root (mount -t tmpfs); without it prints a SKIP
-line and exits 77. It does not fill the disk under the spool's fsync (a
-tmpfs fsync cannot fail); tests/unit's fault-injection Env does that.
+fills with a ballast file to the last byte: while it is full, intake must
+answer 4xx (never 250 for what it could not store, never 5xx for a valid
+posting), copies it already holds must still go out when the relay is
+there (the daemon gives its reserve file up for that: [server]
+min_free_space, queue/space_guard.h), intake must come back (250) once the
+ballast is removed, and every posting answered 250 must reach every member.
+Needs root (mount -t tmpfs); without it prints a SKIP line and exits 77. It
+does not fill the disk under the spool's fsync (a tmpfs fsync cannot
+fail); tests/unit's fault-injection Env does that. `--min-free-mib 0` turns
+the guard off: the held copies then wait for space, and the script fails.
 
-  python3 tests/faults/disk_full.py [--size-mib 24] [--messages 8]
+  python3 tests/faults/disk_full.py [--size-mib 24] [--messages 8] [--min-free-mib 4]
 
 Prints one figure line; exit status 0 when the guarantees held, 1 when not,
 77 when the tmpfs could not be mounted."""
@@ -33,10 +36,21 @@ def mount_tmpfs(path, size_mib):
 
 
 def fill(path):
-    """Writes a ballast file until the filesystem is full; returns its size."""
+    """Writes a ballast file until the filesystem is full; returns its size.
+    One fallocate takes what is free at once (so that the daemon's reserve,
+    given up when it sees the disk full, is not eaten by this same fill),
+    then writes take the last pages."""
     ballast = os.path.join(path, "ballast")
     size = 0
     with open(ballast, "wb", buffering=0) as f:
+        free = shutil.disk_usage(path).free
+        try:
+            os.posix_fallocate(f.fileno(), 0, free)
+            size = free
+            f.seek(free)
+        except OSError as e:
+            if e.errno not in (errno.ENOSPC, errno.EOPNOTSUPP, errno.EINVAL):
+                raise
         chunk = b"\0" * 65536
         while True:
             try:
@@ -62,9 +76,8 @@ def main():
         size_mib=(24, "size of the tmpfs that holds the state folder"),
         messages=(8, "postings in each of the four phases"),
         full_seconds=(20.0, "how long the filesystem stays full (at least)"),
-        held_delivery=("require", "require: fail when copies held before the fill are "
-                       "not delivered while it is full; report: only print it (a known "
-                       "gap, see docs/reliability.md)"))
+        min_free_mib=(4, "[server] min_free_space of the daemon, in MiB (0: the guard "
+                      "and its reserve off; the held copies then wait for space)"))
     if os.geteuid() != 0:
         print("disk_full: SKIP: not root, cannot mount a tmpfs", flush=True)
         return faultlib.SKIP
@@ -83,6 +96,12 @@ def main():
         print(f"disk_full: SKIP: {e}", flush=True)
         return faultlib.SKIP
     n = args.messages
+    # Within the tmpfs: the 8 MiB reserve plus min_free_space plus the state.
+    with open(bench.site.config) as f:
+        text = f.read()
+    with open(bench.site.config, "w") as f:
+        f.write(text.replace("[server]\n", f"[server]\nmin_free_space = {args.min_free_mib << 20}\n",
+                             1))
 
     def body(failures):
         state = bench.site.state
@@ -128,9 +147,18 @@ def main():
             return len(b_want & set(got))
         # At least 10 s with the relay up: a deferred copy waits 8 s at most.
         deadline = max(full_at + args.full_seconds, relay_up + 10)
+        first_held = None
         while time.monotonic() < deadline and b_delivered() < len(b_want):
+            if first_held is None and b_delivered():
+                first_held = time.monotonic() - relay_up
             time.sleep(0.2)
         while_full = b_delivered()
+        if first_held is None and while_full:
+            first_held = time.monotonic() - relay_up
+        # The ballast is still there: the disk stayed full (but for the
+        # reserve the daemon gave up) while the held copies went out.
+        if not os.path.exists(ballast):
+            failures.append("the ballast vanished")
         free_while_full = shutil.disk_usage(state).free
         if not bench.daemon.running():
             failures.append("the daemon died while the disk was full")
@@ -145,6 +173,12 @@ def main():
         first_250 = min((t for t, code in s.replies if code == 250), default=None)
         recovery = (first_250 - freed_at) if first_250 else None
         d_codes = dict(s.codes)
+        if args.min_free_mib:
+            # The reserve is made again within a tick (1 s) of space coming back.
+            try:
+                bench.daemon.wait_log(r" space status=reserve-made ", timeout=10)
+            except AssertionError:
+                failures.append("the reserve was not made again within 10 s of space returning")
 
         missing, got, waited = bench.wait_delivered(acked, 120)
         mine, duplicates = faultlib.acked_copies(got, acked)
@@ -157,19 +191,29 @@ def main():
             failures.append(f"valid postings refused with 5xx while full: {c_refused[:3]}")
         if not c_codes or (not_4xx and set(not_4xx) != {250}):
             failures.append(f"replies while full: {c_codes}")
-        claim_errors = bench.site.log().count(" outbox op=claim reason=")
-        if while_full < len(b_want) and args.held_delivery == "require":
+        log = bench.site.log()
+        claim_errors = log.count(" outbox op=claim reason=")
+        released = log.count(" space status=reserve-released ")
+        remade = log.count(" space status=reserve-made ")
+        if while_full < len(b_want):
             failures.append(f"copies held before the disk filled: {while_full} of "
                             f"{len(b_want)} delivered while it was full")
+        if args.min_free_mib and (released < 1 or remade < 1):
+            failures.append(f"the reserve was released {released} times and made again "
+                            f"{remade} times (want at least once each)")
         if len(s.acked) != len(d):
             failures.append(f"after space came back only {len(s.acked)} of {len(d)} "
                             f"postings were acknowledged: {d_codes}")
         c_text = ", ".join(f"{k} x {v}" for k, v in sorted(c_codes.items()))
         return (f"disk_full: state on a {args.size_mib} MiB tmpfs filled ({size >> 10} KiB "
-                f"ballast, {free_while_full} bytes free), {len(c)} postings while full "
+                f"ballast; {free_while_full} bytes free then, the reserve given up included), "
+                f"{len(c)} postings while full "
                 f"answered {c_text} ({len(c_acked)} x 250), {while_full} of {len(b_want)} "
-                f"held copies delivered while full ({claim_errors} outbox claim errors logged), "
-                f"intake back "
+                f"held copies delivered while full"
+                + (f" (the first {first_held:.1f} s after the relay came back)"
+                   if first_held is not None else "")
+                + f", reserve released {released} x and made again {remade} x, "
+                f"{claim_errors} outbox claim errors logged, intake back "
                 + (f"{recovery:.2f} s after space returned" if recovery is not None else "never")
                 + f", {len(acked)} postings acknowledged, {expected} copies expected, "
                 f"{len(mine)} delivered, lost {len(missing)}, duplicates {duplicates}")

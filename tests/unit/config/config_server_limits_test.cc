@@ -1,6 +1,7 @@
 // [server] keys of the intake's limits (docs/configuration.md): the memory
 // budget max_message_memory and its check against max_message_size, the
-// per-client connection limit and the session time limit: defaults,
+// per-client connection limit, the session time limit and the state
+// filesystem's min_free_space: defaults,
 // values, ranges and the exact FILE:LINE messages.
 #include <gtest/gtest.h>
 
@@ -17,6 +18,7 @@ TEST_F(ConfigTest, IntakeLimitDefaults) {
   EXPECT_EQ(c->server.max_message_memory, 268435456u);
   EXPECT_EQ(c->server.max_connections_per_client, 50u);
   EXPECT_EQ(c->server.max_session_time, 1800u);
+  EXPECT_EQ(c->server.min_free_space, 67108864u);
 }
 
 TEST_F(ConfigTest, IntakeLimitValues) {
@@ -24,12 +26,14 @@ TEST_F(ConfigTest, IntakeLimitValues) {
 max_message_memory = 1048576
 max_connections_per_client = 3
 max_session_time = 60
+min_free_space = 0
 )");
   auto c = load_ok();
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(c->server.max_message_memory, 1048576u);  // equal to max_message_size is enough
   EXPECT_EQ(c->server.max_connections_per_client, 3u);
   EXPECT_EQ(c->server.max_session_time, 60u);
+  EXPECT_EQ(c->server.min_free_space, 0u);  // the space guard off
 }
 
 TEST_F(ConfigTest, UnsetMemoryBudgetGrowsWithTheMessageSize) {
@@ -68,6 +72,8 @@ TEST_F(ConfigTest, IntakeLimitRanges) {
       {"max_session_time = \"30m\"\n",
        "config/tlpmail.toml:3: wrong type for 'max_session_time': expected an integer, got a "
        "string"},
+      {"min_free_space = -1\n",
+       "config/tlpmail.toml:3: min_free_space must be between 0 and 1099511627776, got -1"},
       {"max_sesion_time = 60\n",
        "config/tlpmail.toml:3: unknown key 'max_sesion_time' in [server] (did you mean "
        "'max_session_time'?)"},

@@ -3,16 +3,16 @@
 // unlink) and intake's cached look at the filesystem.
 #include "queue/space_guard.h"
 
-#include <cstdio>
 #include <utility>
 
 namespace tlpmail::queue {
 namespace {
 
+// "3.1 MiB": tenths, rounded.
 std::string mib(std::uint64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
-  return buf;
+  constexpr std::uint64_t kTenth = (std::uint64_t{1} << 20) / 10;
+  const std::uint64_t tenths = (bytes + kTenth / 2) / kTenth;
+  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " MiB";
 }
 
 }  // namespace

@@ -282,7 +282,7 @@ Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
       if (!r) return Unexpected(r.error());
       raw.value = std::move(*r);
     }
-    auto list_keys = openpgp::find_list_keys(gpg, list->address);
+    auto list_keys = openpgp::find_list_keys_cached(gpg, list->address);
     if (!list_keys) return Unexpected(Error::temporary(list_keys.error().message));
     if (!*list_keys) return Unexpected(openpgp::list_key_not_found(list->address));
     const openpgp::KeyFacts* list_key = &(*list_keys)->current;
@@ -312,7 +312,7 @@ Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
     f.in_reply_to = opened->shown.in_reply_to;
     f.references = opened->shown.references;
     if (list->autocrypt) {
-      auto key = openpgp::autocrypt_key_of(gpg, *list_key, list->address);
+      auto key = openpgp::autocrypt_key_cached(gpg, *list_key, list->address);
       if (!key) return Unexpected(Error::temporary("Autocrypt key data: " + key.error().message));
       f.autocrypt_key = std::move(*key);
     }

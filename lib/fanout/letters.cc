@@ -17,7 +17,7 @@ std::string random_hex(std::size_t bytes) {
   std::string out;
   char buf[3];
   for (std::size_t i = 0; i < bytes; ++i) {
-    std::snprintf(buf, sizeof buf, "%02x", static_cast<unsigned>(rd() & 0xff));
+    (void)std::snprintf(buf, sizeof buf, "%02x", static_cast<unsigned>(rd() & 0xff));
     out += buf;
   }
   return out;

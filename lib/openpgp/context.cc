@@ -19,6 +19,7 @@
 
 #include "openpgp/deadline.h"
 #include "openpgp/gpgme_util.h"
+#include "openpgp/home_cache.h"
 #include "util/text.h"
 
 namespace tlpmail::openpgp {
@@ -206,16 +207,19 @@ Result<Context> Context::open(const std::filesystem::path& home) {
 }
 
 Context::Context(gpgme_context* ctx, std::filesystem::path home)
-    : ctx_(ctx), home_(std::move(home)) {}
+    : ctx_(ctx), home_(std::move(home)), cache_(std::make_unique<HomeCache>()) {}
 
 Context::Context(Context&& other) noexcept
-    : ctx_(std::exchange(other.ctx_, nullptr)), home_(std::move(other.home_)) {}
+    : ctx_(std::exchange(other.ctx_, nullptr)),
+      home_(std::move(other.home_)),
+      cache_(std::move(other.cache_)) {}
 
 Context& Context::operator=(Context&& other) noexcept {
   if (this != &other) {
     if (ctx_) gpgme_release(ctx_);
     ctx_ = std::exchange(other.ctx_, nullptr);
     home_ = std::move(other.home_);
+    cache_ = std::move(other.cache_);
   }
   return *this;
 }
@@ -339,11 +343,11 @@ Result<std::vector<KeyFacts>> Context::list_keys(const std::vector<std::string>&
   if (wanted.empty()) return std::vector<KeyFacts>{};
   // gpg matches a fingerprint pattern against subkeys too; keep primaries.
   std::vector<std::string> patterns;
+  patterns.reserve(wanted.size());
   for (const std::string& w : wanted) patterns.push_back("0x" + w);
   auto listed = run_keylist(&patterns);
   if (!listed) return listed;
   std::set<std::string> want(wanted.begin(), wanted.end());
-  patterns.reserve(wanted.size());
   std::set<std::string> seen;
   std::vector<KeyFacts> out;
   for (KeyFacts& k : *listed) {

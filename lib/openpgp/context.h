@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +20,8 @@
 struct gpgme_context;  // GPGME's context type, kept opaque here
 
 namespace tlpmail::openpgp {
+
+class HomeCache;  // home_cache.h
 
 // Starts GPGME: gpgme_check_version, the locale GPGME passes to gpg
 // (LC_CTYPE and LC_MESSAGES as the process has them; this does not call
@@ -116,12 +119,18 @@ class Context {
   // For the other adapter files of lib/openpgp only.
   gpgme_context* native() { return ctx_; }
 
+  // What this context remembers of its home between messages (list keys,
+  // Autocrypt data, signing keys; see home_cache.h). Not on a context
+  // moved from.
+  HomeCache& cache() { return *cache_; }
+
  private:
   Context(gpgme_context* ctx, std::filesystem::path home);
   Result<std::vector<KeyFacts>> run_keylist(const std::vector<std::string>* patterns);
 
   gpgme_context* ctx_ = nullptr;
   std::filesystem::path home_;
+  std::unique_ptr<HomeCache> cache_;
 };
 
 // Upper-case hex of a 40-digit fingerprint with spaces removed, or an

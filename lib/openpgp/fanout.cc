@@ -12,6 +12,7 @@
 
 #include "openpgp/deadline.h"
 #include "openpgp/gpgme_util.h"
+#include "openpgp/home_cache.h"
 #include "openpgp/packets.h"
 #include "util/text.h"
 
@@ -38,6 +39,7 @@ Result<std::string> FanoutMessage::copy_for(std::string_view recipient_fpr,
 
 std::vector<std::string> FanoutMessage::recipients() const {
   std::vector<std::string> out;
+  out.reserve(by_recipient_.size());
   for (const auto& [fpr, entry] : by_recipient_) out.push_back(fpr);
   return out;
 }
@@ -68,6 +70,7 @@ Result<void> list_public(Context& ctx, const std::set<std::string>& wanted,
   if (wanted.empty()) return {};
   gpgme_ctx_t c = ctx.native();
   std::vector<const char*> patterns;
+  patterns.reserve(wanted.size() + 1);
   for (const std::string& r : wanted) patterns.push_back(r.c_str());
   patterns.push_back(nullptr);
   Deadline deadline(ctx.home(), "key listing", extra_for(wanted.size(), 0));
@@ -240,17 +243,28 @@ Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plain
       const std::string id = key_id_of(sk->fpr);
       auto [it, fresh] = owner_of_key_id.emplace(id, r);
       if (!fresh && it->second != r) {
-        return Unexpected(Error::permanent("fan-out: key ID " + id + " belongs to both " +
-                                           it->second + " and " + r));
+        std::string why = "fan-out: key ID " + id;
+        why += " belongs to both " + it->second;
+        why += " and " + r;
+        return Unexpected(Error::permanent(why));
       }
     }
   }
   key_array.push_back(nullptr);
+  // The signing keys' handles come from the context's cache while the
+  // home is unchanged (home_cache.h): one gpg run less per message.
   std::vector<detail::KeyRef> signer_keys(signers.size());
+  HomeCache& cache = ctx.cache();
+  cache.check(ctx.home());
+  const std::time_t now = std::time(nullptr);
   for (std::size_t i = 0; i < signers.size(); ++i) {
+    signer_keys[i].h = cache.signer(signers[i], now);
+    cache.count(signer_keys[i].h != nullptr);
+    if (signer_keys[i].h) continue;
     if (auto r = get_key(ctx, signers[i], true, signer_keys[i], "signer"); !r) {
       return Unexpected(r.error());
     }
+    cache.keep_signer(signers[i], signer_keys[i].h, now);
   }
 
   ContextSettings restore(c);

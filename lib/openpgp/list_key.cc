@@ -21,6 +21,7 @@
 
 #include "openpgp/deadline.h"
 #include "openpgp/gpgme_util.h"
+#include "openpgp/home_cache.h"
 #include "openpgp/temp_home.h"
 #include "util/text.h"
 
@@ -206,8 +207,8 @@ namespace {
 Error ambiguous(const Context& ctx, std::string_view address,
                 const std::vector<const Candidate*>& usable) {
   std::vector<std::string> fprs;
-  for (const Candidate* c : usable) fprs.push_back(c->facts.fingerprint);
   fprs.reserve(usable.size());
+  for (const Candidate* c : usable) fprs.push_back(c->facts.fingerprint);
   return Error::permanent(std::to_string(usable.size()) + " usable list keys for " +
                           std::string(address) + " in " + home_of(ctx) + ": " + join(fprs) +
                           "; delete all but one (gpg --homedir " + home_of(ctx) +
@@ -254,8 +255,8 @@ Result<std::optional<ListKeys>> pick_list_keys(Context& ctx, std::string_view ad
   if (usable.empty()) {
     if (unusable.empty()) return std::optional<ListKeys>();
     std::vector<std::string> why;
-    for (const Candidate* c : unusable) why.push_back(c->facts.fingerprint + " (" + c->problem + ")");
     why.reserve(unusable.size());
+    for (const Candidate* c : unusable) why.push_back(c->facts.fingerprint + " (" + c->problem + ")");
     return Unexpected(Error::permanent((why.size() == 1 ? "the list key " : "the list keys ") +
                                        join(why) + " for " + addr +
                                        (why.size() == 1 ? " is" : " are") + " not usable"));
@@ -291,6 +292,20 @@ Result<std::optional<ListKeys>> find_list_keys(Context& ctx, std::string_view ad
   auto scanned = scan_secret_keys(ctx, address, true);
   if (!scanned) return Unexpected(scanned.error());
   return pick_list_keys(ctx, address, *scanned);
+}
+
+Result<std::optional<ListKeys>> find_list_keys_cached(Context& ctx, std::string_view address) {
+  HomeCache& cache = ctx.cache();
+  cache.check(ctx.home());
+  const std::time_t now = std::time(nullptr);
+  if (const ListKeys* kept = cache.list_keys(address, now)) {
+    cache.count(true);
+    return std::optional<ListKeys>(*kept);
+  }
+  cache.count(false);
+  auto found = find_list_keys(ctx, address);
+  if (found && found->has_value()) cache.keep_list_keys(address, **found, now);
+  return found;
 }
 
 Result<std::optional<KeyFacts>> find_list_key(Context& ctx, std::string_view address) {

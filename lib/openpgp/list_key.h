@@ -91,6 +91,12 @@ struct ListKeys {
 // A for X is not usable: revoked"); temporary when gpg fails.
 Result<std::optional<ListKeys>> find_list_keys(Context& ctx, std::string_view address);
 
+// find_list_keys answered from the context's cache (home_cache.h) when it
+// holds a fresh answer for `address`; otherwise gpg is asked and a found
+// answer kept. For the per-message paths; commands that change list keys
+// use find_list_keys. Errors: as find_list_keys (never cached).
+Result<std::optional<ListKeys>> find_list_keys_cached(Context& ctx, std::string_view address);
+
 // The temporary error for a running daemon whose gpg finds no list key
 // for `address` although the daemon started (or reloaded) with one: most
 // often gpg-agent died or does not answer (gpg then lists no usable

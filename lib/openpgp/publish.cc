@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "openpgp/home_cache.h"
 #include "openpgp/list_key.h"
 #include "openpgp/packets.h"
 #include "util/text.h"
@@ -89,8 +90,8 @@ Result<std::string> select_key_packets(std::string_view key, const KeySelection&
     return Unexpected(Error::permanent("key: does not start with a public key packet"));
   }
   std::vector<std::string> wanted;
-  for (const std::string& f : selection.subkeys) wanted.push_back(ascii_upper(f));
   wanted.reserve(selection.subkeys.size());
+  for (const std::string& f : selection.subkeys) wanted.push_back(ascii_upper(f));
   std::string out;
   std::vector<std::string> found;
   bool have_uid = false;
@@ -155,6 +156,24 @@ Result<std::string> autocrypt_key_of(Context& ctx, const KeyFacts& key,
   auto exported = minimal_export(ctx, key);
   if (!exported) return Unexpected(exported.error());
   return select_key_packets(*exported, {std::string(list_address), {sub->fingerprint}, false});
+}
+
+Result<std::string> autocrypt_key_cached(Context& ctx, const KeyFacts& key,
+                                         std::string_view list_address) {
+  HomeCache& cache = ctx.cache();
+  cache.check(ctx.home());
+  const std::time_t now = std::time(nullptr);
+  if (const std::string* kept = cache.autocrypt(key.fingerprint, list_address, now)) {
+    cache.count(true);
+    return *kept;
+  }
+  cache.count(false);
+  auto data = autocrypt_key_of(ctx, key, list_address);
+  if (data) {
+    cache.keep_autocrypt(key.fingerprint, list_address, *data,
+                         earliest_expiry(key, now, now + HomeCache::kLifetime), now);
+  }
+  return data;
 }
 
 Result<std::string> wkd_key_of(Context& ctx, const KeyFacts& key, std::string_view address) {

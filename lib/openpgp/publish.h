@@ -62,6 +62,11 @@ const SubkeyFacts* encryption_subkey(const KeyFacts& key);
 Result<std::string> autocrypt_key_of(Context& ctx, const KeyFacts& key,
                                      std::string_view list_address);
 
+// autocrypt_key_of answered from the context's cache (home_cache.h) while
+// it holds the data for this key and address. Errors: as autocrypt_key_of.
+Result<std::string> autocrypt_key_cached(Context& ctx, const KeyFacts& key,
+                                         std::string_view list_address);
+
 // The WKD key file (binary) of `key` for `address` (the list address or
 // its -request address): its minimal export with only the user ID for
 // `address`, every live subkey and the key signatures. Errors: as

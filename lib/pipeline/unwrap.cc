@@ -130,7 +130,7 @@ Result<Outcome> open_encrypted(openpgp::Context& gpg, const directory::MailingLi
   // list's key alone sent here is refused. After a rotation, a key the
   // list replaced counts while it is in its grace period; after that the
   // refusal names the key to use instead (docs/keys.md, "Rotation").
-  auto list_keys = openpgp::find_list_keys(gpg, list.address);
+  auto list_keys = openpgp::find_list_keys_cached(gpg, list.address);
   if (!list_keys) return Unexpected(Error::temporary(list_keys.error().message));
   if (!*list_keys) {
     return Unexpected(openpgp::list_key_not_found(list.address));

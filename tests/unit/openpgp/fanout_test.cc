@@ -3,6 +3,8 @@
 // keys) signs and encrypts once; each member's home (its own secret key)
 // must decrypt its own copy, verify the list's signature, and fail on
 // every other member's copy. Keys are generated once per test process.
+#include "openpgp/fanout.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -15,8 +17,8 @@
 
 #include "openpgp/armor.h"
 #include "openpgp/context.h"
-#include "openpgp/fanout.h"
 #include "openpgp/gpg_test_keys.h"
+#include "openpgp/home_cache.h"
 #include "openpgp/list_key.h"
 #include "openpgp/packets.h"
 #include "openpgp/temp_home.h"
@@ -368,6 +370,27 @@ TEST_F(FanoutTest, EachCopyDecryptsWithItsMembersKeyAndNoOther) {
       }
     }
   }
+}
+
+// The list key's handle is looked up once (home_cache.h): the second
+// message is signed with the kept handle, and its copies still carry a
+// good signature by the list key.
+TEST_F(FanoutTest, SignerHandleIsKeptBetweenMessages) {
+  auto first = sign_and_encrypt_once(*ctx_, kPlaintext, list_fpr_, all_fprs());
+  ASSERT_TRUE(first) << first.error().message;
+  const std::size_t hits = ctx_->cache().hits();
+  const std::size_t misses = ctx_->cache().misses();
+  auto second = sign_and_encrypt_once(*ctx_, kPlaintext, list_fpr_, all_fprs());
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(ctx_->cache().hits(), hits + 1);
+  EXPECT_EQ(ctx_->cache().misses(), misses);
+  const Member& m = members_->front();
+  auto copy = second->copy_for(m.fpr);
+  ASSERT_TRUE(copy) << copy.error().message;
+  GpgDecrypt got = gpg_decrypt(m.home->path().string(), *copy);
+  EXPECT_EQ(got.status, 0) << got.status_lines;
+  EXPECT_NE(got.status_lines.find("[GNUPG:] VALIDSIG "), std::string::npos) << got.status_lines;
+  EXPECT_NE(got.status_lines.find(" " + list_fpr_ + "\n"), std::string::npos) << got.status_lines;
 }
 
 TEST_F(FanoutTest, EachCopyHoldsOnlyItsMembersKeyId) {

@@ -20,6 +20,8 @@
 
 #include "openpgp/crypto_fixture.h"
 #include "openpgp/decrypt.h"
+#include "openpgp/home_cache.h"
+#include "openpgp/publish.h"
 #include "util/text.h"
 
 namespace tlpmail::openpgp {
@@ -524,6 +526,58 @@ TEST_F(ListKeyTest, OldKeysGetTheRequestUserId) {
   ASSERT_FALSE(wrong);
   EXPECT_EQ(wrong.error().message,
             "key " + fpr + " has no user ID with the address other@lists.example");
+}
+
+// The per-message lookups (home_cache.h): a second lookup is answered
+// without gpg; a change of the home's keys (here a rotation) and the
+// expiry of a key it holds (the end of the grace) make it ask gpg again.
+TEST_F(ListKeyTest, CachedListKeysFollowTheHomeAndTheClock) {
+  auto old = create_list_key(*ctx_, kAddress, "Ops");
+  ASSERT_TRUE(old) << old.error().message;
+  const HomeCache& cache = ctx_->cache();
+  auto first = find_list_keys_cached(*ctx_, kAddress);
+  ASSERT_TRUE(first && first->has_value()) << (first ? "" : first.error().message);
+  auto second = find_list_keys_cached(*ctx_, "CSIRT-Ops@lists.example");
+  ASSERT_TRUE(second && second->has_value());
+  EXPECT_EQ((*second)->current.fingerprint, *old);
+  EXPECT_EQ(cache.misses(), 1u);
+  EXPECT_EQ(cache.hits(), 1u);
+
+  auto ac1 = autocrypt_key_cached(*ctx_, (*first)->current, kAddress);
+  auto ac2 = autocrypt_key_cached(*ctx_, (*first)->current, kAddress);
+  ASSERT_TRUE(ac1 && ac2);
+  EXPECT_EQ(*ac1, *ac2);
+  EXPECT_EQ(*ac1, *autocrypt_key_of(*ctx_, (*first)->current, kAddress));
+  EXPECT_EQ(cache.misses(), 2u);
+  EXPECT_EQ(cache.hits(), 2u);
+
+  // A rotation writes the home: the next lookup lists again.
+  auto fresh = create_successor_key(*ctx_, kAddress, "Ops");
+  ASSERT_TRUE(fresh) << fresh.error().message;
+  ASSERT_TRUE(end_grace_in(*ctx_, *old, 2));
+  auto during = find_list_keys_cached(*ctx_, kAddress);
+  ASSERT_TRUE(during && during->has_value());
+  EXPECT_EQ((*during)->current.fingerprint, *fresh);
+  ASSERT_EQ((*during)->previous.size(), 1u);
+  EXPECT_TRUE((*during)->previous[0].in_grace);
+  EXPECT_EQ(cache.misses(), 3u);
+  ASSERT_TRUE(find_list_keys_cached(*ctx_, kAddress));
+  EXPECT_EQ(cache.misses(), 3u);
+
+  // Nothing written since, but the old key's grace ends: listed again.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  auto after = find_list_keys_cached(*ctx_, kAddress);
+  ASSERT_TRUE(after && after->has_value());
+  EXPECT_EQ(cache.misses(), 4u);
+  ASSERT_EQ((*after)->previous.size(), 1u);
+  EXPECT_FALSE((*after)->previous[0].in_grace);
+
+  // A key gone from the home (deleted by gpg itself, not through this
+  // context) is not answered from the cache.
+  tk::gpg(home_->path().string(), {"--batch", "--yes", "--delete-secret-and-public-keys", *fresh});
+  auto gone = find_list_keys_cached(*ctx_, kAddress);
+  EXPECT_EQ(cache.misses(), 5u);
+  EXPECT_FALSE(gone && gone->has_value() && (*gone)->current.fingerprint == *fresh);
 }
 
 TEST_F(ListKeyTest, RetireDeletesOnlyAReplacedKey) {

@@ -1,0 +1,109 @@
+// HomeCache: per-Context memory of list keys, Autocrypt data and signing
+// key handles, checked against the home's key files and the clock.
+#include "openpgp/home_cache.h"
+
+#include <gpgme.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "util/text.h"
+
+namespace tlpmail::openpgp {
+
+namespace {
+
+HomeStamp::Entry stat_entry(const std::filesystem::path& p) {
+  struct stat st {};
+  HomeStamp::Entry e;
+  if (::stat(p.c_str(), &st) != 0) return e;
+  e.exists = true;
+  e.inode = static_cast<std::uint64_t>(st.st_ino);
+  e.size = static_cast<std::int64_t>(st.st_size);
+  e.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  return e;
+}
+
+std::time_t earlier(std::time_t a, std::time_t b) { return std::min(a, b); }
+
+}  // namespace
+
+HomeStamp HomeStamp::of(const std::filesystem::path& home) {
+  HomeStamp s;
+  s.pubring_kbx = stat_entry(home / "pubring.kbx");
+  s.pubring_gpg = stat_entry(home / "pubring.gpg");
+  s.private_keys = stat_entry(home / "private-keys-v1.d");
+  s.private_keys.size = 0;  // a folder's size says nothing stable
+  return s;
+}
+
+std::time_t earliest_expiry(const KeyFacts& key, std::time_t now, std::time_t fallback) {
+  std::time_t out = fallback;
+  if (key.expires > now) out = earlier(out, key.expires);
+  for (const SubkeyFacts& s : key.subkeys) {
+    if (s.expires > now) out = earlier(out, s.expires);
+  }
+  return out;
+}
+
+HomeCache::HomeCache() = default;
+HomeCache::~HomeCache() = default;
+
+void HomeCache::check(const std::filesystem::path& home) {
+  HomeStamp s = HomeStamp::of(home);
+  if (stamp_ && *stamp_ == s) return;
+  list_keys_.clear();
+  autocrypt_.clear();
+  signers_.clear();
+  stamp_ = s;
+}
+
+template <typename T>
+const T* HomeCache::fresh(const std::map<std::string, Kept<T>>& m, const std::string& k,
+                          std::time_t now) {
+  auto it = m.find(k);
+  if (it == m.end()) return nullptr;
+  const Kept<T>& e = it->second;
+  if (now < e.made || now >= e.until || now >= e.made + kLifetime) return nullptr;
+  return &e.value;
+}
+
+const ListKeys* HomeCache::list_keys(std::string_view address, std::time_t now) const {
+  return fresh(list_keys_, ascii_lower(address), now);
+}
+
+void HomeCache::keep_list_keys(std::string_view address, const ListKeys& keys, std::time_t now) {
+  std::time_t until = earliest_expiry(keys.current, now, now + kLifetime);
+  for (const PreviousListKey& p : keys.previous) until = earliest_expiry(p.facts, now, until);
+  list_keys_[ascii_lower(address)] = {keys, now, until};
+}
+
+const std::string* HomeCache::autocrypt(const std::string& fingerprint, std::string_view address,
+                                        std::time_t now) const {
+  return fresh(autocrypt_, fingerprint + " " + ascii_lower(address), now);
+}
+
+void HomeCache::keep_autocrypt(const std::string& fingerprint, std::string_view address,
+                               std::string data, std::time_t valid_until, std::time_t now) {
+  autocrypt_[fingerprint + " " + ascii_lower(address)] = {std::move(data), now,
+                                                          earlier(valid_until, now + kLifetime)};
+}
+
+gpgme_key_t HomeCache::signer(const std::string& fingerprint, std::time_t now) const {
+  const std::shared_ptr<_gpgme_key>* k = fresh(signers_, fingerprint, now);
+  if (!k) return nullptr;
+  gpgme_key_ref(k->get());
+  return k->get();
+}
+
+void HomeCache::keep_signer(const std::string& fingerprint, gpgme_key_t key, std::time_t now) {
+  if (!key) return;
+  std::time_t until = now + kLifetime;
+  for (gpgme_subkey_t sk = key->subkeys; sk; sk = sk->next) {
+    if (sk->expires > now) until = earlier(until, static_cast<std::time_t>(sk->expires));
+  }
+  gpgme_key_ref(key);
+  signers_[fingerprint] = {std::shared_ptr<_gpgme_key>(key, gpgme_key_unref), now, until};
+}
+
+}  // namespace tlpmail::openpgp

@@ -446,7 +446,9 @@ class ListKeysTest(unittest.TestCase):
         self.assertEqual(code, 550, text)
         self.assertIn(f"encrypted to the list's old key {old}, replaced by {new}", text)
         self.assertIn('send "key" to fast-request@' + DOMAIN, text)
-        self.assertIn(f"old key {old}, replaced by {new}", self.site.daemon.log())  # logged too
+        # Logged too (the harness reads the daemon's stderr on a thread of
+        # its own: wait for the line rather than read the log at once).
+        self.site.daemon.wait_log(re.escape(f"old key {old}, replaced by {new}"), timeout=10)
         # The announcement says so.
         raw = self.announcement_for(self.carol, "fast")
         _, plain, _ = self.carol.decrypt(armored_of(raw))

@@ -24,8 +24,6 @@ HomeStamp::Entry stat_entry(const std::filesystem::path& p) {
   return e;
 }
 
-std::time_t earlier(std::time_t a, std::time_t b) { return std::min(a, b); }
-
 }  // namespace
 
 HomeStamp HomeStamp::of(const std::filesystem::path& home) {
@@ -39,9 +37,9 @@ HomeStamp HomeStamp::of(const std::filesystem::path& home) {
 
 std::time_t earliest_expiry(const KeyFacts& key, std::time_t now, std::time_t fallback) {
   std::time_t out = fallback;
-  if (key.expires > now) out = earlier(out, key.expires);
+  if (key.expires > now) out = std::min(out, key.expires);
   for (const SubkeyFacts& s : key.subkeys) {
-    if (s.expires > now) out = earlier(out, s.expires);
+    if (s.expires > now) out = std::min(out, s.expires);
   }
   return out;
 }
@@ -86,7 +84,7 @@ const std::string* HomeCache::autocrypt(const std::string& fingerprint, std::str
 void HomeCache::keep_autocrypt(const std::string& fingerprint, std::string_view address,
                                std::string data, std::time_t valid_until, std::time_t now) {
   autocrypt_[fingerprint + " " + ascii_lower(address)] = {std::move(data), now,
-                                                          earlier(valid_until, now + kLifetime)};
+                                                          std::min(valid_until, now + kLifetime)};
 }
 
 gpgme_key_t HomeCache::signer(const std::string& fingerprint, std::time_t now) const {
@@ -100,7 +98,7 @@ void HomeCache::keep_signer(const std::string& fingerprint, gpgme_key_t key, std
   if (!key) return;
   std::time_t until = now + kLifetime;
   for (gpgme_subkey_t sk = key->subkeys; sk; sk = sk->next) {
-    if (sk->expires > now) until = earlier(until, static_cast<std::time_t>(sk->expires));
+    if (sk->expires > now) until = std::min(until, static_cast<std::time_t>(sk->expires));
   }
   gpgme_key_ref(key);
   signers_[fingerprint] = {std::shared_ptr<_gpgme_key>(key, gpgme_key_unref), now, until};

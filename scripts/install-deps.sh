@@ -27,6 +27,7 @@ packages=(
   python3
   python3-prometheus-client   # parses /metrics in tests/e2e/monitoring_test.py
   swaks libnet-ssleay-perl
+  sq                      # Sequoia: reads the copies tlpmaild encrypts (tests)
   rnp                     # AEAD messages as Thunderbird's engine makes them (tests)
   postfix                 # smtp-source / smtp-sink for tests and benchmarks
   faketime

@@ -5,8 +5,10 @@
 #include "openpgp/fanout.h"
 
 #include <gpgme.h>
+#include <openssl/crypto.h>
 
 #include <algorithm>
+#include <atomic>
 #include <set>
 #include <utility>
 
@@ -14,6 +16,7 @@
 #include "openpgp/gpgme_util.h"
 #include "openpgp/home_cache.h"
 #include "openpgp/packets.h"
+#include "openpgp/session_key.h"
 #include "util/text.h"
 
 namespace tlpmail::openpgp {
@@ -51,6 +54,9 @@ std::string FanoutMessage::key_id_for(std::string_view recipient_fpr) const {
 
 struct KeyHandles::Impl {
   std::map<std::string, gpgme_key_t> keys;  // primary fingerprint -> reference held
+  // Primary fingerprint -> the key material of the (sub)key gpg would
+  // encrypt to, for the keys tlpmaild encrypts to itself (session_key.h).
+  std::map<std::string, EncryptionKey> targets;
   ~Impl() {
     for (auto& [fpr, k] : keys) gpgme_key_unref(k);
   }
@@ -98,6 +104,68 @@ Result<void> list_public(Context& ctx, const std::set<std::string>& wanted,
 
 }  // namespace
 
+namespace {
+
+// The (sub)key gpg encrypts to: of the valid encryption-capable ones, the
+// newest (gpg's choice); null when the key has none or is itself unusable.
+gpgme_subkey_t encryption_subkey(gpgme_key_t k) {
+  if (k->revoked || k->expired || k->disabled || k->invalid) return nullptr;
+  gpgme_subkey_t best = nullptr;
+  for (gpgme_subkey_t sk = k->subkeys; sk; sk = sk->next) {
+    if (!sk->can_encrypt || sk->revoked || sk->expired || sk->disabled || sk->invalid || !sk->fpr) {
+      continue;
+    }
+    if (!best || sk->timestamp > best->timestamp) best = sk;
+  }
+  return best;
+}
+
+// Reads, from one export of the keys (a gpg run), the key material of the
+// encryption (sub)key of each listed key into `targets`. A key whose
+// algorithm session_key.h does not handle gets no entry: gpg encrypts the
+// messages to it. Errors: temporary when the export fails.
+Result<void> read_targets(Context& ctx, const std::map<std::string, gpgme_key_t>& keys,
+                          std::map<std::string, EncryptionKey>& targets) {
+  std::map<std::string, std::pair<std::string, std::time_t>> wanted;  // subkey -> primary, expiry
+  std::vector<const char*> patterns;
+  for (const auto& [fpr, k] : keys) {
+    gpgme_subkey_t sk = encryption_subkey(k);
+    if (!sk) continue;
+    std::time_t expires = sk->expires > 0 ? static_cast<std::time_t>(sk->expires) : 0;
+    const long primary = k->subkeys->expires;
+    if (primary > 0 && (expires == 0 || primary < expires)) expires = primary;
+    wanted[ascii_upper(sk->fpr)] = {fpr, expires};
+    patterns.push_back(fpr.c_str());
+  }
+  if (patterns.empty()) return {};
+  patterns.push_back(nullptr);
+  detail::OutputData out;
+  if (auto r = out.open(); !r) return Unexpected(r.error());
+  gpgme_ctx_t c = ctx.native();
+  gpgme_set_armor(c, 0);
+  Deadline deadline(ctx.home(), "key export", extra_for(patterns.size(), 0));
+  const gpgme_error_t err =
+      gpgme_op_export_ext(c, patterns.data(), GPGME_EXPORT_MODE_MINIMAL, out.get());
+  if (deadline.expired()) return Unexpected(deadline.error());
+  if (err) return Unexpected(detail::gpgme_failure("fan-out: key export", err));
+  const std::string exported = out.take();
+  auto packets = split_packets(exported);
+  if (!packets) return Unexpected(packets.error().to_error("fan-out: exported keys"));
+  for (const Packet& p : *packets) {
+    if (p.tag != 6 && p.tag != 14) continue;  // public key, public subkey
+    if (p.partial) continue;
+    auto key = read_encryption_key(packet_body(exported, p));
+    if (!key) continue;  // another algorithm or version: gpg encrypts to it
+    const auto w = wanted.find(key->fingerprint);
+    if (w == wanted.end()) continue;
+    key->expires = w->second.second;
+    targets[w->second.first] = std::move(*key);
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<std::shared_ptr<const KeyHandles>> KeyHandles::list(
     Context& ctx, const std::vector<std::string>& fingerprints) {
   std::set<std::string> wanted;
@@ -107,8 +175,13 @@ Result<std::shared_ptr<const KeyHandles>> KeyHandles::list(
   }
   std::shared_ptr<KeyHandles> out(new KeyHandles());
   if (auto r = list_public(ctx, wanted, out->impl_->keys); !r) return Unexpected(r.error());
+  if (auto r = read_targets(ctx, out->impl_->keys, out->impl_->targets); !r) {
+    return Unexpected(r.error());
+  }
   return std::shared_ptr<const KeyHandles>(std::move(out));
 }
+
+std::size_t KeyHandles::direct_targets() const { return impl_->targets.size(); }
 
 namespace {
 
@@ -162,6 +235,57 @@ Result<void> get_key(Context& ctx, const std::string& fpr, bool secret, detail::
 }
 
 }  // namespace
+
+namespace {
+std::atomic<bool> g_direct_encryption{true};
+}  // namespace
+
+void set_direct_encryption(bool on) { g_direct_encryption = on; }
+bool direct_encryption() { return g_direct_encryption; }
+
+Result<FanoutMessage> FanoutMessage::encrypt_here(std::string signed_packets,
+                                                  const std::vector<std::string>& recipients,
+                                                  const std::vector<const EncryptionKey*>& keys) {
+  class Cleanse {
+   public:
+    explicit Cleanse(std::string& s) : s_(s) {}
+    Cleanse(const Cleanse&) = delete;
+    Cleanse& operator=(const Cleanse&) = delete;
+    ~Cleanse() { OPENSSL_cleanse(s_.data(), s_.size()); }
+
+   private:
+    std::string& s_;
+  } cleanse_signed{signed_packets};
+  // What gpg signed is a signed message: compressed data, or one-pass
+  // signatures, literal data and signatures; never anything encrypted.
+  auto packets = split_packets(signed_packets);
+  if (!packets) return Unexpected(packets.error().to_error("fan-out: gpg's signed message"));
+  for (const Packet& p : *packets) {
+    if (p.tag != kTagCompressed && p.tag != kTagOnePassSig && p.tag != kTagLiteral &&
+        p.tag != kTagSignature) {
+      return Unexpected(Error::permanent("fan-out: gpg's signed message holds a packet of tag " +
+                                         std::to_string(p.tag)));
+    }
+  }
+  auto session_key = new_session_key();
+  if (!session_key) return Unexpected(session_key.error());
+  Cleanse cleanse_key{*session_key};
+  auto data = make_seipd(*session_key, signed_packets);
+  if (!data) return Unexpected(data.error());
+  FanoutMessage m;
+  for (std::size_t i = 0; i < recipients.size(); ++i) {
+    auto pkesk = make_pkesk(*keys[i], *session_key);
+    if (!pkesk) {
+      Error e = pkesk.error();
+      e.message = "fan-out: " + recipients[i] + ": " + e.message;
+      return Unexpected(std::move(e));
+    }
+    m.by_recipient_.emplace(recipients[i], Entry{keys[i]->key_id, std::move(*pkesk)});
+  }
+  m.data_ = std::move(*data);
+  m.encrypted_here_ = true;
+  return m;
+}
 
 Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plaintext,
                                             std::string_view signer_fpr,
@@ -267,6 +391,23 @@ Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plain
     cache.keep_signer(signers[i], signer_keys[i].h, now);
   }
 
+  // tlpmaild encrypts the message itself (session_key.h) when it holds the
+  // key material of every recipient's encryption key and none of them has
+  // expired since it was read; gpg then only signs. Otherwise gpg signs
+  // and encrypts to all in one run, as before.
+  std::vector<const EncryptionKey*> targets;
+  if (known && direct_encryption()) {
+    for (const std::string& r : recipients) {
+      const auto t = known->impl().targets.find(r);
+      if (t == known->impl().targets.end() ||
+          (t->second.expires != 0 && t->second.expires <= now)) {
+        break;
+      }
+      targets.push_back(&t->second);
+    }
+  }
+  const bool direct = targets.size() == recipients.size();
+
   ContextSettings restore(c);
   gpgme_set_armor(c, 0);
   gpgme_signers_clear(c);
@@ -279,12 +420,16 @@ Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plain
   if (auto r = in.open(plaintext); !r) return Unexpected(r.error());
   detail::OutputData out;
   if (auto r = out.open(); !r) return Unexpected(r.error());
-  Deadline deadline(ctx.home(), "sign and encrypt", extra_for(recipients.size(), plaintext.size()));
+  Deadline deadline(ctx.home(), direct ? "sign" : "sign and encrypt",
+                    extra_for(direct ? 0 : recipients.size(), plaintext.size()));
   const gpgme_error_t err =
-      gpgme_op_encrypt_sign(c, key_array.data(), GPGME_ENCRYPT_ALWAYS_TRUST, in.get(), out.get());
+      direct ? gpgme_op_sign(c, in.get(), out.get(), GPGME_SIG_MODE_NORMAL)
+             : gpgme_op_encrypt_sign(c, key_array.data(), GPGME_ENCRYPT_ALWAYS_TRUST, in.get(),
+                                     out.get());
   if (deadline.expired()) return Unexpected(deadline.error());
 
-  if (gpgme_encrypt_result_t er = gpgme_op_encrypt_result(c); er && er->invalid_recipients) {
+  gpgme_encrypt_result_t er = direct ? nullptr : gpgme_op_encrypt_result(c);
+  if (er && er->invalid_recipients) {
     return Unexpected(Error::permanent(
         "fan-out: gpg refused the recipient key " +
         ascii_upper(er->invalid_recipients->fpr ? er->invalid_recipients->fpr : "?") + ": " +
@@ -308,6 +453,7 @@ Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plain
   }
 
   std::string message = out.take();
+  if (direct) return FanoutMessage::encrypt_here(std::move(message), recipients, targets);
   auto packets = split_packets(message);
   if (!packets) return Unexpected(packets.error().to_error("fan-out: gpg output"));
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "openpgp/context.h"
+#include "openpgp/session_key.h"
 #include "util/result.h"
 
 namespace tlpmail::openpgp {
@@ -23,9 +24,11 @@ enum class CopyFormat { binary, armored };
 // GPGME handles of public keys, listed once (when the members' keys are
 // loaded or reloaded, lib/keyring) so that a fan-out does not list the
 // keyring for every message: about 60 ms of gpg CPU per message at 1,000
-// keys. Stale handles are harmless for what they are used for here: gpg
-// reads the keys again from its keyring when it encrypts (a key revoked
-// since is refused by gpg), and a reload makes new handles.
+// keys. With them, the key material of each key's encryption (sub)key
+// (session_key.h), read from one export: tlpmaild encrypts to what was
+// read at load, as the key policy (lib/keyring) judges what was listed at
+// load; a reload (SIGHUP, `systemctl reload`, an update-key) makes new
+// handles, and a key that expires meanwhile goes to gpg, which refuses it.
 // Immutable; safe to share between threads (GPGME's key references are).
 class KeyHandles {
  public:
@@ -40,6 +43,10 @@ class KeyHandles {
 
   struct Impl;  // GPGME types; lib/openpgp only
   const Impl& impl() const { return *impl_; }
+
+  // How many of the keys tlpmaild can encrypt to itself (session_key.h):
+  // RSA and Curve25519 encryption keys.
+  std::size_t direct_targets() const;
 
  private:
   KeyHandles();
@@ -70,6 +77,10 @@ class FanoutMessage {
   // PKESK is encrypted to, or "" for a non-recipient.
   std::string key_id_for(std::string_view recipient_fpr) const;
 
+  // True when tlpmaild made the session key and the encryption itself
+  // (session_key.h) and gpg only signed; false when gpg encrypted.
+  bool encrypted_here() const { return encrypted_here_; }
+
   // The shared packets after the PKESKs (the SEIPD packet).
   const std::string& shared_data() const { return data_; }
   // The same, moved out of an expiring message (no second copy of it).
@@ -84,8 +95,14 @@ class FanoutMessage {
     std::string key_id;
     std::string pkesk;  // the whole packet, header included
   };
+  // The message from gpg's signed packets: a new session key, the SEIPD
+  // packet and a PKESK per recipient (keys[i] for recipients[i]).
+  static Result<FanoutMessage> encrypt_here(std::string signed_packets,
+                                            const std::vector<std::string>& recipients,
+                                            const std::vector<const EncryptionKey*>& keys);
   std::map<std::string, Entry> by_recipient_;  // primary fingerprint -> its PKESK
   std::string data_;
+  bool encrypted_here_ = false;
 };
 
 // Signs `plaintext` with the secret key `signer_fpr` (the list key; its
@@ -115,5 +132,11 @@ Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plain
                                             const std::vector<std::string>& signer_fprs,
                                             const std::vector<std::string>& recipient_fprs,
                                             const KeyHandles* known = nullptr);
+
+// Whether sign_and_encrypt_once may encrypt itself (session_key.h) when
+// `known` holds every recipient's key material: on unless turned off
+// (tests and benchmarks compare both ways). Thread-safe.
+void set_direct_encryption(bool on);
+bool direct_encryption();
 
 }  // namespace tlpmail::openpgp

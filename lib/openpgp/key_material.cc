@@ -4,14 +4,13 @@
 // gpg is given. Framing comes from packets.h; nothing here runs gpg.
 #include "openpgp/key_material.h"
 
-#include <openssl/evp.h>
-
 #include <array>
 #include <cstdint>
 #include <optional>
 #include <vector>
 
 #include "openpgp/packets.h"
+#include "openpgp/session_key.h"
 #include "util/base64.h"
 
 namespace tlpmail::openpgp {
@@ -36,31 +35,6 @@ constexpr std::uint8_t kTagUserId = 13;
 constexpr std::uint8_t kTagPublicSubkey = 14;
 constexpr std::uint8_t kTagUserAttribute = 17;
 constexpr std::uint8_t kTagPadding = 21;
-
-// The v4 fingerprint of a public key packet's body: SHA-1 over 0x99, the
-// body's length in two octets and the body (RFC 4880 12.2); "" for another
-// version or a body too long for the two octets.
-std::string v4_fingerprint(std::string_view body) {
-  if (body.empty() || body.front() != 4 || body.size() > 0xFFFF) return {};
-  const unsigned char head[3] = {0x99, static_cast<unsigned char>(body.size() >> 8),
-                                 static_cast<unsigned char>(body.size() & 0xFF)};
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  const bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr) == 1 &&
-                  EVP_DigestUpdate(ctx, head, sizeof head) == 1 &&
-                  EVP_DigestUpdate(ctx, body.data(), body.size()) == 1 &&
-                  EVP_DigestFinal_ex(ctx, md, &len) == 1;
-  EVP_MD_CTX_free(ctx);
-  if (!ok || len != 20) return {};
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 0x0F];
-  }
-  return out;
-}
 
 bool is_secret_tag(std::uint8_t tag) { return tag == kTagSecretKey || tag == kTagSecretSubkey; }
 
@@ -300,22 +274,6 @@ TextScan scan_text(std::string_view text) {
 
 std::string where_block(std::size_t index, const ArmorBlock& b) {
   return "armor block " + std::to_string(index + 1) + " (line " + std::to_string(b.line) + ")";
-}
-
-void append_new_header(std::string& out, std::uint8_t tag, std::size_t len) {
-  out.push_back(static_cast<char>(0xC0 | tag));
-  if (len < 192) {
-    out.push_back(static_cast<char>(len));
-  } else if (len < 8384) {
-    const std::size_t v = len - 192;
-    out.push_back(static_cast<char>((v >> 8) + 192));
-    out.push_back(static_cast<char>(v & 0xff));
-  } else {
-    out.push_back(static_cast<char>(0xff));
-    for (int shift = 24; shift >= 0; shift -= 8) {
-      out.push_back(static_cast<char>((len >> shift) & 0xff));
-    }
-  }
 }
 
 Unexpected<KeyFileProblem> problem(KeyFileFault fault, std::string message) {

@@ -613,6 +613,22 @@ Crc24Matrix zero_bytes(std::size_t n) {
 
 }  // namespace
 
+void append_new_header(std::string& out, std::uint8_t tag, std::size_t len) {
+  out.push_back(static_cast<char>(0xC0 | tag));
+  if (len < 192) {
+    out.push_back(static_cast<char>(len));
+  } else if (len < 8384) {
+    const std::size_t v = len - 192;
+    out.push_back(static_cast<char>((v >> 8) + 192));
+    out.push_back(static_cast<char>(v & 0xff));
+  } else {
+    out.push_back(static_cast<char>(0xff));
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      out.push_back(static_cast<char>((len >> shift) & 0xff));
+    }
+  }
+}
+
 std::uint32_t crc24(std::string_view data) { return crc24_update(kCrc24Init, data); }
 
 std::string armor_message(std::string_view binary) {

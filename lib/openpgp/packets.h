@@ -147,6 +147,10 @@ EncryptionScan scan_for_encryption(std::string_view data, const ScanLimits& limi
 // (permanent): not tag 1, partial, too short, or a version other than 3.
 Result<std::string> pkesk_key_id(std::string_view data, const Packet& p);
 
+// Appends a new-format packet header (RFC 4880 §4.2.2) for `tag` and a
+// body of `len` octets: one, two or five length octets, never partial.
+void append_new_header(std::string& out, std::uint8_t tag, std::size_t len);
+
 // CRC-24 of RFC 4880 §6.1.
 std::uint32_t crc24(std::string_view data);
 

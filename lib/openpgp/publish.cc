@@ -67,22 +67,6 @@ std::string zbase32(std::string_view bytes) {
 
 std::string wkd_hash(std::string_view local_part) { return zbase32(sha1(ascii_lower(local_part))); }
 
-std::string v4_fingerprint(std::string_view body) {
-  if (body.empty() || static_cast<unsigned char>(body[0]) != 4 || body.size() > 0xffff) return {};
-  std::string framed;
-  framed.push_back(static_cast<char>(0x99));
-  framed.push_back(static_cast<char>((body.size() >> 8) & 0xff));
-  framed.push_back(static_cast<char>(body.size() & 0xff));
-  framed.append(body);
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : sha1(framed)) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
-
 Result<std::string> select_key_packets(std::string_view key, const KeySelection& selection) {
   auto packets = split_packets(key);
   if (!packets) return Unexpected(packets.error().to_error("key"));

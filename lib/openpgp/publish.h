@@ -15,6 +15,7 @@
 
 #include "openpgp/context.h"
 #include "openpgp/key_facts.h"
+#include "openpgp/session_key.h"  // v4_fingerprint
 #include "util/result.h"
 
 namespace tlpmail::openpgp {
@@ -27,10 +28,6 @@ std::string zbase32(std::string_view bytes);
 // ASCII upper case made lower case)), 32 characters. "Joe.Doe" gives
 // "iy9q119eutrkn8s1mk4r39qejnbu3n5q".
 std::string wkd_hash(std::string_view local_part);
-
-// The v4 fingerprint (40 upper-case hex digits) of a public key or
-// subkey packet body (version 4); "" for any other version.
-std::string v4_fingerprint(std::string_view key_packet_body);
 
 // What select_key_packets keeps.
 struct KeySelection {

@@ -4,6 +4,8 @@
 // dearmor_message and the framing checks). Checks what the headers
 // promise: split packets cover the input in order, read_packet agrees,
 // key IDs are 16 upper-case hex digits, dearmor undoes armor_message.
+// Also lib/openpgp/session_key.h read_encryption_key (a key packet body
+// from gpg's export) and make_pkesk for every key it reads.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -12,6 +14,7 @@
 #include "fuzz_util.h"
 #include "openpgp/armor.h"
 #include "openpgp/packets.h"
+#include "openpgp/session_key.h"
 
 namespace {
 
@@ -53,6 +56,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else {
     FUZZ_CHECK(split.error().offset <= in.size());
     (void)split.error().describe();
+  }
+  if (auto key = openpgp::read_encryption_key(in)) {
+    FUZZ_CHECK(key->fingerprint.size() == 40 && is_upper_hex(key->fingerprint));
+    FUZZ_CHECK(key->key_id == key->fingerprint.substr(24));
+    FUZZ_CHECK(key->algorithm == 18 ? key->x25519.size() == 32 : key->rsa_n.size() >= 256);
+    const std::string session_key(openpgp::kSessionKeySize, '\x5a');
+    if (auto pkesk = openpgp::make_pkesk(*key, session_key)) {
+      auto p = openpgp::split_packets(*pkesk);
+      FUZZ_CHECK(p && p->size() == 1 && (*p)[0].tag == openpgp::kTagPkesk);
+      FUZZ_CHECK(openpgp::pkesk_key_id(*pkesk, (*p)[0]).value() == key->key_id);
+    }
   }
   (void)openpgp::scan_for_encryption(in);
   openpgp::ScanLimits tight;

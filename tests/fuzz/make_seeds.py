@@ -147,6 +147,13 @@ def mime_like(corpus_dir):
     for key in files_in(os.path.join(ROOT, "config/keys"), ".asc")[:4]:
         with open(key, "rb") as f:
             packets.add("pubkey-" + os.path.basename(key)[:20], f.read())
+    # Key packet bodies read_encryption_key takes (session_key.h): a
+    # Curve25519 ECDH subkey and an RSA 3072 key, test-only values.
+    cv_oid = b"\x2b\x06\x01\x04\x01\x97\x55\x01\x05\x01"
+    packets.add("cv25519-body", b"\x04\x5f\x00\x00\x00\x12\x0a" + cv_oid + b"\x01\x07\x40" +
+                b"\x11" * 32 + b"\x03\x01\x08\x07")
+    packets.add("rsa3072-body", b"\x04\x5f\x00\x00\x00\x01\x0c\x00\xc1" + b"\x35" * 383 +
+                b"\x00\x11\x01\x00\x01")
     nested.add("html-entities", b"\x03<p>&#45;&#x2D;---BEGIN PGP<br>MESSAGE</p>")
     nested.add("nbsp", b"\x01-----BEGIN\xc2\xa0PGP MESSAGE-----\r\nhQ==\r\n-----END PGP MESSAGE-----\r\n")
     nested.add("dash-escaped", b"\x07- -----BEGIN PGP MESSAGE-----\n")

@@ -7,12 +7,14 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "openpgp/armor.h"
@@ -501,6 +503,153 @@ TEST_F(FanoutTest, SeveralSignersMakeOneSignatureEach) {
   auto none = sign_and_encrypt_once(*ctx_, kPlaintext, std::vector<std::string>{}, {m.fpr});
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().message, "fan-out: no signer");
+}
+
+// With the members' key material read at load (KeyHandles), tlpmaild makes
+// the session key, the SEIPD packet and every PKESK itself (session_key.h)
+// and gpg only signs: every copy still decrypts in its member's gpg home
+// only, signed by the list key, and names only its member's key.
+TEST_F(FanoutTest, TlpmaildEncryptsWhenItHoldsEveryKey) {
+  auto handles = KeyHandles::list(*ctx_, all_fprs());
+  ASSERT_TRUE(handles) << handles.error().message;
+  EXPECT_EQ((*handles)->direct_targets(), members_->size());
+  auto msg = sign_and_encrypt_once(*ctx_, kPlaintext, std::vector<std::string>{list_fpr_},
+                                   all_fprs(), handles->get());
+  ASSERT_TRUE(msg) << msg.error().message;
+  EXPECT_TRUE(msg->encrypted_here());
+  for (std::size_t i = 0; i < members_->size(); ++i) {
+    const Member& owner = (*members_)[i];
+    EXPECT_EQ(msg->key_id_for(owner.fpr), owner.encryption_key_id) << i;
+    auto copy = msg->copy_for(owner.fpr);
+    ASSERT_TRUE(copy) << copy.error().message;
+    auto binary = msg->copy_for(owner.fpr, CopyFormat::binary);
+    ASSERT_TRUE(binary);
+    auto packets = split_packets(*binary);
+    ASSERT_TRUE(packets);
+    ASSERT_EQ(packets->size(), 2u);
+    auto id = pkesk_key_id(*binary, (*packets)[0]);
+    ASSERT_TRUE(id);
+    EXPECT_EQ(*id, owner.encryption_key_id);
+    for (std::size_t j = 0; j < members_->size(); ++j) {
+      GpgDecrypt got = gpg_decrypt((*members_)[j].home->path().string(), *copy);
+      if (i == j) {
+        EXPECT_EQ(got.status, 0) << "member " << i << ":\n" << got.status_lines;
+        EXPECT_EQ(got.plaintext, kPlaintext) << "member " << i;
+        EXPECT_NE(got.status_lines.find(" " + list_fpr_ + "\n"), std::string::npos)
+            << "signature not by the list key:\n"
+            << got.status_lines;
+        EXPECT_NE(got.status_lines.find("[GNUPG:] DECRYPTION_OKAY"), std::string::npos);
+        EXPECT_NE(got.status_lines.find("[GNUPG:] GOODMDC"), std::string::npos);
+        EXPECT_NE(got.status_lines.find("[GNUPG:] DECRYPTION_INFO 2 9"), std::string::npos)
+            << "not AES-256 with MDC:\n"
+            << got.status_lines;
+      } else {
+        EXPECT_NE(got.status, 0) << "copy " << i << " decrypted in home " << j;
+        EXPECT_TRUE(got.plaintext.empty());
+      }
+    }
+  }
+  // A fresh session key each message.
+  auto again = sign_and_encrypt_once(*ctx_, kPlaintext, std::vector<std::string>{list_fpr_},
+                                     all_fprs(), handles->get());
+  ASSERT_TRUE(again);
+  EXPECT_NE(again->shared_data(), msg->shared_data());
+  EXPECT_NE(*again->pkesk_for(members_->front().fpr), *msg->pkesk_for(members_->front().fpr));
+}
+
+// Sequoia (sq) and RNP read the copies tlpmaild encrypted: Curve25519 and
+// RSA members, with their secret keys exported from the test homes.
+TEST_F(FanoutTest, SequoiaAndRnpReadWhatTlpmaildEncrypts) {
+  auto handles = KeyHandles::list(*ctx_, all_fprs());
+  ASSERT_TRUE(handles) << handles.error().message;
+  auto msg = sign_and_encrypt_once(*ctx_, kPlaintext, std::vector<std::string>{list_fpr_},
+                                   all_fprs(), handles->get());
+  ASSERT_TRUE(msg) << msg.error().message;
+  ASSERT_TRUE(msg->encrypted_here());
+  const bool have_sq = tk::run({"sh", "-c", "command -v sq"}).status == 0;
+  const bool have_rnp = tk::run({"sh", "-c", "command -v rnp"}).status == 0;
+  if (!have_sq || !have_rnp) GTEST_SKIP() << "sq or rnp missing (scripts/install-deps.sh)";
+  for (std::size_t i : {std::size_t{0}, members_->size() - 1}) {  // cv25519, rsa3072
+    const Member& m = (*members_)[i];
+    const std::string h = m.home->path().string();
+    tk::write_file(h + "/copy.asc", *msg->copy_for(m.fpr));
+    tk::write_file(h + "/secret.asc", tk::gpg(h, {"--armor", "--export-secret-keys", m.fpr}));
+    tk::RunResult sq = tk::run({"sq", "decrypt", "--recipient-key", h + "/secret.asc", "--output",
+                                h + "/sq.out", h + "/copy.asc"});
+    EXPECT_EQ(sq.status, 0) << "member " << i << ": " << sq.err;
+    EXPECT_EQ(tk::read_file(h + "/sq.out"), kPlaintext) << "member " << i;
+    tk::RunResult rnp =
+        tk::run({"rnp", "--keyfile", h + "/secret.asc", "--password", "", "--decrypt",
+                 h + "/copy.asc", "--output", h + "/rnp.out", "--overwrite"});
+    EXPECT_EQ(rnp.status, 0) << "member " << i << ": " << rnp.err;
+    EXPECT_EQ(tk::read_file(h + "/rnp.out"), kPlaintext) << "member " << i;
+  }
+}
+
+// A key of another algorithm (NIST P-256 here) has no key material tlpmaild
+// uses: a message to it is signed and encrypted by gpg, as before, and
+// turning direct encryption off does the same for every message.
+TEST_F(FanoutTest, GpgEncryptsWhenAKeyIsOfAnotherAlgorithm) {
+  auto home = tk::new_home();
+  ASSERT_TRUE(home);
+  const std::string h = home->path().string();
+  const std::string fpr =
+      tk::generate(h, "P256", "p256@members.example", "nistp256", "sign,cert", "never");
+  tk::add_subkey(h, fpr, "nistp256", "encr", "never");
+  ASSERT_TRUE(ctx_->import_data(tk::export_public(h, fpr)));
+  std::vector<std::string> all = all_fprs();
+  all.push_back(fpr);
+  auto handles = KeyHandles::list(*ctx_, all);
+  ASSERT_TRUE(handles) << handles.error().message;
+  EXPECT_EQ((*handles)->direct_targets(), members_->size());
+  auto msg = sign_and_encrypt_once(*ctx_, kPlaintext, std::vector<std::string>{list_fpr_}, all,
+                                   handles->get());
+  ASSERT_TRUE(msg) << msg.error().message;
+  EXPECT_FALSE(msg->encrypted_here());
+  tk::write_file(h + "/list.asc", *export_public(*ctx_, list_fpr_));
+  tk::gpg(h, {"--import", h + "/list.asc"});
+  GpgDecrypt got = gpg_decrypt(h, *msg->copy_for(fpr));
+  EXPECT_EQ(got.status, 0) << got.status_lines;
+  EXPECT_EQ(got.plaintext, kPlaintext);
+
+  set_direct_encryption(false);
+  auto off = sign_and_encrypt_once(*ctx_, kPlaintext, std::vector<std::string>{list_fpr_},
+                                   all_fprs(), handles->get());
+  set_direct_encryption(true);
+  ASSERT_TRUE(off) << off.error().message;
+  EXPECT_FALSE(off->encrypted_here());
+  auto on = sign_and_encrypt_once(*ctx_, kPlaintext, std::vector<std::string>{list_fpr_},
+                                  all_fprs(), handles->get());
+  ASSERT_TRUE(on) << on.error().message;
+  EXPECT_TRUE(on->encrypted_here());
+}
+
+// An encryption subkey that expires after the keys were read is not used
+// by tlpmaild: the message goes to gpg, which refuses the expired key (the
+// caller's key policy leaves such members out before that).
+TEST_F(FanoutTest, AKeyThatExpiredSinceItWasReadGoesToGpg) {
+  auto home = tk::new_home();
+  ASSERT_TRUE(home);
+  const std::string h = home->path().string();
+  const std::string fpr =
+      tk::generate(h, "Soon", "soon@members.example", "ed25519", "sign,cert", "never");
+  tk::add_subkey(h, fpr, "cv25519", "encr", "seconds=5");
+  ASSERT_TRUE(ctx_->import_data(tk::export_public(h, fpr)));
+  auto handles = KeyHandles::list(*ctx_, {fpr});
+  ASSERT_TRUE(handles) << handles.error().message;
+  ASSERT_EQ((*handles)->direct_targets(), 1u);
+  auto before = sign_and_encrypt_once(*ctx_, kPlaintext, std::vector<std::string>{list_fpr_}, {fpr},
+                                      handles->get());
+  ASSERT_TRUE(before) << before.error().message;
+  EXPECT_TRUE(before->encrypted_here());
+  std::this_thread::sleep_for(std::chrono::seconds(6));
+  auto after = sign_and_encrypt_once(*ctx_, kPlaintext, std::vector<std::string>{list_fpr_}, {fpr},
+                                     handles->get());
+  EXPECT_TRUE(!after || !after->encrypted_here());
+  if (!after) {
+    EXPECT_NE(after.error().message.find("refused the recipient key"), std::string::npos)
+        << after.error().message;
+  }
 }
 
 TEST_F(FanoutTest, RefusesAnonymousRecipients) {

@@ -64,10 +64,7 @@ std::vector<WaitingCopy> waiting_rows(const store::Rows& rows) {
 
 // Empties the ciphertext of message `m` once none of its copies waits.
 DbResult<void> drop_ciphertext_when_final(store::Transaction& tx, const std::string& m) {
-  auto open = tx.query(
-      "SELECT 1 FROM outbox_copies WHERE message = ?1"
-      " AND state NOT IN ('delivered', 'failed', 'bounced') LIMIT 1",
-      {m});
+  auto open = tx.query(detail::kOpenCopyQuery, {m});
   if (!open) return Unexpected(open.error());
   if (!open->empty()) return {};
   auto a = tx.execute(

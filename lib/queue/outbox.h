@@ -55,6 +55,15 @@ struct NewCopy {
 std::string verp_address(std::string_view envelope_from, std::string_view token);
 
 // Everything one fan-out (or one notice) writes.
+namespace detail {
+// Whether message ?1 has a copy still waiting: asked after every recorded
+// delivery, so it must be index seeks (outbox_copies_by_message_state),
+// never a walk over the message's finished copies (tests check the plan).
+inline constexpr std::string_view kOpenCopyQuery =
+    "SELECT 1 FROM outbox_copies WHERE message = ?1"
+    " AND state IN ('queued', 'in_flight', 'deferred') LIMIT 1";
+}  // namespace detail
+
 struct NewOutgoing {
   std::string id;  // unique: the source queue id for copies, a notice id for notices
   OutgoingKind kind = OutgoingKind::copy;
@@ -65,6 +74,8 @@ struct NewOutgoing {
   std::string head, tail;       // compose::Frame around the armored ciphertext
   std::string shared_data;      // the shared encrypted data packet(s), binary
   std::vector<NewCopy> copies;  // at least one, recipients distinct
+  // Who encrypted: "tlpmaild" or "gpg" (openpgp/fanout.h); logged, not stored.
+  std::string encrypted_by;
 };
 
 // A message's frame and data, to assemble its copies.

@@ -248,6 +248,16 @@ CREATE TABLE admin_digests (
   letters  INTEGER NOT NULL            -- letters queued then (0: nothing to report)
 ) STRICT;
 )sql"},
+    {10, "outbox: a message's open copies found by index (fan-out to 10,000)",
+     R"sql(
+-- After each delivery the outbox asks whether the message still has an
+-- open copy (lib/queue/outbox.cc drop_ciphertext_when_final). With an
+-- index on the message alone that read every finished copy's row first:
+-- quadratic, 9 s of CPU for a posting to 10,000 members. With the state
+-- in the index it is three index seeks; the old index is its prefix.
+CREATE INDEX outbox_copies_by_message_state ON outbox_copies (message, state);
+DROP INDEX outbox_copies_by_message;
+)sql"},
 };
 
 }  // namespace

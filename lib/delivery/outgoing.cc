@@ -131,7 +131,8 @@ void log_distribution(const std::string& id, const fanout::Distribution& d) {
               {"message_id", d.list_message_id},
               {"label", d.label},
               {"copies", copies},
-              {"withheld", withheld.empty() ? "-" : withheld}});
+              {"withheld", withheld.empty() ? "-" : withheld},
+              {"encryption", d.encrypted_by.empty() ? "-" : d.encrypted_by}});
 }
 
 // One look at the state filesystem: what the guard did, and whether

@@ -331,6 +331,7 @@ Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
     sealed->tail = std::move(frame.tail);
     copies = std::move(*sealed);
     out.copies = copies->copies.size();
+    out.encrypted_by = copies->encrypted_by;
   }
 
   // Members withheld for their keys get no notice to the admins per

@@ -55,6 +55,7 @@ struct Distribution {
   std::string list_message_id;
   std::string label;
   std::size_t copies = 0;
+  std::string encrypted_by;        // "tlpmaild" or "gpg"; "" without copies
   std::vector<Withheld> withheld;  // for their key (the audit row says so too)
 };
 

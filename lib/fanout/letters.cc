@@ -74,6 +74,7 @@ Result<queue::NewOutgoing> seal(openpgp::Context& gpg, const directory::MailingL
     if (!token) return Unexpected(token.error());
     m.copies.push_back({emails[i], fingerprints[i], std::move(*pkesk), std::move(*token)});
   }
+  m.encrypted_by = fan->encrypted_here() ? "tlpmaild" : "gpg";
   m.shared_data = std::move(*fan).take_shared_data();
   return m;
 }

@@ -493,11 +493,13 @@ class FanoutTest(DeliveryCase):
                 if marker.encode() in data or blob[:64] in data:
                     found.append(os.path.join(folder, name))
         self.assertEqual(found, [])
-        # The fan-out's log line ends with who was withheld ("-": nobody);
+        # The fan-out's log line names who was withheld ("-": nobody);
         # per-message withheld notices are gone (the admins' daily digest).
+        # Every member key here is Curve25519: tlpmaild encrypted the copies
+        # itself, and the members' gpg read them above.
         self.assertRegex(self.site.log(), rf"(?m) {qid} fanout list={re.escape(OPS)} "
                                           rf"message_id={re.escape(list_message_id)} "
-                                          r"label=AMBER copies=3 withheld=-$")
+                                          r"label=AMBER copies=3 withheld=- encryption=tlpmaild$")
 
 
 class RelayFaultTest(DeliveryCase):
@@ -681,7 +683,7 @@ class WithheldTest(DeliveryCase):
             self.assertRegex(self.site.log(),
                              rf"(?m) {qid} fanout list={re.escape(OPS)} .* copies=3 "
                              r"withheld=\"?dave@d\.example\(key expired\),"
-                             r"erin@e\.example\(key revoked\)\"?$")
+                             r"erin@e\.example\(key revoked\)\"? encryption=tlpmaild$")
 
 
 # --- kill -9 in the middle of a big fan-out ---------------------------------

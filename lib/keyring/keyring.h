@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "config/config.h"
@@ -112,6 +113,10 @@ struct KeyReport {
   // per load by list_handles(); null when not listed (the fan-out then
   // lists the keys it needs itself).
   std::shared_ptr<const openpgp::KeyHandles> handles;
+  // people's index by ASCII-lower-cased e-mail (made with people; find()
+  // scans people when the two sizes differ): a fan-out to 10,000 members
+  // looks every one up.
+  std::unordered_map<std::string, std::size_t> by_email;
 
   // Case-insensitive on the e-mail address; nullptr when not a person.
   const PersonKey* find(std::string_view email) const;

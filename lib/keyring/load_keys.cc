@@ -244,6 +244,7 @@ void judge(const config::Config& config, const std::map<std::string, openpgp::Ke
            std::vector<Diagnostic>& diags) {
   const std::filesystem::path& dir = config.paths.keys_dir;
   report.people.clear();
+  report.by_email.clear();
   report.unpinned.clear();
   std::set<std::string> pinned;
   for (const directory::Person& person : config.directory.people()) {
@@ -285,6 +286,10 @@ void judge(const config::Config& config, const std::map<std::string, openpgp::Ke
     report.people.push_back(std::move(pk));
   }
   check_shared_subkeys(report.people, config, where, diags);
+  report.by_email.clear();
+  for (std::size_t i = 0; i < report.people.size(); ++i) {
+    report.by_email.emplace(ascii_lower(report.people[i].email), i);
+  }
 
   for (const std::string& fpr : order) {
     if (pinned.count(fpr)) continue;
@@ -558,6 +563,10 @@ Result<void> list_handles(KeyReport& report, const std::filesystem::path& gnupg_
 }
 
 const PersonKey* KeyReport::find(std::string_view email) const {
+  if (by_email.size() == people.size() && !people.empty()) {
+    const auto it = by_email.find(ascii_lower(email));
+    return it == by_email.end() ? nullptr : &people[it->second];
+  }
   for (const PersonKey& p : people) {
     if (iequals(p.email, email)) return &p;
   }

@@ -5,6 +5,8 @@
 #include "policy/decision.h"
 
 #include <algorithm>
+#include <string>
+#include <unordered_set>
 
 #include "util/enum_names.h"
 #include "util/text.h"
@@ -136,13 +138,10 @@ Result<Decision, Refusal> decide(const DecisionInput& in) {
   }
 
   // Rule 4: who receives a copy.
-  std::vector<std::string_view> seen;
+  std::unordered_set<std::string> seen;  // ASCII-lower-cased: a list of 10,000 is one pass
   bool anyone_but_sender = false;
   for (const Candidate& c : in.members) {
-    bool duplicate = std::any_of(seen.begin(), seen.end(),
-                                 [&](std::string_view s) { return iequals(s, c.email); });
-    if (duplicate) continue;
-    seen.push_back(c.email);
+    if (!seen.insert(ascii_lower(c.email)).second) continue;
     bool is_sender = iequals(c.email, in.sender);
     if (is_sender && !in.deliver_to_sender) continue;
     if (auto why = exclusion_for(c, d.label)) {

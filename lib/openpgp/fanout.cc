@@ -5,7 +5,6 @@
 #include "openpgp/fanout.h"
 
 #include <gpgme.h>
-#include <openssl/crypto.h>
 
 #include <algorithm>
 #include <atomic>
@@ -18,6 +17,7 @@
 #include "openpgp/packets.h"
 #include "openpgp/session_key.h"
 #include "util/text.h"
+#include "util/wiped.h"
 
 namespace tlpmail::openpgp {
 
@@ -246,19 +246,11 @@ bool direct_encryption() { return g_direct_encryption; }
 Result<FanoutMessage> FanoutMessage::encrypt_here(std::string signed_packets,
                                                   const std::vector<std::string>& recipients,
                                                   const std::vector<const EncryptionKey*>& keys) {
-  class Cleanse {
-   public:
-    explicit Cleanse(std::string& s) : s_(s) {}
-    Cleanse(const Cleanse&) = delete;
-    Cleanse& operator=(const Cleanse&) = delete;
-    ~Cleanse() { OPENSSL_cleanse(s_.data(), s_.size()); }
-
-   private:
-    std::string& s_;
-  } cleanse_signed{signed_packets};
+  const Wiped signed_message{std::move(signed_packets)};
+  const std::string& signed_bytes = signed_message.value;
   // What gpg signed is a signed message: compressed data, or one-pass
   // signatures, literal data and signatures; never anything encrypted.
-  auto packets = split_packets(signed_packets);
+  auto packets = split_packets(signed_bytes);
   if (!packets) return Unexpected(packets.error().to_error("fan-out: gpg's signed message"));
   for (const Packet& p : *packets) {
     if (p.tag != kTagCompressed && p.tag != kTagOnePassSig && p.tag != kTagLiteral &&
@@ -267,14 +259,14 @@ Result<FanoutMessage> FanoutMessage::encrypt_here(std::string signed_packets,
                                          std::to_string(p.tag)));
     }
   }
-  auto session_key = new_session_key();
-  if (!session_key) return Unexpected(session_key.error());
-  Cleanse cleanse_key{*session_key};
-  auto data = make_seipd(*session_key, signed_packets);
+  auto new_key = new_session_key();
+  if (!new_key) return Unexpected(new_key.error());
+  const Wiped session_key{std::move(*new_key)};
+  auto data = make_seipd(session_key.value, signed_bytes);
   if (!data) return Unexpected(data.error());
   FanoutMessage m;
   for (std::size_t i = 0; i < recipients.size(); ++i) {
-    auto pkesk = make_pkesk(*keys[i], *session_key);
+    auto pkesk = make_pkesk(*keys[i], session_key.value);
     if (!pkesk) {
       Error e = pkesk.error();
       e.message = "fan-out: " + recipients[i] + ": " + e.message;

@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "openpgp/packets.h"
+#include "util/wiped.h"
 
 namespace tlpmail::openpgp {
 namespace {
@@ -58,11 +59,10 @@ using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
 using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
 
-// Wipes a buffer of key material on scope exit.
+// Wipes an array of key material on scope exit (strings: util/wiped.h).
 class Wipe {
  public:
   Wipe(void* p, std::size_t n) : p_(p), n_(n) {}
-  explicit Wipe(std::string& s) : Wipe(s.data(), s.size()) {}
   Wipe(const Wipe&) = delete;
   Wipe& operator=(const Wipe&) = delete;
   ~Wipe() { OPENSSL_cleanse(p_, n_); }
@@ -122,6 +122,7 @@ std::string fingerprint_octets(std::string_view hex) {
 // checksum (the sum of its octets).
 std::string session_key_block(std::string_view session_key) {
   std::string m;
+  m.reserve(session_key.size() + 3);  // no reallocation leaves key bytes behind
   m.push_back(static_cast<char>(kSymmetricAes256));
   m.append(session_key);
   unsigned sum = 0;
@@ -247,11 +248,11 @@ Result<std::string> ecdh_encrypt(const EncryptionKey& key, std::string_view m) {
   // The session key block, padded as PKCS #5 does to 8 octets, wrapped
   // with the first octets of the hash as the key (AES key wrap, RFC 3394).
   const std::size_t pad = 8 - m.size() % 8;
-  std::string padded;
+  Wiped padded_block;
+  std::string& padded = padded_block.value;
   padded.reserve(m.size() + pad);
   padded.append(m);
   padded.append(pad, static_cast<char>(pad));
-  Wipe wipe_padded(padded);
   std::array<unsigned char, 64> wrapped{};
   int len1 = 0;
   int len2 = 0;
@@ -359,19 +360,18 @@ Result<std::string> make_pkesk(const EncryptionKey& key, std::string_view sessio
     return Unexpected(Error::permanent("session key of " + std::to_string(session_key.size()) +
                                        " octets"));
   }
-  std::string m = session_key_block(session_key);
-  Wipe wipe_m(m);
+  const Wiped m{session_key_block(session_key)};
   std::string body;
   body.push_back(3);
   body.append(fingerprint_octets(key.key_id));
   body.push_back(static_cast<char>(key.algorithm));
   if (key.algorithm == kAlgoRsa || key.algorithm == kAlgoRsaEncryptOnly) {
     if (key.rsa_n.empty() || key.rsa_e.empty()) return bad_key("no RSA key material");
-    auto c = rsa_encrypt(key, m);
+    auto c = rsa_encrypt(key, m.value);
     if (!c) return Unexpected(c.error());
     append_mpi(body, *c);
   } else if (key.algorithm == kAlgoEcdh) {
-    auto c = ecdh_encrypt(key, m);
+    auto c = ecdh_encrypt(key, m.value);
     if (!c) return Unexpected(c.error());
     body += *c;
   } else {

@@ -996,7 +996,7 @@ def table(paths):
                "log timestamps have 1 ms resolution):")
     out.append("")
     out.append("| members | member keys | intake: final dot → 250 | `fanout` logged (decrypt, "
-               "compose, one sign+encrypt, split, outbox commit) | first copy at sink | "
+               "compose, sign, encrypt, outbox commit) | first copy at sink | "
                "last copy at sink | relay phase (fanout → last copy) | sink CPU | load1 before | "
                "other processes' CPU during runs |")
     out.append("|---:|---|---:|---:|---:|---:|---:|---:|---|---|")

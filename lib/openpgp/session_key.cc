@@ -256,14 +256,15 @@ Result<std::string> ecdh_encrypt(const EncryptionKey& key, std::string_view m) {
   std::array<unsigned char, 64> wrapped{};
   int len1 = 0;
   int len2 = 0;
+  const std::size_t wrapped_len = padded.size() + 8;  // RFC 3394: one block more
   CipherCtx c(EVP_CIPHER_CTX_new());
-  if (!c || padded.size() + 8 > wrapped.size()) return openssl_failed("AES key wrap");
+  if (!c || wrapped_len > wrapped.size()) return openssl_failed("AES key wrap");
   EVP_CIPHER_CTX_set_flags(c.get(), EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
   if (EVP_EncryptInit_ex(c.get(), wrap, nullptr, mb.data(), nullptr) != 1 ||
       EVP_EncryptUpdate(c.get(), wrapped.data(), &len1, bytes(padded),
                         static_cast<int>(padded.size())) != 1 ||
-      EVP_EncryptFinal_ex(c.get(), wrapped.data() + len1, &len2) != 1 ||
-      static_cast<std::size_t>(len1 + len2) != padded.size() + 8) {
+      EVP_EncryptFinal_ex(c.get(), wrapped.data() + len1, &len2) != 1 || len1 < 0 || len2 < 0 ||
+      static_cast<std::size_t>(len1) + static_cast<std::size_t>(len2) != wrapped_len) {
     return openssl_failed("AES key wrap");
   }
   std::string out;
@@ -271,8 +272,8 @@ Result<std::string> ecdh_encrypt(const EncryptionKey& key, std::string_view m) {
   point.push_back(0x40);
   point.append(reinterpret_cast<const char*>(v.data()), v.size());
   append_mpi(out, point);
-  out.push_back(static_cast<char>(len1 + len2));
-  out.append(reinterpret_cast<const char*>(wrapped.data()), static_cast<std::size_t>(len1 + len2));
+  out.push_back(static_cast<char>(wrapped_len));
+  out.append(reinterpret_cast<const char*>(wrapped.data()), wrapped_len);
   return out;
 }
 

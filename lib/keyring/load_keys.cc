@@ -286,7 +286,6 @@ void judge(const config::Config& config, const std::map<std::string, openpgp::Ke
     report.people.push_back(std::move(pk));
   }
   check_shared_subkeys(report.people, config, where, diags);
-  report.by_email.clear();
   for (std::size_t i = 0; i < report.people.size(); ++i) {
     report.by_email.emplace(ascii_lower(report.people[i].email), i);
   }

@@ -14,10 +14,11 @@
 #include <vector>
 
 #include "openpgp/context.h"
-#include "openpgp/session_key.h"
 #include "util/result.h"
 
 namespace tlpmail::openpgp {
+
+struct EncryptionKey;  // session_key.h
 
 enum class CopyFormat { binary, armored };
 

@@ -12,6 +12,7 @@
 #include "openpgp/home_cache.h"
 #include "openpgp/list_key.h"
 #include "openpgp/packets.h"
+#include "openpgp/session_key.h"
 #include "util/text.h"
 
 namespace tlpmail::openpgp {

@@ -15,7 +15,6 @@
 
 #include "openpgp/context.h"
 #include "openpgp/key_facts.h"
-#include "openpgp/session_key.h"  // v4_fingerprint
 #include "util/result.h"
 
 namespace tlpmail::openpgp {

@@ -132,27 +132,31 @@ std::string session_key_block(std::string_view session_key) {
   return m;
 }
 
-Result<std::string> rsa_encrypt(const EncryptionKey& key, std::string_view m) {
+// OpenSSL's public key object for RSA (n, e), or null.
+EVP_PKEY* rsa_public_key(std::string_view n_octets, std::string_view e_octets) {
   std::unique_ptr<OSSL_PARAM_BLD, decltype(&OSSL_PARAM_BLD_free)> bld(OSSL_PARAM_BLD_new(),
                                                                       &OSSL_PARAM_BLD_free);
   std::unique_ptr<BIGNUM, decltype(&BN_free)> n(
-      BN_bin2bn(bytes(key.rsa_n), static_cast<int>(key.rsa_n.size()), nullptr), &BN_free);
+      BN_bin2bn(bytes(n_octets), static_cast<int>(n_octets.size()), nullptr), &BN_free);
   std::unique_ptr<BIGNUM, decltype(&BN_free)> e(
-      BN_bin2bn(bytes(key.rsa_e), static_cast<int>(key.rsa_e.size()), nullptr), &BN_free);
+      BN_bin2bn(bytes(e_octets), static_cast<int>(e_octets.size()), nullptr), &BN_free);
   if (!bld || !n || !e || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n.get()) != 1 ||
       OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e.get()) != 1) {
-    return openssl_failed("RSA key parameters");
+    return nullptr;
   }
   std::unique_ptr<OSSL_PARAM, decltype(&OSSL_PARAM_free)> params(OSSL_PARAM_BLD_to_param(bld.get()),
                                                                  &OSSL_PARAM_free);
   PkeyCtx from(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
-  EVP_PKEY* raw = nullptr;
+  EVP_PKEY* key = nullptr;
   if (!params || !from || EVP_PKEY_fromdata_init(from.get()) != 1 ||
-      EVP_PKEY_fromdata(from.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
-    return openssl_failed("RSA public key");
+      EVP_PKEY_fromdata(from.get(), &key, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
+    return nullptr;
   }
-  Pkey pkey(raw);
-  PkeyCtx ctx(EVP_PKEY_CTX_new(pkey.get(), nullptr));
+  return key;
+}
+
+Result<std::string> rsa_encrypt(const EncryptionKey& key, std::string_view m) {
+  PkeyCtx ctx(EVP_PKEY_CTX_new(key.public_key.get(), nullptr));
   std::size_t len = 0;
   if (!ctx || EVP_PKEY_encrypt_init(ctx.get()) != 1 ||
       EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1 ||
@@ -200,13 +204,10 @@ const EVP_CIPHER* key_wrap(std::uint8_t id) {
 Result<std::string> ecdh_encrypt(const EncryptionKey& key, std::string_view m) {
   const EVP_MD* md = kdf_hash(key.kdf_hash);
   const EVP_CIPHER* wrap = key_wrap(key.kdf_cipher);
-  if (!md || !wrap || key.x25519.size() != kX25519Size) return bad_key("unusable ECDH key");
-  Pkey peer(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, bytes(key.x25519),
-                                        key.x25519.size()));
+  if (!md || !wrap) return bad_key("unusable ECDH key");
   PkeyCtx gen(EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, nullptr));
   EVP_PKEY* raw = nullptr;
-  if (!peer || !gen || EVP_PKEY_keygen_init(gen.get()) != 1 ||
-      EVP_PKEY_keygen(gen.get(), &raw) != 1) {
+  if (!gen || EVP_PKEY_keygen_init(gen.get()) != 1 || EVP_PKEY_keygen(gen.get(), &raw) != 1) {
     return openssl_failed("X25519 key generation");
   }
   Pkey ephemeral(raw);
@@ -216,9 +217,9 @@ Result<std::string> ecdh_encrypt(const EncryptionKey& key, std::string_view m) {
   Wipe wipe_z(z.data(), z.size());
   std::size_t z_len = z.size();
   PkeyCtx derive(EVP_PKEY_CTX_new(ephemeral.get(), nullptr));
-  if (EVP_PKEY_get_raw_public_key(ephemeral.get(), v.data(), &v_len) != 1 ||
-      v_len != kX25519Size || !derive || EVP_PKEY_derive_init(derive.get()) != 1 ||
-      EVP_PKEY_derive_set_peer(derive.get(), peer.get()) != 1 ||
+  if (EVP_PKEY_get_raw_public_key(ephemeral.get(), v.data(), &v_len) != 1 || v_len != kX25519Size ||
+      !derive || EVP_PKEY_derive_init(derive.get()) != 1 ||
+      EVP_PKEY_derive_set_peer(derive.get(), key.public_key.get()) != 1 ||
       EVP_PKEY_derive(derive.get(), z.data(), &z_len) != 1 || z_len != kX25519Size) {
     // OpenSSL refuses an all-zero shared secret (a small-order public key).
     return openssl_failed("X25519 key agreement");
@@ -281,22 +282,24 @@ Result<std::string> ecdh_encrypt(const EncryptionKey& key, std::string_view m) {
 
 std::string v4_fingerprint(std::string_view body) {
   if (body.empty() || static_cast<unsigned char>(body[0]) != 4 || body.size() > 0xffff) return {};
-  std::string framed;
-  framed.push_back(static_cast<char>(0x99));
-  framed.push_back(static_cast<char>((body.size() >> 8) & 0xff));
-  framed.push_back(static_cast<char>(body.size() & 0xff));
-  framed.append(body);
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(framed.data(), framed.size(), md, &len, EVP_sha1(), nullptr) != 1 || len != 20) {
+  // SHA-1 over 0x99, the body's length in two octets and the body (RFC
+  // 4880 §12.2).
+  const unsigned char head[3] = {0x99, static_cast<unsigned char>(body.size() >> 8),
+                                 static_cast<unsigned char>(body.size() & 0xff)};
+  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+  unsigned len = 0;
+  MdCtx sha1(EVP_MD_CTX_new());
+  if (!sha1 || EVP_DigestInit_ex(sha1.get(), EVP_sha1(), nullptr) != 1 ||
+      EVP_DigestUpdate(sha1.get(), head, sizeof head) != 1 ||
+      EVP_DigestUpdate(sha1.get(), body.data(), body.size()) != 1 ||
+      EVP_DigestFinal_ex(sha1.get(), md.data(), &len) != 1 || len != 20) {
     return {};
   }
-  for (unsigned int i = 0; i < len; ++i) {
-    const unsigned char c = md[i];
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out.push_back(kHex[md[i] >> 4]);
+    out.push_back(kHex[md[i] & 15]);
   }
   return out;
 }
@@ -320,6 +323,7 @@ Result<EncryptionKey> read_encryption_key(std::string_view body) {
     if (e->size() > 8) return bad_key("RSA public exponent over 64 bits");
     key.rsa_n = std::move(*n);
     key.rsa_e = std::move(*e);
+    key.public_key.reset(rsa_public_key(key.rsa_n, key.rsa_e), EVP_PKEY_free);
   } else if (key.algorithm == kAlgoEcdh) {
     if (pos >= body.size()) return bad_key("malformed ECDH key material");
     const std::size_t oid_len = static_cast<unsigned char>(body[pos++]);
@@ -332,6 +336,9 @@ Result<EncryptionKey> read_encryption_key(std::string_view body) {
       return bad_key("malformed Curve25519 public key");
     }
     key.x25519 = point->substr(1);
+    key.public_key.reset(
+        EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, bytes(key.x25519), key.x25519.size()),
+        EVP_PKEY_free);
     if (body.size() - pos != 4 || body[pos] != 3 || body[pos + 1] != 1) {
       return bad_key("malformed ECDH KDF parameters");
     }
@@ -345,6 +352,7 @@ Result<EncryptionKey> read_encryption_key(std::string_view body) {
     return bad_key("public-key algorithm " + std::to_string(key.algorithm));
   }
   if (pos != body.size()) return bad_key("trailing octets after the key material");
+  if (!key.public_key) return openssl_failed("public key object");
   return key;
 }
 
@@ -366,8 +374,8 @@ Result<std::string> make_pkesk(const EncryptionKey& key, std::string_view sessio
   body.push_back(3);
   body.append(fingerprint_octets(key.key_id));
   body.push_back(static_cast<char>(key.algorithm));
+  if (!key.public_key) return bad_key("not read by read_encryption_key");
   if (key.algorithm == kAlgoRsa || key.algorithm == kAlgoRsaEncryptOnly) {
-    if (key.rsa_n.empty() || key.rsa_e.empty()) return bad_key("no RSA key material");
     auto c = rsa_encrypt(key, m.value);
     if (!c) return Unexpected(c.error());
     append_mpi(body, *c);

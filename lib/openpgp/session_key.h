@@ -14,10 +14,13 @@
 
 #include <cstdint>
 #include <ctime>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "util/result.h"
+
+struct evp_pkey_st;  // OpenSSL's EVP_PKEY (openssl/types.h); only session_key.cc uses it
 
 namespace tlpmail::openpgp {
 
@@ -37,6 +40,10 @@ struct EncryptionKey {
   std::uint8_t kdf_hash = 0;   // ECDH KDF parameters (RFC 6637 §9): hash algorithm
   std::uint8_t kdf_cipher = 0;  // and key wrap cipher (7, 8, 9: AES-128/192/256)
   std::time_t expires = 0;     // set by the caller (0: never); not in the packet
+  // The public key above as OpenSSL's key object, made once by
+  // read_encryption_key and used for every PKESK to this key (rebuilding
+  // an RSA key per PKESK cost a third of its time). Shared, never changed.
+  std::shared_ptr<evp_pkey_st> public_key;
 };
 
 // Reads a public key or subkey packet body (version 4) of an RSA (1, 2)
@@ -44,7 +51,8 @@ struct EncryptionKey {
 // algorithm or curve, for malformed or truncated fields, for RSA moduli
 // under 2048 or over 8192 bits or exponents over 64 bits (bounds the cost
 // of a PKESK), and for KDF parameters other than SHA-256,
-// SHA-384 or SHA-512 with AES.
+// SHA-384 or SHA-512 with AES; temporary when OpenSSL cannot make the
+// key object.
 Result<EncryptionKey> read_encryption_key(std::string_view key_packet_body);
 
 inline constexpr std::size_t kSessionKeySize = 32;  // AES-256
@@ -58,8 +66,8 @@ Result<std::string> new_session_key();
 // `session_key` (AES-256) to `key`: EME-PKCS1-v1_5 for RSA, for ECDH an
 // ephemeral X25519 key, the KDF of RFC 6637 §7 (parameters and the key's
 // fingerprint) and AES key wrap (RFC 3394). Errors: permanent for a key
-// that is not usable (no algorithm material), temporary when OpenSSL
-// fails.
+// that read_encryption_key did not make (no `public_key`), temporary when
+// OpenSSL fails.
 Result<std::string> make_pkesk(const EncryptionKey& key, std::string_view session_key);
 
 // The whole SEIPD packet (version 1) holding `packets` (the binary packets

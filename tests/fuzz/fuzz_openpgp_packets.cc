@@ -59,7 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (auto key = openpgp::read_encryption_key(in)) {
     FUZZ_CHECK(key->fingerprint.size() == 40 && is_upper_hex(key->fingerprint));
-    FUZZ_CHECK(key->key_id == key->fingerprint.substr(24));
+    FUZZ_CHECK(key->key_id == key->fingerprint.substr(24) && key->public_key);
     FUZZ_CHECK(key->algorithm == 18 ? key->x25519.size() == 32 : key->rsa_n.size() >= 256);
     const std::string session_key(openpgp::kSessionKeySize, '\x5a');
     if (auto pkesk = openpgp::make_pkesk(*key, session_key)) {

@@ -13,6 +13,7 @@
 
 #include "openpgp/crypto_fixture.h"
 #include "openpgp/packets.h"
+#include "openpgp/session_key.h"
 
 namespace tlpmail::openpgp {
 namespace {

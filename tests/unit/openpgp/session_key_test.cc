@@ -24,11 +24,11 @@ const std::string kCv25519Oid{"\x2B\x06\x01\x04\x01\x97\x55\x01\x05\x01", 10};
 
 // A version 4 ECDH Curve25519 key packet body (the point is not checked
 // here; OpenSSL refuses small-order points when the PKESK is made).
-std::string cv25519_body(char hash = 8, char cipher = 7) {
+std::string cv25519_body(char hash = 8, char cipher = 7, char point = '\x09') {
   std::string b = {4, 0x5f, 0x00, 0x00, 0x00, 18};
   b.push_back(static_cast<char>(kCv25519Oid.size()));
   b += kCv25519Oid;
-  b += mpi(263, "\x40" + std::string(32, '\x09'));
+  b += mpi(263, "\x40" + std::string(32, point));
   b += std::string{3, 1, hash, cipher};
   return b;
 }
@@ -49,11 +49,13 @@ TEST(SessionKeyTest, ReadsCurve25519AndRsaKeys) {
   EXPECT_EQ(cv->kdf_cipher, 7);
   EXPECT_EQ(cv->fingerprint.size(), 40u);
   EXPECT_EQ(cv->key_id, cv->fingerprint.substr(24));
+  EXPECT_TRUE(cv->public_key);
   auto rsa = read_encryption_key(rsa_body(384));
   ASSERT_TRUE(rsa) << rsa.error().message;
   EXPECT_EQ(rsa->algorithm, 1);
   EXPECT_EQ(rsa->rsa_n.size(), 384u);
   EXPECT_EQ(rsa->rsa_e, std::string("\x01\x00\x01", 3));
+  EXPECT_TRUE(rsa->public_key);
 }
 
 TEST(SessionKeyTest, RefusesWhatItDoesNotHandle) {
@@ -101,9 +103,8 @@ TEST(SessionKeyTest, PacketsAreFramedAsOpenPgpSays) {
   EXPECT_EQ(key->size(), kSessionKeySize);
   EXPECT_NE(*key, *new_session_key());
 
-  auto cv = read_encryption_key(cv25519_body());
+  auto cv = read_encryption_key(cv25519_body(8, 7, '\x11'));  // a point of large order
   ASSERT_TRUE(cv);
-  cv->x25519[0] = 0x11;  // some point of large order
   auto pkesk = make_pkesk(*cv, *key);
   ASSERT_TRUE(pkesk) << pkesk.error().message;
   auto packets = split_packets(*pkesk);
@@ -120,6 +121,9 @@ TEST(SessionKeyTest, PacketsAreFramedAsOpenPgpSays) {
   EXPECT_EQ(static_cast<unsigned char>(body[45]), 48u);
   EXPECT_NE(*make_pkesk(*cv, *key), *pkesk) << "a new ephemeral key each time";
   EXPECT_FALSE(make_pkesk(*cv, "short"));
+  EncryptionKey made_by_hand = *cv;
+  made_by_hand.public_key.reset();
+  EXPECT_FALSE(make_pkesk(made_by_hand, *key)) << "only keys read_encryption_key made";
 
   const std::string inner = "\xA3\x01" + std::string(1000, 'z');  // any packets
   auto seipd = make_seipd(*key, inner);

@@ -135,7 +135,9 @@ class Database {
   Database& operator=(const Database&) = delete;
 
   // Runs one statement in its own (autocommit) transaction; returns the
-  // number of rows changed. Thread-safe (one statement at a time).
+  // number of rows changed. Thread-safe (one statement at a time). The
+  // statement is prepared on its text's first use and kept; after each call
+  // it is reset (no open read transaction) and its bindings cleared.
   DbResult<std::int64_t> execute(std::string_view sql, const Params& params = {});
   // Runs one statement and returns all its rows. Thread-safe.
   DbResult<Rows> query(std::string_view sql, const Params& params = {});
@@ -152,6 +154,9 @@ class Database {
   int initial_schema_version() const { return initial_version_; }
   int schema_version() const { return version_; }
   const std::filesystem::path& path() const { return path_; }
+  // How many prepared statements the connection keeps (each distinct SQL
+  // text run through execute/query is prepared once, up to 128).
+  std::size_t cached_statements() const;
 
  private:
   friend class Transaction;

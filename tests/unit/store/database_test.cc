@@ -301,6 +301,50 @@ TEST(DatabaseTest, ValuesRoundTrip) {
   EXPECT_EQ(r.text(3), text_with_nul);
 }
 
+TEST(DatabaseTest, StatementsArePreparedOnceAndLeftIdle) {
+  TempDir dir;
+  auto db = must_open(dir.file("tlpmail.db"));
+  const std::size_t before = db->cached_statements();
+  const std::string insert = "INSERT INTO spool_messages VALUES (?1, 1, 's', 2, 'received', 1)";
+  for (int i = 0; i < 10; ++i) {
+    auto r = db->execute(insert, {"m" + std::to_string(i)});
+    ASSERT_TRUE(r) << r.error().message;
+  }
+  EXPECT_EQ(db->cached_statements(), before + 1);
+
+  // A failing run leaves the kept statement usable.
+  auto dup = db->execute(insert, {std::string("m0")});
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().fault, DbFault::constraint);
+  ASSERT_TRUE(db->execute(insert, {std::string("m10")}));
+
+  // Bindings do not outlive the call: the next run without a value binds NULL.
+  auto one = db->query("SELECT ?1", {std::string("secret")});
+  ASSERT_TRUE(one);
+  EXPECT_EQ((*one)[0].text(0), "secret");
+  auto again = db->query("SELECT ?1");
+  ASSERT_TRUE(again);
+  EXPECT_TRUE((*again)[0].is_null(0));
+
+  // A statement stopped half-way (rows where execute wants none) is reset:
+  // nothing stays "in progress", which VACUUM would refuse.
+  auto stopped = db->execute("UPDATE spool_messages SET state = state RETURNING id");
+  ASSERT_FALSE(stopped);
+  auto vacuum = db->execute("VACUUM");
+  EXPECT_TRUE(vacuum) << vacuum.error().message;
+  auto count = db->query("SELECT count(*) FROM spool_messages");
+  ASSERT_TRUE(count);
+  EXPECT_EQ((*count)[0].integer(0), 11);
+
+  // Built SQL texts beyond the bound are prepared per use, not kept.
+  for (int i = 0; i < 300; ++i) {
+    auto r = db->query("SELECT " + std::to_string(i) + " + 1");
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ((*r)[0].integer(0), i + 1);
+  }
+  EXPECT_EQ(db->cached_statements(), 128u);
+}
+
 TEST(DatabaseTest, ConcurrentTransactionsFromThreads) {
   TempDir dir;
   auto db = must_open(dir.file("tlpmail.db"));

@@ -27,6 +27,8 @@ using spdlog::level::level_enum;
 constexpr std::chrono::milliseconds kDbLimit{std::chrono::minutes(5)};
 constexpr std::chrono::milliseconds kRetryAfterDbError{std::chrono::seconds(2)};
 constexpr std::size_t kCachedMessages = 8;
+// An outcome waits at most this long for others to be recorded with it.
+constexpr std::chrono::milliseconds kRecordDelay{20};
 // Shared data of cached messages, at most (the newest is kept whatever its
 // size): with its armor, about 2.4 times this in memory.
 constexpr std::size_t kCachedBytes = std::size_t{32} * 1024 * 1024;
@@ -289,6 +291,7 @@ asio::awaitable<void> Scheduler::flush() {
   if (results_.empty()) co_return;
   auto batch = std::make_shared<std::vector<queue::CopyResult>>(std::move(results_));
   results_.clear();
+  pending_since_.reset();
   queue::Outbox* outbox = &outbox_;
   auto work = [outbox, batch]() -> std::string {
     auto r = outbox->record(*batch, std::time(nullptr));
@@ -318,7 +321,31 @@ asio::awaitable<void> Scheduler::flush() {
 asio::awaitable<void> Scheduler::run() {
   for (;;) {
     woken_ = false;
-    co_await flush();
+    const auto now = std::chrono::steady_clock::now();
+    if (!results_.empty() && !pending_since_) pending_since_ = now;
+    // While the relay has more than half the window to work on, outcomes
+    // and claims wait for a batch: one claim and one record transaction
+    // per half window instead of one each per copy (they were 39 % of
+    // tlpmaild's CPU in a fan-out to 1,000 members). An outcome waits at
+    // most kRecordDelay to be recorded.
+    const bool busy = !stopping_ && in_flight_.size() > options_.window / 2;
+    const bool record_now = !busy ||
+                            results_.size() >= std::max<std::size_t>(1, options_.window / 2) ||
+                            (pending_since_ && now - *pending_since_ >= kRecordDelay);
+    if (record_now) co_await flush();
+    if (busy) {
+      if (woken_) continue;
+      // Woken by the next completion, or when the oldest outcome is due.
+      std::chrono::steady_clock::duration wait = options_.poll;
+      if (pending_since_ && !results_.empty()) {
+        wait = std::max<std::chrono::steady_clock::duration>(
+            *pending_since_ + kRecordDelay - std::chrono::steady_clock::now(),
+            std::chrono::milliseconds(1));
+      }
+      wake_timer_.expires_after(wait);
+      co_await wake_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
     if (stopping_) {
       if (in_flight_.empty() && results_.empty()) break;
       if (!results_.empty()) continue;

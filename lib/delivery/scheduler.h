@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -105,6 +106,8 @@ class Scheduler {
   bool running_ = false, stopping_ = false, woken_ = false;
   std::map<std::uint64_t, InFlight> in_flight_;
   std::vector<queue::CopyResult> results_;
+  // When the oldest of results_ was first seen by run().
+  std::optional<std::chrono::steady_clock::time_point> pending_since_;
   std::uint64_t next_job_ = 1;
   SchedulerCounters counters_;
   std::function<void()> on_failed_;

@@ -2,8 +2,10 @@
 // state change of a copy happens here, in one statement or one transaction.
 #include "queue/outbox.h"
 
+#include <algorithm>
 #include <array>
 #include <set>
+#include <tuple>
 
 #include "util/text.h"
 
@@ -137,31 +139,37 @@ Result<std::vector<ClaimedCopy>> Outbox::claim_due(std::time_t now, std::size_t 
   std::vector<ClaimedCopy> out;
   if (max == 0) return out;
   const auto at = static_cast<std::int64_t>(now);
-  auto r = db_.transaction([&](store::Transaction& tx) -> DbResult<void> {
-    auto rows = tx.query(
-        "SELECT id, message, recipient, pkesk, attempts, queued_at, verp_token FROM outbox_copies"
-        " WHERE state IN ('queued', 'deferred') AND next_attempt_at <= ?1"
-        " ORDER BY next_attempt_at, id LIMIT ?2",
-        {at, static_cast<std::int64_t>(max)});
-    if (!rows) return Unexpected(rows.error());
-    for (const auto& row : *rows) {
-      ClaimedCopy c;
-      c.id = row.integer(0);
-      c.message = row.text(1);
-      c.recipient = row.text(2);
-      c.pkesk = row.text(3);
-      c.attempts = static_cast<int>(row.integer(4));
-      c.queued_at = row.integer(5);
-      c.verp_token = row.text_or_empty(6);
-      auto ok = tx.execute(
-          "UPDATE outbox_copies SET state = 'in_flight', updated_at = ?2 WHERE id = ?1",
-          {c.id, at});
-      if (!ok) return Unexpected(ok.error());
-      out.push_back(std::move(c));
-    }
-    return {};
+  // One statement (its own transaction): RETURNING gives the rows in no
+  // particular order, so they are sorted as the SELECT chose them.
+  auto rows = db_.query(
+      "UPDATE outbox_copies SET state = 'in_flight', updated_at = ?1 WHERE id IN"
+      " (SELECT id FROM outbox_copies WHERE state IN ('queued', 'deferred')"
+      " AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2)"
+      " RETURNING id, message, recipient, pkesk, attempts, queued_at, verp_token, next_attempt_at",
+      {at, static_cast<std::int64_t>(max)});
+  if (!rows) return Unexpected(Error(rows.error()));
+  struct Due {
+    std::int64_t at;
+    ClaimedCopy copy;
+  };
+  std::vector<Due> due;
+  due.reserve(rows->size());
+  for (const auto& row : *rows) {
+    ClaimedCopy c;
+    c.id = row.integer(0);
+    c.message = row.text(1);
+    c.recipient = row.text(2);
+    c.pkesk = row.text(3);
+    c.attempts = static_cast<int>(row.integer(4));
+    c.queued_at = row.integer(5);
+    c.verp_token = row.text_or_empty(6);
+    due.push_back(Due{row.integer(7), std::move(c)});
+  }
+  std::sort(due.begin(), due.end(), [](const Due& a, const Due& b) {
+    return std::tie(a.at, a.copy.id) < std::tie(b.at, b.copy.id);
   });
-  if (!r) return Unexpected(Error(r.error()));
+  out.reserve(due.size());
+  for (Due& d : due) out.push_back(std::move(d.copy));
   return out;
 }
 

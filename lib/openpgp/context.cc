@@ -207,7 +207,7 @@ Result<Context> Context::open(const std::filesystem::path& home) {
 }
 
 Context::Context(gpgme_context* ctx, std::filesystem::path home)
-    : ctx_(ctx), home_(std::move(home)), cache_(std::make_unique<HomeCache>()) {}
+    : ctx_(ctx), home_(std::move(home)), cache_(HomeCache::for_home(home_)) {}
 
 Context::Context(Context&& other) noexcept
     : ctx_(std::exchange(other.ctx_, nullptr)),

@@ -119,9 +119,9 @@ class Context {
   // For the other adapter files of lib/openpgp only.
   gpgme_context* native() { return ctx_; }
 
-  // What this context remembers of its home between messages (list keys,
-  // Autocrypt data, signing keys; see home_cache.h). Not on a context
-  // moved from.
+  // What the process remembers of this context's home between messages
+  // (list keys, Autocrypt data, signing keys; shared by every context on
+  // the home; see home_cache.h). Not on a context moved from.
   HomeCache& cache() { return *cache_; }
 
  private:
@@ -130,7 +130,7 @@ class Context {
 
   gpgme_context* ctx_ = nullptr;
   std::filesystem::path home_;
-  std::unique_ptr<HomeCache> cache_;
+  std::shared_ptr<HomeCache> cache_;
 };
 
 // Upper-case hex of a 40-digit fingerprint with spaces removed, or an

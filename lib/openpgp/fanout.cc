@@ -371,7 +371,7 @@ Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plain
   // home is unchanged (home_cache.h): one gpg run less per message.
   std::vector<detail::KeyRef> signer_keys(signers.size());
   HomeCache& cache = ctx.cache();
-  cache.check(ctx.home());
+  const HomeStamp stamp = cache.check(ctx.home());
   const std::time_t now = std::time(nullptr);
   for (std::size_t i = 0; i < signers.size(); ++i) {
     signer_keys[i].h = cache.signer(signers[i], now);
@@ -380,7 +380,7 @@ Result<FanoutMessage> sign_and_encrypt_once(Context& ctx, std::string_view plain
     if (auto r = get_key(ctx, signers[i], true, signer_keys[i], "signer"); !r) {
       return Unexpected(r.error());
     }
-    cache.keep_signer(signers[i], signer_keys[i].h, now);
+    cache.keep_signer(signers[i], signer_keys[i].h, now, stamp);
   }
 
   // tlpmaild encrypts the message itself (session_key.h) when it holds the

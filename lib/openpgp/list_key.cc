@@ -296,15 +296,15 @@ Result<std::optional<ListKeys>> find_list_keys(Context& ctx, std::string_view ad
 
 Result<std::optional<ListKeys>> find_list_keys_cached(Context& ctx, std::string_view address) {
   HomeCache& cache = ctx.cache();
-  cache.check(ctx.home());
+  const HomeStamp stamp = cache.check(ctx.home());
   const std::time_t now = std::time(nullptr);
-  if (const ListKeys* kept = cache.list_keys(address, now)) {
+  if (std::optional<ListKeys> kept = cache.list_keys(address, now)) {
     cache.count(true);
-    return std::optional<ListKeys>(*kept);
+    return kept;
   }
   cache.count(false);
   auto found = find_list_keys(ctx, address);
-  if (found && found->has_value()) cache.keep_list_keys(address, **found, now);
+  if (found && found->has_value()) cache.keep_list_keys(address, **found, now, stamp);
   return found;
 }
 

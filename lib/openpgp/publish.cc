@@ -146,17 +146,17 @@ Result<std::string> autocrypt_key_of(Context& ctx, const KeyFacts& key,
 Result<std::string> autocrypt_key_cached(Context& ctx, const KeyFacts& key,
                                          std::string_view list_address) {
   HomeCache& cache = ctx.cache();
-  cache.check(ctx.home());
+  const HomeStamp stamp = cache.check(ctx.home());
   const std::time_t now = std::time(nullptr);
-  if (const std::string* kept = cache.autocrypt(key.fingerprint, list_address, now)) {
+  if (std::optional<std::string> kept = cache.autocrypt(key.fingerprint, list_address, now)) {
     cache.count(true);
-    return *kept;
+    return std::move(*kept);
   }
   cache.count(false);
   auto data = autocrypt_key_of(ctx, key, list_address);
   if (data) {
     cache.keep_autocrypt(key.fingerprint, list_address, *data,
-                         earliest_expiry(key, now, now + HomeCache::kLifetime), now);
+                         earliest_expiry(key, now, now + HomeCache::kLifetime), now, stamp);
   }
   return data;
 }

@@ -580,6 +580,54 @@ TEST_F(ListKeyTest, CachedListKeysFollowTheHomeAndTheClock) {
   EXPECT_FALSE(gone && gone->has_value() && (*gone)->current.fingerprint == *fresh);
 }
 
+// One cache per home, shared by its contexts (every thread has its own):
+// what one context listed answers another, on another thread too; and a
+// listing made before the home changed is not kept after another context
+// has seen the change.
+TEST_F(ListKeyTest, CachedFactsAreSharedByTheContextsOfAHome) {
+  auto fpr = create_list_key(*ctx_, kAddress, "Ops");
+  ASSERT_TRUE(fpr) << fpr.error().message;
+  auto first = find_list_keys_cached(*ctx_, kAddress);
+  ASSERT_TRUE(first && first->has_value());
+  const std::size_t misses = ctx_->cache().misses();
+
+  std::size_t hits_seen = 0;
+  std::string found_there;
+  std::thread other([&] {
+    auto c = Context::open(home_->path());
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_EQ(&c->cache(), &ctx_->cache());
+    const std::size_t hits = c->cache().hits();
+    auto again = find_list_keys_cached(*c, kAddress);
+    ASSERT_TRUE(again && again->has_value());
+    found_there = (*again)->current.fingerprint;
+    hits_seen = c->cache().hits() - hits;
+  });
+  other.join();
+  EXPECT_EQ(found_there, *fpr);
+  EXPECT_EQ(hits_seen, 1u);
+  EXPECT_EQ(ctx_->cache().misses(), misses);
+
+  // Another home has a cache of its own.
+  OtherHome o = other_home();
+  ASSERT_TRUE(o.ctx);
+  EXPECT_NE(&o.ctx->cache(), &ctx_->cache());
+
+  // Listed under the old stamp, kept after the home changed: dropped.
+  HomeCache& cache = ctx_->cache();
+  const HomeStamp before = cache.check(home_->path());
+  auto listed = find_list_keys(*ctx_, kAddress);
+  ASSERT_TRUE(listed && listed->has_value());
+  auto successor = create_successor_key(*ctx_, kAddress, "Ops");
+  ASSERT_TRUE(successor) << successor.error().message;
+  const HomeStamp after = cache.check(home_->path());
+  ASSERT_NE(before, after);
+  cache.keep_list_keys(kAddress, **listed, std::time(nullptr), before);
+  EXPECT_FALSE(cache.list_keys(kAddress, std::time(nullptr)).has_value());
+  cache.keep_list_keys(kAddress, **listed, std::time(nullptr), after);
+  EXPECT_TRUE(cache.list_keys(kAddress, std::time(nullptr)).has_value());
+}
+
 TEST_F(ListKeyTest, RetireDeletesOnlyAReplacedKey) {
   auto old = create_list_key(*ctx_, kAddress, "Ops");
   ASSERT_TRUE(old) << old.error().message;

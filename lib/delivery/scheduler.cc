@@ -333,6 +333,8 @@ asio::awaitable<void> Scheduler::run() {
                             results_.size() >= std::max<std::size_t>(1, options_.window / 2) ||
                             (pending_since_ && now - *pending_since_ >= kRecordDelay);
     if (record_now) co_await flush();
+    // Outcomes kept after a failed write wait 20 ms more at most, too.
+    if (!results_.empty() && !pending_since_) pending_since_ = std::chrono::steady_clock::now();
     if (busy) {
       if (woken_) continue;
       // Woken by the next completion, or when the oldest outcome is due.

@@ -31,6 +31,7 @@ HomeStamp HomeStamp::of(const std::filesystem::path& home) {
   HomeStamp s;
   s.pubring_kbx = stat_entry(home / "pubring.kbx");
   s.pubring_gpg = stat_entry(home / "pubring.gpg");
+  s.keyboxd = stat_entry(home / "public-keys.d" / "pubring.db");  // GnuPG 2.4's keyboxd
   s.private_keys = stat_entry(home / "private-keys-v1.d");
   s.private_keys.size = 0;  // a folder's size says nothing stable
   return s;
@@ -78,8 +79,9 @@ void HomeCache::count(bool hit) const {
 }
 
 HomeStamp HomeCache::check(const std::filesystem::path& home) {
-  HomeStamp s = HomeStamp::of(home);
+  // Stat under the lock: a thread with an older view cannot put it back.
   std::lock_guard lock(mu_);
+  HomeStamp s = HomeStamp::of(home);
   if (stamp_ && *stamp_ == s) return s;
   list_keys_.clear();
   autocrypt_.clear();

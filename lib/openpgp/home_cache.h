@@ -25,8 +25,9 @@ struct _gpgme_key;  // NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl
 
 namespace tlpmail::openpgp {
 
-// The key files of a home as stat() sees them: pubring.kbx, pubring.gpg
-// (size, inode, modification time) and private-keys-v1.d (modification
+// The key files of a home as stat() sees them: pubring.kbx, pubring.gpg,
+// public-keys.d/pubring.db (keyboxd's, GnuPG 2.4; size, inode,
+// modification time) and private-keys-v1.d (modification
 // time, which a key file added or removed changes). Every writer of keys
 // changes one of them: an import, tlpmailctl's rotation, extension and
 // retirement (which import a snapshot whole), a reload.
@@ -38,7 +39,7 @@ struct HomeStamp {
     std::int64_t mtime_ns = 0;
     bool operator==(const Entry&) const = default;
   };
-  Entry pubring_kbx, pubring_gpg, private_keys;
+  Entry pubring_kbx, pubring_gpg, keyboxd, private_keys;
   bool operator==(const HomeStamp&) const = default;
 
   static HomeStamp of(const std::filesystem::path& home);

@@ -139,22 +139,30 @@ Result<std::vector<ClaimedCopy>> Outbox::claim_due(std::time_t now, std::size_t 
   std::vector<ClaimedCopy> out;
   if (max == 0) return out;
   const auto at = static_cast<std::int64_t>(now);
-  // One statement (its own transaction): RETURNING gives the rows in no
-  // particular order, so they are sorted as the SELECT chose them.
-  auto rows = db_.query(
-      "UPDATE outbox_copies SET state = 'in_flight', updated_at = ?1 WHERE id IN"
-      " (SELECT id FROM outbox_copies WHERE state IN ('queued', 'deferred')"
-      " AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2)"
-      " RETURNING id, message, recipient, pkesk, attempts, queued_at, verp_token, next_attempt_at",
-      {at, static_cast<std::int64_t>(max)});
-  if (!rows) return Unexpected(Error(rows.error()));
+  // One statement, in a transaction so that nothing is claimed unless the
+  // rows reach the caller. RETURNING gives the rows in no particular
+  // order, so they are sorted as the SELECT chose them.
+  store::Rows claimed;
+  auto done = db_.transaction([&](store::Transaction& tx) -> DbResult<void> {
+    auto rows = tx.query(
+        "UPDATE outbox_copies SET state = 'in_flight', updated_at = ?1 WHERE id IN"
+        " (SELECT id FROM outbox_copies WHERE state IN ('queued', 'deferred')"
+        " AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2)"
+        " RETURNING id, message, recipient, pkesk, attempts, queued_at, verp_token,"
+        " next_attempt_at",
+        {at, static_cast<std::int64_t>(max)});
+    if (!rows) return Unexpected(rows.error());
+    claimed = std::move(*rows);
+    return {};
+  });
+  if (!done) return Unexpected(Error(done.error()));
   struct Due {
     std::int64_t at;
     ClaimedCopy copy;
   };
   std::vector<Due> due;
-  due.reserve(rows->size());
-  for (const auto& row : *rows) {
+  due.reserve(claimed.size());
+  for (const auto& row : claimed) {
     ClaimedCopy c;
     c.id = row.integer(0);
     c.message = row.text(1);

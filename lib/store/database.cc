@@ -145,8 +145,10 @@ DbResult<void> prepare_file(const std::filesystem::path& file) {
 
 namespace {
 
-// At most this many prepared statements are kept; SQL texts beyond them
-// (only built ones, e.g. an audit query's filters) are prepared per use.
+// At most this many prepared statements are kept. The program's SQL texts
+// are far fewer; built ones (retention's "PRAGMA incremental_vacuum(N)",
+// up to 256 texts) could fill the cache, so a full cache is emptied and
+// fills again with what is in use.
 constexpr std::size_t kMaxCachedStatements = 128;
 
 // A statement borrowed from the cache (or made for one use): reset and its
@@ -185,7 +187,8 @@ struct Database::Impl {
     auto it = statements.find(sql);
     if (it != statements.end()) return Borrowed(it->second.get(), nullptr);
     auto st = std::make_unique<SQLite::Statement>(db, std::string(sql));
-    if (statements.size() >= kMaxCachedStatements) return Borrowed(nullptr, std::move(st));
+    // No statement is borrowed now: one call at a time, under mu.
+    if (statements.size() >= kMaxCachedStatements) statements.clear();
     SQLite::Statement* kept = st.get();
     statements.emplace(std::string(sql), std::move(st));
     return Borrowed(kept, nullptr);

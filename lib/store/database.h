@@ -155,7 +155,8 @@ class Database {
   int schema_version() const { return version_; }
   const std::filesystem::path& path() const { return path_; }
   // How many prepared statements the connection keeps (each distinct SQL
-  // text run through execute/query is prepared once, up to 128).
+  // text run through execute/query is prepared once; at 128 the kept ones
+  // are finalized and the count starts again).
   std::size_t cached_statements() const;
 
  private:

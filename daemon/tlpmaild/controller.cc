@@ -104,7 +104,8 @@ std::shared_ptr<const net::Settings> server_settings(const Runtime& runtime, que
                                                      store::Database& db,
                                                      std::shared_ptr<intake::MemoryBudget> memory) {
   auto intake = std::make_shared<const intake::Stage>(
-      intake::Context{runtime.config, runtime.keys, runtime.home, &spool, &db}, std::move(memory));
+      intake::Context{runtime.config, runtime.keys, runtime.home, &spool, &db, runtime.handoff},
+      std::move(memory));
   const auto& server = runtime.config->server;
   return std::make_shared<const net::Settings>(net::Settings{
       std::move(intake), runtime.tls, server.hostname, server.max_connections,
@@ -113,7 +114,7 @@ std::shared_ptr<const net::Settings> server_settings(const Runtime& runtime, que
 
 std::shared_ptr<const delivery::OutgoingSetup> outgoing_setup(const Runtime& runtime) {
   return std::make_shared<const delivery::OutgoingSetup>(
-      delivery::OutgoingSetup{runtime.config, runtime.keys, runtime.home});
+      delivery::OutgoingSetup{runtime.config, runtime.keys, runtime.home, runtime.handoff});
 }
 
 void log_diagnostics(const std::vector<config::Diagnostic>& diagnostics) {

@@ -124,6 +124,7 @@ Loaded load_runtime(const std::filesystem::path& config_file, const std::filesys
   runtime->keys = std::make_shared<const keyring::KeyReport>(std::move(*keys));
   runtime->tls = std::move(tls);
   runtime->home = keys_home;
+  runtime->handoff = std::make_shared<openpgp::Handoff>();
   out.runtime = std::move(runtime);
   return out;
 }

@@ -16,6 +16,7 @@
 
 #include "config/config.h"
 #include "keyring/keyring.h"
+#include "openpgp/handoff.h"
 
 namespace tlpmail::daemon {
 
@@ -24,6 +25,9 @@ struct Runtime {
   std::shared_ptr<const keyring::KeyReport> keys;
   std::shared_ptr<boost::asio::ssl::context> tls;  // null: no STARTTLS
   std::filesystem::path home;  // the GnuPG home the keys and list keys are in
+  // Accepted postings' decryptions from the intake to the fan-out (one per
+  // load: after a reload, postings accepted before it are decrypted again).
+  std::shared_ptr<openpgp::Handoff> handoff;
 };
 
 // The list key of one list after loading: found in the home or made now.

@@ -132,7 +132,8 @@ void log_distribution(const std::string& id, const fanout::Distribution& d) {
               {"label", d.label},
               {"copies", copies},
               {"withheld", withheld.empty() ? "-" : withheld},
-              {"encryption", d.encrypted_by.empty() ? "-" : d.encrypted_by}});
+              {"encryption", d.encrypted_by.empty() ? "-" : d.encrypted_by},
+              {"decryption", d.decrypted_by.empty() ? "-" : d.decrypted_by}});
 }
 
 // One look at the state filesystem: what the guard did, and whether
@@ -331,7 +332,7 @@ asio::awaitable<bool> Outgoing::fanout_once() {
         step.bounce = std::make_shared<const bounces::Processed>(std::move(*b));
       }
     } else {
-      fanout::FanoutEnv env{*setup->config, *setup->keys, *db, *spool};
+      fanout::FanoutEnv env{*setup->config, *setup->keys, *db, *spool, setup->handoff.get()};
       auto d = fanout::distribute(**gpg, env, m.id, std::time(nullptr));
       if (!d) {
         failed(step, d.error());
@@ -400,7 +401,7 @@ asio::awaitable<void> Outgoing::report_once() {
   auto work = [setup, spool, db]() -> Outcome {
     auto gpg = openpgp::thread_context(setup->home);
     if (!gpg) return {{}, gpg.error().message};
-    fanout::FanoutEnv env{*setup->config, *setup->keys, *db, *spool};
+    fanout::FanoutEnv env{*setup->config, *setup->keys, *db, *spool, setup->handoff.get()};
     auto r = fanout::report_failures(**gpg, env, std::time(nullptr));
     if (!r) return {{}, r.error().message};
     return {std::move(*r), std::string()};  // typed: `{}` would pick pair's copying constructor

@@ -30,6 +30,10 @@
 #include "queue/spool.h"
 #include "store/database.h"
 
+namespace tlpmail::openpgp {
+class Handoff;
+}
+
 namespace tlpmail::delivery {
 
 namespace asio = boost::asio;
@@ -40,6 +44,9 @@ struct OutgoingSetup {
   std::shared_ptr<const config::Config> config;  // REQUIRES: not null
   std::shared_ptr<const keyring::KeyReport> keys;  // REQUIRES: not null
   std::filesystem::path home;
+  // The intake's decryptions of accepted postings (may be null): the
+  // same object the intake's Context holds.
+  std::shared_ptr<openpgp::Handoff> handoff;
 };
 
 struct OutgoingOptions {

@@ -12,6 +12,7 @@
 #include "fanout/letters.h"
 #include "mime/mime.h"
 #include "openpgp/decrypt.h"
+#include "openpgp/handoff.h"
 #include "openpgp/list_key.h"
 #include "openpgp/publish.h"
 #include "pipeline/presentation.h"
@@ -97,8 +98,24 @@ bool meant_for_list(const openpgp::Decryption& d, const openpgp::ListKeys& keys)
   return false;
 }
 
+// The intake's decryption of a message, taken from the handoff: wiped
+// when it goes, used or not.
+struct Handed {
+  std::optional<openpgp::Decryption> d;
+  Handed() = default;
+  Handed(const Handed&) = delete;
+  Handed& operator=(const Handed&) = delete;
+  ~Handed() {
+    if (d) wipe(d->plaintext);
+  }
+};
+
+// `handed`: the intake's decryption of this message, used instead of a gpg
+// run when there is one (and emptied); `decrypted_by` says who decrypted
+// ("intake", "gpg"; unchanged for a message that was not encrypted).
 Result<Opened> open_message(openpgp::Context& gpg, const openpgp::ListKeys& list_keys,
-                            std::size_t max_plaintext, std::string_view raw) {
+                            std::size_t max_plaintext, std::string_view raw, Handed& handed,
+                            std::string& decrypted_by) {
   auto parsed = mime::parse_message(raw);
   if (!parsed) return Unexpected(Error::permanent("spooled message does not parse any more"));
   Opened out;
@@ -124,7 +141,11 @@ Result<Opened> open_message(openpgp::Context& gpg, const openpgp::ListKeys& list
     return Unexpected(Error::permanent("spooled message is no longer of an accepted shape (" +
                                        std::string(mime::to_string(parsed->content.kind())) + ")"));
   }
-  auto d = openpgp::decrypt(gpg, ciphertext, max_plaintext);
+  const bool use_handed = handed.d.has_value();
+  decrypted_by = use_handed ? "intake" : "gpg";
+  auto d = use_handed ? Result<openpgp::Decryption>(std::move(*handed.d))
+                      : openpgp::decrypt(gpg, ciphertext, max_plaintext);
+  if (handed.d) handed.d->plaintext.clear();  // moved from
   if (!d) return Unexpected(d.error());
   Wiped plaintext{std::move(d->plaintext)};
   if (d->status != openpgp::DecryptStatus::decrypted) {
@@ -238,6 +259,9 @@ Result<std::vector<queue::NewOutgoing>> notices(openpgp::Context& gpg, const Fan
 Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
                                 const queue::QueueId& id, std::time_t now) {
   Distribution out;
+  // Taken first, so that it is wiped whichever way this ends.
+  Handed handed;
+  if (env.handoff) handed.d = env.handoff->take(id, now);
   auto spooled = env.spool.message(id);
   if (!spooled) return Unexpected(spooled.error());
   if (spooled->state != queue::MessageState::received) {
@@ -286,8 +310,8 @@ Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
     if (!list_keys) return Unexpected(Error::temporary(list_keys.error().message));
     if (!*list_keys) return Unexpected(openpgp::list_key_not_found(list->address));
     const openpgp::KeyFacts* list_key = &(*list_keys)->current;
-    auto opened =
-        open_message(gpg, **list_keys, env.config.server.max_message_size, raw.value);
+    auto opened = open_message(gpg, **list_keys, env.config.server.max_message_size, raw.value,
+                               handed, out.decrypted_by);
     if (!opened) return Unexpected(opened.error());
     // Each copy of a large posting in memory at once is what sets the
     // fan-out's peak (a 25 MB posting: spooled text, plaintext, the inner

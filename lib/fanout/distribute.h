@@ -26,6 +26,10 @@
 #include "store/database.h"
 #include "util/result.h"
 
+namespace tlpmail::openpgp {
+class Handoff;
+}
+
 namespace tlpmail::fanout {
 
 // What the fan-out works with. References; all must outlive the call.
@@ -36,6 +40,9 @@ struct FanoutEnv {
   const keyring::KeyReport& keys;
   store::Database& db;
   queue::Spool& spool;
+  // The intake's decryptions of accepted postings; null: the fan-out
+  // decrypts every spooled message itself.
+  openpgp::Handoff* handoff = nullptr;
 };
 
 struct Withheld {
@@ -56,6 +63,10 @@ struct Distribution {
   std::string label;
   std::size_t copies = 0;
   std::string encrypted_by;        // "tlpmaild" or "gpg"; "" without copies
+  // Who decrypted the spooled posting for the copies: "intake" (handed
+  // over in memory, openpgp::Handoff), "gpg" (decrypted again here), ""
+  // when nothing was decrypted (a signed posting, or no copies).
+  std::string decrypted_by;
   std::vector<Withheld> withheld;  // for their key (the audit row says so too)
 };
 

@@ -11,6 +11,8 @@
 #include "intake/replies.h"
 #include "log/log.h"
 #include "openpgp/context.h"
+#include "openpgp/decrypt.h"
+#include "openpgp/handoff.h"
 #include "pipeline/verifier.h"
 #include "policy/tlp.h"
 
@@ -279,6 +281,7 @@ Outcome Message::decide_locked(std::time_t now) {
   tx_.reset();
   if (raced) return raced->is_duplicate() ? duplicate(*raced) : refuse(as_replay(*verdict));
   if (!committed) return Outcome::spool_failure(committed.error());
+  if (c.handoff && verdict->decryption) c.handoff->put(*committed, *verdict->decryption, now);
   out.kind = Outcome::Kind::queued;
   out.id = *committed;
   out.reply = queued_reply(*committed);

@@ -29,6 +29,10 @@
 #include "smtp/session.h"
 #include "store/database.h"
 
+namespace tlpmail::openpgp {
+class Handoff;
+}
+
 namespace tlpmail::intake {
 
 // What the intake works with. Shared (const) by every message of the
@@ -43,6 +47,9 @@ struct Context {
   std::filesystem::path gnupg_home;
   queue::Spool* spool = nullptr;  // REQUIRES: not null; outlives every Message
   store::Database* db = nullptr;  // the spool's database; verdicts are recorded here
+  // Where an accepted encrypted posting's decryption waits for its fan-out
+  // (null: the fan-out decrypts the spooled message again).
+  std::shared_ptr<openpgp::Handoff> handoff;
 };
 
 // Charged for every message besides its bytes: the server's batch being

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <ctime>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "keyring/keyring.h"
 #include "mime/mime.h"
 #include "openpgp/context.h"
+#include "openpgp/decrypt.h"
 #include "openpgp/verify.h"
 #include "pipeline/verdict.h"
 #include "pipeline/verifier.h"
@@ -45,6 +47,9 @@ struct Evidence {
   // and of this list key's encryption subkeys (cross-posts, rule_replay).
   std::vector<std::string> encrypted_to;
   std::vector<std::string> list_key_ids;
+  // Encrypted messages meant for this list: the decryption (a copy, wiped
+  // when let go), for the fan-out of an accepted posting (Verdict).
+  std::shared_ptr<openpgp::Decryption> decryption;
   std::vector<openpgp::SignatureFacts> signatures;     // every signature found (unwrap)
   const openpgp::SignatureFacts* signature = nullptr;  // the one good signature
   const keyring::PersonKey* key = nullptr;             // its pinned key (rule_signer)

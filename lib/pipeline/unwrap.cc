@@ -6,6 +6,7 @@
 // is rule_signature.cc's job. gpg's plaintext is never kept beyond the
 // parsed entity of the message being verified.
 #include "openpgp/decrypt.h"
+#include "openpgp/handoff.h"
 #include "openpgp/list_key.h"
 #include "pipeline/rules.h"
 #include "util/text.h"
@@ -137,6 +138,7 @@ Result<Outcome> open_encrypted(openpgp::Context& gpg, const directory::MailingLi
   }
   if (auto r = check_meant_for_list(*d, list, **list_keys)) return r;
   ev.encrypted_to = d->recipients;
+  ev.decryption = openpgp::shared_decryption(*d);
   std::vector<const openpgp::KeyFacts*> accepted{&(*list_keys)->current};
   for (const openpgp::PreviousListKey& p : (*list_keys)->previous) {
     if (p.in_grace) accepted.push_back(&p.facts);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <ctime>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,10 @@
 #include "policy/decision.h"
 #include "policy/tlp.h"
 #include "util/result.h"
+
+namespace tlpmail::openpgp {
+struct Decryption;
+}
 
 namespace tlpmail::pipeline {
 
@@ -135,6 +140,10 @@ struct Verdict {
   // Then accepted is false, refusal none, and the caller must not spool a
   // second copy. "" otherwise.
   std::string duplicate_of;
+  // Accepted encrypted postings: what the intake decrypted, so that the
+  // fan-out need not decrypt the spooled message again (openpgp::Handoff).
+  // Plaintext: wiped when the last owner lets it go; never stored or logged.
+  std::shared_ptr<openpgp::Decryption> decryption;
 
   bool is_duplicate() const { return !duplicate_of.empty(); }
 };

@@ -118,6 +118,7 @@ Result<Verdict> Verifier::run(openpgp::Context& gpg, const directory::MailingLis
 
   v.accepted = true;
   v.refusal = RefusalKind::none;
+  v.decryption = std::move(ev.decryption);
   return v;
 }
 

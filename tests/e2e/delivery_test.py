@@ -499,7 +499,23 @@ class FanoutTest(DeliveryCase):
         # itself, and the members' gpg read them above.
         self.assertRegex(self.site.log(), rf"(?m) {qid} fanout list={re.escape(OPS)} "
                                           rf"message_id={re.escape(list_message_id)} "
-                                          r"label=AMBER copies=3 withheld=- encryption=tlpmaild$")
+                                          r"label=AMBER copies=3 withheld=- encryption=tlpmaild "
+                                          r"decryption=intake$")
+
+    def test_a_posting_spooled_before_a_restart_is_decrypted_again(self):
+        """The intake's decryption waits for the fan-out in memory only
+        (openpgp::Handoff): a posting spooled before a restart is decrypted
+        by the fan-out's own gpg run, and its copies go out all the same."""
+        p = self.p
+        self.stop_daemon()
+        self.site.start("--hold-spool")
+        qid = self.post("[TLP:AMBER] Held over a restart", "HELD-" + secrets.token_hex(8))
+        self.stop_daemon()
+        self.site.start()
+        self.wait_outbox([("copy", p[k].email, "delivered") for k in ("alice", "bob", "soc")],
+                         "three delivered copies after the restart")
+        self.assertRegex(self.site.log(), rf"(?m) {qid} fanout list={re.escape(OPS)} .* "
+                                          r"encryption=tlpmaild decryption=gpg$")
 
 
 class RelayFaultTest(DeliveryCase):
@@ -683,7 +699,8 @@ class WithheldTest(DeliveryCase):
             self.assertRegex(self.site.log(),
                              rf"(?m) {qid} fanout list={re.escape(OPS)} .* copies=3 "
                              r"withheld=\"?dave@d\.example\(key expired\),"
-                             r"erin@e\.example\(key revoked\)\"? encryption=tlpmaild$")
+                             r"erin@e\.example\(key revoked\)\"? encryption=tlpmaild "
+                             r"decryption=intake$")
 
 
 # --- kill -9 in the middle of a big fan-out ---------------------------------

@@ -147,7 +147,7 @@ class IntakeBudgetTest : public ::testing::Test {
   }
 
   Stage stage(std::shared_ptr<MemoryBudget> budget) {
-    return Stage(Context{config_, nullptr, {}, spool_.get(), db_.get()}, std::move(budget));
+    return Stage(Context{config_, nullptr, {}, spool_.get(), db_.get(), nullptr}, std::move(budget));
   }
   static smtp::Envelope envelope(std::optional<std::uint64_t> size = std::nullopt) {
     smtp::Envelope e;

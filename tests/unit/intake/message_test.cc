@@ -12,6 +12,7 @@
 
 #include "corpus_support.h"
 #include "queue/env.h"
+#include "openpgp/handoff.h"
 #include "queue/spool.h"
 
 namespace tlpmail::intake {
@@ -32,7 +33,7 @@ class IntakeMessageTest : public test_support::CorpusSuite {
 
   Stage stage(bool with_keys) {
     return Stage(Context{world_->config, with_keys ? world_->keys : nullptr, world_->home,
-                         spool_.get(), db_.get()});
+                         spool_.get(), db_.get(), handoff_});
   }
   static smtp::Envelope envelope(const std::string& rcpt) {
     smtp::Envelope e;
@@ -62,6 +63,7 @@ class IntakeMessageTest : public test_support::CorpusSuite {
 
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<queue::Spool> spool_;
+  std::shared_ptr<openpgp::Handoff> handoff_ = std::make_shared<openpgp::Handoff>();
 };
 
 
@@ -104,6 +106,41 @@ TEST_F(IntakeMessageTest, AcceptedDuplicateAndReplay) {
   EXPECT_EQ(audit("verdict"), "accepted,duplicate,refused");
   EXPECT_EQ(audit("queue_id"), id + "," + id);  // the refusal has none
   EXPECT_EQ(audit("smtp_reply"), "250 2.0.0,250 2.0.0,550 5.7.1");
+}
+
+// An accepted encrypted posting's decryption waits for its fan-out under
+// its queue id (openpgp::Handoff); a signed-only posting, a refusal and an
+// exact retry leave nothing there.
+TEST_F(IntakeMessageTest, AcceptedEncryptedPostingIsHandedToTheFanout) {
+  const Stage s = stage(true);
+  auto signed_only = send(s, kOps, world_->message("accept-pgpmime-signed"));
+  ASSERT_EQ(signed_only.reply.code, 250) << signed_only.reply.to_string();
+  EXPECT_EQ(handoff_->size(), 0u);
+
+  const std::string raw = world_->message("accept-pgpmime-combined");
+  auto got = send(s, kOps, raw);
+  ASSERT_EQ(got.reply.code, 250) << got.reply.to_string();
+  ASSERT_EQ(handoff_->size(), 1u);
+  std::string id;
+  auto spooled = spool_->pending();
+  ASSERT_TRUE(spooled);
+  for (const auto& m : *spooled) {
+    auto bytes = spool_->read_message(m.id);
+    if (bytes && *bytes == raw) id = m.id;
+  }
+  ASSERT_FALSE(id.empty());
+  auto again = send(s, kOps, raw);  // an exact retry: already queued
+  EXPECT_EQ(again.reply.to_string(), "250 2.0.0 Ok: already queued as " + id);
+  EXPECT_EQ(handoff_->size(), 1u);
+  auto refused = send(s, kOps, world_->message("refuse-unsigned"));
+  EXPECT_EQ(refused.reply.code, 550);
+  EXPECT_EQ(handoff_->size(), 1u);
+
+  auto handed = handoff_->take(id, std::time(nullptr));
+  ASSERT_TRUE(handed);
+  EXPECT_EQ(handed->status, openpgp::DecryptStatus::decrypted);
+  EXPECT_NE(handed->plaintext.find("Content-Type"), std::string::npos);
+  EXPECT_FALSE(handed->recipients.empty());
 }
 
 TEST_F(IntakeMessageTest, RefusedMessageIsNotKept) {

@@ -1,0 +1,70 @@
+// openpgp::Handoff: the decryption made at intake, kept in memory for the
+// fan-out of the same spooled message, so that gpg does not decrypt the
+// message a second time (one gpg run and one private-key operation less
+// per posting). The spool keeps the message as it came, encrypted; this is
+// the only place its plaintext waits between the stages, and only in
+// memory: bounded in messages, bytes and age, taken once, wiped when taken
+// over or dropped. A message whose decryption is not here (dropped for the
+// bounds, a restart, a reload) is decrypted by the fan-out as before.
+#pragma once
+
+#include <cstddef>
+#include <ctime>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "openpgp/decrypt.h"
+
+namespace tlpmail::openpgp {
+
+// A Decryption whose plaintext is wiped when the last owner lets it go.
+std::shared_ptr<Decryption> shared_decryption(Decryption d);
+
+class Handoff {
+ public:
+  struct Limits {
+    std::size_t max_messages = 64;
+    std::size_t max_bytes = std::size_t{32} * 1024 * 1024;  // of plaintext
+    std::time_t max_age = 600;                              // seconds
+  };
+
+  Handoff() : Handoff(Limits{}) {}
+  explicit Handoff(Limits limits) : limits_(limits) {}
+  ~Handoff();
+  Handoff(const Handoff&) = delete;
+  Handoff& operator=(const Handoff&) = delete;
+
+  // Keeps the plaintext and facts of `d` (status decrypted; anything else
+  // is ignored) for the spooled message `id`, moving them out of `d`. The
+  // oldest entries are dropped (wiped) to stay within the limits; a
+  // plaintext larger than max_bytes is not kept.
+  void put(const std::string& id, Decryption& d, std::time_t now);
+  // The decryption kept for `id`, removed from here (it is used once), or
+  // nullopt when there is none (never kept, dropped, or older than max_age
+  // by `now`, or made "later" than `now`: the clock went back). The caller
+  // wipes the plaintext when done.
+  std::optional<Decryption> take(std::string_view id, std::time_t now);
+
+  std::size_t size() const;
+  std::size_t bytes() const;
+
+ private:
+  struct Entry {
+    std::string id;
+    Decryption d;
+    std::time_t at = 0;
+  };
+  // REQUIRES: mu_ held, entries_ not empty.
+  void drop_oldest_locked();
+
+  Limits limits_;
+  mutable std::mutex mu_;
+  std::deque<Entry> entries_;  // oldest first
+  std::size_t bytes_ = 0;
+};
+
+}  // namespace tlpmail::openpgp

@@ -1,0 +1,113 @@
+// openpgp::Handoff: one use per message, the bounds (messages, bytes,
+// age, a clock that went back) and what it refuses to keep. No gpg: a
+// Decryption is a value here.
+#include "openpgp/handoff.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace tlpmail::openpgp {
+namespace {
+
+Decryption decrypted(const std::string& text) {
+  Decryption d;
+  d.status = DecryptStatus::decrypted;
+  d.plaintext = text;
+  d.recipients = {"0123456789ABCDEF"};
+  return d;
+}
+
+TEST(HandoffTest, TakenOnceByItsMessage) {
+  Handoff h;
+  Decryption d = decrypted("secret body");
+  h.put("q1", d, 1000);
+  EXPECT_TRUE(d.plaintext.empty()) << "moved into the handoff";
+  EXPECT_EQ(h.size(), 1u);
+  EXPECT_EQ(h.bytes(), 11u);
+  EXPECT_FALSE(h.take("q2", 1000));
+  auto got = h.take("q1", 1001);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->plaintext, "secret body");
+  EXPECT_EQ(got->recipients, std::vector<std::string>{"0123456789ABCDEF"});
+  EXPECT_FALSE(h.take("q1", 1001)) << "one use";
+  EXPECT_EQ(h.size(), 0u);
+  EXPECT_EQ(h.bytes(), 0u);
+}
+
+TEST(HandoffTest, KeepsOnlyWhatFitsTheBounds) {
+  Handoff::Limits limits;
+  limits.max_messages = 3;
+  limits.max_bytes = 100;
+  limits.max_age = 60;
+  Handoff h(limits);
+  for (int i = 1; i <= 4; ++i) {
+    Decryption d = decrypted(std::string(10, 'a'));
+    h.put("q" + std::to_string(i), d, 1000);
+  }
+  EXPECT_EQ(h.size(), 3u);
+  EXPECT_FALSE(h.take("q1", 1000)) << "the oldest goes first";
+  EXPECT_TRUE(h.take("q4", 1000));
+
+  // Bytes: a 60-byte plaintext pushes out what it needs.
+  Decryption big = decrypted(std::string(60, 'b'));
+  h.put("big", big, 1000);
+  Decryption bigger = decrypted(std::string(60, 'c'));
+  h.put("bigger", bigger, 1000);
+  EXPECT_LE(h.bytes(), 100u);
+  EXPECT_FALSE(h.take("big", 1000));
+  EXPECT_TRUE(h.take("bigger", 1000));
+
+  // Larger than the whole budget: not kept, and what was there stays.
+  Decryption huge = decrypted(std::string(101, 'd'));
+  const std::size_t before = h.size();
+  h.put("huge", huge, 1000);
+  EXPECT_EQ(h.size(), before);
+  EXPECT_FALSE(h.take("huge", 1000));
+}
+
+TEST(HandoffTest, AgeAndClock) {
+  Handoff::Limits limits;
+  limits.max_age = 60;
+  Handoff h(limits);
+  Decryption a = decrypted("a");
+  h.put("old", a, 1000);
+  EXPECT_FALSE(h.take("old", 1060)) << "60 s old: too old";
+  Decryption b = decrypted("b");
+  h.put("back", b, 1000);
+  EXPECT_FALSE(h.take("back", 999)) << "the clock went back";
+  Decryption c = decrypted("c");
+  h.put("fine", c, 1000);
+  EXPECT_TRUE(h.take("fine", 1059));
+  // An old entry is dropped by the next put, taken or not.
+  Decryption d = decrypted("d");
+  h.put("stale", d, 1000);
+  Decryption e = decrypted("e");
+  h.put("new", e, 2000);
+  EXPECT_EQ(h.size(), 1u);
+}
+
+TEST(HandoffTest, RefusesWhatIsNoDecryption) {
+  Handoff h;
+  Decryption failed;
+  failed.status = DecryptStatus::no_secret_key;
+  failed.plaintext = "";
+  h.put("q1", failed, 1000);
+  Decryption ok = decrypted("x");
+  h.put("", ok, 1000);
+  EXPECT_EQ(h.size(), 0u);
+}
+
+TEST(HandoffTest, SharedDecryptionKeepsItsValue) {
+  auto shared = shared_decryption(decrypted("body"));
+  EXPECT_EQ(shared->plaintext, "body");
+  Handoff h;
+  h.put("q1", *shared, 1000);
+  EXPECT_TRUE(shared->plaintext.empty());
+  auto got = h.take("q1", 1000);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->plaintext, "body");
+}
+
+}  // namespace
+}  // namespace tlpmail::openpgp

@@ -45,10 +45,13 @@ void Handoff::put(const std::string& id, Decryption& d, std::time_t now) {
     wipe(same->d.plaintext);
     entries_.erase(same);
   }
-  while (!entries_.empty() &&
-         (entries_.size() >= limits_.max_messages || bytes_ + size > limits_.max_bytes ||
-          entries_.front().at + limits_.max_age <= now)) {
-    drop_oldest_locked();
+  while (!entries_.empty() && entries_.front().at + limits_.max_age <= now) drop_oldest_locked();
+  // Full: the new one is not kept. The fan-out takes messages oldest
+  // first, so under a backlog the oldest entries are the next to be used;
+  // dropping them for the newest would leave nothing it can use.
+  if (entries_.size() >= limits_.max_messages || bytes_ + size > limits_.max_bytes) {
+    wipe(e.d.plaintext);
+    return;
   }
   bytes_ += size;
   entries_.push_back(std::move(e));

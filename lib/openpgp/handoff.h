@@ -39,9 +39,11 @@ class Handoff {
   Handoff& operator=(const Handoff&) = delete;
 
   // Keeps the plaintext and facts of `d` (status decrypted; anything else
-  // is ignored) for the spooled message `id`, moving them out of `d`. The
-  // oldest entries are dropped (wiped) to stay within the limits; a
-  // plaintext larger than max_bytes is not kept.
+  // is ignored) for the spooled message `id`, moving them out of `d`.
+  // Entries older than max_age are dropped (wiped) first; when the rest
+  // leave no room (max_messages, max_bytes), `d` is not kept: the fan-out
+  // takes messages oldest first, so under a backlog the entries already
+  // here are the ones it will use next.
   void put(const std::string& id, Decryption& d, std::time_t now);
   // The decryption kept for `id`, removed from here (it is used once), or
   // nullopt when there is none (never kept, dropped, or older than max_age

@@ -44,19 +44,25 @@ TEST(HandoffTest, KeepsOnlyWhatFitsTheBounds) {
   for (int i = 1; i <= 4; ++i) {
     Decryption d = decrypted(std::string(10, 'a'));
     h.put("q" + std::to_string(i), d, 1000);
+    EXPECT_TRUE(d.plaintext.empty()) << "wiped whether kept or not";
   }
   EXPECT_EQ(h.size(), 3u);
-  EXPECT_FALSE(h.take("q1", 1000)) << "the oldest goes first";
-  EXPECT_TRUE(h.take("q4", 1000));
+  // Full: the newest is not kept; the oldest, which the fan-out takes
+  // next under a backlog, stay.
+  EXPECT_FALSE(h.take("q4", 1000));
+  EXPECT_TRUE(h.take("q1", 1000));
+  Decryption fifth = decrypted(std::string(10, 'e'));
+  h.put("q5", fifth, 1000);  // room again
+  EXPECT_TRUE(h.take("q5", 1000));
 
-  // Bytes: a 60-byte plaintext pushes out what it needs.
+  // Bytes: 20 held, 60 fit, another 60 do not.
   Decryption big = decrypted(std::string(60, 'b'));
   h.put("big", big, 1000);
   Decryption bigger = decrypted(std::string(60, 'c'));
   h.put("bigger", bigger, 1000);
-  EXPECT_LE(h.bytes(), 100u);
-  EXPECT_FALSE(h.take("big", 1000));
-  EXPECT_TRUE(h.take("bigger", 1000));
+  EXPECT_EQ(h.bytes(), 80u);
+  EXPECT_FALSE(h.take("bigger", 1000));
+  EXPECT_TRUE(h.take("big", 1000));
 
   // Larger than the whole budget: not kept, and what was there stays.
   Decryption huge = decrypted(std::string(101, 'd'));

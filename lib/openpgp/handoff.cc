@@ -1,4 +1,4 @@
-// openpgp::Handoff (handoff.h): a small FIFO of decryptions under one lock.
+// openpgp::Handoff (handoff.h): a small queue of decryptions under one lock.
 #include "openpgp/handoff.h"
 
 #include <algorithm>
@@ -27,9 +27,12 @@ void Handoff::drop_oldest_locked() {
 }
 
 void Handoff::put(const std::string& id, Decryption& d, std::time_t now) {
-  if (d.status != DecryptStatus::decrypted || id.empty()) return;
+  if (d.status != DecryptStatus::decrypted) return;
   const std::size_t size = d.plaintext.size();
-  if (size > limits_.max_bytes || limits_.max_messages == 0) return;
+  if (id.empty() || size > kLargest || size > limits_.max_bytes || limits_.max_messages == 0) {
+    wipe(d.plaintext);
+    return;
+  }
   Entry e;
   e.id = id;
   e.d = std::move(d);

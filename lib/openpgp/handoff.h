@@ -26,6 +26,11 @@ std::shared_ptr<Decryption> shared_decryption(Decryption d);
 
 class Handoff {
  public:
+  // The largest plaintext handed over: a larger posting is decrypted again
+  // by the fan-out (its gpg run is cheap next to its size, and the copy
+  // the intake would keep must not raise the peak a large posting sets).
+  static constexpr std::size_t kLargest = std::size_t{4} * 1024 * 1024;
+
   struct Limits {
     std::size_t max_messages = 64;
     std::size_t max_bytes = std::size_t{32} * 1024 * 1024;  // of plaintext
@@ -39,11 +44,12 @@ class Handoff {
   Handoff& operator=(const Handoff&) = delete;
 
   // Keeps the plaintext and facts of `d` (status decrypted; anything else
-  // is ignored) for the spooled message `id`, moving them out of `d`.
-  // Entries older than max_age are dropped (wiped) first; when the rest
-  // leave no room (max_messages, max_bytes), `d` is not kept: the fan-out
-  // takes messages oldest first, so under a backlog the entries already
-  // here are the ones it will use next.
+  // is ignored) for the spooled message `id`. The plaintext leaves `d`
+  // either way: kept here, or wiped when it is not kept. Entries older
+  // than max_age are dropped (wiped) first; a plaintext larger than
+  // kLargest is not kept, nor one the rest leave no room for
+  // (max_messages, max_bytes): the fan-out takes messages oldest first, so
+  // under a backlog the entries already here are the ones it uses next.
   void put(const std::string& id, Decryption& d, std::time_t now);
   // The decryption kept for `id`, removed from here (it is used once), or
   // nullopt when there is none (never kept, dropped, or older than max_age

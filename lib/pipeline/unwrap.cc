@@ -138,7 +138,10 @@ Result<Outcome> open_encrypted(openpgp::Context& gpg, const directory::MailingLi
   }
   if (auto r = check_meant_for_list(*d, list, **list_keys)) return r;
   ev.encrypted_to = d->recipients;
-  ev.decryption = openpgp::shared_decryption(*d);
+  // A copy for the fan-out (openpgp::Handoff), not of a large posting.
+  if (d->plaintext.size() <= openpgp::Handoff::kLargest) {
+    ev.decryption = openpgp::shared_decryption(*d);
+  }
   std::vector<const openpgp::KeyFacts*> accepted{&(*list_keys)->current};
   for (const openpgp::PreviousListKey& p : (*list_keys)->previous) {
     if (p.in_grace) accepted.push_back(&p.facts);

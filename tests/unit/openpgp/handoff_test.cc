@@ -64,12 +64,24 @@ TEST(HandoffTest, KeepsOnlyWhatFitsTheBounds) {
   EXPECT_FALSE(h.take("bigger", 1000));
   EXPECT_TRUE(h.take("big", 1000));
 
-  // Larger than the whole budget: not kept, and what was there stays.
+  // Larger than the whole budget: not kept (wiped), what was there stays.
   Decryption huge = decrypted(std::string(101, 'd'));
   const std::size_t before = h.size();
   h.put("huge", huge, 1000);
+  EXPECT_TRUE(huge.plaintext.empty());
   EXPECT_EQ(h.size(), before);
   EXPECT_FALSE(h.take("huge", 1000));
+
+  // Larger than kLargest, whatever the budget.
+  Handoff::Limits roomy;
+  roomy.max_bytes = 2 * Handoff::kLargest;
+  Handoff large(roomy);
+  Decryption over = decrypted(std::string(Handoff::kLargest + 1, 'x'));
+  large.put("over", over, 1000);
+  EXPECT_EQ(large.size(), 0u);
+  Decryption at = decrypted(std::string(Handoff::kLargest, 'x'));
+  large.put("at", at, 1000);
+  EXPECT_EQ(large.size(), 1u);
 }
 
 TEST(HandoffTest, AgeAndClock) {

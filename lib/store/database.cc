@@ -141,25 +141,19 @@ DbResult<void> prepare_file(const std::filesystem::path& file) {
   return result;
 }
 
-}  // namespace
-
-namespace {
-
 // At most this many prepared statements are kept. The program's SQL texts
 // are far fewer; built ones (retention's "PRAGMA incremental_vacuum(N)",
 // up to 256 texts) could fill the cache, so a full cache is emptied and
 // fills again with what is in use.
 constexpr std::size_t kMaxCachedStatements = 128;
 
-// A statement borrowed from the cache (or made for one use): reset and its
-// bindings cleared when the borrow ends, so it never holds a read
-// transaction or a bound value (a copy's PKESK) after the call.
+// A statement borrowed from the cache: reset and its bindings cleared when
+// the borrow ends, so it never holds a read transaction or a bound value
+// (a copy's PKESK) after the call.
 class Borrowed {
  public:
-  Borrowed(SQLite::Statement* cached, std::unique_ptr<SQLite::Statement> own)
-      : st_(cached != nullptr ? cached : own.get()), own_(std::move(own)) {}
+  explicit Borrowed(SQLite::Statement& st) : st_(&st) {}
   ~Borrowed() {
-    if (own_) return;
     (void)st_->tryReset();
     try {
       st_->clearBindings();
@@ -172,7 +166,6 @@ class Borrowed {
 
  private:
   SQLite::Statement* st_;
-  std::unique_ptr<SQLite::Statement> own_;
 };
 
 }  // namespace
@@ -185,13 +178,13 @@ struct Database::Impl {
   // when it does not prepare. REQUIRES: mu held.
   Borrowed statement(std::string_view sql) {
     auto it = statements.find(sql);
-    if (it != statements.end()) return Borrowed(it->second.get(), nullptr);
+    if (it != statements.end()) return Borrowed(*it->second);
     auto st = std::make_unique<SQLite::Statement>(db, std::string(sql));
     // No statement is borrowed now: one call at a time, under mu.
     if (statements.size() >= kMaxCachedStatements) statements.clear();
-    SQLite::Statement* kept = st.get();
+    SQLite::Statement& kept = *st;
     statements.emplace(std::string(sql), std::move(st));
-    return Borrowed(kept, nullptr);
+    return Borrowed(kept);
   }
 
   struct TextHash {

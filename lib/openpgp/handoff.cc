@@ -2,6 +2,7 @@
 #include "openpgp/handoff.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "util/wiped.h"
 
@@ -35,8 +36,7 @@ void Handoff::put(const std::string& id, Decryption& d, std::time_t now) {
   }
   Entry e;
   e.id = id;
-  e.d = std::move(d);
-  d.plaintext.clear();  // moved from: leave nothing that looks like content
+  e.d = std::exchange(d, Decryption{});  // nothing of the content left in `d`
   e.at = now;
   std::lock_guard lock(mu_);
   // One entry per id: a second put (an exact retry spooled again under the

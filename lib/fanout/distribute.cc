@@ -98,24 +98,13 @@ bool meant_for_list(const openpgp::Decryption& d, const openpgp::ListKeys& keys)
   return false;
 }
 
-// The intake's decryption of a message, taken from the handoff: wiped
-// when it goes, used or not.
-struct Handed {
-  std::optional<openpgp::Decryption> d;
-  Handed() = default;
-  Handed(const Handed&) = delete;
-  Handed& operator=(const Handed&) = delete;
-  ~Handed() {
-    if (d) wipe(d->plaintext);
-  }
-};
-
-// `handed`: the intake's decryption of this message, used instead of a gpg
-// run when there is one (and emptied); `decrypted_by` says who decrypted
-// ("intake", "gpg"; unchanged for a message that was not encrypted).
+// `handed`: the intake's decryption of this message (openpgp::Handoff),
+// used instead of a gpg run when not null (its plaintext is moved out);
+// `decrypted_by` says who decrypted ("intake", "gpg"; unchanged for a
+// message that was not encrypted).
 Result<Opened> open_message(openpgp::Context& gpg, const openpgp::ListKeys& list_keys,
-                            std::size_t max_plaintext, std::string_view raw, Handed& handed,
-                            std::string& decrypted_by) {
+                            std::size_t max_plaintext, std::string_view raw,
+                            openpgp::Decryption* handed, std::string& decrypted_by) {
   auto parsed = mime::parse_message(raw);
   if (!parsed) return Unexpected(Error::permanent("spooled message does not parse any more"));
   Opened out;
@@ -141,11 +130,9 @@ Result<Opened> open_message(openpgp::Context& gpg, const openpgp::ListKeys& list
     return Unexpected(Error::permanent("spooled message is no longer of an accepted shape (" +
                                        std::string(mime::to_string(parsed->content.kind())) + ")"));
   }
-  const bool use_handed = handed.d.has_value();
-  decrypted_by = use_handed ? "intake" : "gpg";
-  auto d = use_handed ? Result<openpgp::Decryption>(std::move(*handed.d))
-                      : openpgp::decrypt(gpg, ciphertext, max_plaintext);
-  if (handed.d) handed.d->plaintext.clear();  // moved from
+  decrypted_by = handed ? "intake" : "gpg";
+  auto d = handed ? Result<openpgp::Decryption>(std::move(*handed))
+                  : openpgp::decrypt(gpg, ciphertext, max_plaintext);
   if (!d) return Unexpected(d.error());
   Wiped plaintext{std::move(d->plaintext)};
   if (d->status != openpgp::DecryptStatus::decrypted) {
@@ -259,9 +246,9 @@ Result<std::vector<queue::NewOutgoing>> notices(openpgp::Context& gpg, const Fan
 Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
                                 const queue::QueueId& id, std::time_t now) {
   Distribution out;
-  // Taken first, so that it is wiped whichever way this ends.
-  Handed handed;
-  if (env.handoff) handed.d = env.handoff->take(id, now);
+  // Taken first: used once or not at all (wiped when it goes).
+  const std::shared_ptr<openpgp::Decryption> handed =
+      env.handoff ? env.handoff->take(id, now) : nullptr;
   auto spooled = env.spool.message(id);
   if (!spooled) return Unexpected(spooled.error());
   if (spooled->state != queue::MessageState::received) {
@@ -311,7 +298,7 @@ Result<Distribution> distribute(openpgp::Context& gpg, const FanoutEnv& env,
     if (!*list_keys) return Unexpected(openpgp::list_key_not_found(list->address));
     const openpgp::KeyFacts* list_key = &(*list_keys)->current;
     auto opened = open_message(gpg, **list_keys, env.config.server.max_message_size, raw.value,
-                               handed, out.decrypted_by);
+                               handed.get(), out.decrypted_by);
     if (!opened) return Unexpected(opened.error());
     // Each copy of a large posting in memory at once is what sets the
     // fan-out's peak (a 25 MB posting: spooled text, plaintext, the inner

@@ -281,7 +281,9 @@ Outcome Message::decide_locked(std::time_t now) {
   tx_.reset();
   if (raced) return raced->is_duplicate() ? duplicate(*raced) : refuse(as_replay(*verdict));
   if (!committed) return Outcome::spool_failure(committed.error());
-  if (c.handoff && verdict->decryption) c.handoff->put(*committed, *verdict->decryption, now);
+  if (c.handoff && verdict->decryption) {
+    c.handoff->put(*committed, std::move(*verdict->decryption), now);
+  }
   out.kind = Outcome::Kind::queued;
   out.id = *committed;
   out.reply = queued_reply(*committed);

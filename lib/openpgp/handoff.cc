@@ -1,8 +1,9 @@
-// openpgp::Handoff (handoff.h): a small queue of decryptions under one lock.
+// openpgp::Handoff (handoff.h): a small queue of decryptions under one
+// lock. Every plaintext is held by a shared_decryption, which wipes it when
+// the last owner lets it go: dropping an entry is letting it go.
 #include "openpgp/handoff.h"
 
 #include <algorithm>
-#include <utility>
 
 #include "util/wiped.h"
 
@@ -15,65 +16,42 @@ std::shared_ptr<Decryption> shared_decryption(Decryption d) {
   });
 }
 
-Handoff::~Handoff() {
-  std::lock_guard lock(mu_);
-  while (!entries_.empty()) drop_oldest_locked();
-}
+Handoff::~Handoff() = default;
 
-void Handoff::drop_oldest_locked() {
-  Entry& e = entries_.front();
-  bytes_ -= e.d.plaintext.size();
-  wipe(e.d.plaintext);
-  entries_.pop_front();
-}
-
-void Handoff::put(const std::string& id, Decryption& d, std::time_t now) {
-  if (d.status != DecryptStatus::decrypted) return;
-  const std::size_t size = d.plaintext.size();
-  if (id.empty() || size > kLargest || size > limits_.max_bytes || limits_.max_messages == 0) {
-    wipe(d.plaintext);
-    return;
-  }
-  Entry e;
-  e.id = id;
-  e.d = std::exchange(d, Decryption{});  // nothing of the content left in `d`
-  e.at = now;
+void Handoff::put(const std::string& id, Decryption d, std::time_t now) {
+  std::shared_ptr<Decryption> kept = shared_decryption(std::move(d));
+  const std::size_t size = kept->plaintext.size();
+  if (kept->status != DecryptStatus::decrypted || id.empty() || size > kLargest) return;
   std::lock_guard lock(mu_);
-  // One entry per id: a second put (an exact retry spooled again under the
-  // same id cannot happen, but be safe) replaces the first.
+  const auto drop = [&](const std::deque<Entry>::iterator& it) {
+    bytes_ -= it->d->plaintext.size();
+    entries_.erase(it);
+  };
+  // One entry per id (a queue id is never spooled twice, but be safe).
   auto same = std::find_if(entries_.begin(), entries_.end(),
                            [&](const Entry& x) { return x.id == id; });
-  if (same != entries_.end()) {
-    bytes_ -= same->d.plaintext.size();
-    wipe(same->d.plaintext);
-    entries_.erase(same);
+  if (same != entries_.end()) drop(same);
+  while (!entries_.empty() && entries_.front().at + limits_.max_age <= now) {
+    drop(entries_.begin());
   }
-  while (!entries_.empty() && entries_.front().at + limits_.max_age <= now) drop_oldest_locked();
   // Full: the new one is not kept. The fan-out takes messages oldest
   // first, so under a backlog the oldest entries are the next to be used;
   // dropping them for the newest would leave nothing it can use.
-  if (entries_.size() >= limits_.max_messages || bytes_ + size > limits_.max_bytes) {
-    wipe(e.d.plaintext);
-    return;
-  }
+  if (entries_.size() >= limits_.max_messages || bytes_ + size > limits_.max_bytes) return;
   bytes_ += size;
-  entries_.push_back(std::move(e));
+  entries_.push_back(Entry{id, std::move(kept), now});
 }
 
-std::optional<Decryption> Handoff::take(std::string_view id, std::time_t now) {
+std::shared_ptr<Decryption> Handoff::take(std::string_view id, std::time_t now) {
   std::lock_guard lock(mu_);
   auto it =
       std::find_if(entries_.begin(), entries_.end(), [&](const Entry& x) { return x.id == id; });
-  if (it == entries_.end()) return std::nullopt;
-  Decryption d = std::move(it->d);
+  if (it == entries_.end()) return nullptr;
+  std::shared_ptr<Decryption> d = std::move(it->d);
   const std::time_t at = it->at;
-  bytes_ -= d.plaintext.size();
-  it->d.plaintext.clear();
+  bytes_ -= d->plaintext.size();
   entries_.erase(it);
-  if (now < at || now >= at + limits_.max_age) {
-    wipe(d.plaintext);
-    return std::nullopt;
-  }
+  if (now < at || now >= at + limits_.max_age) return nullptr;
   return d;
 }
 

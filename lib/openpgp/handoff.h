@@ -43,19 +43,18 @@ class Handoff {
   Handoff(const Handoff&) = delete;
   Handoff& operator=(const Handoff&) = delete;
 
-  // Keeps the plaintext and facts of `d` (status decrypted; anything else
-  // is ignored) for the spooled message `id`. The plaintext leaves `d`
-  // either way: kept here, or wiped when it is not kept. Entries older
-  // than max_age are dropped (wiped) first; a plaintext larger than
-  // kLargest is not kept, nor one the rest leave no room for
-  // (max_messages, max_bytes): the fan-out takes messages oldest first, so
-  // under a backlog the entries already here are the ones it uses next.
-  void put(const std::string& id, Decryption& d, std::time_t now);
-  // The decryption kept for `id`, removed from here (it is used once), or
-  // nullopt when there is none (never kept, dropped, or older than max_age
-  // by `now`, or made "later" than `now`: the clock went back). The caller
-  // wipes the plaintext when done.
-  std::optional<Decryption> take(std::string_view id, std::time_t now);
+  // Keeps `d` (status decrypted; anything else is ignored) for the spooled
+  // message `id`. Entries older than max_age are dropped first; a
+  // plaintext larger than kLargest is not kept, nor one the rest leave no
+  // room for (max_messages, max_bytes): the fan-out takes messages oldest
+  // first, so under a backlog the entries already here are the ones it
+  // uses next. Whatever is not kept, or is dropped, is wiped.
+  void put(const std::string& id, Decryption d, std::time_t now);
+  // The decryption kept for `id` (made by shared_decryption: wiped when the
+  // caller lets it go), removed from here (it is used once), or null when
+  // there is none (never kept, dropped, or older than max_age by `now`, or
+  // made "later" than `now`: the clock went back).
+  std::shared_ptr<Decryption> take(std::string_view id, std::time_t now);
 
   std::size_t size() const;
   std::size_t bytes() const;
@@ -63,11 +62,9 @@ class Handoff {
  private:
   struct Entry {
     std::string id;
-    Decryption d;
+    std::shared_ptr<Decryption> d;  // shared_decryption: wiped when dropped
     std::time_t at = 0;
   };
-  // REQUIRES: mu_ held, entries_ not empty.
-  void drop_oldest_locked();
 
   Limits limits_;
   mutable std::mutex mu_;

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <set>
-#include <tuple>
+#include <utility>
 
 #include "util/text.h"
 
@@ -156,12 +156,10 @@ Result<std::vector<ClaimedCopy>> Outbox::claim_due(std::time_t now, std::size_t 
     return {};
   });
   if (!done) return Unexpected(Error(done.error()));
-  struct Due {
-    std::int64_t at;
-    ClaimedCopy copy;
-  };
-  std::vector<Due> due;
-  due.reserve(claimed.size());
+  std::sort(claimed.begin(), claimed.end(), [](const store::Row& a, const store::Row& b) {
+    return std::pair(a.integer(7), a.integer(0)) < std::pair(b.integer(7), b.integer(0));
+  });
+  out.reserve(claimed.size());
   for (const auto& row : claimed) {
     ClaimedCopy c;
     c.id = row.integer(0);
@@ -171,13 +169,8 @@ Result<std::vector<ClaimedCopy>> Outbox::claim_due(std::time_t now, std::size_t 
     c.attempts = static_cast<int>(row.integer(4));
     c.queued_at = row.integer(5);
     c.verp_token = row.text_or_empty(6);
-    due.push_back(Due{row.integer(7), std::move(c)});
+    out.push_back(std::move(c));
   }
-  std::sort(due.begin(), due.end(), [](const Due& a, const Due& b) {
-    return std::tie(a.at, a.copy.id) < std::tie(b.at, b.copy.id);
-  });
-  out.reserve(due.size());
-  for (Due& d : due) out.push_back(std::move(d.copy));
   return out;
 }
 

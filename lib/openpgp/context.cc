@@ -10,8 +10,6 @@
 #include <cerrno>
 #include <clocale>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -20,6 +18,7 @@
 #include "openpgp/deadline.h"
 #include "openpgp/gpgme_util.h"
 #include "openpgp/home_cache.h"
+#include "util/files.h"
 #include "util/text.h"
 
 namespace tlpmail::openpgp {
@@ -282,11 +281,9 @@ Result<ImportResult> Context::import_file(const std::filesystem::path& file) {
     return Unexpected(Error::permanent("file is larger than " +
                                        std::to_string(kMaxKeyFileSize) + " bytes"));
   }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return Unexpected(Error::permanent(std::strerror(errno)));
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return Unexpected(Error::permanent("read error"));
-  return import_data(data);
+  auto data = read_small_file(file, kMaxKeyFileSize);
+  if (!data) return Unexpected(data.error());
+  return import_data(*data);
 }
 
 Result<void> Context::keep_only_self_signatures() {

@@ -13,18 +13,21 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <mutex>
 #include <system_error>
 #include <thread>
 #include <vector>
 
+#include "util/files.h"
+
 namespace tlpmail::openpgp {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// A command line longer than this is not a gpg started by GPGME.
+constexpr std::size_t kMaxCmdline = 64 * 1024;
 
 struct Entry {
   std::filesystem::path home;
@@ -223,8 +226,10 @@ std::vector<int> home_processes(const std::filesystem::path& home, bool agents) 
     if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
     struct stat st {};
     if (::stat(entry.path().c_str(), &st) != 0 || st.st_uid != ::getuid()) continue;
-    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // The process may exit between the listing and the read (ESRCH).
+    auto read = read_small_file(entry.path() / "cmdline", kMaxCmdline);
+    if (!read) continue;
+    const std::string& cmdline = *read;
     std::vector<std::string> argv;
     for (std::size_t pos = 0; pos < cmdline.size();) {
       std::size_t end = cmdline.find('\0', pos);

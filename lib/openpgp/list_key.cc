@@ -15,14 +15,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <vector>
 
 #include "openpgp/deadline.h"
 #include "openpgp/gpgme_util.h"
 #include "openpgp/home_cache.h"
 #include "openpgp/temp_home.h"
+#include "util/files.h"
 #include "util/text.h"
 
 namespace tlpmail::openpgp {
@@ -803,10 +802,9 @@ Result<std::string> import_secret_key_file(Context& ctx, const std::filesystem::
     return Unexpected(Error::permanent(prefix + "larger than " +
                                        std::to_string(Context::kMaxKeyFileSize) + " bytes"));
   }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return Unexpected(Error::permanent(prefix + std::strerror(errno)));
-  const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return Unexpected(Error::permanent(prefix + "read error"));
+  auto read = read_small_file(file, Context::kMaxKeyFileSize);
+  if (!read) return Unexpected(Error::permanent(prefix + read.error().message));
+  const std::string& data = *read;
 
   // 1. Everything is checked in a throwaway home first.
   auto tmp = TempHome::create("/tmp/tlpk-XXXXXX");

@@ -1,10 +1,16 @@
 // Tests of the shared helpers in lib/util: case folding, trimming, log
-// escaping, line splitting, dates, and Result<T>.
+// escaping, line splitting, dates, Result<T> and reading small files.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string_view>
 #include <vector>
 
+#include "util/files.h"
 #include "util/result.h"
 #include "util/text.h"
 
@@ -74,6 +80,48 @@ TEST(ResultT, ValueAndError) {
   Result<void> refused = Unexpected(Error::refused("message is not signed"));
   EXPECT_FALSE(refused);
   EXPECT_EQ(to_string(refused.error().kind), "refused");
+}
+
+TEST(Files, ReadSmallFile) {
+  char dir_template[] = "/tmp/tlpmail-files-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::filesystem::path dir = dir_template;
+  const std::filesystem::path file = dir / "f";
+  std::ofstream(file, std::ios::binary) << std::string(40000, 'x');
+
+  auto whole = read_small_file(file, 40000);
+  ASSERT_TRUE(whole) << whole.error().message;
+  EXPECT_EQ(*whole, std::string(40000, 'x'));
+
+  auto big = read_small_file(file, 39999);
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().message, "larger than 39999 bytes");
+
+  auto missing = read_small_file(dir / "nope", 10);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message, "No such file or directory");
+
+  auto folder = read_small_file(dir, 10);
+  ASSERT_FALSE(folder);
+  EXPECT_EQ(folder.error().message, "Is a directory");
+
+  // A FIFO without a writer would block an open or read: refused at once.
+  ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0600), 0);
+  auto fifo = read_small_file(dir / "fifo", 10);
+  ASSERT_FALSE(fifo);
+  EXPECT_EQ(fifo.error().message, "not a regular file");
+
+  // read(2) failing on a regular file (EIO at address 0 of /proc/self/mem)
+  // is an error value, not an exception out of a stream buffer.
+  auto failing = read_small_file("/proc/self/mem", 10);
+  ASSERT_FALSE(failing);
+  EXPECT_EQ(failing.error().message, "Input/output error");
+
+  auto cmdline = read_small_file("/proc/self/cmdline", 64 * 1024);
+  ASSERT_TRUE(cmdline) << cmdline.error().message;
+  EXPECT_NE(cmdline->find("util_test"), std::string::npos);
+
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -20,6 +20,7 @@ median time from a posting's 250 to its fan-out (spool_messages.updated_at,
 
 usage: bench/fanout_load.py [--senders 50] [--seconds 60] [--postings 6000]
            [--members 10] [--stall-agent N] [--tlpmaild build-bench/daemon/tlpmaild]
+           [--server 'in_flow_delay_ms = 0' ...] [--keep-log FILE]
 Never run it beside another benchmark (2 cores)."""
 
 import argparse
@@ -210,6 +211,9 @@ def main():
     p.add_argument("--members", type=int, default=10)
     p.add_argument("--stall-agent", type=float, default=0)
     p.add_argument("--tlpmaild", default="build-bench/daemon/tlpmaild")
+    p.add_argument("--server", action="append", default=[],
+                   help="another [server] line, e.g. in_flow_delay_ms=0 (repeatable)")
+    p.add_argument("--keep-log", help="copy tlpmaild's log here at the end")
     a = p.parse_args()
     if a.stall_agent:
         a.senders, a.postings = 1, int(a.stall_agent + 40)
@@ -236,7 +240,8 @@ def main():
         port, relay = free_port(), free_port()
         with open(os.path.join(cfg, "tlpmail.toml"), "w") as f:
             f.write(f'[server]\nhostname = "lists.example.org"\nlisten = ["127.0.0.1:{port}"]\n'
-                    'protocol = "smtp"\nmax_connections = 200\n\n'
+                    'protocol = "smtp"\nmax_connections = 200\n' +
+                    "".join(line + "\n" for line in a.server) + "\n"
                     f'[relay]\nhost = "127.0.0.1"\nport = {relay}\nstarttls = "off"\n'
                     'max_connections = 4\n\n[paths]\nstate_dir = "../s"\n\n[log]\nlevel = "warn"\n')
         procs.append(subprocess.Popen(
@@ -298,6 +303,8 @@ def main():
             "drain_s": round(drained, 1),
             "fanout_per_s_after": round(end_backlog / drained, 1) if drained > 0 else None,
             "vmhwm_mib": vm(d.pid, "VmHWM"),
+            "backlog_warnings": open(os.path.join(work, "tlpmaild.log"), errors="replace")
+            .read().count(" backlog status=behind "),
             "samples": samples[::5],
         }
         print(json.dumps(out))
@@ -308,6 +315,8 @@ def main():
               f"{out['fanout_per_s_during']}/s during and {out['fanout_per_s_after']}/s after, "
               f"drained in {drained:.0f} s; VmHWM {out['vmhwm_mib']} MiB", file=sys.stderr)
     finally:
+        if a.keep_log and os.path.exists(os.path.join(work, "tlpmaild.log")):
+            shutil.copy(os.path.join(work, "tlpmaild.log"), a.keep_log)
         for pr in reversed(procs):
             pr.terminate()
             try:

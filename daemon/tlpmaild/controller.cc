@@ -109,7 +109,8 @@ std::shared_ptr<const net::Settings> server_settings(const Runtime& runtime, que
   const auto& server = runtime.config->server;
   return std::make_shared<const net::Settings>(net::Settings{
       std::move(intake), runtime.tls, server.hostname, server.max_connections,
-      server.max_connections_per_client, std::chrono::seconds(server.max_session_time)});
+      server.max_connections_per_client, std::chrono::seconds(server.max_session_time),
+      std::chrono::milliseconds(server.in_flow_delay_ms)});
 }
 
 std::shared_ptr<const delivery::OutgoingSetup> outgoing_setup(const Runtime& runtime) {

@@ -226,6 +226,14 @@ int run(const daemon::Options& options) {
       return fail("outbox: " + r.error().message);
     }
     server.set_on_spooled([&outgoing] { outgoing.message_spooled(); });
+    server.set_congested([&outgoing] { return outgoing.congested(); });
+    if (metrics_service) {
+      server.set_on_flow_delayed([m = metrics_service.get()](std::chrono::milliseconds waited) {
+        m->registry().add("tlpmail_intake_flow_delayed_total", {}, 1);
+        m->registry().add("tlpmail_intake_flow_delay_seconds_total", {},
+                          static_cast<double>(waited.count()) / 1000.0);
+      });
+    }
     server.start();
 
     maintenance::Runner jobs(io, pool, **db, **spool, daemon::outgoing_setup(*runtime));

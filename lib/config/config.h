@@ -39,6 +39,12 @@ struct ServerSettings {
   // Bytes the state_dir's filesystem must keep free for intake to take a
   // message (queue/space_guard.h); 0: no check and no reserve file.
   std::uint64_t min_free_space = std::uint64_t{64} << 20;
+  // Flow control (docs/delivery.md, "When the fan-out falls behind"): once
+  // the oldest posting waiting for the fan-out has waited in_flow_backlog
+  // seconds, the reply to each new message waits until it has not, at
+  // most in_flow_delay_ms (0: never).
+  std::uint32_t in_flow_backlog = 5;
+  std::uint32_t in_flow_delay_ms = 1000;
   std::filesystem::path tls_certificate;  // empty: no STARTTLS
   std::filesystem::path tls_private_key;
 };

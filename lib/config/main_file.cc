@@ -18,7 +18,7 @@ namespace {
 
 constexpr std::array<std::string_view, 6> kSections = {"server", "relay",   "paths",
                                                        "log",    "metrics", "retention"};
-constexpr std::array<std::string_view, 11> kServerKeys = {"hostname",
+constexpr std::array<std::string_view, 13> kServerKeys = {"hostname",
                                                           "listen",
                                                           "protocol",
                                                           "max_message_size",
@@ -27,6 +27,8 @@ constexpr std::array<std::string_view, 11> kServerKeys = {"hostname",
                                                           "max_connections_per_client",
                                                           "max_session_time",
                                                           "min_free_space",
+                                                          "in_flow_backlog",
+                                                          "in_flow_delay_ms",
                                                           "tls_certificate",
                                                           "tls_private_key"};
 constexpr std::array<std::string_view, 4> kRelayKeys = {"host", "port", "starttls",
@@ -43,6 +45,8 @@ constexpr std::int64_t kMaxConnections = 10000;
 constexpr std::int64_t kMaxMessageSize = std::int64_t{1} << 30;    // 1 GiB
 constexpr std::int64_t kMaxMessageMemory = std::int64_t{1} << 40;  // 1 TiB
 constexpr std::int64_t kMaxSessionTime = 86400;                    // one day, in seconds
+constexpr std::int64_t kMaxInFlowBacklog = 86400;                  // seconds
+constexpr std::int64_t kMaxInFlowDelay = 60000;                    // ms: well below 10 min
 constexpr std::uint16_t kDefaultListenPort = 10030;
 
 template <class E>
@@ -227,6 +231,12 @@ void read_server(const toml::table& t, const std::filesystem::path& base, int se
   }
   if (auto v = read_int_in_range(t, "min_free_space", 0, kMaxMessageMemory, f)) {
     m.server.min_free_space = static_cast<std::uint64_t>(*v);
+  }
+  if (auto v = read_int_in_range(t, "in_flow_backlog", 1, kMaxInFlowBacklog, f)) {
+    m.server.in_flow_backlog = static_cast<std::uint32_t>(*v);
+  }
+  if (auto v = read_int_in_range(t, "in_flow_delay_ms", 0, kMaxInFlowDelay, f)) {
+    m.server.in_flow_delay_ms = static_cast<std::uint32_t>(*v);
   }
 
   read_path(t, base, m.tls_certificate, f);

@@ -5,6 +5,7 @@
 // the next ones are being encrypted.
 #include "delivery/outgoing.h"
 
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -34,6 +35,9 @@ constexpr std::chrono::milliseconds kFanoutLimit{std::chrono::minutes(10)};
 // After a failed fan-out (gpg or database trouble), wait this long; after
 // a gpg stall (its agent was restarted) the message is tried again at once.
 constexpr std::chrono::seconds kRetryAfterFault{30};
+// Messages read from the spool beyond those the loops hold and the two a
+// look needs: what other loops take while this one reads.
+constexpr std::size_t kWindowMargin = 8;
 // Even without a wake-up the spool and the failure reports are looked at
 // this often.
 constexpr std::chrono::seconds kPoll{60};
@@ -177,6 +181,10 @@ struct Outgoing::Claims {
   std::set<std::string> skipped;  // left alone (reason logged once)
   // Failed; when to try again.
   std::map<std::string, std::chrono::steady_clock::time_point> held;
+  // When the oldest message waiting for a loop (not taken, left alone or
+  // held) was spooled, Unix seconds; 0: none. Set at each look at the
+  // spool and, when 0, by message_spooled(): the flow control's measure.
+  std::atomic<std::int64_t> waiting_since{0};
 };
 
 Outgoing::Outgoing(asio::io_context& io, asio::thread_pool& pool, queue::Spool& spool,
@@ -258,7 +266,37 @@ void Outgoing::wake() {
   }
 }
 
-void Outgoing::message_spooled() { wake(); }
+void Outgoing::message_spooled() {
+  // Until a loop looks at the spool again, this one waits (if none did).
+  std::int64_t none = 0;
+  claims_->waiting_since.compare_exchange_strong(none,
+                                                 static_cast<std::int64_t>(std::time(nullptr)));
+  log_backlog_change();
+  wake();
+}
+
+bool Outgoing::congested() const {
+  const std::int64_t since = claims_->waiting_since.load();
+  return since != 0 && static_cast<std::int64_t>(std::time(nullptr)) - since >=
+                           static_cast<std::int64_t>(setup_->config->server.in_flow_backlog);
+}
+
+void Outgoing::log_backlog_change() {
+  const std::int64_t since = claims_->waiting_since.load();
+  if (!behind_ && congested()) {
+    behind_ = true;
+    const std::int64_t age = static_cast<std::int64_t>(std::time(nullptr)) - since;
+    log::event(level_enum::warn, "-", "backlog",
+               {{"status", "behind"},
+                {"oldest", std::to_string(age) + "s"},
+                {"in_flow_delay_ms", std::to_string(setup_->config->server.in_flow_delay_ms)}});
+  } else if (behind_ && since == 0) {
+    // Once per episode: under flow control the age stays near the
+    // threshold, crossing it back and forth.
+    behind_ = false;
+    log::event(level_enum::info, "-", "backlog", {{"status", "caught-up"}});
+  }
+}
 
 void Outgoing::outbox_changed() { scheduler_->wake(); }
 
@@ -280,7 +318,16 @@ asio::awaitable<bool> Outgoing::fanout_once() {
   auto claims = claims_;
   auto work = [setup, spool, db, claims]() {
     FanoutStep step;
-    auto pending = spool->pending();
+    // Enough of the oldest messages to find two that are free (the one to
+    // take and the one that waits longest after it), with room for what
+    // other loops take meanwhile: with a long backlog the whole list would
+    // be read for every message.
+    std::size_t window = 2 + kWindowMargin;
+    {
+      std::lock_guard lock(claims->mu);
+      window += claims->busy.size() + claims->skipped.size() + claims->held.size();
+    }
+    auto pending = spool->pending(window);
     if (!pending) {
       step.idle = false;
       step.error = pending.error().message;
@@ -292,16 +339,30 @@ asio::awaitable<bool> Outgoing::fanout_once() {
     {
       std::lock_guard lock(claims->mu);
       const auto now = std::chrono::steady_clock::now();
+      std::int64_t waiting_since = 0;
       for (auto& m : *pending) {
         if (claims->busy.count(m.id) || claims->skipped.count(m.id)) continue;
         if (auto h = claims->held.find(m.id); h != claims->held.end()) {
           if (h->second > now) continue;
+          if (taken) {
+            waiting_since = m.received_at;
+            break;
+          }
           claims->held.erase(h);
+        }
+        if (taken) {
+          waiting_since = m.received_at;
+          break;
         }
         claims->busy.insert(m.id);
         taken = std::move(m);
-        break;
       }
+      // A full window without a second free message: more wait beyond it,
+      // none of them older than its last one.
+      if (taken && waiting_since == 0 && pending->size() >= window) {
+        waiting_since = pending->back().received_at;
+      }
+      claims->waiting_since.store(waiting_since);
     }
     if (!taken) return step;
     const queue::SpooledMessage& m = *taken;
@@ -442,6 +503,7 @@ asio::awaitable<void> Outgoing::fanout_loop(std::size_t index) {
     }
     bool more = co_await fanout_once();
     if (stopping_) break;
+    log_backlog_change();
     if (more || self.woken) continue;
     // Idle: wait for a new message, the next look, or a held message's turn.
     auto wait = std::chrono::duration_cast<std::chrono::steady_clock::duration>(kPoll);

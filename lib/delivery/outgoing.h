@@ -78,6 +78,11 @@ class Outgoing {
   Result<void> start();
   // A message was spooled: fan it out now.
   void message_spooled();
+  // Whether the fan-out is behind: the oldest message waiting for it was
+  // spooled config server.in_flow_backlog seconds ago or earlier (the
+  // intake's flow control, net::ServerCore::congested). Messages held
+  // after a failure or left alone do not count. On the io thread.
+  bool congested() const;
   // Something else queued mail in the outbox (a periodic job): send it now.
   void outbox_changed();
   // Called on the io thread after a request stored a member's key
@@ -114,6 +119,10 @@ class Outgoing {
   // given up at once.
   void space_alarm(const std::string& reason);
   void wake();
+  // Logs `backlog status=behind` when congested() becomes true, and
+  // `status=caught-up` once no message waits any more (one pair per
+  // episode).
+  void log_backlog_change();
 
   asio::io_context& io_;
   asio::thread_pool& pool_;
@@ -127,6 +136,7 @@ class Outgoing {
   std::vector<std::unique_ptr<Worker>> workers_;
   asio::steady_timer stopped_timer_;
   bool stopping_ = false, report_wanted_ = false;
+  bool behind_ = false;      // congested() when log_backlog_change() last looked
   std::size_t running_ = 0;  // fan-out loops not yet finished
   std::function<void()> on_keys_changed_;
   queue::SpaceGuard* space_ = nullptr;

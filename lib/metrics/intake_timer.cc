@@ -41,6 +41,11 @@ void declare_intake_metrics(Registry& registry) {
   registry.declare("tlpmail_intake_replies_total", Type::counter,
                    "Replies to the end of DATA by class (2xx accepted, 4xx try later, 5xx "
                    "refused).");
+  registry.declare("tlpmail_intake_flow_delayed_total", Type::counter,
+                   "Replies to a new message held back because the fan-out was behind "
+                   "([server] in_flow_backlog, in_flow_delay_ms).");
+  registry.declare("tlpmail_intake_flow_delay_seconds_total", Type::counter,
+                   "Time those replies were held back, in all.");
 }
 
 std::shared_ptr<net::MessageIntake> TimedIntake::begin(const std::string& session_id,

@@ -45,6 +45,8 @@ constexpr std::size_t kReadBufferSize = std::size_t{16} * 1024;
 
 // Waiting for the peer's close_notify after ours, at most.
 constexpr std::chrono::milliseconds kTlsCloseWait{1000};
+// How often a reply held by flow control looks whether it may go.
+constexpr std::chrono::milliseconds kFlowStep{50};
 
 bool is_lost_connection(const error_code& ec) {
   return ec == asio::error::eof || ec == asio::error::connection_reset ||
@@ -407,8 +409,26 @@ asio::awaitable<void> Connection::finish_data(std::uint64_t size) {
   if (outcome->new_message) {
     ++messages_;
     if (core_.on_spooled) core_.on_spooled();
+    co_await hold_reply();
   }
   session_.complete_data(smtp::DataResult{std::vector<smtp::Reply>(count, outcome->reply)});
+}
+
+asio::awaitable<void> Connection::hold_reply() {
+  const std::chrono::milliseconds limit = settings_->in_flow_delay;
+  if (limit.count() <= 0 || !core_.congested || !core_.congested()) co_return;
+  const auto start = steady_clock::now();
+  const auto until = start + limit;
+  asio::steady_timer timer(socket_.get_executor());
+  for (auto now = start; now < until && !stop_requested_ && !closed_ && core_.congested();
+       now = steady_clock::now()) {
+    timer.expires_at(std::min(until, now + kFlowStep));
+    co_await timer.async_wait(kTuple);
+  }
+  if (core_.on_flow_delayed) {
+    core_.on_flow_delayed(
+        std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - start));
+  }
 }
 
 void Connection::abort_data(smtp::AbortReason reason) {

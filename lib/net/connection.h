@@ -64,6 +64,9 @@ class Connection {
   asio::awaitable<void> handle_events();
   asio::awaitable<void> flush_batch();
   asio::awaitable<void> finish_data(std::uint64_t size);
+  // Flow control: waits while ServerCore::congested() holds, at most
+  // Settings::in_flow_delay (the session is answering; stop() ends it).
+  asio::awaitable<void> hold_reply();
   void start_data(const smtp::Envelope& envelope);
   void abort_data(smtp::AbortReason reason);
 

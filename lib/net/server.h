@@ -49,6 +49,10 @@ struct Settings {
   // From connect to "421 4.4.2 ... session time limit exceeded"; a DATA
   // being received is aborted, one being committed is answered first.
   std::chrono::seconds max_session_time{1800};
+  // Flow control: while ServerCore::congested says so, the reply to a
+  // newly spooled message waits, at most this long (0: never; checked
+  // every 50 ms). See docs/delivery.md.
+  std::chrono::milliseconds in_flow_delay{0};
 };
 
 // "127.0.0.1:10030", "[::1]:10030".
@@ -63,6 +67,13 @@ struct ServerCore {
   // message (DataOutcome::new_message); the fan-out is woken with it. May
   // be empty.
   std::function<void()> on_spooled;
+  // Whether the stages after the intake are behind (the fan-out's oldest
+  // waiting posting is older than the configured backlog): replies to new
+  // messages then wait (Settings::in_flow_delay). May be empty: never.
+  std::function<bool()> congested{};
+  // Called on the io_context thread after a reply waited for congestion,
+  // with how long it waited (for metrics). May be empty.
+  std::function<void(std::chrono::milliseconds)> on_flow_delayed{};
   // The server is at max_connections: reads wait at most
   // timeouts.overload. Set by the Server, read by its connections.
   bool overloaded = false;
@@ -92,6 +103,12 @@ class Server {
   void set_settings(std::shared_ptr<const Settings> settings);
   // See ServerCore::on_spooled. Call before start().
   void set_on_spooled(std::function<void()> hook) { core_.on_spooled = std::move(hook); }
+  // See ServerCore::congested. Call before start().
+  void set_congested(std::function<bool()> check) { core_.congested = std::move(check); }
+  // See ServerCore::on_flow_delayed. Call before start().
+  void set_on_flow_delayed(std::function<void(std::chrono::milliseconds)> hook) {
+    core_.on_flow_delayed = std::move(hook);
+  }
   std::shared_ptr<const Settings> settings() const { return settings_; }
 
   // Starts the accept loops. REQUIRES: listen() succeeded and

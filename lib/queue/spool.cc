@@ -4,7 +4,10 @@
 // classified in exactly one place (Spool::classify), which also poisons.
 #include "queue/spool.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -407,6 +410,14 @@ Result<std::vector<SpooledMessage>> Spool::load(std::string_view where,
 }
 
 Result<std::vector<SpooledMessage>> Spool::pending() { return load("m.state = 'received'", {}); }
+
+Result<std::vector<SpooledMessage>> Spool::pending(std::size_t limit) {
+  return load(
+      "m.id IN (SELECT id FROM spool_messages WHERE state = 'received' "
+      "ORDER BY received_at, id LIMIT ?1)",
+      {static_cast<std::int64_t>(
+          std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()))});
+}
 
 Result<SpooledMessage> Spool::message(const QueueId& id) {
   if (!is_valid_queue_id(id)) return Unexpected(Error::permanent("spool: not a queue id"));

@@ -159,6 +159,8 @@ class Spool {
 
   // Committed messages in state received, oldest first.
   Result<std::vector<SpooledMessage>> pending();
+  // The oldest `limit` of them (a long backlog is not read whole).
+  Result<std::vector<SpooledMessage>> pending(std::size_t limit);
   // One message's record, in any state. Unknown id: Error permanent.
   Result<SpooledMessage> message(const QueueId& id);
   // The bytes of a received message, exactly as written.

@@ -223,7 +223,8 @@ class Site(harness.DaemonSite):
     """Configuration (one list, ops@) and state in a short temp folder;
     [relay] points at `relay_port`."""
 
-    def __init__(self, directory, members, admins, relay_port, max_connections=4):
+    def __init__(self, directory, members, admins, relay_port, max_connections=4, server=""):
+        """`server`: more lines for [server] ("key = value" each)."""
         super().__init__("tlpd")
         keys = os.path.join(self.config_dir, "keys")
         os.makedirs(keys)
@@ -245,6 +246,7 @@ class Site(harness.DaemonSite):
             listen = ["127.0.0.1:{self.port}"]
             protocol = "smtp"
             max_message_size = 10485760
+            {server}
 
             [relay]
             host = "127.0.0.1"

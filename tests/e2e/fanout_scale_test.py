@@ -7,6 +7,12 @@ tests/e2e/sink.py:
   logged, the message is tried again at once with a fresh agent, and every
   copy arrives: the fan-out is not stalled beyond the deadline. Without the
   deadline the copies never come (the agent stays stopped).
+- FlowControlTest: while the fan-out is stopped (its agent too, with a
+  long deadline) and a posting has waited for it longer than
+  in_flow_backlog, the reply to a new posting waits in_flow_delay_ms; the
+  log says `backlog status=behind` (and /metrics counts the held reply),
+  then `status=caught-up` once the agent runs again, and every posting
+  reaches every member.
 - LargeMessageMemoryTest: a posting with a 1.5 MB attachment to 40 members
   through a sink slower than tlpmaild; tlpmaild's peak RSS (VmHWM) stays
   under a bound that copies built whole (40 x ~2.8 MB queued for the relay)
@@ -25,6 +31,7 @@ import signal
 import sys
 import time
 import unittest
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -74,6 +81,7 @@ def vm_hwm_kib(pid):
 class ScaleCase(unittest.TestCase):
     MEMBERS = 5
     SINK = ()
+    SERVER = ""
 
     def setUp(self):
         self.keys = BatchKeys(self.MEMBERS)
@@ -83,7 +91,7 @@ class ScaleCase(unittest.TestCase):
         self.sink.start()
         self.emails = [x.email for x in self.keys.persons]
         self.site = Site(ManyDirectory(self.keys), self.emails, [self.emails[0]], self.sink.port,
-                         max_connections=2)
+                         max_connections=2, server=self.SERVER)
         self.addCleanup(self.site.close)
 
     def log(self):
@@ -105,9 +113,8 @@ class ScaleCase(unittest.TestCase):
             (qid,))[0][0] == n, "every copy delivered", WAIT, self.log)
         return got
 
-
-class StalledAgentTest(ScaleCase):
     def agents(self):
+        """The gpg-agents of the list's GnuPG home."""
         home = os.path.join(self.site.state, "gnupg")
         pids = []
         for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -123,6 +130,23 @@ class StalledAgentTest(ScaleCase):
                     pids.append(int(pid))
         return pids
 
+    @staticmethod
+    def _state(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return "X"
+
+    @staticmethod
+    def _kill_quietly(pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+class StalledAgentTest(ScaleCase):
     def test_stopped_agent_is_restarted_within_the_deadline(self):
         sender = self.keys.persons[0]
         daemon = self.site.start("--gpg-deadline-ms", str(DEADLINE_MS))
@@ -160,20 +184,61 @@ class StalledAgentTest(ScaleCase):
         sys.stderr.write(f"\nstopped agent: 250 after {accepted:.2f} s, all copies "
                          f"{elapsed:.2f} s after the posting (deadline {DEADLINE_MS} ms)\n")
 
-    @staticmethod
-    def _state(pid):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                return f.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            return "X"
 
-    @staticmethod
-    def _kill_quietly(pid):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+class FlowControlTest(ScaleCase):
+    DELAY_MS = 6000
+    SERVER = f"in_flow_backlog = 1\nin_flow_delay_ms = {DELAY_MS}"
+
+    def metric(self, port, name):
+        """The value of an unlabelled series on /metrics (None: absent)."""
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=20).read()
+        for line in body.decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        return None
+
+    def test_replies_wait_while_the_fanout_is_behind(self):
+        sender = self.keys.persons[0]
+        metrics_port = harness.free_port()
+        with open(self.site.config, "a") as f:
+            f.write(f'\n[metrics]\nlisten = "127.0.0.1:{metrics_port}"\n')
+        # A deadline longer than the test: the stopped agent stops the
+        # fan-out until it is continued.
+        daemon = self.site.start("--gpg-deadline-ms", "120000")
+        qids = [self.site.send(sender, signed_posting(sender, "[TLP:GREEN] one", "first"))]
+        self.wait_copies(self.MEMBERS, "the first posting's copies")
+        agents = self.agents()
+        self.assertEqual(len(agents), 1, agents)
+        os.kill(agents[0], signal.SIGSTOP)
+        self.addCleanup(lambda: self._kill_quietly(agents[0]))
+        mark = daemon.mark()
+        # Two postings stop the two fan-out workers (each waits for the
+        # agent), the third waits for a worker: the backlog.
+        for i in range(3):
+            qids.append(self.site.send(sender, signed_posting(sender, f"[TLP:GREEN] {i}", "x")))
+            time.sleep(1.0)
+        # The third has waited a second (in_flow_backlog) by now.
+        started = time.monotonic()
+        qids.append(self.site.send(sender, signed_posting(sender, "[TLP:GREEN] held", "y")))
+        held = time.monotonic() - started
+        self.assertGreaterEqual(held, self.DELAY_MS / 1000 - 0.5,
+                                "the reply did not wait for the fan-out\n" + self.log())
+        daemon.wait_log(r" - backlog status=behind oldest=\d+s in_flow_delay_ms=6000",
+                        since=mark)
+        os.kill(agents[0], signal.SIGCONT)
+        self.wait_copies(len(qids) * self.MEMBERS, "every posting's copies")
+        daemon.wait_log(r" - backlog status=caught-up", since=mark)
+        # (A scrape reads the list key's expiry with gpg: not while its
+        # agent is stopped.)
+        self.assertEqual(self.metric(metrics_port, "tlpmail_intake_flow_delayed_total"), 1)
+        self.assertGreaterEqual(
+            self.metric(metrics_port, "tlpmail_intake_flow_delay_seconds_total"),
+            self.DELAY_MS / 1000 - 0.5)
+        for qid in qids:
+            daemon.wait_log(rf"{qid} fanout list={re.escape(OPS)} ")
+        self.assertEqual(daemon.stop(), 0, self.log())
+        sys.stderr.write(f"\nflow control: the reply waited {held:.2f} s "
+                         f"(in_flow_delay_ms {self.DELAY_MS})\n")
 
 
 class LargeMessageMemoryTest(ScaleCase):

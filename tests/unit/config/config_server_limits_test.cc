@@ -1,7 +1,8 @@
 // [server] keys of the intake's limits (docs/configuration.md): the memory
 // budget max_message_memory and its check against max_message_size, the
 // per-client connection limit, the session time limit and the state
-// filesystem's min_free_space: defaults,
+// filesystem's min_free_space, the flow control (in_flow_backlog,
+// in_flow_delay_ms): defaults,
 // values, ranges and the exact FILE:LINE messages.
 #include <gtest/gtest.h>
 
@@ -19,6 +20,8 @@ TEST_F(ConfigTest, IntakeLimitDefaults) {
   EXPECT_EQ(c->server.max_connections_per_client, 50u);
   EXPECT_EQ(c->server.max_session_time, 1800u);
   EXPECT_EQ(c->server.min_free_space, 67108864u);
+  EXPECT_EQ(c->server.in_flow_backlog, 5u);
+  EXPECT_EQ(c->server.in_flow_delay_ms, 1000u);
 }
 
 TEST_F(ConfigTest, IntakeLimitValues) {
@@ -27,6 +30,8 @@ max_message_memory = 1048576
 max_connections_per_client = 3
 max_session_time = 60
 min_free_space = 0
+in_flow_backlog = 30
+in_flow_delay_ms = 0
 )");
   auto c = load_ok();
   ASSERT_NE(c, nullptr);
@@ -34,6 +39,8 @@ min_free_space = 0
   EXPECT_EQ(c->server.max_connections_per_client, 3u);
   EXPECT_EQ(c->server.max_session_time, 60u);
   EXPECT_EQ(c->server.min_free_space, 0u);  // the space guard off
+  EXPECT_EQ(c->server.in_flow_backlog, 30u);
+  EXPECT_EQ(c->server.in_flow_delay_ms, 0u);  // flow control off
 }
 
 TEST_F(ConfigTest, UnsetMemoryBudgetGrowsWithTheMessageSize) {
@@ -74,6 +81,13 @@ TEST_F(ConfigTest, IntakeLimitRanges) {
        "string"},
       {"min_free_space = -1\n",
        "config/tlpmail.toml:3: min_free_space must be between 0 and 1099511627776, got -1"},
+      {"in_flow_backlog = 0\n",
+       "config/tlpmail.toml:3: in_flow_backlog must be between 1 and 86400, got 0"},
+      {"in_flow_delay_ms = 60001\n",
+       "config/tlpmail.toml:3: in_flow_delay_ms must be between 0 and 60000, got 60001"},
+      {"in_flow_dealy_ms = 1000\n",
+       "config/tlpmail.toml:3: unknown key 'in_flow_dealy_ms' in [server] (did you mean "
+       "'in_flow_delay_ms'?)"},
       {"max_sesion_time = 60\n",
        "config/tlpmail.toml:3: unknown key 'max_sesion_time' in [server] (did you mean "
        "'max_session_time'?)"},

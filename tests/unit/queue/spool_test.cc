@@ -107,6 +107,29 @@ TEST_F(SpoolTest, PendingIsOldestFirst) {
   EXPECT_EQ(got, ids);
 }
 
+// The fan-out reads only the oldest few of a long backlog: the limit
+// counts messages (each with all its recipients), not rows.
+TEST_F(SpoolTest, PendingWithALimitIsTheOldestFew) {
+  std::vector<QueueId> ids;
+  for (int i = 0; i < 5; ++i) {
+    auto id = spool_message(*m_.spool, "s@x", {"a@y", "b@y", "c@y"}, make_body(100, i));
+    ASSERT_TRUE(id);
+    ids.push_back(*id);
+  }
+  ASSERT_TRUE(m_.spool->mark(ids[0], MessageState::done));
+  auto pending = m_.spool->pending(2);
+  ASSERT_TRUE(pending) << pending.error().message;
+  ASSERT_EQ(pending->size(), 2u);
+  EXPECT_EQ((*pending)[0].id, ids[1]);
+  EXPECT_EQ((*pending)[1].id, ids[2]);
+  for (const auto& m : *pending) {
+    EXPECT_EQ(m.recipients, (std::vector<std::string>{"a@y", "b@y", "c@y"}));
+  }
+  auto all = m_.spool->pending(100);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 4u);
+}
+
 TEST_F(SpoolTest, AbortAndDestructorLeaveNothing) {
   {
     auto tx = m_.spool->begin();

@@ -276,6 +276,9 @@ void Outgoing::message_spooled() {
 }
 
 bool Outgoing::congested() const {
+  // A held spool (a test option) is not a fan-out that falls behind;
+  // once stopping, nothing will catch up.
+  if (options_.hold_spool || stopping_) return false;
   const std::int64_t since = claims_->waiting_since.load();
   return since != 0 && static_cast<std::int64_t>(std::time(nullptr)) - since >=
                            static_cast<std::int64_t>(setup_->config->server.in_flow_backlog);

@@ -81,7 +81,8 @@ class Outgoing {
   // Whether the fan-out is behind: the oldest message waiting for it was
   // spooled config server.in_flow_backlog seconds ago or earlier (the
   // intake's flow control, net::ServerCore::congested). Messages held
-  // after a failure or left alone do not count. On the io thread.
+  // after a failure or left alone do not count; false with a held spool
+  // (OutgoingOptions::hold_spool) and once stopping. On the io thread.
   bool congested() const;
   // Something else queued mail in the outbox (a periodic job): send it now.
   void outbox_changed();

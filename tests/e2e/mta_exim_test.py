@@ -41,12 +41,14 @@ class EximTest(mta_support.MtaCase):
         root = mta_support.unpacked_mta(w, "exim-root", PACKAGES, "Exim 4")
         exim = os.path.join(root, "usr", "sbin", "exim4")
         cls.exim = exim
-        p = mta_support.run([exim, "-C", "/dev/null", "-bV"])
-        if "Exim version" not in p.stdout:
-            mta_support.skip(f"the unpacked Exim does not run: {p.stdout[-300:]}{p.stderr[-300:]}")
+        # First the user: Exim looks its compiled-in user up even for -bV
+        # (on a fresh machine: "failed to find uid for user name").
         why = mta_support.ensure_system_user(EXIM_USER, "/var/spool/exim4")
         if why:
             raise AssertionError(why)
+        p = mta_support.run([exim, "-C", "/dev/null", "-bV"])
+        if "Exim version" not in p.stdout:
+            mta_support.skip(f"the unpacked Exim does not run: {p.stdout[-300:]}{p.stderr[-300:]}")
         spool, log, conf = (os.path.join(w, d) for d in ("exim-spool", "exim-log", "exim-conf"))
         for d in (spool, log, conf, cls.maildirs.root):
             os.makedirs(d)

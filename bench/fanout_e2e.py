@@ -256,15 +256,30 @@ class Sink:
     (line-by-line read, fsync per file) or Postfix's smtp-sink (C, -d dump
     files; diagnostic: what a sink costs when it is not Python)."""
 
-    def __init__(self, kind, kit, repo, logpath, base):
+    def __init__(self, kind, kit, repo, logpath, base, tlpmaild_path=None):
         # The copies go to a folder in `base` (/dev/shm by default): the
         # sink stands in for the MTA, and its own disk writes (160 MB per
         # run at N=1000, and the deletion of the previous run's) would
         # otherwise be measured with tlpmail (seen: the sink's system time
         # doubling over six runs on ext4 mounted with `discard`).
         self.kind = kind
+        # Copies dropped, counted from tlpmaild's log only: nothing to check.
+        self.discards = kind in ("discard", "null")
         self.folder = folder = tempfile.mkdtemp(prefix="tlpf-sink-", dir=base)
         self.log = open(logpath, "wb")
+        if kind == "null":
+            # bench/nullsink.cc: what the sender can do when the receiver
+            # is not the limit (one thread, epoll, no parsing of DATA).
+            cmd = [os.path.join(os.path.dirname(os.path.abspath(tlpmaild_path)), "..", "bench",
+                                "nullsink"), "127.0.0.1:0"]
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log)
+            line = self.proc.stdout.readline().decode()
+            m = re.search(r":(\d+)\s*$", line)
+            if not m:
+                raise RuntimeError("nullsink did not start: %r" % line)
+            self.port = int(m.group(1))
+            self.script = "nullsink (bench/nullsink.cc, discarding)"
+            return
         if kind in ("discard", "postfix"):
             # Postfix's smtp-sink; "discard" without -d: every copy accepted
             # and dropped (large messages to many members: 1,000 x 25 MB
@@ -298,7 +313,7 @@ class Sink:
         self.script = os.path.basename(cmd[1])
 
     def files(self):
-        if self.kind == "discard":
+        if self.discards:
             return []
         return [e for e in os.scandir(self.folder) if not e.name.startswith(".")
                 and (self.kind == "postfix" or e.name.endswith(".eml"))]
@@ -665,7 +680,8 @@ def tlpmail_configuration(a, holder):
     os.makedirs(os.path.join(cfg, "keys"))
     for m in members:
         shutil.copy(os.path.join(cache, m["email"] + ".gpg"), os.path.join(cfg, "keys"))
-    sink = holder["sink"] = Sink(a.sink, kit, a.repo, os.path.join(root, "sink.log"), a.sink_base)
+    sink = holder["sink"] = Sink(a.sink, kit, a.repo, os.path.join(root, "sink.log"), a.sink_base,
+                                a.tlpmaild)
     port = free_port()
     write_config(cfg, members, port, sink.port, a.relay_connections)
     conf = os.path.join(cfg, "tlpmail.toml")
@@ -787,7 +803,7 @@ def tlpmail_configuration(a, holder):
                 lines = (tail + chunk).split(b"\n")
                 tail = lines.pop()
                 outcomes += sum(1 for line in lines if b" deliver to=" in line)
-                if outcomes >= a.n and (len(sink.files()) >= a.n or sink.kind == "discard"):
+                if outcomes >= a.n and (len(sink.files()) >= a.n or sink.discards):
                     break
                 if outcomes >= a.n and time.time() > deadline - a.run_timeout + 30:
                     break  # outcomes logged but copies missing: give up after 30 s
@@ -837,14 +853,14 @@ def tlpmail_configuration(a, holder):
                 "reply": reply.split("\n")[-1][:80],
                 "intake_ms": round((t_250 - t_dot) / 1e6, 1),
                 "last_copy_ms": ms(mt[-1]) if len(mt) >= a.n else (
-                    ms(deliver_last[0]) if sink.kind == "discard" and deliver_last else None),
+                    ms(deliver_last[0]) if sink.discards and deliver_last else None),
                 "first_copy_ms": ms(mt[0]) if mt else None,
                 "fanout_logged_ms": ms(fan[0][0]) if fan else None,
                 "fanout_line": (fan[0][4].strip()[:200] if fan else None),
                 "first_deliver_ms": ms(deliver[0][0]) if deliver else None,
                 "last_deliver_ms": ms(deliver[-1][0]) if deliver else None,
                 "accept_logged_ms": ms(acc[0][0]) if acc else None,
-                "copies": len(files) if sink.kind != "discard" else len(deliver),
+                "copies": len(files) if not sink.discards else len(deliver),
                 "undelivered": len(undelivered),
                 "cpu_ms_total": round(cpu_all * 1000),
                 "cpu_ms_daemon": round(cpu_daemon * 1000),
@@ -866,7 +882,7 @@ def tlpmail_configuration(a, holder):
                                               ev)
                 result["diagnostic_run"] = r
                 continue
-            if sink.kind != "discard" and (run in a.verify_runs or not a.verify_runs):
+            if not sink.discards and (run in a.verify_runs or not a.verify_runs):
                 r["verify"] = check_copies(sink, members, samples, vhome, list_fpr, payload)
             result["runs"].append(r)
             log("N=%d %s run %d: DATA 250 -> last copy %s ms (intake %s ms, fanout logged at %s ms,"
@@ -875,7 +891,7 @@ def tlpmail_configuration(a, holder):
                 % (a.n, a.algo, run, r["last_copy_ms"], r["intake_ms"], r["fanout_logged_ms"],
                    r["first_copy_ms"], r["cpu_ms_total"], r["cpu_ms_daemon"], r["cpu_ms_gpg"],
                    r["cpu_ms_agent"], r["cpu_ms_per_member"], hwm, rss_after,
-                   len(files) if sink.kind != "discard" else len(deliver), a.n, load1,
+                   len(files) if not sink.discards else len(deliver), a.n, load1,
                    r["others_cores"] or 0,
                    (", verify " + ("OK" if r["verify"]["ok"] else "FAIL " + json.dumps(r["verify"])))
                    if "verify" in r else ""))
@@ -1066,7 +1082,7 @@ def main():
     p.add_argument("--repo", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     p.add_argument("--tlpmaild")
     p.add_argument("--tlpmailctl")
-    p.add_argument("--sink", default="fast", choices=["fast", "e2e", "postfix", "discard"])
+    p.add_argument("--sink", default="fast", choices=["fast", "e2e", "postfix", "discard", "null"])
     p.add_argument("--attachment-kib", type=int, default=0,
                    help="the message's attachment in KiB instead of the kit's 100")
     p.add_argument("--list-key", default="rsa4096", choices=["rsa4096", "ed25519"],

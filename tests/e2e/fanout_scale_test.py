@@ -130,6 +130,21 @@ class ScaleCase(unittest.TestCase):
                     pids.append(int(pid))
         return pids
 
+    def start_and_stop_agent(self, deadline_ms):
+        """Starts tlpmaild with a gpg deadline of `deadline_ms`, sends a first
+        posting (the list home's agent runs afterwards), waits for its copies
+        and stops that agent (SIGSTOP; killed at cleanup). Returns (daemon,
+        the first posting's queue id, the agent's pid)."""
+        sender = self.keys.persons[0]
+        daemon = self.site.start("--gpg-deadline-ms", str(deadline_ms))
+        qid = self.site.send(sender, signed_posting(sender, "[TLP:GREEN] one", "first"))
+        self.wait_copies(self.MEMBERS, "the first posting's copies")
+        agents = self.agents()
+        self.assertEqual(len(agents), 1, agents)
+        os.kill(agents[0], signal.SIGSTOP)
+        self.addCleanup(lambda: self._kill_quietly(agents[0]))
+        return daemon, qid, agents[0]
+
     @staticmethod
     def _state(pid):
         try:
@@ -149,14 +164,7 @@ class ScaleCase(unittest.TestCase):
 class StalledAgentTest(ScaleCase):
     def test_stopped_agent_is_restarted_within_the_deadline(self):
         sender = self.keys.persons[0]
-        daemon = self.site.start("--gpg-deadline-ms", str(DEADLINE_MS))
-        # A first posting: the list home's agent is running afterwards.
-        self.site.send(sender, signed_posting(sender, "[TLP:GREEN] one", "first"))
-        self.wait_copies(self.MEMBERS, "the first posting's copies")
-        agents = self.agents()
-        self.assertEqual(len(agents), 1, agents)
-        os.kill(agents[0], signal.SIGSTOP)
-        self.addCleanup(lambda: self._kill_quietly(agents[0]))
+        daemon, _, agent = self.start_and_stop_agent(DEADLINE_MS)
         mark = daemon.mark()
         started = time.monotonic()
         qid = self.site.send(sender, signed_posting(sender, "[TLP:GREEN] two", "second"))
@@ -176,8 +184,8 @@ class StalledAgentTest(ScaleCase):
         with daemon.cond:
             tail = "\n".join(daemon.lines[mark:])
         self.assertEqual(len(re.findall(r" gpg status=stalled ", tail)), 1, tail)
-        self.assertFalse(os.path.exists(f"/proc/{agents[0]}/cmdline") and
-                         self._state(agents[0]) not in ("Z", "X"),
+        self.assertFalse(os.path.exists(f"/proc/{agent}/cmdline") and
+                         self._state(agent) not in ("Z", "X"),
                          "the stopped agent was not killed")
         self.check_copies(qid, self.MEMBERS)
         self.assertEqual(daemon.stop(), 0, self.log())
@@ -204,13 +212,8 @@ class FlowControlTest(ScaleCase):
             f.write(f'\n[metrics]\nlisten = "127.0.0.1:{metrics_port}"\n')
         # A deadline longer than the test: the stopped agent stops the
         # fan-out until it is continued.
-        daemon = self.site.start("--gpg-deadline-ms", "120000")
-        qids = [self.site.send(sender, signed_posting(sender, "[TLP:GREEN] one", "first"))]
-        self.wait_copies(self.MEMBERS, "the first posting's copies")
-        agents = self.agents()
-        self.assertEqual(len(agents), 1, agents)
-        os.kill(agents[0], signal.SIGSTOP)
-        self.addCleanup(lambda: self._kill_quietly(agents[0]))
+        daemon, first, agent = self.start_and_stop_agent(120000)
+        qids = [first]
         mark = daemon.mark()
         # Two postings stop the two fan-out workers (each waits for the
         # agent), the third waits for a worker: the backlog.
@@ -225,7 +228,7 @@ class FlowControlTest(ScaleCase):
                                 "the reply did not wait for the fan-out\n" + self.log())
         daemon.wait_log(r" - backlog status=behind oldest=\d+s in_flow_delay_ms=6000",
                         since=mark)
-        os.kill(agents[0], signal.SIGCONT)
+        os.kill(agent, signal.SIGCONT)
         self.wait_copies(len(qids) * self.MEMBERS, "every posting's copies")
         daemon.wait_log(r" - backlog status=caught-up", since=mark)
         # (A scrape reads the list key's expiry with gpg: not while its

@@ -27,7 +27,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // A command line longer than this is not a gpg started by GPGME.
-constexpr std::size_t kMaxCmdline = 64 * 1024;
+constexpr std::size_t kMaxCmdline = std::size_t{64} * 1024;
 
 struct Entry {
   std::filesystem::path home;

@@ -41,8 +41,8 @@ struct ServerSettings {
   std::uint64_t min_free_space = std::uint64_t{64} << 20;
   // Flow control (docs/delivery.md, "When the fan-out falls behind"): once
   // the oldest posting waiting for the fan-out has waited in_flow_backlog
-  // seconds, the reply to each new message waits until it has not, at
-  // most in_flow_delay_ms (0: never).
+  // seconds, the reply to each new message waits until the fan-out has
+  // caught up, at most in_flow_delay_ms (0: never).
   std::uint32_t in_flow_backlog = 5;
   std::uint32_t in_flow_delay_ms = 1000;
   std::filesystem::path tls_certificate;  // empty: no STARTTLS

@@ -345,18 +345,13 @@ asio::awaitable<bool> Outgoing::fanout_once() {
       std::int64_t waiting_since = 0;
       for (auto& m : *pending) {
         if (claims->busy.count(m.id) || claims->skipped.count(m.id)) continue;
-        if (auto h = claims->held.find(m.id); h != claims->held.end()) {
-          if (h->second > now) continue;
-          if (taken) {
-            waiting_since = m.received_at;
-            break;
-          }
-          claims->held.erase(h);
-        }
+        const auto h = claims->held.find(m.id);
+        if (h != claims->held.end() && h->second > now) continue;
         if (taken) {
           waiting_since = m.received_at;
           break;
         }
+        if (h != claims->held.end()) claims->held.erase(h);
         claims->busy.insert(m.id);
         taken = std::move(m);
       }

@@ -274,13 +274,6 @@ Result<ImportResult> Context::import_data(std::string_view data) {
 }
 
 Result<ImportResult> Context::import_file(const std::filesystem::path& file) {
-  std::error_code ec;
-  const std::uintmax_t size = std::filesystem::file_size(file, ec);
-  if (ec) return Unexpected(Error::permanent(ec.message()));
-  if (size > kMaxKeyFileSize) {
-    return Unexpected(Error::permanent("file is larger than " +
-                                       std::to_string(kMaxKeyFileSize) + " bytes"));
-  }
   auto data = read_small_file(file, kMaxKeyFileSize);
   if (!data) return Unexpected(data.error());
   return import_data(*data);

@@ -795,13 +795,6 @@ Result<std::string> import_secret_key_file(Context& ctx, const std::filesystem::
     return Unexpected(Error::permanent("not a list address: \"" + escape_for_log(addr) + "\""));
   }
 
-  std::error_code ec;
-  const std::uintmax_t size = std::filesystem::file_size(file, ec);
-  if (ec) return Unexpected(Error::permanent(prefix + ec.message()));
-  if (size > Context::kMaxKeyFileSize) {
-    return Unexpected(Error::permanent(prefix + "larger than " +
-                                       std::to_string(Context::kMaxKeyFileSize) + " bytes"));
-  }
   auto read = read_small_file(file, Context::kMaxKeyFileSize);
   if (!read) return Unexpected(Error::permanent(prefix + read.error().message));
   const std::string& data = *read;
